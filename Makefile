@@ -1,0 +1,45 @@
+SHELL := bash
+.SHELLFLAGS := -o pipefail -euc
+.DEFAULT_GOAL := help
+
+GO      ?= go
+BIN     := bin/stripelab
+OUT     ?= out
+FUZZTIME ?= 30s
+
+.PHONY: help build run test race bench fuzz lint tidy schema e2e clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build the binary into bin/
+	$(GO) build -o $(BIN) ./cmd/stripelab
+
+run: build ## run the default scenario in the simulator and print where the report is
+	./$(BIN) run --out $(OUT)/default
+
+test: ## run every test (unit, determinism, queueing theory, golden files, fuzz smoke, browser)
+	$(GO) test -count=1 ./...
+
+race: ## run the tests under the race detector
+	$(GO) test -count=1 -race ./...
+
+bench: ## run the benchmarks (simulator speed, allocations, memory)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./sim/... ./reports/...
+
+fuzz: ## fuzz the scenario loader for FUZZTIME (default 30s)
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./scenarios
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+tidy: ## go mod tidy, failing if go.mod or go.sum change
+	$(GO) mod tidy
+	git diff --exit-code go.mod go.sum
+
+schema: ## regenerate scenarios/schema.json and docs/scenarios.md from the Go types
+	$(GO) test ./scenarios -run 'TestSchemaUpToDate|TestReferenceUpToDate' -update
+
+clean: ## remove build output
+	rm -rf bin $(OUT)

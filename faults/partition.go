@@ -1,0 +1,19 @@
+package faults
+
+import "fmt"
+
+// partition cuts the links between the target and its peer (the scope in
+// to, or everything outside the target). With action drop, messages vanish
+// and callers time out; with reject, callers get an error at once.
+var partition = Spec{
+	Kind: Partition, Name: "partition",
+	Summary: "messages between target and to (or everything else) are dropped or rejected; one-way cuts only target -> to",
+	Targets: physical,
+	Params:  []Param{ParamTo, ParamDirection, ParamAction},
+	Check: func(p Params) error {
+		if p.Action != "" && p.Action != "drop" && p.Action != "reject" {
+			return fmt.Errorf("action: expected drop or reject, got %q", p.Action)
+		}
+		return checkDirection(p)
+	},
+}

@@ -1,0 +1,81 @@
+package reports
+
+// Measures are computed from a Result's windows, totals and faults by
+// Analyze; the definitions are those of the design (availability is OK over
+// offered; latency is of successful requests from their intended send time).
+type Measures struct {
+	// Availability over the measured run, and outside every fault window.
+	Availability       float64                `json:"availability"`
+	AvailabilitySteady float64                `json:"availability_steady"`
+	ByPriority         [NumPriorities]float64 `json:"availability_by_priority"`
+	ByCity             []float64              `json:"availability_by_city"`
+	BySet              []float64              `json:"availability_by_set"`
+	Latency            Latency                `json:"latency"`
+	LatencyByPriority  [NumPriorities]Latency `json:"latency_by_priority"`
+	// CrossRegion is the share of requests served outside their user's city.
+	CrossRegion float64 `json:"cross_region"`
+	// RetryAmplification is attempts per offered request.
+	RetryAmplification float64               `json:"retry_amplification"`
+	LostWrites         int64                 `json:"lost_writes"`
+	LostSpanNS         int64                 `json:"lost_span_ns"`
+	ShedOrder          ShedOrder             `json:"shed_order"`
+	Faults             []FaultMeasures       `json:"faults"`
+	Degradation        [NumPriorities]Counts `json:"degradation_by_priority"`
+}
+
+// FaultMeasures are the measures of one fault window. Durations are ns
+// from the fault's start; -1 means it did not happen.
+type FaultMeasures struct {
+	Index        int                    `json:"index"`
+	Name         string                 `json:"name"`
+	Availability float64                `json:"availability"`
+	ByPriority   [NumPriorities]float64 `json:"availability_by_priority"`
+	Latency      Latency                `json:"latency"`
+	// RTO is from the fault's start until availability is back within the
+	// availability objective and stays there (until the next fault or the
+	// end of the run); 0 when it never left it; -1 when it never came back.
+	RTO          int64 `json:"rto_ns"`
+	Detection    int64 `json:"detection_ns"`
+	Reroute      int64 `json:"reroute_ns"`
+	FailoverDone int64 `json:"failover_done_ns"`
+	LostWrites   int64 `json:"lost_writes"`
+	LostSpanNS   int64 `json:"lost_span_ns"`
+	// BlastUsers is the share of users active during the fault who saw a
+	// failure; BlastSets the share of sets whose availability in some window
+	// of the fault fell below the availability objective.
+	BlastUsers   float64 `json:"blast_users"`
+	BlastSets    float64 `json:"blast_sets"`
+	SetsAffected int     `json:"sets_affected"`
+	// WorstWindow is the start of the window with the lowest availability.
+	WorstWindow       int64   `json:"worst_window_ns"`
+	WorstAvailability float64 `json:"worst_availability"`
+}
+
+// ShedOrder says whether lower priorities lost availability first: Held is
+// true when, in every window where some class lost availability, no higher
+// class lost more than a lower one.
+type ShedOrder struct {
+	Held bool `json:"held"`
+	// Violations counts windows where a higher class fared worse.
+	Violations int `json:"violations"`
+	// FirstViolation is the start of the first such window, or -1.
+	FirstViolation int64  `json:"first_violation_ns"`
+	Detail         string `json:"detail"`
+}
+
+// Verdict is one objective checked against what was measured.
+type Verdict struct {
+	// SLO names the objective (availability, latency p99, rto...).
+	SLO string `json:"slo"`
+	// Scope is overall, a priority, or a fault's name.
+	Scope    string  `json:"scope"`
+	Target   string  `json:"target"`
+	Measured string  `json:"measured"`
+	Pass     bool    `json:"pass"`
+	TargetV  float64 `json:"target_value"`
+	MeasureV float64 `json:"measured_value"`
+	// WindowStart and WindowEnd bound where it failed (ns), -1 when it passed.
+	WindowStart int64  `json:"window_start_ns"`
+	WindowEnd   int64  `json:"window_end_ns"`
+	Detail      string `json:"detail,omitempty"`
+}

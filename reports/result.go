@@ -1,0 +1,322 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/pkg/errors"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// ResultVersion is the version of the result.json format this build writes
+// and reads.
+const ResultVersion = 1
+
+// ErrBadResult is matched by every error about a result file's content.
+var ErrBadResult = errors.New("bad result file")
+
+// Outcome is how one request ended.
+type Outcome uint8
+
+// Outcomes. OK is the only success.
+const (
+	OK Outcome = iota
+	Shed
+	RateLimited
+	Timeout
+	Failed // an error returned by a hop (a refused connection, a hop timeout, a failed write)
+	Unavailable
+	NumOutcomes
+)
+
+// OutcomeNames are the outcome names used in result.json, CSV and reports.
+var OutcomeNames = [NumOutcomes]string{"ok", "shed", "rate_limited", "timeout", "error", "unavailable"}
+
+func (o Outcome) String() string { return OutcomeNames[o] }
+
+// NumPriorities is the number of priority classes (high, normal, low).
+const NumPriorities = 3
+
+// Result is everything one run measured: the one format every report reads,
+// whatever backend made it.
+type Result struct {
+	Version  int    `json:"version"`
+	Scenario string `json:"scenario"`
+	File     string `json:"file"`
+	// Text is the scenario file as it was run.
+	Text       string `json:"scenario_text"`
+	Seed       uint64 `json:"seed"`
+	Backend    string `json:"backend"`
+	Incomplete bool   `json:"incomplete,omitempty"`
+	// WindowNS, DurationNS and WarmupNS are in nanoseconds of run time.
+	WindowNS   int64         `json:"window_ns"`
+	DurationNS int64         `json:"duration_ns"`
+	WarmupNS   int64         `json:"warmup_ns"`
+	SLO        scenarios.SLO `json:"slo"`
+	Cities     []string      `json:"cities"`
+	Sets       []SetInfo     `json:"sets"`
+	Cost       Cost          `json:"cost"`
+	Faults     []FaultInfo   `json:"faults"`
+	Events     []Event       `json:"events"`
+	Windows    []Window      `json:"windows"`
+	Totals     Totals        `json:"totals"`
+	// Engine holds backend counters such as simulated events (deterministic).
+	Engine map[string]int64 `json:"engine,omitempty"`
+	// Measures and Verdicts are computed from the rest by Analyze.
+	Measures *Measures `json:"measures,omitempty"`
+	Verdicts []Verdict `json:"verdicts,omitempty"`
+}
+
+// SetInfo names a set and its city.
+type SetInfo struct {
+	Name string `json:"name"`
+	City int    `json:"city"`
+}
+
+// Cost is what the layout deploys.
+type Cost struct {
+	Machines  int            `json:"machines"`
+	Sets      int            `json:"sets"`
+	Instances int            `json:"instances"`
+	ByRole    map[string]int `json:"instances_by_role"`
+	Shards    int            `json:"shards"`
+	Cores     int            `json:"cores"`
+}
+
+// FaultInfo is one fault of the schedule with what the backend observed of
+// it. Times are ns from the start of the run; -1 means it did not happen.
+type FaultInfo struct {
+	Index  int    `json:"index"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Target string `json:"target"`
+	Start  int64  `json:"start_ns"`
+	End    int64  `json:"end_ns"`
+	// Detected is when the system first noticed (discovery expiry, access
+	// health check, failure detector).
+	Detected int64 `json:"detected_ns"`
+	// Rerouted is when traffic was first moved away from what failed.
+	Rerouted int64 `json:"rerouted_ns"`
+	// FailoverDone is when the last promotion or re-homing caused by the fault finished.
+	FailoverDone int64 `json:"failover_done_ns"`
+	// LostWrites are acknowledged writes lost by failovers the fault caused;
+	// LostSpanNS is the time between the oldest lost write and the failure.
+	LostWrites int64 `json:"lost_writes"`
+	LostSpanNS int64 `json:"lost_span_ns"`
+	// UsersActive sent at least one request during the fault; UsersFailed
+	// saw at least one failure then.
+	UsersActive int64 `json:"users_active"`
+	UsersFailed int64 `json:"users_failed"`
+}
+
+// Event is one entry of the timeline.
+type Event struct {
+	T      int64  `json:"t_ns"`
+	Kind   string `json:"kind"`
+	Fault  int    `json:"fault"` // index into Faults, or -1
+	Detail string `json:"detail"`
+}
+
+// Event kinds.
+const (
+	EvFaultStart   = "fault-start"
+	EvFaultEnd     = "fault-end"
+	EvDetected     = "detected"
+	EvRerouted     = "rerouted"
+	EvFailoverDone = "failover-done"
+	EvRehomed      = "rehomed"
+	EvWritesLost   = "writes-lost"
+	EvRecovered    = "recovered"
+)
+
+// Counts are offered requests and how they ended.
+type Counts struct {
+	Offered  int64              `json:"offered"`
+	Outcomes [NumOutcomes]int64 `json:"outcomes"`
+}
+
+// OK is the number of successful requests.
+func (c *Counts) OK() int64 { return c.Outcomes[OK] }
+
+// Availability is OK / Offered, or 1 when nothing was offered.
+func (c *Counts) Availability() float64 {
+	if c.Offered == 0 {
+		return 1
+	}
+	return float64(c.Outcomes[OK]) / float64(c.Offered)
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o *Counts) {
+	c.Offered += o.Offered
+	for i := range c.Outcomes {
+		c.Outcomes[i] += o.Outcomes[i]
+	}
+}
+
+// SetCount is a set's traffic in one window, kept only when it had failures.
+type SetCount struct {
+	Set     int   `json:"set"`
+	Offered int64 `json:"offered"`
+	Failed  int64 `json:"failed"`
+}
+
+// CityCount is a city's traffic in one window (by the users' city).
+type CityCount struct {
+	Offered int64 `json:"offered"`
+	OK      int64 `json:"ok"`
+}
+
+// Latency summarizes a latency histogram of successful requests, in ns.
+type Latency struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean_ns"`
+	P50   int64   `json:"p50_ns"`
+	P90   int64   `json:"p90_ns"`
+	P99   int64   `json:"p99_ns"`
+	P999  int64   `json:"p999_ns"`
+	Max   int64   `json:"max_ns"`
+}
+
+// Quantile returns the summary value for a percentile key (p50, p90, p99, p99.9).
+func (l *Latency) Quantile(key string) (int64, bool) {
+	switch key {
+	case "p50":
+		return l.P50, true
+	case "p90":
+		return l.P90, true
+	case "p99":
+		return l.P99, true
+	case "p99.9":
+		return l.P999, true
+	}
+	return 0, false
+}
+
+// Window is one metrics window; requests count in the window of their
+// intended send time.
+type Window struct {
+	Start      int64                 `json:"start_ns"`
+	Counts     Counts                `json:"counts"`
+	ByPriority [NumPriorities]Counts `json:"by_priority"`
+	ByCity     []CityCount           `json:"by_city"`
+	SetsFailed []SetCount            `json:"sets_failed,omitempty"`
+	// Attempts counts every attempt including retries; CrossRegion counts
+	// requests served outside their user's city.
+	Attempts    int64 `json:"attempts"`
+	CrossRegion int64 `json:"cross_region"`
+	Writes      int64 `json:"writes_acked"`
+	// Latency summarizes Hist: the V2 compressed HdrHistogram (base64) of
+	// the latency of successful requests, in microseconds.
+	Latency Latency `json:"latency"`
+	Hist    string  `json:"hist,omitempty"`
+}
+
+// Totals aggregate the measured part of the run (after warm-up).
+type Totals struct {
+	Counts     Counts                 `json:"counts"`
+	ByPriority [NumPriorities]Counts  `json:"by_priority"`
+	ByCity     []Counts               `json:"by_city"`
+	BySet      []Counts               `json:"by_set"`
+	Attempts   int64                  `json:"attempts"`
+	Writes     int64                  `json:"writes_acked"`
+	Cross      int64                  `json:"cross_region"`
+	Latency    Latency                `json:"latency"`
+	LatencyBy  [NumPriorities]Latency `json:"latency_by_priority"`
+	Hist       string                 `json:"hist,omitempty"`
+}
+
+// HistUnitNS is the unit of recorded latency values (microseconds).
+const HistUnitNS = 1000
+
+// NewHist makes a dense latency histogram: 1 us to 1 hour at 2 significant
+// digits (1% relative error), values in microseconds.
+func NewHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 3_600_000_000, 2) }
+
+// DecodeHist reads a histogram written into a result.
+func DecodeHist(s string) (*hdrhistogram.Histogram, error) {
+	if s == "" {
+		return NewHist(), nil
+	}
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, errors.Wrapf(ErrBadResult, "latency histogram: %v", err)
+	}
+	return h, nil
+}
+
+// Summarize turns a histogram (microseconds) into a Latency in ns.
+func Summarize(h *hdrhistogram.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	q := h.ValueAtPercentilesSlice([]float64{50, 90, 99, 99.9})
+	return Latency{
+		Count: h.TotalCount(), Mean: h.Mean() * HistUnitNS,
+		P50: q[0] * HistUnitNS, P90: q[1] * HistUnitNS, P99: q[2] * HistUnitNS, P999: q[3] * HistUnitNS,
+		Max: h.Max() * HistUnitNS,
+	}
+}
+
+// WriteJSON writes r to path, indented for diffs.
+func (r *Result) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return errors.Wrap(err, "encode result")
+	}
+	return errors.Wrap(os.WriteFile(path, append(b, '\n'), 0o644), "write result")
+}
+
+// ReadResult loads a result.json, rejecting other versions and malformed files
+// with an error that matches ErrBadResult.
+func ReadResult(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, errors.Wrapf(ErrBadResult, "%s: not JSON: %v", path, err)
+	}
+	if head.Version == nil {
+		return nil, errors.Wrapf(ErrBadResult, "%s: no version field; not a stripelab result", path)
+	}
+	if *head.Version != ResultVersion {
+		return nil, errors.Wrapf(ErrBadResult, "%s: result version %d; this build reads version %d (re-run the scenario)", path, *head.Version, ResultVersion)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, errors.Wrapf(ErrBadResult, "%s: %v", path, err)
+	}
+	if err := r.check(); err != nil {
+		return nil, errors.Wrapf(ErrBadResult, "%s: %v", path, err)
+	}
+	return &r, nil
+}
+
+func (r *Result) check() error {
+	if r.WindowNS <= 0 || r.DurationNS <= 0 {
+		return fmt.Errorf("window_ns and duration_ns must be positive")
+	}
+	for i, w := range r.Windows {
+		if len(w.ByCity) != len(r.Cities) {
+			return fmt.Errorf("window %d has %d cities, the result %d", i, len(w.ByCity), len(r.Cities))
+		}
+		for _, s := range w.SetsFailed {
+			if s.Set < 0 || s.Set >= len(r.Sets) {
+				return fmt.Errorf("window %d names set %d of %d", i, s.Set, len(r.Sets))
+			}
+		}
+	}
+	for i, f := range r.Faults {
+		if f.End < f.Start {
+			return fmt.Errorf("fault %d ends before it starts", i)
+		}
+	}
+	return nil
+}

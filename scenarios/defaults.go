@@ -1,0 +1,203 @@
+package scenarios
+
+import (
+	"reflect"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults are applied in two passes. setDefaults fills a value before the
+// file is decoded over it, so a written field replaces its default. Defaults
+// that depend on a mode (registry or mesh, sync or async, a profile shape)
+// are filled by finishDefaults after decoding, and only where the field was
+// not written, so a field that does not belong to the chosen mode can still
+// be flagged.
+
+type defaulter interface{ setDefaults() }
+
+func setDefaults(v any) {
+	if d, ok := v.(defaulter); ok {
+		d.setDefaults()
+	}
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func (s *Scenario) setDefaults() {
+	s.Run = Run{Duration: Duration(5 * minute), Warmup: Duration(10 * second), Window: Duration(second), Seed: 1}
+	s.Topology.Machine.Cores = 16
+	s.Topology.Latency = Latency{
+		SameMachine: 20 * us, SameRack: 100 * us, SameAZ: 250 * us, CrossAZ: ms,
+		CrossCity: 30 * ms, Client: 5 * ms, Jitter: 0.10,
+	}
+	s.Striping.Granularity = "az"
+	s.Stack.Access = Access{RehomeDelay: 30 * second, Failback: boolPtr(true)}
+	s.Stack.Gateway = Gateway{
+		Instances: 2, Concurrency: 256, Cost: 50 * us,
+		Auth:      Auth{Enabled: boolPtr(true), Cost: 200 * us},
+		RateLimit: RateLimit{Burst: 100 * ms},
+		Queue:     Queue{Capacity: 1000, Timeout: 500 * ms},
+		Shedding:  Shedding{Policy: "priority"},
+	}
+	s.Stack.Discovery = Discovery{Mode: "registry", Scope: "set"}
+	s.Stack.Data = Data{
+		Mode: "sharded", Replicas: 3, Placement: "az", Replication: "async", Reads: "nearest",
+		Detection: 10 * second, Promotion: 5 * second,
+		ServiceTime: Dist{Dist: "exponential", Mean: 500 * us}, Concurrency: 32,
+	}
+	s.Workload = Workload{
+		Rate: 1000, Profile: Profile{Shape: "constant"}, Arrivals: "poisson",
+		Users:      Users{Count: 100_000},
+		Mix:        Mix{Read: 0.8, Write: 0.2},
+		Keys:       Keys{Distribution: "uniform"},
+		Priorities: Priorities{High: 0.1, Normal: 0.6, Low: 0.3},
+		Client: Client{
+			Timeout: second, Retries: 2, RetryBudget: 0.2,
+			Backoff: Backoff{Base: 50 * ms, Max: second, Jitter: "full"},
+		},
+	}
+}
+
+func (c *City) setDefaults() {
+	c.AZs = Names{Count: 2}
+	c.Racks = Names{Count: 2}
+	c.Machines = Names{Count: 4}
+}
+
+func (s *Service) setDefaults() {
+	s.Instances, s.Concurrency, s.Queue = 2, 16, 1000
+	s.ServiceTime = Dist{Dist: "exponential", Mean: 2 * ms}
+}
+
+func (p *Proxy) setDefaults() {
+	*p = Proxy{Instances: 2, Cost: 100 * us, Concurrency: 256}
+}
+
+// unmarshalNode makes a written mix start from zero: a file that says
+// "read: 100%" means no writes, not the default 20% on top.
+func (m *Mix) unmarshalNode(d *decoder, n *yaml.Node, path string) {
+	*m = Mix{}
+	type plain Mix
+	d.decodeStruct(n, reflect.ValueOf((*plain)(m)).Elem(), path)
+}
+
+// unmarshalNode makes a written priority mix start from zero.
+func (p *Priorities) unmarshalNode(d *decoder, n *yaml.Node, path string) {
+	*p = Priorities{}
+	type plain Priorities
+	d.decodeStruct(n, reflect.ValueOf((*plain)(p)).Elem(), path)
+}
+
+const (
+	us     = Duration(1000)
+	ms     = 1000 * us
+	second = 1000 * ms
+	minute = 60 * second
+)
+
+// finishDefaults fills the mode-dependent defaults the file left out.
+func (s *Scenario) finishDefaults(written func(path string) bool) {
+	st := &s.Stack
+	sh := &st.Gateway.Shedding
+	switch sh.Policy {
+	case "priority":
+		fill(written, "stack.gateway.shedding.low", &sh.Low, 0.25)
+		fill(written, "stack.gateway.shedding.normal", &sh.Normal, 0.50)
+		fill(written, "stack.gateway.shedding.high", &sh.High, 0.90)
+	case "random":
+		fill(written, "stack.gateway.shedding.start", &sh.Start, 0.50)
+	}
+	dc := &st.Discovery
+	switch dc.Mode {
+	case "registry":
+		fill(written, "stack.discovery.placement", &dc.Placement, "per-set")
+		fill(written, "stack.discovery.heartbeat", &dc.Heartbeat, 5*second)
+		fill(written, "stack.discovery.ttl", &dc.TTL, 15*second)
+		fill(written, "stack.discovery.refresh", &dc.Refresh, 10*second)
+	case "mesh":
+		fill(written, "stack.discovery.detection", &dc.Detection, 2*second)
+		fill(written, "stack.discovery.propagation", &dc.Propagation, second)
+	}
+	s.finishDataDefaults(written)
+	s.finishWorkloadDefaults(written)
+	for i := range st.Services {
+		finishDist(&st.Services[i].ServiceTime)
+	}
+	finishDist(&st.Data.ServiceTime)
+	if st.Gateway.Upstream == "" && len(st.Services) > 0 {
+		st.Gateway.Upstream = st.Services[0].Name
+	}
+	if s.Stack.Gateway.Timeout == 0 {
+		s.Stack.Gateway.Timeout = s.Workload.Client.Timeout
+	}
+	for i := range st.Services {
+		for j := range st.Services[i].Calls {
+			if c := &st.Services[i].Calls[j]; c.Timeout == 0 {
+				c.Timeout = s.Workload.Client.Timeout
+			}
+		}
+	}
+}
+
+func (s *Scenario) finishDataDefaults(written func(string) bool) {
+	dt := &s.Stack.Data
+	switch dt.Mode {
+	case "global", "proxy":
+		fill(written, "stack.data.shards", &dt.Shards, 16)
+	}
+	if dt.Mode == "global" && !written("stack.data.primary") && len(s.Topology.Cities) > 0 {
+		dt.Primary = "city=" + s.Topology.Cities[0].Name
+	}
+	if dt.Mode == "proxy" && dt.Proxy == nil {
+		dt.Proxy = &Proxy{}
+		dt.Proxy.setDefaults()
+	}
+	switch dt.Replication {
+	case "sync":
+		fill(written, "stack.data.acks", &dt.Acks, "one")
+	case "async":
+		fill(written, "stack.data.lag", &dt.Lag, 100*ms)
+	}
+}
+
+func (s *Scenario) finishWorkloadDefaults(written func(string) bool) {
+	w := &s.Workload
+	p := &w.Profile
+	switch p.Shape {
+	case "ramp":
+		fill(written, "workload.profile.to", &p.To, 1.0)
+		fill(written, "workload.profile.end", &p.End, s.Run.Duration)
+	case "spike":
+		fill(written, "workload.profile.for", &p.For, 30*second)
+		fill(written, "workload.profile.level", &p.Level, 3.0)
+	case "diurnal":
+		fill(written, "workload.profile.period", &p.Period, s.Run.Duration)
+		fill(written, "workload.profile.min", &p.Min, 0.3)
+		fill(written, "workload.profile.peak_at", &p.PeakAt, p.Period/2)
+	}
+	if w.Keys.Distribution == "zipf" {
+		fill(written, "workload.keys.s", &w.Keys.S, 1.1)
+	}
+	if !written("workload.client.retry_on") {
+		w.Client.RetryOn = []string{"timeout", "error", "unavailable"}
+	}
+	if w.Users.ByCity == nil && len(s.Topology.Cities) > 0 {
+		w.Users.ByCity = map[string]Percent{}
+		n := len(s.Topology.Cities)
+		for _, c := range s.Topology.Cities {
+			w.Users.ByCity[c.Name] = Percent(1 / float64(n))
+		}
+	}
+}
+
+func finishDist(d *Dist) {
+	if d.Dist == "lognormal" && d.Sigma == 0 {
+		d.Sigma = 0.5
+	}
+}
+
+func fill[T any](written func(string) bool, path string, dst *T, v T) {
+	if !written(path) {
+		*dst = v
+	}
+}

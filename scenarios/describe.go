@@ -1,0 +1,94 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Describe writes the plan in a readable form: topology, sets, placement,
+// shards, registries, users and the resolved fault schedule.
+func (p *Plan) Describe(w io.Writer) error {
+	s := p.Scenario
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario %s (%s)\n", s.Name, p.File.Path)
+	fmt.Fprintf(tw, "%s\n", p.Summary())
+	fmt.Fprintf(tw, "run %s, warm-up %s, window %s, seed %d\n\n", s.Run.Duration, s.Run.Warmup, s.Run.Window, s.Run.Seed)
+	fmt.Fprintln(tw, "CITY\tAZS\tMACHINES\tSETS\tUSERS")
+	for i, c := range p.Cities {
+		n := 0
+		for _, a := range c.AZs {
+			for _, r := range p.AZs[a].Children {
+				n += len(p.Racks[r].Children)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%s)\n", c.Name, len(c.AZs), n, len(c.Sets), p.UserCities[i].Count, Percent(c.Share))
+	}
+	fmt.Fprintln(tw, "\nSET\tCITY\tMACHINES\tINSTANCES")
+	for si, st := range p.Sets {
+		roles := map[Role]int{}
+		for _, in := range p.Instances {
+			if in.Set == si {
+				roles[in.Role]++
+			}
+		}
+		var parts []string
+		for r := RoleGateway; r <= RoleRegistry; r++ {
+			if roles[r] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", roles[r], r))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", st.Name, p.Cities[st.City].Name, len(st.Machines), strings.Join(parts, ", "))
+	}
+	p.describeShards(tw)
+	p.describeFaults(tw)
+	return tw.Flush()
+}
+
+func (p *Plan) describeShards(tw io.Writer) {
+	if len(p.Shards) == 0 {
+		return
+	}
+	d := p.Scenario.Stack.Data
+	fmt.Fprintf(tw, "\ndata: %s, %d shards, %d replicas over distinct %ss, %s replication\n", d.Mode, len(p.Shards), d.Replicas, d.Placement, d.Replication)
+	fmt.Fprintln(tw, "SHARD\tPRIMARY\tREPLICAS")
+	for i, sh := range p.Shards {
+		if i == 24 {
+			fmt.Fprintf(tw, "... %d more\n", len(p.Shards)-i)
+			break
+		}
+		var reps []string
+		for _, in := range sh.Replicas[1:] {
+			reps = append(reps, p.Machines[p.Instances[in].Machine].Name)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", i, p.Machines[p.Instances[sh.Replicas[0]].Machine].Name, strings.Join(reps, " "))
+	}
+	for _, r := range p.Registries {
+		if len(r.Sets) > 1 {
+			fmt.Fprintf(tw, "\nregistry: one for all sets on %s\n", p.Machines[p.Instances[r.Instance].Machine].Name)
+		}
+	}
+}
+
+func (p *Plan) describeFaults(tw io.Writer) {
+	fmt.Fprintln(tw, "\nFAULT\tKIND\tFROM\tTO\tHITS")
+	if len(p.Faults) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	for _, f := range p.Faults {
+		hits := fmt.Sprintf("%d machines, %d sets", len(f.Machines), len(f.Sets))
+		if len(f.Shards) > 0 {
+			hits += fmt.Sprintf(", %d shard primaries", len(f.Shards))
+		}
+		if f.Kind.IsLink() {
+			peer := "everything else"
+			if !f.PeerAll {
+				peer = fmt.Sprintf("%d machines, %d cities", len(f.PeerMachines), len(f.PeerCities))
+			}
+			hits += " <-> " + peer
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Kind, time.Duration(f.Start), time.Duration(f.End), hits)
+	}
+}

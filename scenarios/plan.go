@@ -1,0 +1,580 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/stripelab/stripelab/faults"
+)
+
+// Plan is a scenario expanded into concrete machines, sets, instances,
+// shards and a resolved fault schedule. Every backend consumes it; it holds
+// no backend state and is a pure function of the scenario.
+type Plan struct {
+	File     *File
+	Scenario *Scenario
+	Cities   []PlannedCity
+	AZs      []Place
+	Racks    []Place
+	Machines []PlannedMachine
+	Sets     []Set
+	// Instances are every process the stack runs, in placement order.
+	Instances []Instance
+	// Shards are the data shards; Replicas[0] is the initial primary.
+	Shards []Shard
+	// Registries are the discovery registries (registry mode only).
+	Registries []Registry
+	Services   []ServicePlan
+	// UserCities splits the user population: users [First, First+Count) live in City.
+	UserCities []UserRange
+	Faults     []faults.Planned
+	cityDelay  [][]Duration
+}
+
+// PlannedCity is a city of the plan.
+type PlannedCity struct {
+	Name  string
+	AZs   []int
+	Sets  []int // sets in this city, in set order
+	Share float64
+}
+
+// Place is an AZ or rack: its full name, its parent (city or AZ) and children.
+type Place struct {
+	Name     string
+	Parent   int
+	Children []int
+}
+
+// PlannedMachine is a machine of the plan.
+type PlannedMachine struct {
+	Name                string
+	City, AZ, Rack, Set int
+	Cores               int
+}
+
+// Set is one stripe of the topology.
+type Set struct {
+	Name     string
+	City     int
+	Machines []int // interleaved over the set's AZs and racks
+}
+
+// Role is what an instance runs.
+type Role uint8
+
+// Roles of instances.
+const (
+	RoleGateway Role = iota
+	RoleService
+	RoleProxy
+	RoleShard
+	RoleRegistry
+)
+
+var roleNames = [...]string{"gateway", "service", "proxy", "shard", "registry"}
+
+func (r Role) String() string { return roleNames[r] }
+
+// Instance is one process placed on a machine.
+type Instance struct {
+	Role    Role
+	Service int // RoleService: index into Services; else -1
+	Shard   int // RoleShard: index into Shards; else -1
+	Machine int
+	Set     int // the set of its machine
+}
+
+// Shard is one data shard with its copies.
+type Shard struct {
+	Set      int   // sharded mode: the set it is aligned with; else -1
+	Replicas []int // instance indexes; [0] is the initial primary
+}
+
+// Registry is a discovery registry and the sets it serves.
+type Registry struct {
+	Instance int
+	Sets     []int
+}
+
+// ServicePlan is a service with its calls resolved to indexes.
+type ServicePlan struct {
+	Name      string
+	Instances []int // every instance, set by set
+	Calls     []CallPlan
+}
+
+// CallKind is what a call targets.
+type CallKind uint8
+
+// Call kinds.
+const (
+	CallService CallKind = iota
+	CallRead
+	CallWrite
+	CallRequest // a read or a write following the workload mix
+)
+
+// CallPlan is one downstream call.
+type CallPlan struct {
+	Kind    CallKind
+	Service int // CallService only
+	Timeout Duration
+}
+
+// UserRange is the users of one city.
+type UserRange struct {
+	City, First, Count int
+}
+
+// NewPlan expands a loaded scenario.
+func NewPlan(f *File) *Plan {
+	s := f.Scenario
+	t := indexTopology(s)
+	p := &Plan{File: f, Scenario: s}
+	p.copyTopology(t)
+	p.cityDelays()
+	p.placeStack(t)
+	p.placeShards(t)
+	p.placeRegistries(t)
+	p.splitUsers()
+	p.resolveFaults(t)
+	return p
+}
+
+func (p *Plan) copyTopology(t *topoIndex) {
+	s := p.Scenario
+	for i, c := range t.cities {
+		p.Cities = append(p.Cities, PlannedCity{Name: c.Name, AZs: c.Children, Share: s.Workload.Users.ByCity[s.Topology.Cities[i].Name].Fraction()})
+	}
+	for _, a := range t.azs {
+		p.AZs = append(p.AZs, Place{Name: a.Name, Parent: a.Parent, Children: a.Children})
+	}
+	for _, r := range t.racks {
+		p.Racks = append(p.Racks, Place{Name: r.Name, Parent: r.Parent, Children: r.Children})
+	}
+	for i, m := range t.machines {
+		az := t.racks[m.Parent].Parent
+		p.Machines = append(p.Machines, PlannedMachine{Name: m.Name, Rack: m.Parent, AZ: az, City: t.azs[az].Parent, Set: t.setOf[i], Cores: m.Cores})
+	}
+	for i, st := range t.sets {
+		p.Sets = append(p.Sets, Set{Name: st.Name, City: st.Parent, Machines: st.Children})
+		p.Cities[st.Parent].Sets = append(p.Cities[st.Parent].Sets, i)
+	}
+}
+
+func (p *Plan) cityDelays() {
+	l := p.Scenario.Topology.Latency
+	n := len(p.Cities)
+	p.cityDelay = make([][]Duration, n)
+	idx := map[string]int{}
+	for i, c := range p.Cities {
+		idx[c.Name] = i
+		p.cityDelay[i] = make([]Duration, n)
+		for j := range p.cityDelay[i] {
+			if i != j {
+				p.cityDelay[i][j] = l.CrossCity
+			}
+		}
+	}
+	for _, cl := range l.Cities {
+		a, b := idx[cl.Between[0]], idx[cl.Between[1]]
+		p.cityDelay[a][b], p.cityDelay[b][a] = cl.Delay, cl.Delay
+	}
+}
+
+// CityDelay is the base one-way delay between two cities (0 within one).
+func (p *Plan) CityDelay(a, b int) Duration { return p.cityDelay[a][b] }
+
+// Delay is the base one-way delay between two machines, before jitter and faults.
+func (p *Plan) Delay(a, b int) Duration {
+	l := &p.Scenario.Topology.Latency
+	ma, mb := &p.Machines[a], &p.Machines[b]
+	switch {
+	case a == b:
+		return l.SameMachine
+	case ma.Rack == mb.Rack:
+		return l.SameRack
+	case ma.AZ == mb.AZ:
+		return l.SameAZ
+	case ma.City == mb.City:
+		return l.CrossAZ
+	}
+	return p.cityDelay[ma.City][mb.City]
+}
+
+// ClientDelay is the base one-way delay from a user in city c to machine m.
+func (p *Plan) ClientDelay(c, m int) Duration {
+	return p.Scenario.Topology.Latency.Client + p.cityDelay[c][p.Machines[m].City]
+}
+
+// placeStack places gateway, service and proxy instances round-robin over
+// each set's interleaved machines, continuing the rotation from one
+// component to the next so instances spread evenly.
+func (p *Plan) placeStack(t *topoIndex) {
+	st := &p.Scenario.Stack
+	p.Services = make([]ServicePlan, len(st.Services))
+	for i, sv := range st.Services {
+		p.Services[i].Name = sv.Name
+		for _, c := range sv.Calls {
+			cp := CallPlan{Timeout: c.Timeout, Service: -1}
+			switch {
+			case c.Service != "":
+				cp.Kind, cp.Service = CallService, t.services[c.Service]
+			case c.Data == "read":
+				cp.Kind = CallRead
+			case c.Data == "write":
+				cp.Kind = CallWrite
+			default:
+				cp.Kind = CallRequest
+			}
+			p.Services[i].Calls = append(p.Services[i].Calls, cp)
+		}
+	}
+	for si, set := range p.Sets {
+		next := 0
+		place := func(role Role, svc, n int) {
+			for j := 0; j < n; j++ {
+				m := set.Machines[next%len(set.Machines)]
+				next++
+				p.Instances = append(p.Instances, Instance{Role: role, Service: svc, Shard: -1, Machine: m, Set: si})
+				if role == RoleService {
+					p.Services[svc].Instances = append(p.Services[svc].Instances, len(p.Instances)-1)
+				}
+			}
+		}
+		place(RoleGateway, -1, st.Gateway.Instances)
+		for i, sv := range st.Services {
+			place(RoleService, i, sv.Instances)
+		}
+		if st.Data.Mode == "proxy" {
+			place(RoleProxy, -1, st.Data.Proxy.Instances)
+		}
+	}
+}
+
+func (p *Plan) addInstance(in Instance) int {
+	in.Set = p.Machines[in.Machine].Set
+	p.Instances = append(p.Instances, in)
+	return len(p.Instances) - 1
+}
+
+// placeShards chooses each shard's primary machine by mode and spreads its
+// replicas over distinct places at the placement level, nearest first.
+func (p *Plan) placeShards(t *topoIndex) {
+	d := &p.Scenario.Stack.Data
+	if d.Mode == "none" {
+		return
+	}
+	var primaries []int
+	switch d.Mode {
+	case "sharded":
+		for _, s := range p.Sets {
+			// the last machine of the set, away from the first gateway
+			primaries = append(primaries, s.Machines[len(s.Machines)-1])
+		}
+	case "global":
+		sc, _ := faults.ParseScope(d.Primary)
+		ms, _ := t.machinesIn(sc)
+		primaries = cycle(p.interleaveMachines(ms), d.Shards)
+	case "proxy":
+		all := make([]int, len(p.Machines))
+		for i := range all {
+			all[i] = i
+		}
+		primaries = cycle(p.interleaveMachines(all), d.Shards)
+	}
+	level := levelOf(d.Placement)
+	for si, pm := range primaries {
+		sh := Shard{Set: -1}
+		if d.Mode == "sharded" {
+			sh.Set = si
+		}
+		for _, m := range p.replicaMachines(t, pm, level, d.Replicas, si) {
+			sh.Replicas = append(sh.Replicas, p.addInstance(Instance{Role: RoleShard, Service: -1, Shard: si, Machine: m}))
+		}
+		p.Shards = append(p.Shards, sh)
+	}
+}
+
+func cycle(ms []int, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = ms[i%len(ms)]
+	}
+	return out
+}
+
+// interleaveMachines orders machines so that consecutive ones are in
+// different cities, then different AZs, then different racks.
+func (p *Plan) interleaveMachines(ms []int) []int {
+	byCity := map[int]map[int]map[int][]int{}
+	for _, m := range ms {
+		mm := p.Machines[m]
+		if byCity[mm.City] == nil {
+			byCity[mm.City] = map[int]map[int][]int{}
+		}
+		if byCity[mm.City][mm.AZ] == nil {
+			byCity[mm.City][mm.AZ] = map[int][]int{}
+		}
+		byCity[mm.City][mm.AZ][mm.Rack] = append(byCity[mm.City][mm.AZ][mm.Rack], m)
+	}
+	var cityGroups [][]int
+	for _, c := range sortedInts(byCity) {
+		var azGroups [][]int
+		for _, a := range sortedInts(byCity[c]) {
+			var rackGroups [][]int
+			for _, r := range sortedInts(byCity[c][a]) {
+				rackGroups = append(rackGroups, byCity[c][a][r])
+			}
+			azGroups = append(azGroups, roundRobin(rackGroups))
+		}
+		cityGroups = append(cityGroups, roundRobin(azGroups))
+	}
+	return roundRobin(cityGroups)
+}
+
+func sortedInts[V any](m map[int]V) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// replicaMachines returns n machines for one shard, the primary first,
+// each in a distinct place at level. Candidates are taken ring by ring
+// outward from the primary (its rack, its AZ, its city, then other cities by
+// delay), each ring starting at an offset rot so shards spread.
+func (p *Plan) replicaMachines(t *topoIndex, primary int, level faults.ScopeKind, n, rot int) []int {
+	used := map[int]bool{t.ancestor(primary, level): true}
+	out := []int{primary}
+	pm := p.Machines[primary]
+	rings := [][]int{p.Racks[pm.Rack].Children}
+	var az, city []int
+	for _, r := range p.AZs[pm.AZ].Children {
+		if r != pm.Rack {
+			az = append(az, p.Racks[r].Children...)
+		}
+	}
+	for _, a := range p.Cities[pm.City].AZs {
+		if a != pm.AZ {
+			for _, r := range p.AZs[a].Children {
+				city = append(city, p.Racks[r].Children...)
+			}
+		}
+	}
+	rings = append(rings, az, city)
+	others := make([]int, 0, len(p.Cities))
+	for c := range p.Cities {
+		if c != pm.City {
+			others = append(others, c)
+		}
+	}
+	sort.SliceStable(others, func(i, j int) bool { return p.cityDelay[pm.City][others[i]] < p.cityDelay[pm.City][others[j]] })
+	for _, c := range others {
+		var ms []int
+		for _, a := range p.Cities[c].AZs {
+			for _, r := range p.AZs[a].Children {
+				ms = append(ms, p.Racks[r].Children...)
+			}
+		}
+		rings = append(rings, p.interleaveMachines(ms))
+	}
+	for _, ring := range rings {
+		for j := range ring {
+			if len(out) == n {
+				return out
+			}
+			m := ring[(j+rot)%len(ring)]
+			if d := t.ancestor(m, level); !used[d] {
+				used[d] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func (p *Plan) placeRegistries(t *topoIndex) {
+	d := &p.Scenario.Stack.Discovery
+	if d.Mode != "registry" {
+		return
+	}
+	if d.Placement == "per-set" {
+		for si, s := range p.Sets {
+			in := p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: s.Machines[0]})
+			p.Registries = append(p.Registries, Registry{Instance: in, Sets: []int{si}})
+		}
+		return
+	}
+	sc, _ := faults.ParseScope(d.Placement)
+	ms, _ := t.machinesIn(sc)
+	in := p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[0]})
+	all := make([]int, len(p.Sets))
+	for i := range all {
+		all[i] = i
+	}
+	p.Registries = append(p.Registries, Registry{Instance: in, Sets: all})
+}
+
+// splitUsers gives each city its share of users by largest remainder, so
+// the counts always add up to the total.
+func (p *Plan) splitUsers() {
+	total := int(p.Scenario.Workload.Users.Count)
+	counts := make([]int, len(p.Cities))
+	rem := make([]float64, len(p.Cities))
+	left := total
+	for i, c := range p.Cities {
+		x := float64(total) * c.Share
+		counts[i] = int(math.Floor(x))
+		rem[i] = x - float64(counts[i])
+		left -= counts[i]
+	}
+	order := make([]int, len(p.Cities))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rem[order[a]] > rem[order[b]] })
+	for i := 0; i < left; i++ {
+		counts[order[i%len(order)]]++
+	}
+	first := 0
+	for i, n := range counts {
+		p.UserCities = append(p.UserCities, UserRange{City: i, First: first, Count: n})
+		first += n
+	}
+}
+
+// HomeSet is the set a user belongs to: a stable hash of the user over the
+// sets of the user's city. It does not depend on the seed, so a user keeps
+// its set across runs and striping comparisons.
+func (p *Plan) HomeSet(city, user int) int {
+	sets := p.Cities[city].Sets
+	return sets[int(mix64(uint64(user))%uint64(len(sets)))]
+}
+
+// mix64 is the splitmix64 finalizer, a good stable hash of an integer.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// ShardOf is the shard holding a user's data: the user's home set in
+// sharded mode, a hash of the user otherwise.
+func (p *Plan) ShardOf(city, user int) int {
+	if p.Scenario.Stack.Data.Mode == "sharded" {
+		return p.HomeSet(city, user)
+	}
+	return int(mix64(uint64(user)^0x5bd1e995) % uint64(len(p.Shards)))
+}
+
+func (p *Plan) resolveFaults(t *topoIndex) {
+	for i, fl := range p.Scenario.Faults {
+		end := fl.At + fl.For
+		if fl.For == 0 {
+			end = p.Scenario.Run.Duration
+		}
+		sc, _ := faults.ParseScope(fl.Target)
+		spec, _ := faults.Lookup(fl.Kind)
+		pf := faults.Planned{
+			Index: i, Name: fl.Name, Kind: spec.Kind, Start: int64(fl.At), End: int64(end),
+			Target: sc, Params: paramsOf(fl),
+		}
+		if pf.Name == "" {
+			pf.Name = fl.Kind
+			if fl.Target != "" {
+				pf.Name += " " + fl.Target
+			}
+		}
+		if pf.Params.Direction == "" && spec.Kind.IsLink() {
+			pf.Params.Direction = "both"
+		}
+		if pf.Params.Action == "" && spec.Kind == faults.Partition {
+			pf.Params.Action = "drop"
+		}
+		p.resolveScope(t, sc, &pf.Machines, &pf.Cities, &pf.Sets, &pf.Services, &pf.Shards)
+		if spec.Kind.IsLink() {
+			if fl.To == "" {
+				pf.PeerAll = true
+			} else {
+				to, _ := faults.ParseScope(fl.To)
+				var sets, svcs, shards []int
+				p.resolveScope(t, to, &pf.PeerMachines, &pf.PeerCities, &sets, &svcs, &shards)
+			}
+		}
+		p.Faults = append(p.Faults, pf)
+	}
+}
+
+// resolveScope lists what a scope covers: machines, cities wholly inside
+// it, sets touching it, services and shards.
+func (p *Plan) resolveScope(t *topoIndex, sc faults.Scope, machines, cities, sets, services, shards *[]int) {
+	switch sc.Kind {
+	case faults.ScopeAll:
+		for i := range p.Machines {
+			*machines = append(*machines, i)
+		}
+		for i := range p.Cities {
+			*cities = append(*cities, i)
+		}
+	case faults.ScopeService:
+		svc := t.services[sc.Name]
+		*services = append(*services, svc)
+		seen := map[int]bool{}
+		for _, in := range p.Services[svc].Instances {
+			if m := p.Instances[in].Machine; !seen[m] {
+				seen[m] = true
+				*machines = append(*machines, m)
+			}
+		}
+		sort.Ints(*machines)
+	case faults.ScopeShard:
+		n, _ := strconv.Atoi(sc.Name)
+		*shards = append(*shards, n)
+		*machines = append(*machines, p.Instances[p.Shards[n].Replicas[0]].Machine)
+	default:
+		ms, _ := t.machinesIn(sc)
+		*machines = append(*machines, ms...)
+		sort.Ints(*machines)
+		if sc.Kind == faults.ScopeCity {
+			*cities = append(*cities, t.byName[faults.ScopeCity][sc.Name])
+		}
+		if sc.Kind == faults.ScopeSet && p.Scenario.Striping.Granularity == "city" {
+			*cities = append(*cities, p.Sets[p.Machines[ms[0]].Set].City)
+		}
+	}
+	seen := map[int]bool{}
+	for _, m := range *machines {
+		if s := p.Machines[m].Set; !seen[s] {
+			seen[s] = true
+			*sets = append(*sets, s)
+		}
+	}
+	sort.Ints(*sets)
+	if sc.Kind.Physical() || sc.Kind == faults.ScopeSet {
+		for si, sh := range p.Shards {
+			if in := sh.Replicas[0]; containsInt(*machines, p.Instances[in].Machine) {
+				*shards = append(*shards, si)
+			}
+		}
+	}
+}
+
+func containsInt(sorted []int, x int) bool {
+	i := sort.SearchInts(sorted, x)
+	return i < len(sorted) && sorted[i] == x
+}
+
+// Summary is the one-line count of what a plan deploys.
+func (p *Plan) Summary() string {
+	return fmt.Sprintf("%d cities, %d machines, %d sets (%s), %d instances, %d shards, %d faults",
+		len(p.Cities), len(p.Machines), len(p.Sets), p.Scenario.Striping.Granularity, len(p.Instances), len(p.Shards), len(p.Faults))
+}

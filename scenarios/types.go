@@ -1,0 +1,478 @@
+package scenarios
+
+// Scenario is one scenario file: what is deployed, how it is striped, what
+// runs in each set, the load, the faults and the objectives. Field comments
+// are the reference: they become the JSON Schema descriptions and
+// docs/scenarios.md.
+type Scenario struct {
+	// Name identifies the scenario in reports; defaults to the file name.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Description says what the scenario shows and what a reader should expect.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Run holds the duration, warm-up, metrics window and seed.
+	Run Run `yaml:"run" json:"run"`
+	// Topology lists cities, AZs, racks and machines and the latencies between them.
+	Topology Topology `yaml:"topology" json:"topology"`
+	// Striping says how the topology is cut into sets.
+	Striping Striping `yaml:"striping" json:"striping"`
+	// Stack is what every set runs: access, gateway, discovery, services and data.
+	Stack Stack `yaml:"stack" json:"stack"`
+	// Workload is the offered load.
+	Workload Workload `yaml:"workload" json:"workload"`
+	// Faults is the timeline of injected faults.
+	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// SLO lists the objectives that become verdicts.
+	SLO SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
+}
+
+// Run controls the length and measurement of a run.
+type Run struct {
+	// Duration is the simulated (or real) length of the run. Default 5m.
+	Duration Duration `yaml:"duration" json:"duration"`
+	// Warmup is excluded from every measure and verdict. Default 10s.
+	Warmup Duration `yaml:"warmup" json:"warmup"`
+	// Window is the metrics window: counters and histograms are kept per window. Default 1s.
+	Window Duration `yaml:"window" json:"window"`
+	// Seed makes the simulator's random streams; the same seed gives the same result. Default 1.
+	Seed uint64 `yaml:"seed" json:"seed"`
+}
+
+// Topology is the physical layout.
+type Topology struct {
+	// Cities in the order used for tie-breaks; at least one.
+	Cities []City `yaml:"cities" json:"cities"`
+	// Machine is the capacity of every machine unless a city overrides it.
+	Machine Machine `yaml:"machine" json:"machine"`
+	// Latency gives one-way network delays by distance.
+	Latency Latency `yaml:"latency" json:"latency"`
+}
+
+// City is one city (region) with its AZs.
+type City struct {
+	// Name of the city, unique; used in targets such as city=shenzhen.
+	Name string `yaml:"name" json:"name"`
+	// AZs is a count (named a, b, c...) or a list of AZ names. Default 2.
+	AZs Names `yaml:"azs" json:"azs"`
+	// Racks per AZ: a count (named r1, r2...) or a list of names. Default 2.
+	Racks Names `yaml:"racks" json:"racks"`
+	// Machines per rack: a count (named m1, m2...) or a list of names. Default 4.
+	Machines Names `yaml:"machines" json:"machines"`
+	// Cores overrides topology.machine.cores for this city's machines; 0 keeps it.
+	Cores int `yaml:"cores,omitempty" json:"cores,omitempty"`
+}
+
+// Machine is the capacity of a machine.
+type Machine struct {
+	// Cores is how many service-time executions a machine runs at once across
+	// all instances on it; more wait in its run queue. Default 16.
+	Cores int `yaml:"cores" json:"cores"`
+}
+
+// Latency is the one-way network delay model.
+type Latency struct {
+	// SameMachine is the delay between two instances on one machine. Default 20us.
+	SameMachine Duration `yaml:"same_machine" json:"same_machine"`
+	// SameRack is the delay between machines of one rack. Default 100us.
+	SameRack Duration `yaml:"same_rack" json:"same_rack"`
+	// SameAZ is the delay between racks of one AZ. Default 250us.
+	SameAZ Duration `yaml:"same_az" json:"same_az"`
+	// CrossAZ is the delay between AZs of one city. Default 1ms.
+	CrossAZ Duration `yaml:"cross_az" json:"cross_az"`
+	// CrossCity is the delay between two cities not listed in cities. Default 30ms.
+	CrossCity Duration `yaml:"cross_city" json:"cross_city"`
+	// Client is the delay from a user to the entry of their own city; a user
+	// served by another city pays this plus the city-to-city delay. Default 5ms.
+	Client Duration `yaml:"client" json:"client"`
+	// Cities overrides the delay between pairs of cities (symmetric).
+	Cities []CityLatency `yaml:"cities,omitempty" json:"cities,omitempty"`
+	// Jitter adds to every one-way delay a uniform draw in [0, jitter x delay]. Default 10%.
+	Jitter Percent `yaml:"jitter" json:"jitter"`
+}
+
+// CityLatency is one entry of the city-to-city latency matrix.
+type CityLatency struct {
+	// Between names the two cities.
+	Between []string `yaml:"between" json:"between"`
+	// Delay is the one-way delay between them.
+	Delay Duration `yaml:"delay" json:"delay"`
+}
+
+// Striping is how the topology is cut into sets.
+type Striping struct {
+	// Granularity of a set: city, az, rack or machine. Default az.
+	Granularity string `yaml:"granularity" json:"granularity"`
+}
+
+// Granularities lists the valid striping granularities, coarsest first.
+var Granularities = []string{"city", "az", "rack", "machine"}
+
+// Stack is what runs in every set.
+type Stack struct {
+	// Access is the regional entry that sends users to a healthy set.
+	Access Access `yaml:"access" json:"access"`
+	// Gateway is the business gateway in every set.
+	Gateway Gateway `yaml:"gateway" json:"gateway"`
+	// Discovery is how callers find instances.
+	Discovery Discovery `yaml:"discovery" json:"discovery"`
+	// Services are the logic services; the gateway calls the first (or gateway.upstream).
+	Services []Service `yaml:"services" json:"services"`
+	// Data is the storage layer.
+	Data Data `yaml:"data" json:"data"`
+}
+
+// Access is the regional access layer (DNS or anycast entry plus an in-city
+// load balancer that health-checks sets).
+type Access struct {
+	// RehomeDelay is how long after a set or city changes health the access
+	// layer moves its users (for example a DNS TTL plus health-check time). Default 30s.
+	RehomeDelay Duration `yaml:"rehome_delay" json:"rehome_delay"`
+	// Failback moves users back to their home set when it is healthy again. Default true.
+	Failback *bool `yaml:"failback,omitempty" json:"failback,omitempty"`
+}
+
+// Gateway is the business gateway of a set.
+type Gateway struct {
+	// Instances per set. Default 2.
+	Instances int `yaml:"instances" json:"instances"`
+	// Concurrency is the in-flight requests one instance forwards; more wait
+	// in the admission queue. Default 256.
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	// Cost is the CPU time to route one request. Default 50us.
+	Cost Duration `yaml:"cost" json:"cost"`
+	// Auth is request authentication.
+	Auth Auth `yaml:"auth" json:"auth"`
+	// RateLimit is a token bucket per priority for the whole set (0 = none).
+	RateLimit RateLimit `yaml:"rate_limit" json:"rate_limit"`
+	// Queue is the admission queue of one instance.
+	Queue Queue `yaml:"queue" json:"queue"`
+	// Shedding drops requests when the admission queue fills.
+	Shedding Shedding `yaml:"shedding" json:"shedding"`
+	// Upstream is the service the gateway calls. Default: the first service.
+	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
+	// Timeout is how long the gateway waits for the upstream. Default: the client timeout.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// Auth is gateway authentication.
+type Auth struct {
+	// Enabled turns authentication on. Default true.
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Cost is the CPU time to authenticate one request. Default 200us.
+	Cost Duration `yaml:"cost" json:"cost"`
+}
+
+// RateLimit is a token bucket per priority class, for a whole set.
+type RateLimit struct {
+	// High is the limit for high-priority requests; 0 means unlimited.
+	High Rate `yaml:"high,omitempty" json:"high,omitempty"`
+	// Normal is the limit for normal-priority requests; 0 means unlimited.
+	Normal Rate `yaml:"normal,omitempty" json:"normal,omitempty"`
+	// Low is the limit for low-priority requests; 0 means unlimited.
+	Low Rate `yaml:"low,omitempty" json:"low,omitempty"`
+	// Burst is the bucket depth as time at the limit rate. Default 100ms.
+	Burst Duration `yaml:"burst" json:"burst"`
+}
+
+// Queue is a bounded FIFO with a wait limit.
+type Queue struct {
+	// Capacity is the most requests waiting; more are shed. Default 1000.
+	Capacity int `yaml:"capacity" json:"capacity"`
+	// Timeout sheds a request that waited this long; 0 means no limit. Default 500ms.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+}
+
+// Shedding is the gateway's overload policy, driven by admission-queue occupancy.
+type Shedding struct {
+	// Policy is priority (lowest class first, at random within a class),
+	// random (every class alike) or none (only a full queue sheds). Default priority.
+	Policy string `yaml:"policy" json:"policy"`
+	// Low is the occupancy where low-priority shedding starts (priority policy). Default 25%.
+	Low Percent `yaml:"low,omitempty" json:"low,omitempty"`
+	// Normal is the occupancy where normal-priority shedding starts (priority policy). Default 50%.
+	Normal Percent `yaml:"normal,omitempty" json:"normal,omitempty"`
+	// High is the occupancy where high-priority shedding starts (priority policy). Default 90%.
+	High Percent `yaml:"high,omitempty" json:"high,omitempty"`
+	// Start is the occupancy where shedding starts for every class (random policy). Default 50%.
+	Start Percent `yaml:"start,omitempty" json:"start,omitempty"`
+}
+
+// Discovery is how callers find the instances of a service.
+type Discovery struct {
+	// Mode is registry (a central registry with heartbeats and client caches)
+	// or mesh (sidecars that learn changes after a propagation delay). Default registry.
+	Mode string `yaml:"mode" json:"mode"`
+	// Scope is what a lookup sees: set (only its own set), city (its set first,
+	// then its city) or global (its set, its city, then everything). Default set.
+	Scope string `yaml:"scope" json:"scope"`
+	// Placement is where the registry runs: per-set (one in every set) or a
+	// target such as az=shenzhen/a (its first machine) (registry). Default per-set.
+	Placement string `yaml:"placement,omitempty" json:"placement,omitempty"`
+	// Heartbeat is how often an instance renews its lease (registry). Default 5s.
+	Heartbeat Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+	// TTL is how long after its last heartbeat an instance expires (registry). Default 15s.
+	TTL Duration `yaml:"ttl,omitempty" json:"ttl,omitempty"`
+	// Refresh is how often a caller's cache re-reads the registry (registry). Default 10s.
+	Refresh Duration `yaml:"refresh,omitempty" json:"refresh,omitempty"`
+	// Detection is how long sidecars take to see an instance fail (mesh). Default 2s.
+	Detection Duration `yaml:"detection,omitempty" json:"detection,omitempty"`
+	// Propagation is how long a change takes to reach every sidecar (mesh). Default 1s.
+	Propagation Duration `yaml:"propagation,omitempty" json:"propagation,omitempty"`
+}
+
+// Service is a logic service deployed in every set.
+type Service struct {
+	// Name of the service, unique; used in targets such as service=order.
+	Name string `yaml:"name" json:"name"`
+	// Instances per set. Default 2.
+	Instances int `yaml:"instances" json:"instances"`
+	// Concurrency is the requests one instance works on at once (threads);
+	// a thread is held while the instance waits for its downstream calls. Default 16.
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	// Queue is how many requests may wait for a thread; more get an error. Default 1000.
+	Queue int `yaml:"queue" json:"queue"`
+	// ServiceTime is the CPU time of one request. Default 2ms (exponential).
+	ServiceTime Dist `yaml:"service_time" json:"service_time"`
+	// Calls are made one after another once the CPU work is done.
+	Calls []Call `yaml:"calls,omitempty" json:"calls,omitempty"`
+}
+
+// Call is one downstream call of a service: another service or the data layer.
+type Call struct {
+	// Service names the service called; exclusive with data.
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	// Data is read, write, or request (a read or a write following the workload mix).
+	Data string `yaml:"data,omitempty" json:"data,omitempty"`
+	// Timeout is how long the caller waits. Default: the client timeout.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// Dist is a service-time distribution. A bare duration ("2ms") means constant.
+type Dist struct {
+	// Dist is constant, exponential, lognormal or uniform.
+	Dist string `yaml:"dist" json:"dist"`
+	// Mean of the distribution (constant: the value).
+	Mean Duration `yaml:"mean,omitempty" json:"mean,omitempty"`
+	// Sigma is the shape of a lognormal (the standard deviation of its log). Default 0.5.
+	Sigma float64 `yaml:"sigma,omitempty" json:"sigma,omitempty"`
+	// Min is the lower bound of a uniform.
+	Min Duration `yaml:"min,omitempty" json:"min,omitempty"`
+	// Max is the upper bound of a uniform.
+	Max Duration `yaml:"max,omitempty" json:"max,omitempty"`
+}
+
+// Data is the storage layer.
+type Data struct {
+	// Mode is global (every primary in one region, writes cross to it),
+	// sharded (one shard per set, aligned with it), proxy (shards spread over
+	// the topology behind a data proxy in every set) or none. Default sharded.
+	Mode string `yaml:"mode" json:"mode"`
+	// Shards is the number of shards (global and proxy; sharded has one per set). Default 16.
+	Shards int `yaml:"shards,omitempty" json:"shards,omitempty"`
+	// Replicas is the copies of each shard, the primary included. Default 3.
+	Replicas int `yaml:"replicas" json:"replicas"`
+	// Placement spreads the copies of a shard over distinct machines, racks, AZs or cities. Default az.
+	Placement string `yaml:"placement" json:"placement"`
+	// Primary is the scope holding every primary (global), e.g. city=shenzhen. Default: the first city.
+	Primary string `yaml:"primary,omitempty" json:"primary,omitempty"`
+	// Replication is sync (a write is acknowledged after acks replicas have it)
+	// or async (acknowledged at once, copied after lag). Default async.
+	Replication string `yaml:"replication" json:"replication"`
+	// Acks is how many replicas a sync write waits for: one, majority or all (sync). Default one.
+	Acks string `yaml:"acks,omitempty" json:"acks,omitempty"`
+	// Lag is how long after the network delay an async write reaches a replica (async). Default 100ms.
+	Lag Duration `yaml:"lag,omitempty" json:"lag,omitempty"`
+	// Reads go to the nearest replica or the primary. Default nearest.
+	Reads string `yaml:"reads" json:"reads"`
+	// Detection is how long until a failed primary (or replica) is noticed. Default 10s.
+	Detection Duration `yaml:"detection" json:"detection"`
+	// Promotion is how long a replica takes to become primary after detection. Default 5s.
+	Promotion Duration `yaml:"promotion" json:"promotion"`
+	// ServiceTime is the time of one operation on a shard node. Default 500us (exponential).
+	ServiceTime Dist `yaml:"service_time" json:"service_time"`
+	// Concurrency is the operations a shard node runs at once. Default 32.
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	// Proxy is the data proxy of every set (proxy).
+	Proxy *Proxy `yaml:"proxy,omitempty" json:"proxy,omitempty"`
+}
+
+// Proxy is the data proxy deployed in every set in proxy mode.
+type Proxy struct {
+	// Instances per set. Default 2.
+	Instances int `yaml:"instances" json:"instances"`
+	// Cost is the CPU time to route one operation. Default 100us.
+	Cost Duration `yaml:"cost" json:"cost"`
+	// Concurrency is the operations one proxy instance forwards at once. Default 256.
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+}
+
+// Workload is the offered load: open-loop arrivals by city.
+type Workload struct {
+	// Rate is the offered rate of new requests at 100% of the profile. Default 1k/s.
+	Rate Rate `yaml:"rate" json:"rate"`
+	// Profile shapes the rate over time.
+	Profile Profile `yaml:"profile" json:"profile"`
+	// Arrivals is poisson (exponential gaps) or uniform (equal gaps). Default poisson.
+	Arrivals string `yaml:"arrivals" json:"arrivals"`
+	// Users is the user population and its split over cities.
+	Users Users `yaml:"users" json:"users"`
+	// Mix is the share of reads and writes; they sum to 100%.
+	Mix Mix `yaml:"mix" json:"mix"`
+	// Keys is how requests pick users (the key of their data).
+	Keys Keys `yaml:"keys" json:"keys"`
+	// Priorities is the share of each priority class; they sum to 100%.
+	Priorities Priorities `yaml:"priorities" json:"priorities"`
+	// Client is the client's timeout and retry policy.
+	Client Client `yaml:"client" json:"client"`
+}
+
+// Profile is a multiplier over time applied to workload.rate.
+type Profile struct {
+	// Shape is constant, ramp, step, spike or diurnal. Default constant.
+	Shape string `yaml:"shape" json:"shape"`
+	// From is the level where a ramp starts (ramp). Default 0%.
+	From Percent `yaml:"from,omitempty" json:"from,omitempty"`
+	// To is the level where a ramp ends (ramp). Default 100%.
+	To Percent `yaml:"to,omitempty" json:"to,omitempty"`
+	// Start is when the ramp or spike starts (ramp, spike).
+	Start Duration `yaml:"start,omitempty" json:"start,omitempty"`
+	// End is when the ramp reaches its level (ramp). Default: the end of the run.
+	End Duration `yaml:"end,omitempty" json:"end,omitempty"`
+	// For is how long a spike lasts (spike). Default 30s.
+	For Duration `yaml:"for,omitempty" json:"for,omitempty"`
+	// Level is the level during a spike (spike). Default 300%.
+	Level Percent `yaml:"level,omitempty" json:"level,omitempty"`
+	// Steps are levels from a time on, in order (step).
+	Steps []Step `yaml:"steps,omitempty" json:"steps,omitempty"`
+	// Period is the length of one day (diurnal). Default: the run duration.
+	Period Duration `yaml:"period,omitempty" json:"period,omitempty"`
+	// Min is the trough level (diurnal). Default 30%.
+	Min Percent `yaml:"min,omitempty" json:"min,omitempty"`
+	// PeakAt is the time of the peak within the period (diurnal). Default: half the period.
+	PeakAt Duration `yaml:"peak_at,omitempty" json:"peak_at,omitempty"`
+}
+
+// Step is one level of a step profile.
+type Step struct {
+	// At is when this level begins.
+	At Duration `yaml:"at" json:"at"`
+	// Level is the multiplier from then on.
+	Level Percent `yaml:"level" json:"level"`
+}
+
+// Users is the user population.
+type Users struct {
+	// Count is the number of users. Default 100k.
+	Count Count `yaml:"count" json:"count"`
+	// ByCity is the share of users (and of traffic) per city. Default: equal shares.
+	ByCity map[string]Percent `yaml:"by_city,omitempty" json:"by_city,omitempty"`
+}
+
+// Mix is the read/write mix.
+type Mix struct {
+	// Read is the share of reads. Default 80%.
+	Read Percent `yaml:"read" json:"read"`
+	// Write is the share of writes. Default 20%.
+	Write Percent `yaml:"write" json:"write"`
+}
+
+// Keys is how a request picks its user within a city.
+type Keys struct {
+	// Distribution is uniform or zipf (a few hot users send most requests). Default uniform.
+	Distribution string `yaml:"distribution" json:"distribution"`
+	// S is the Zipf exponent, above 1 (zipf). Default 1.1.
+	S float64 `yaml:"s,omitempty" json:"s,omitempty"`
+}
+
+// Priorities is the priority mix.
+type Priorities struct {
+	// High is the share of high-priority requests. Default 10%.
+	High Percent `yaml:"high" json:"high"`
+	// Normal is the share of normal-priority requests. Default 60%.
+	Normal Percent `yaml:"normal" json:"normal"`
+	// Low is the share of low-priority requests. Default 30%.
+	Low Percent `yaml:"low" json:"low"`
+}
+
+// Client is the client's timeout and retry policy.
+type Client struct {
+	// Timeout of one attempt. Default 1s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Retries after the first attempt. Default 2.
+	Retries int `yaml:"retries" json:"retries"`
+	// Backoff between attempts.
+	Backoff Backoff `yaml:"backoff" json:"backoff"`
+	// RetryBudget caps retries at this share of first attempts (0 = no cap). Default 20%.
+	RetryBudget Percent `yaml:"retry_budget" json:"retry_budget"`
+	// RetryOn lists the outcomes retried: timeout, error, unavailable, shed, rate-limited. Default timeout, error, unavailable.
+	RetryOn []string `yaml:"retry_on,omitempty" json:"retry_on,omitempty"`
+}
+
+// Backoff is exponential backoff.
+type Backoff struct {
+	// Base is the wait before the first retry, doubled for each further one. Default 50ms.
+	Base Duration `yaml:"base" json:"base"`
+	// Max caps the wait. Default 1s.
+	Max Duration `yaml:"max" json:"max"`
+	// Jitter is full (uniform in [0, wait]), equal (wait/2 plus uniform in [0, wait/2]) or none. Default full.
+	Jitter string `yaml:"jitter" json:"jitter"`
+}
+
+// Fault is one entry of the fault timeline.
+type Fault struct {
+	// Name labels the fault in reports. Default: kind and target.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// At is when the fault starts, from the start of the run.
+	At Duration `yaml:"at" json:"at"`
+	// For is how long it lasts; 0 or absent means until the end of the run.
+	For Duration `yaml:"for,omitempty" json:"for,omitempty"`
+	// Kind is one of the fault kinds (see docs/scenarios.md).
+	Kind string `yaml:"kind" json:"kind"`
+	// Target is the scope the fault hits: city=X, az=X/Y, rack=X/Y/Z,
+	// machine=X/Y/Z/W, set=NAME, service=NAME, shard=N; some kinds allow none.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// To is the other side of a link (partition, latency, loss); absent means
+	// every peer outside the target.
+	To string `yaml:"to,omitempty" json:"to,omitempty"`
+	// Direction is both or one-way (from target to to) (partition, latency, loss). Default both.
+	Direction string `yaml:"direction,omitempty" json:"direction,omitempty"`
+	// Action is drop (messages vanish; callers time out) or reject (callers get an error at once) (partition). Default drop.
+	Action string `yaml:"action,omitempty" json:"action,omitempty"`
+	// Delay is extra one-way delay (latency).
+	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
+	// Jitter is extra delay drawn uniformly in [0, jitter] on top of delay (latency).
+	Jitter Duration `yaml:"jitter,omitempty" json:"jitter,omitempty"`
+	// Rate is the share of messages lost (loss).
+	Rate Percent `yaml:"rate,omitempty" json:"rate,omitempty"`
+	// Factor multiplies service time (slow-machine) or offered traffic (overload).
+	Factor float64 `yaml:"factor,omitempty" json:"factor,omitempty"`
+}
+
+// SLO is the set of objectives that become verdicts. An absent field is not checked.
+type SLO struct {
+	// Availability is the least share of requests served, outside warm-up.
+	Availability Percent `yaml:"availability,omitempty" json:"availability,omitempty"`
+	// AvailabilityInFault is the least share served inside each fault window.
+	AvailabilityInFault Percent `yaml:"availability_in_fault,omitempty" json:"availability_in_fault,omitempty"`
+	// AvailabilityByPriority is the least share served per priority class.
+	AvailabilityByPriority map[string]Percent `yaml:"availability_by_priority,omitempty" json:"availability_by_priority,omitempty"`
+	// Latency caps percentiles of client-observed latency over the run: p50, p90, p99, p99.9.
+	Latency map[string]Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
+	// LatencyInFault caps percentiles inside each fault window.
+	LatencyInFault map[string]Duration `yaml:"latency_in_fault,omitempty" json:"latency_in_fault,omitempty"`
+	// RTO caps the recovery time of every fault: from its start until
+	// availability is back above the availability objective and stays there.
+	RTO Duration `yaml:"rto,omitempty" json:"rto,omitempty"`
+	// RPO caps the time span of acknowledged writes lost by a failover.
+	RPO Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
+	// LostWrites caps the count of acknowledged writes lost (use with any value, 0 included, by setting it).
+	LostWrites *int64 `yaml:"lost_writes,omitempty" json:"lost_writes,omitempty"`
+	// ShedOrder requires that lower priorities lose availability first.
+	ShedOrder bool `yaml:"shed_order,omitempty" json:"shed_order,omitempty"`
+}
+
+// PriorityNames lists the priority classes, highest first; indexes into
+// per-priority arrays everywhere.
+var PriorityNames = [3]string{"high", "normal", "low"}
+
+// Percentiles maps the latency objective keys to quantiles.
+var Percentiles = map[string]float64{"p50": 0.50, "p90": 0.90, "p99": 0.99, "p99.9": 0.999}

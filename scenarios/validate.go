@@ -1,0 +1,643 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/stripelab/stripelab/faults"
+)
+
+// MaxDepth is the deepest call chain a request may take: client, gateway,
+// services, data proxy and shard node each hold one level.
+const MaxDepth = 12
+
+type validator struct {
+	f    *File
+	s    *Scenario
+	errs ErrorList
+	topo *topoIndex
+}
+
+func (v *validator) errf(path, format string, args ...any) {
+	p := v.f.at(path)
+	v.errs = append(v.errs, Error{File: v.f.Path, Line: p.Line, Col: p.Col, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// notFor flags fields written that do not apply to the chosen mode.
+func (v *validator) notFor(base, mode, modeField string, fields ...string) {
+	for _, fl := range fields {
+		path := base + "." + fl
+		if v.f.written(path) {
+			p := v.f.keyAt(path)
+			v.errs = append(v.errs, Error{File: v.f.Path, Line: p.Line, Col: p.Col, Path: path,
+				Msg: fmt.Sprintf("%s does not apply when %s is %s", fl, modeField, mode)})
+		}
+	}
+}
+
+func (v *validator) oneOf(path, got string, allowed ...string) bool {
+	if slices.Contains(allowed, got) {
+		return true
+	}
+	v.errf(path, "expected one of %s, got %q", strings.Join(allowed, ", "), got)
+	return false
+}
+
+func (v *validator) positive(path string, n int) {
+	if n < 1 {
+		v.errf(path, "expected at least 1, got %d", n)
+	}
+}
+
+func (f *File) validate() ErrorList {
+	v := &validator{f: f, s: f.Scenario}
+	v.run()
+	v.topology()
+	if len(v.errs) == 0 {
+		v.topo = indexTopology(v.s)
+	}
+	v.oneOf("striping.granularity", v.s.Striping.Granularity, Granularities...)
+	v.gateway()
+	v.discovery()
+	v.services()
+	v.data()
+	v.workload()
+	v.faults()
+	v.slo()
+	return v.errs
+}
+
+func (v *validator) run() {
+	r := v.s.Run
+	if r.Duration <= 0 {
+		v.errf("run.duration", "expected a positive duration")
+	}
+	if r.Warmup >= r.Duration {
+		v.errf("run.warmup", "warm-up %s leaves nothing of a %s run to measure", r.Warmup, r.Duration)
+	}
+	if r.Window <= 0 {
+		v.errf("run.window", "expected a positive duration")
+	} else if r.Window > r.Duration {
+		v.errf("run.window", "the window %s is longer than the run %s", r.Window, r.Duration)
+	} else if int64(r.Duration/r.Window) > 1_000_000 {
+		v.errf("run.window", "%s windows over %s make more than a million windows", r.Window, r.Duration)
+	}
+}
+
+func validName(n string) bool {
+	return n != "" && !strings.ContainsAny(n, "/=, \t")
+}
+
+func (v *validator) topology() {
+	t := v.s.Topology
+	if len(t.Cities) == 0 {
+		v.errf("topology.cities", "expected at least one city")
+	}
+	seen := map[string]bool{}
+	for i, c := range t.Cities {
+		p := fmt.Sprintf("topology.cities[%d]", i)
+		if !validName(c.Name) {
+			v.errf(p+".name", "expected a name without '/', '=', ',' or spaces, got %q", c.Name)
+		} else if seen[c.Name] {
+			v.errf(p+".name", "city %q is listed twice", c.Name)
+		}
+		seen[c.Name] = true
+		v.names(p+".azs", c.AZs)
+		v.names(p+".racks", c.Racks)
+		v.names(p+".machines", c.Machines)
+		if c.Cores < 0 {
+			v.errf(p+".cores", "expected a positive count or 0 for the default")
+		}
+	}
+	v.positive("topology.machine.cores", t.Machine.Cores)
+	pairs := map[[2]string]bool{}
+	for i, cl := range t.Latency.Cities {
+		p := fmt.Sprintf("topology.latency.cities[%d]", i)
+		if len(cl.Between) != 2 || cl.Between[0] == cl.Between[1] {
+			v.errf(p+".between", "expected two different city names")
+			continue
+		}
+		for _, n := range cl.Between {
+			if !seen[n] {
+				v.errf(p+".between", "unknown city %q", n)
+			}
+		}
+		k := [2]string{min(cl.Between[0], cl.Between[1]), max(cl.Between[0], cl.Between[1])}
+		if pairs[k] {
+			v.errf(p+".between", "the delay between %s and %s is given twice", k[0], k[1])
+		}
+		pairs[k] = true
+		if cl.Delay <= 0 {
+			v.errf(p+".delay", "expected a positive duration")
+		}
+	}
+	if t.Latency.Jitter > 10 {
+		v.errf("topology.latency.jitter", "expected at most 1000%%")
+	}
+}
+
+func (v *validator) names(path string, n Names) {
+	if n.N() < 1 {
+		v.errf(path, "expected at least one")
+		return
+	}
+	if n.N() > 100_000 {
+		v.errf(path, "expected at most 100000, got %d", n.N())
+	}
+	seen := map[string]bool{}
+	for i, name := range n.List {
+		if !validName(name) {
+			v.errf(fmt.Sprintf("%s[%d]", path, i), "expected a name without '/', '=', ',' or spaces, got %q", name)
+		} else if seen[name] {
+			v.errf(fmt.Sprintf("%s[%d]", path, i), "name %q is listed twice", name)
+		}
+		seen[name] = true
+	}
+}
+
+func (v *validator) gateway() {
+	g := v.s.Stack.Gateway
+	v.positive("stack.gateway.instances", g.Instances)
+	v.positive("stack.gateway.concurrency", g.Concurrency)
+	if g.Queue.Capacity < 0 {
+		v.errf("stack.gateway.queue.capacity", "expected 0 or more")
+	}
+	sh := g.Shedding
+	if v.oneOf("stack.gateway.shedding.policy", sh.Policy, "priority", "random", "none") {
+		base := "stack.gateway.shedding"
+		switch sh.Policy {
+		case "priority":
+			v.notFor(base, "priority", "policy", "start")
+			if !(sh.Low <= sh.Normal && sh.Normal <= sh.High) {
+				v.errf(base, "thresholds must rise with priority: low %s <= normal %s <= high %s", sh.Low, sh.Normal, sh.High)
+			}
+			for _, f := range []struct {
+				n string
+				p Percent
+			}{{"low", sh.Low}, {"normal", sh.Normal}, {"high", sh.High}} {
+				if f.p > 1 {
+					v.errf(base+"."+f.n, "expected at most 100%%, got %s", f.p)
+				}
+			}
+		case "random":
+			v.notFor(base, "random", "policy", "low", "normal", "high")
+			if sh.Start > 1 {
+				v.errf(base+".start", "expected at most 100%%, got %s", sh.Start)
+			}
+		case "none":
+			v.notFor(base, "none", "policy", "low", "normal", "high", "start")
+		}
+	}
+	if g.Upstream != "" && v.service(g.Upstream) < 0 {
+		v.errf("stack.gateway.upstream", "unknown service %q", g.Upstream)
+	}
+}
+
+func (v *validator) service(name string) int {
+	for i, s := range v.s.Stack.Services {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (v *validator) discovery() {
+	d := v.s.Stack.Discovery
+	base := "stack.discovery"
+	v.oneOf(base+".scope", d.Scope, "set", "city", "global")
+	if !v.oneOf(base+".mode", d.Mode, "registry", "mesh") {
+		return
+	}
+	if d.Mode == "registry" {
+		v.notFor(base, "registry", "mode", "detection", "propagation")
+		if d.Placement != "per-set" && v.topo != nil {
+			sc, err := faults.ParseScope(d.Placement)
+			if err != nil || !sc.Kind.Physical() {
+				v.errf(base+".placement", "expected per-set or a place such as city=NAME or az=CITY/AZ, got %q", d.Placement)
+			} else if _, err := v.topo.machinesIn(sc); err != nil {
+				v.errf(base+".placement", "%v", err)
+			}
+		}
+		if d.Heartbeat <= 0 {
+			v.errf(base+".heartbeat", "expected a positive duration")
+		}
+		if d.TTL <= d.Heartbeat {
+			v.errf(base+".ttl", "the TTL %s must exceed the heartbeat %s or every instance expires between beats", d.TTL, d.Heartbeat)
+		}
+		if d.Refresh <= 0 {
+			v.errf(base+".refresh", "expected a positive duration")
+		}
+		return
+	}
+	v.notFor(base, "mesh", "mode", "placement", "heartbeat", "ttl", "refresh")
+}
+
+func (v *validator) services() {
+	ss := v.s.Stack.Services
+	if len(ss) == 0 {
+		v.errf("stack.services", "expected at least one service for the gateway to call")
+	}
+	seen := map[string]bool{}
+	for i, s := range ss {
+		p := fmt.Sprintf("stack.services[%d]", i)
+		if !validName(s.Name) {
+			v.errf(p+".name", "expected a name without '/', '=', ',' or spaces, got %q", s.Name)
+		} else if seen[s.Name] {
+			v.errf(p+".name", "service %q is listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		v.positive(p+".instances", s.Instances)
+		v.positive(p+".concurrency", s.Concurrency)
+		if s.Queue < 0 {
+			v.errf(p+".queue", "expected 0 or more")
+		}
+		v.dist(p+".service_time", s.ServiceTime)
+		for j, c := range s.Calls {
+			v.call(fmt.Sprintf("%s.calls[%d]", p, j), c)
+		}
+	}
+	if len(v.errs) == 0 {
+		v.callGraph()
+	}
+}
+
+func (v *validator) call(p string, c Call) {
+	switch {
+	case c.Service != "" && c.Data != "":
+		v.errf(p, "a call names either a service or data, not both")
+	case c.Service != "":
+		if v.service(c.Service) < 0 {
+			v.errf(p+".service", "unknown service %q", c.Service)
+		}
+	case c.Data != "":
+		if v.oneOf(p+".data", c.Data, "read", "write", "request") && v.s.Stack.Data.Mode == "none" {
+			v.errf(p+".data", "a data call needs stack.data.mode other than none")
+		}
+	default:
+		v.errf(p, "a call needs service or data")
+	}
+}
+
+// callGraph rejects cycles and chains deeper than MaxDepth.
+func (v *validator) callGraph() {
+	ss := v.s.Stack.Services
+	depth := make([]int, len(ss)) // 0 unknown, -1 visiting
+	var visit func(i int, path []string) int
+	visit = func(i int, path []string) int {
+		switch depth[i] {
+		case -1:
+			v.errf(fmt.Sprintf("stack.services[%d].calls", i), "calls form a cycle: %s", strings.Join(append(path, ss[i].Name), " -> "))
+			return 1
+		case 0:
+		default:
+			return depth[i]
+		}
+		depth[i] = -1
+		d := 1
+		for _, c := range ss[i].Calls {
+			switch {
+			case c.Service != "":
+				d = max(d, 1+visit(v.service(c.Service), append(path, ss[i].Name)))
+			case c.Data != "":
+				d = max(d, 3) // proxy and shard node
+			}
+		}
+		depth[i] = d
+		return d
+	}
+	for i := range ss {
+		if depth[i] == 0 {
+			visit(i, nil)
+		}
+	}
+	if g := v.service(v.s.Stack.Gateway.Upstream); g >= 0 && depth[g] > 0 && depth[g]+2 > MaxDepth {
+		v.errf("stack.services", "the call chain is %d levels deep; at most %d are supported", depth[g]+2, MaxDepth)
+	}
+}
+
+func (v *validator) dist(p string, d Dist) {
+	if !v.oneOf(p+".dist", d.Dist, "constant", "exponential", "lognormal", "uniform") {
+		return
+	}
+	switch d.Dist {
+	case "uniform":
+		v.notFor(p, "uniform", "dist", "mean", "sigma")
+		if d.Max <= d.Min {
+			v.errf(p+".max", "expected max above min (%s)", d.Min)
+		}
+	case "lognormal":
+		v.notFor(p, "lognormal", "dist", "min", "max")
+		if d.Mean <= 0 {
+			v.errf(p+".mean", "expected a positive duration")
+		}
+		if d.Sigma <= 0 || d.Sigma > 5 {
+			v.errf(p+".sigma", "expected a shape above 0 and at most 5, got %v", d.Sigma)
+		}
+	default:
+		v.notFor(p, d.Dist, "dist", "sigma", "min", "max")
+		if d.Mean <= 0 {
+			v.errf(p+".mean", "expected a positive duration")
+		}
+	}
+}
+
+func (v *validator) data() {
+	d := v.s.Stack.Data
+	base := "stack.data"
+	if !v.oneOf(base+".mode", d.Mode, "global", "sharded", "proxy", "none") {
+		return
+	}
+	if d.Mode == "none" {
+		v.notFor(base, "none", "mode", "shards", "replicas", "placement", "primary", "replication", "acks", "lag", "reads", "detection", "promotion", "service_time", "concurrency", "proxy")
+		return
+	}
+	switch d.Mode {
+	case "sharded":
+		v.notFor(base, "sharded", "mode", "shards", "primary", "proxy")
+	case "global":
+		v.notFor(base, "global", "mode", "proxy")
+	case "proxy":
+		v.notFor(base, "proxy", "mode", "primary")
+	}
+	if d.Mode != "sharded" {
+		v.positive(base+".shards", d.Shards)
+		if d.Shards > 100_000 {
+			v.errf(base+".shards", "expected at most 100000")
+		}
+	}
+	v.positive(base+".replicas", d.Replicas)
+	v.positive(base+".concurrency", d.Concurrency)
+	v.dist(base+".service_time", d.ServiceTime)
+	v.oneOf(base+".reads", d.Reads, "nearest", "primary")
+	if v.oneOf(base+".placement", d.Placement, "machine", "rack", "az", "city") && v.topo != nil {
+		if n := v.topo.domains(d.Placement); d.Replicas > n {
+			v.errf(base+".replicas", "%d replicas spread over distinct %ss need %d; the topology has %d", d.Replicas, d.Placement, d.Replicas, n)
+		}
+	}
+	if d.Mode == "global" && v.topo != nil {
+		sc, err := faults.ParseScope(d.Primary)
+		if err != nil || !sc.Kind.Physical() {
+			v.errf(base+".primary", "expected a place such as city=NAME, got %q", d.Primary)
+		} else if _, err := v.topo.machinesIn(sc); err != nil {
+			v.errf(base+".primary", "%v", err)
+		}
+	}
+	if v.oneOf(base+".replication", d.Replication, "sync", "async") {
+		if d.Replication == "sync" {
+			v.notFor(base, "sync", "replication", "lag")
+			v.oneOf(base+".acks", d.Acks, "one", "majority", "all")
+			if d.Replicas < 2 {
+				v.errf(base+".replication", "sync replication needs at least 2 replicas")
+			}
+		} else {
+			v.notFor(base, "async", "replication", "acks")
+		}
+	}
+	if d.Mode == "proxy" && d.Proxy != nil {
+		v.positive(base+".proxy.instances", d.Proxy.Instances)
+		v.positive(base+".proxy.concurrency", d.Proxy.Concurrency)
+	}
+}
+
+func (v *validator) workload() {
+	w := v.s.Workload
+	if w.Rate <= 0 {
+		v.errf("workload.rate", "expected a positive rate")
+	}
+	v.profile()
+	v.oneOf("workload.arrivals", w.Arrivals, "poisson", "uniform")
+	if w.Users.Count < 1 {
+		v.errf("workload.users.count", "expected at least one user")
+	} else if w.Users.Count > 100_000_000 {
+		v.errf("workload.users.count", "expected at most 100M users")
+	}
+	if v.topo != nil {
+		var sum float64
+		for _, c := range v.s.Topology.Cities {
+			sum += w.Users.ByCity[c.Name].Fraction()
+		}
+		for name := range w.Users.ByCity {
+			if v.topo.city(name) < 0 {
+				v.errf("workload.users.by_city."+name, "unknown city %q", name)
+			}
+		}
+		if math.Abs(sum-1) > 1e-9 {
+			v.errf("workload.users.by_city", "shares sum to %s, expected 100%%", Percent(sum))
+		}
+	}
+	if s := w.Mix.Read + w.Mix.Write; math.Abs(float64(s)-1) > 1e-9 {
+		v.errf("workload.mix", "read and write sum to %s, expected 100%%", s)
+	}
+	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; math.Abs(float64(s)-1) > 1e-9 {
+		v.errf("workload.priorities", "high, normal and low sum to %s, expected 100%%", s)
+	}
+	if v.oneOf("workload.keys.distribution", w.Keys.Distribution, "uniform", "zipf") {
+		if w.Keys.Distribution == "uniform" {
+			v.notFor("workload.keys", "uniform", "distribution", "s")
+		} else if w.Keys.S <= 1 {
+			v.errf("workload.keys.s", "expected a Zipf exponent above 1, got %v", w.Keys.S)
+		}
+	}
+	v.client()
+}
+
+func (v *validator) client() {
+	c := v.s.Workload.Client
+	p := "workload.client"
+	if c.Timeout <= 0 {
+		v.errf(p+".timeout", "expected a positive duration")
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		v.errf(p+".retries", "expected 0 to 10 retries, got %d", c.Retries)
+	}
+	if c.Backoff.Max < c.Backoff.Base {
+		v.errf(p+".backoff.max", "expected at least the base %s", c.Backoff.Base)
+	}
+	v.oneOf(p+".backoff.jitter", c.Backoff.Jitter, "full", "equal", "none")
+	if c.RetryBudget > 1 {
+		v.errf(p+".retry_budget", "expected at most 100%%")
+	}
+	for i, o := range c.RetryOn {
+		v.oneOf(fmt.Sprintf("%s.retry_on[%d]", p, i), o, "timeout", "error", "unavailable", "shed", "rate-limited")
+	}
+}
+
+func (v *validator) profile() {
+	p := v.s.Workload.Profile
+	base := "workload.profile"
+	all := []string{"from", "to", "start", "end", "for", "level", "steps", "period", "min", "peak_at"}
+	own := map[string][]string{
+		"constant": {},
+		"ramp":     {"from", "to", "start", "end"},
+		"step":     {"steps"},
+		"spike":    {"start", "for", "level"},
+		"diurnal":  {"period", "min", "peak_at"},
+	}
+	fields, ok := own[p.Shape]
+	if !ok {
+		v.errf(base+".shape", "expected one of constant, ramp, step, spike, diurnal, got %q", p.Shape)
+		return
+	}
+	var foreign []string
+	for _, f := range all {
+		if !slices.Contains(fields, f) {
+			foreign = append(foreign, f)
+		}
+	}
+	v.notFor(base, p.Shape, "shape", foreign...)
+	dur := v.s.Run.Duration
+	switch p.Shape {
+	case "ramp":
+		if p.End <= p.Start {
+			v.errf(base+".end", "expected the ramp to end after it starts (%s)", p.Start)
+		}
+	case "step":
+		if len(p.Steps) == 0 {
+			v.errf(base+".steps", "expected at least one step")
+		}
+		for i := 1; i < len(p.Steps); i++ {
+			if p.Steps[i].At <= p.Steps[i-1].At {
+				v.errf(fmt.Sprintf("%s.steps[%d].at", base, i), "steps must be in time order")
+			}
+		}
+	case "spike":
+		if p.Start+p.For > dur {
+			v.errf(base+".for", "the spike ends after the run (%s)", dur)
+		}
+	case "diurnal":
+		if p.Period <= 0 {
+			v.errf(base+".period", "expected a positive duration")
+		}
+		if p.Min > 1 {
+			v.errf(base+".min", "expected at most 100%%")
+		}
+	}
+}
+
+func (v *validator) faults() {
+	for i, fl := range v.s.Faults {
+		v.fault(fmt.Sprintf("faults[%d]", i), fl)
+	}
+}
+
+var faultParams = []faults.Param{faults.ParamTo, faults.ParamDirection, faults.ParamAction, faults.ParamDelay, faults.ParamJitter, faults.ParamRate, faults.ParamFactor}
+
+func (v *validator) fault(p string, fl Fault) {
+	spec, err := faults.Lookup(fl.Kind)
+	if err != nil {
+		v.errf(p+".kind", "%v", err)
+		return
+	}
+	dur := v.s.Run.Duration
+	if !v.f.written(p + ".at") {
+		v.errf(p, "a fault needs at (when it starts)")
+	}
+	if fl.At >= dur {
+		v.errf(p+".at", "the fault starts at %s, after the %s run", fl.At, dur)
+	} else if fl.At+fl.For > dur {
+		v.errf(p+".for", "the fault ends at %s, after the %s run", fl.At+fl.For, dur)
+	}
+	for _, prm := range faultParams {
+		if v.f.written(p+"."+string(prm)) && !spec.Allows(prm) {
+			pos := v.f.keyAt(p + "." + string(prm))
+			v.errs = append(v.errs, Error{File: v.f.Path, Line: pos.Line, Col: pos.Col, Path: p + "." + string(prm),
+				Msg: fmt.Sprintf("%s does not apply to kind %s", prm, fl.Kind)})
+		}
+	}
+	for _, prm := range spec.Required {
+		if !v.f.written(p + "." + string(prm)) {
+			v.errf(p, "kind %s needs %s", fl.Kind, prm)
+		}
+	}
+	if spec.Check != nil {
+		if err := spec.Check(paramsOf(fl)); err != nil {
+			name, _, _ := strings.Cut(err.Error(), ":")
+			v.errf(p+"."+name, "%v", err)
+		}
+	}
+	v.faultTarget(p, spec, fl)
+}
+
+func (v *validator) faultTarget(p string, spec *faults.Spec, fl Fault) {
+	sc, err := faults.ParseScope(fl.Target)
+	if err != nil {
+		v.errf(p+".target", "%v", err)
+		return
+	}
+	if !spec.AllowsTarget(sc.Kind) {
+		if sc.Kind == faults.ScopeAll {
+			v.errf(p, "kind %s needs a target: %s", fl.Kind, spec.TargetKinds())
+		} else {
+			v.errf(p+".target", "kind %s takes a target of %s, not %s=", fl.Kind, spec.TargetKinds(), sc.Kind)
+		}
+		return
+	}
+	if v.topo == nil {
+		return
+	}
+	if err := v.topo.exists(sc); err != nil {
+		v.errf(p+".target", "%v", err)
+	}
+	if fl.To == "" {
+		return
+	}
+	to, err := faults.ParseScope(fl.To)
+	if err != nil {
+		v.errf(p+".to", "%v", err)
+		return
+	}
+	if !to.Kind.Physical() && to.Kind != faults.ScopeSet && to.Kind != faults.ScopeService {
+		v.errf(p+".to", "expected a place, set or service, got %s=", to.Kind)
+		return
+	}
+	if err := v.topo.exists(to); err != nil {
+		v.errf(p+".to", "%v", err)
+	}
+}
+
+func paramsOf(fl Fault) faults.Params {
+	return faults.Params{
+		Direction: fl.Direction, Action: fl.Action, Delay: fl.Delay.Std(), Jitter: fl.Jitter.Std(),
+		Rate: fl.Rate.Fraction(), Factor: fl.Factor,
+	}
+}
+
+func (v *validator) slo() {
+	s := v.s.SLO
+	for _, f := range []struct {
+		n string
+		p Percent
+	}{{"availability", s.Availability}, {"availability_in_fault", s.AvailabilityInFault}} {
+		if f.p > 1 {
+			v.errf("slo."+f.n, "expected at most 100%%, got %s", f.p)
+		}
+	}
+	for k, p := range s.AvailabilityByPriority {
+		if !slices.Contains(PriorityNames[:], k) {
+			v.errf("slo.availability_by_priority."+k, "unknown priority %q; expected high, normal or low", k)
+		} else if p > 1 {
+			v.errf("slo.availability_by_priority."+k, "expected at most 100%%, got %s", p)
+		}
+	}
+	for _, m := range []struct {
+		n string
+		l map[string]Duration
+	}{{"latency", s.Latency}, {"latency_in_fault", s.LatencyInFault}} {
+		for k, d := range m.l {
+			if _, ok := Percentiles[k]; !ok {
+				v.errf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p99 or p99.9", k)
+			} else if d <= 0 {
+				v.errf("slo."+m.n+"."+k, "expected a positive duration")
+			}
+		}
+	}
+	if s.LostWrites != nil && *s.LostWrites < 0 {
+		v.errf("slo.lost_writes", "expected 0 or more")
+	}
+	if (s.RPO > 0 || s.LostWrites != nil) && v.s.Stack.Data.Mode == "none" {
+		v.errf("slo", "rpo and lost_writes need stack.data")
+	}
+}
