@@ -257,23 +257,13 @@ func (t *Dist) unmarshalNode(d *decoder, n *yaml.Node, path string) {
 	d.decodeStruct(n, reflect.ValueOf(p).Elem(), path)
 }
 
-// JSONSchema describes both forms of a distribution to editors.
-func (Dist) JSONSchema() *jsonschema.Schema {
-	obj := &jsonschema.Schema{Type: "object", AdditionalProperties: jsonschema.FalseSchema}
-	props := jsonschema.NewProperties()
-	props.Set("dist", &jsonschema.Schema{Type: "string", Enum: []any{"constant", "exponential", "lognormal", "uniform"}, Description: "Dist is constant, exponential, lognormal or uniform."})
-	props.Set("mean", withDesc(Duration(0).JSONSchema(), "Mean of the distribution (constant: the value)."))
-	props.Set("sigma", &jsonschema.Schema{Type: "number", Description: "Sigma is the shape of a lognormal (the standard deviation of its log). Default 0.5."})
-	props.Set("min", withDesc(Duration(0).JSONSchema(), "Min is the lower bound of a uniform."))
-	props.Set("max", withDesc(Duration(0).JSONSchema(), "Max is the upper bound of a uniform."))
-	obj.Properties = props
-	return &jsonschema.Schema{
-		AnyOf:       []*jsonschema.Schema{Duration(0).JSONSchema(), obj},
-		Description: "A distribution: a bare duration is constant; otherwise dist plus its parameters.",
+// JSONSchemaExtend accepts a bare duration (a constant) besides the
+// reflected mapping form.
+func (Dist) JSONSchemaExtend(s *jsonschema.Schema) {
+	obj := *s
+	obj.Description = ""
+	*s = jsonschema.Schema{
+		AnyOf:       []*jsonschema.Schema{Duration(0).JSONSchema(), &obj},
+		Description: "A distribution: a bare duration is a constant; otherwise dist and its parameters.",
 	}
-}
-
-func withDesc(s *jsonschema.Schema, desc string) *jsonschema.Schema {
-	s.Description = desc
-	return s
 }

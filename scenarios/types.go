@@ -12,11 +12,11 @@ type Scenario struct {
 	// Run holds the duration, warm-up, metrics window and seed.
 	Run Run `yaml:"run" json:"run"`
 	// Topology lists cities, AZs, racks and machines and the latencies between them.
-	Topology Topology `yaml:"topology" json:"topology"`
+	Topology Topology `yaml:"topology" json:"topology" jsonschema:"required"`
 	// Striping says how the topology is cut into sets.
 	Striping Striping `yaml:"striping" json:"striping"`
 	// Stack is what every set runs: access, gateway, discovery, services and data.
-	Stack Stack `yaml:"stack" json:"stack"`
+	Stack Stack `yaml:"stack" json:"stack" jsonschema:"required"`
 	// Workload is the offered load.
 	Workload Workload `yaml:"workload" json:"workload"`
 	// Faults is the timeline of injected faults.
@@ -34,13 +34,13 @@ type Run struct {
 	// Window is the metrics window: counters and histograms are kept per window. Default 1s.
 	Window Duration `yaml:"window" json:"window"`
 	// Seed makes the simulator's random streams; the same seed gives the same result. Default 1.
-	Seed uint64 `yaml:"seed" json:"seed"`
+	Seed uint64 `yaml:"seed" json:"seed" jsonschema:"minimum=0"`
 }
 
 // Topology is the physical layout.
 type Topology struct {
 	// Cities in the order used for tie-breaks; at least one.
-	Cities []City `yaml:"cities" json:"cities"`
+	Cities []City `yaml:"cities" json:"cities" jsonschema:"required,minItems=1"`
 	// Machine is the capacity of every machine unless a city overrides it.
 	Machine Machine `yaml:"machine" json:"machine"`
 	// Latency gives one-way network delays by distance.
@@ -50,7 +50,7 @@ type Topology struct {
 // City is one city (region) with its AZs.
 type City struct {
 	// Name of the city, unique; used in targets such as city=shenzhen.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name" jsonschema:"required"`
 	// AZs is a count (named a, b, c...) or a list of AZ names. Default 2.
 	AZs Names `yaml:"azs" json:"azs"`
 	// Racks per AZ: a count (named r1, r2...) or a list of names. Default 2.
@@ -58,14 +58,14 @@ type City struct {
 	// Machines per rack: a count (named m1, m2...) or a list of names. Default 4.
 	Machines Names `yaml:"machines" json:"machines"`
 	// Cores overrides topology.machine.cores for this city's machines; 0 keeps it.
-	Cores int `yaml:"cores,omitempty" json:"cores,omitempty"`
+	Cores int `yaml:"cores,omitempty" json:"cores,omitempty" jsonschema:"minimum=0"`
 }
 
 // Machine is the capacity of a machine.
 type Machine struct {
 	// Cores is how many service-time executions a machine runs at once across
 	// all instances on it; more wait in its run queue. Default 16.
-	Cores int `yaml:"cores" json:"cores"`
+	Cores int `yaml:"cores" json:"cores" jsonschema:"minimum=1"`
 }
 
 // Latency is the one-way network delay model.
@@ -92,15 +92,15 @@ type Latency struct {
 // CityLatency is one entry of the city-to-city latency matrix.
 type CityLatency struct {
 	// Between names the two cities.
-	Between []string `yaml:"between" json:"between"`
+	Between []string `yaml:"between" json:"between" jsonschema:"required,minItems=2,maxItems=2"`
 	// Delay is the one-way delay between them.
-	Delay Duration `yaml:"delay" json:"delay"`
+	Delay Duration `yaml:"delay" json:"delay" jsonschema:"required"`
 }
 
 // Striping is how the topology is cut into sets.
 type Striping struct {
 	// Granularity of a set: city, az, rack or machine. Default az.
-	Granularity string `yaml:"granularity" json:"granularity"`
+	Granularity string `yaml:"granularity" json:"granularity" jsonschema:"enum=city,enum=az,enum=rack,enum=machine"`
 }
 
 // Granularities lists the valid striping granularities, coarsest first.
@@ -133,10 +133,10 @@ type Access struct {
 // Gateway is the business gateway of a set.
 type Gateway struct {
 	// Instances per set. Default 2.
-	Instances int `yaml:"instances" json:"instances"`
+	Instances int `yaml:"instances" json:"instances" jsonschema:"minimum=1"`
 	// Concurrency is the in-flight requests one instance forwards; more wait
 	// in the admission queue. Default 256.
-	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
 	// Cost is the CPU time to route one request. Default 50us.
 	Cost Duration `yaml:"cost" json:"cost"`
 	// Auth is request authentication.
@@ -176,7 +176,7 @@ type RateLimit struct {
 // Queue is a bounded FIFO with a wait limit.
 type Queue struct {
 	// Capacity is the most requests waiting; more are shed. Default 1000.
-	Capacity int `yaml:"capacity" json:"capacity"`
+	Capacity int `yaml:"capacity" json:"capacity" jsonschema:"minimum=0"`
 	// Timeout sheds a request that waited this long; 0 means no limit. Default 500ms.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
@@ -185,7 +185,7 @@ type Queue struct {
 type Shedding struct {
 	// Policy is priority (lowest class first, at random within a class),
 	// random (every class alike) or none (only a full queue sheds). Default priority.
-	Policy string `yaml:"policy" json:"policy"`
+	Policy string `yaml:"policy" json:"policy" jsonschema:"enum=priority,enum=random,enum=none"`
 	// Low is the occupancy where low-priority shedding starts (priority policy). Default 25%.
 	Low Percent `yaml:"low,omitempty" json:"low,omitempty"`
 	// Normal is the occupancy where normal-priority shedding starts (priority policy). Default 50%.
@@ -200,10 +200,10 @@ type Shedding struct {
 type Discovery struct {
 	// Mode is registry (a central registry with heartbeats and client caches)
 	// or mesh (sidecars that learn changes after a propagation delay). Default registry.
-	Mode string `yaml:"mode" json:"mode"`
+	Mode string `yaml:"mode" json:"mode" jsonschema:"enum=registry,enum=mesh"`
 	// Scope is what a lookup sees: set (only its own set), city (its set first,
 	// then its city) or global (its set, its city, then everything). Default set.
-	Scope string `yaml:"scope" json:"scope"`
+	Scope string `yaml:"scope" json:"scope" jsonschema:"enum=set,enum=city,enum=global"`
 	// Placement is where the registry runs: per-set (one in every set) or a
 	// target such as az=shenzhen/a (its first machine) (registry). Default per-set.
 	Placement string `yaml:"placement,omitempty" json:"placement,omitempty"`
@@ -222,14 +222,14 @@ type Discovery struct {
 // Service is a logic service deployed in every set.
 type Service struct {
 	// Name of the service, unique; used in targets such as service=order.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name" jsonschema:"required"`
 	// Instances per set. Default 2.
-	Instances int `yaml:"instances" json:"instances"`
+	Instances int `yaml:"instances" json:"instances" jsonschema:"minimum=1"`
 	// Concurrency is the requests one instance works on at once (threads);
 	// a thread is held while the instance waits for its downstream calls. Default 16.
-	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
 	// Queue is how many requests may wait for a thread; more get an error. Default 1000.
-	Queue int `yaml:"queue" json:"queue"`
+	Queue int `yaml:"queue" json:"queue" jsonschema:"minimum=0"`
 	// ServiceTime is the CPU time of one request. Default 2ms (exponential).
 	ServiceTime Dist `yaml:"service_time" json:"service_time"`
 	// Calls are made one after another once the CPU work is done.
@@ -239,9 +239,9 @@ type Service struct {
 // Call is one downstream call of a service: another service or the data layer.
 type Call struct {
 	// Service names the service called; exclusive with data.
-	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	Service string `yaml:"service,omitempty" json:"service,omitempty" jsonschema:"oneof_required=service"`
 	// Data is read, write, or request (a read or a write following the workload mix).
-	Data string `yaml:"data,omitempty" json:"data,omitempty"`
+	Data string `yaml:"data,omitempty" json:"data,omitempty" jsonschema:"oneof_required=data,enum=read,enum=write,enum=request"`
 	// Timeout is how long the caller waits. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
@@ -249,11 +249,11 @@ type Call struct {
 // Dist is a service-time distribution. A bare duration ("2ms") means constant.
 type Dist struct {
 	// Dist is constant, exponential, lognormal or uniform.
-	Dist string `yaml:"dist" json:"dist"`
+	Dist string `yaml:"dist" json:"dist" jsonschema:"enum=constant,enum=exponential,enum=lognormal,enum=uniform"`
 	// Mean of the distribution (constant: the value).
 	Mean Duration `yaml:"mean,omitempty" json:"mean,omitempty"`
 	// Sigma is the shape of a lognormal (the standard deviation of its log). Default 0.5.
-	Sigma float64 `yaml:"sigma,omitempty" json:"sigma,omitempty"`
+	Sigma float64 `yaml:"sigma,omitempty" json:"sigma,omitempty" jsonschema:"exclusiveMinimum=0,maximum=5"`
 	// Min is the lower bound of a uniform.
 	Min Duration `yaml:"min,omitempty" json:"min,omitempty"`
 	// Max is the upper bound of a uniform.
@@ -265,24 +265,24 @@ type Data struct {
 	// Mode is global (every primary in one region, writes cross to it),
 	// sharded (one shard per set, aligned with it), proxy (shards spread over
 	// the topology behind a data proxy in every set) or none. Default sharded.
-	Mode string `yaml:"mode" json:"mode"`
+	Mode string `yaml:"mode" json:"mode" jsonschema:"enum=global,enum=sharded,enum=proxy,enum=none"`
 	// Shards is the number of shards (global and proxy; sharded has one per set). Default 16.
-	Shards int `yaml:"shards,omitempty" json:"shards,omitempty"`
+	Shards int `yaml:"shards,omitempty" json:"shards,omitempty" jsonschema:"minimum=1"`
 	// Replicas is the copies of each shard, the primary included. Default 3.
-	Replicas int `yaml:"replicas" json:"replicas"`
+	Replicas int `yaml:"replicas" json:"replicas" jsonschema:"minimum=1"`
 	// Placement spreads the copies of a shard over distinct machines, racks, AZs or cities. Default az.
-	Placement string `yaml:"placement" json:"placement"`
+	Placement string `yaml:"placement" json:"placement" jsonschema:"enum=machine,enum=rack,enum=az,enum=city"`
 	// Primary is the scope holding every primary (global), e.g. city=shenzhen. Default: the first city.
 	Primary string `yaml:"primary,omitempty" json:"primary,omitempty"`
 	// Replication is sync (a write is acknowledged after acks replicas have it)
 	// or async (acknowledged at once, copied after lag). Default async.
-	Replication string `yaml:"replication" json:"replication"`
+	Replication string `yaml:"replication" json:"replication" jsonschema:"enum=sync,enum=async"`
 	// Acks is how many replicas a sync write waits for: one, majority or all (sync). Default one.
-	Acks string `yaml:"acks,omitempty" json:"acks,omitempty"`
+	Acks string `yaml:"acks,omitempty" json:"acks,omitempty" jsonschema:"enum=one,enum=majority,enum=all"`
 	// Lag is how long after the network delay an async write reaches a replica (async). Default 100ms.
 	Lag Duration `yaml:"lag,omitempty" json:"lag,omitempty"`
 	// Reads go to the nearest replica or the primary. Default nearest.
-	Reads string `yaml:"reads" json:"reads"`
+	Reads string `yaml:"reads" json:"reads" jsonschema:"enum=nearest,enum=primary"`
 	// Detection is how long until a failed primary (or replica) is noticed. Default 10s.
 	Detection Duration `yaml:"detection" json:"detection"`
 	// Promotion is how long a replica takes to become primary after detection. Default 5s.
@@ -290,7 +290,7 @@ type Data struct {
 	// ServiceTime is the time of one operation on a shard node. Default 500us (exponential).
 	ServiceTime Dist `yaml:"service_time" json:"service_time"`
 	// Concurrency is the operations a shard node runs at once. Default 32.
-	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
 	// Proxy is the data proxy of every set (proxy).
 	Proxy *Proxy `yaml:"proxy,omitempty" json:"proxy,omitempty"`
 }
@@ -298,11 +298,11 @@ type Data struct {
 // Proxy is the data proxy deployed in every set in proxy mode.
 type Proxy struct {
 	// Instances per set. Default 2.
-	Instances int `yaml:"instances" json:"instances"`
+	Instances int `yaml:"instances" json:"instances" jsonschema:"minimum=1"`
 	// Cost is the CPU time to route one operation. Default 100us.
 	Cost Duration `yaml:"cost" json:"cost"`
 	// Concurrency is the operations one proxy instance forwards at once. Default 256.
-	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
 }
 
 // Workload is the offered load: open-loop arrivals by city.
@@ -312,7 +312,7 @@ type Workload struct {
 	// Profile shapes the rate over time.
 	Profile Profile `yaml:"profile" json:"profile"`
 	// Arrivals is poisson (exponential gaps) or uniform (equal gaps). Default poisson.
-	Arrivals string `yaml:"arrivals" json:"arrivals"`
+	Arrivals string `yaml:"arrivals" json:"arrivals" jsonschema:"enum=poisson,enum=uniform"`
 	// Users is the user population and its split over cities.
 	Users Users `yaml:"users" json:"users"`
 	// Mix is the share of reads and writes; they sum to 100%.
@@ -328,7 +328,7 @@ type Workload struct {
 // Profile is a multiplier over time applied to workload.rate.
 type Profile struct {
 	// Shape is constant, ramp, step, spike or diurnal. Default constant.
-	Shape string `yaml:"shape" json:"shape"`
+	Shape string `yaml:"shape" json:"shape" jsonschema:"enum=constant,enum=ramp,enum=step,enum=spike,enum=diurnal"`
 	// From is the level where a ramp starts (ramp). Default 0%.
 	From Percent `yaml:"from,omitempty" json:"from,omitempty"`
 	// To is the level where a ramp ends (ramp). Default 100%.
@@ -354,9 +354,9 @@ type Profile struct {
 // Step is one level of a step profile.
 type Step struct {
 	// At is when this level begins.
-	At Duration `yaml:"at" json:"at"`
+	At Duration `yaml:"at" json:"at" jsonschema:"required"`
 	// Level is the multiplier from then on.
-	Level Percent `yaml:"level" json:"level"`
+	Level Percent `yaml:"level" json:"level" jsonschema:"required"`
 }
 
 // Users is the user population.
@@ -378,9 +378,9 @@ type Mix struct {
 // Keys is how a request picks its user within a city.
 type Keys struct {
 	// Distribution is uniform or zipf (a few hot users send most requests). Default uniform.
-	Distribution string `yaml:"distribution" json:"distribution"`
+	Distribution string `yaml:"distribution" json:"distribution" jsonschema:"enum=uniform,enum=zipf"`
 	// S is the Zipf exponent, above 1 (zipf). Default 1.1.
-	S float64 `yaml:"s,omitempty" json:"s,omitempty"`
+	S float64 `yaml:"s,omitempty" json:"s,omitempty" jsonschema:"exclusiveMinimum=1"`
 }
 
 // Priorities is the priority mix.
@@ -398,13 +398,13 @@ type Client struct {
 	// Timeout of one attempt. Default 1s.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 	// Retries after the first attempt. Default 2.
-	Retries int `yaml:"retries" json:"retries"`
+	Retries int `yaml:"retries" json:"retries" jsonschema:"minimum=0,maximum=10"`
 	// Backoff between attempts.
 	Backoff Backoff `yaml:"backoff" json:"backoff"`
 	// RetryBudget caps retries at this share of first attempts (0 = no cap). Default 20%.
 	RetryBudget Percent `yaml:"retry_budget" json:"retry_budget"`
 	// RetryOn lists the outcomes retried: timeout, error, unavailable, shed, rate-limited. Default timeout, error, unavailable.
-	RetryOn []string `yaml:"retry_on,omitempty" json:"retry_on,omitempty"`
+	RetryOn []string `yaml:"retry_on,omitempty" json:"retry_on,omitempty" jsonschema:"enum=timeout,enum=error,enum=unavailable,enum=shed,enum=rate-limited"`
 }
 
 // Backoff is exponential backoff.
@@ -414,7 +414,7 @@ type Backoff struct {
 	// Max caps the wait. Default 1s.
 	Max Duration `yaml:"max" json:"max"`
 	// Jitter is full (uniform in [0, wait]), equal (wait/2 plus uniform in [0, wait/2]) or none. Default full.
-	Jitter string `yaml:"jitter" json:"jitter"`
+	Jitter string `yaml:"jitter" json:"jitter" jsonschema:"enum=full,enum=equal,enum=none"`
 }
 
 // Fault is one entry of the fault timeline.
@@ -422,11 +422,11 @@ type Fault struct {
 	// Name labels the fault in reports. Default: kind and target.
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// At is when the fault starts, from the start of the run.
-	At Duration `yaml:"at" json:"at"`
+	At Duration `yaml:"at" json:"at" jsonschema:"required"`
 	// For is how long it lasts; 0 or absent means until the end of the run.
 	For Duration `yaml:"for,omitempty" json:"for,omitempty"`
 	// Kind is one of the fault kinds (see docs/scenarios.md).
-	Kind string `yaml:"kind" json:"kind"`
+	Kind string `yaml:"kind" json:"kind" jsonschema:"required"`
 	// Target is the scope the fault hits: city=X, az=X/Y, rack=X/Y/Z,
 	// machine=X/Y/Z/W, set=NAME, service=NAME, shard=N; some kinds allow none.
 	Target string `yaml:"target,omitempty" json:"target,omitempty"`
@@ -434,9 +434,9 @@ type Fault struct {
 	// every peer outside the target.
 	To string `yaml:"to,omitempty" json:"to,omitempty"`
 	// Direction is both or one-way (from target to to) (partition, latency, loss). Default both.
-	Direction string `yaml:"direction,omitempty" json:"direction,omitempty"`
+	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=one-way"`
 	// Action is drop (messages vanish; callers time out) or reject (callers get an error at once) (partition). Default drop.
-	Action string `yaml:"action,omitempty" json:"action,omitempty"`
+	Action string `yaml:"action,omitempty" json:"action,omitempty" jsonschema:"enum=drop,enum=reject"`
 	// Delay is extra one-way delay (latency).
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
 	// Jitter is extra delay drawn uniformly in [0, jitter] on top of delay (latency).
@@ -465,7 +465,7 @@ type SLO struct {
 	// RPO caps the time span of acknowledged writes lost by a failover.
 	RPO Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
 	// LostWrites caps the count of acknowledged writes lost (use with any value, 0 included, by setting it).
-	LostWrites *int64 `yaml:"lost_writes,omitempty" json:"lost_writes,omitempty"`
+	LostWrites *int64 `yaml:"lost_writes,omitempty" json:"lost_writes,omitempty" jsonschema:"minimum=0"`
 	// ShedOrder requires that lower priorities lose availability first.
 	ShedOrder bool `yaml:"shed_order,omitempty" json:"shed_order,omitempty"`
 }
