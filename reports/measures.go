@@ -21,13 +21,22 @@ type Measures struct {
 	ShedOrder          ShedOrder             `json:"shed_order"`
 	Faults             []FaultMeasures       `json:"faults"`
 	Degradation        [NumPriorities]Counts `json:"degradation_by_priority"`
+	// AvailabilityObjective is the availability a window needs to count as
+	// healthy for RTO and blast radius: slo.availability, or
+	// DefaultAvailabilityObjective when unset. ShedNoise is the allowance
+	// the shed-order check used.
+	AvailabilityObjective float64 `json:"availability_objective"`
+	ShedNoise             float64 `json:"shed_noise"`
 }
 
 // FaultMeasures are the measures of one fault window. Durations are ns
 // from the fault's start; -1 means it did not happen.
 type FaultMeasures struct {
-	Index        int                    `json:"index"`
-	Name         string                 `json:"name"`
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	// Start and End bound the fault window (ns from the start of the run).
+	Start        int64                  `json:"start_ns"`
+	End          int64                  `json:"end_ns"`
 	Availability float64                `json:"availability"`
 	ByPriority   [NumPriorities]float64 `json:"availability_by_priority"`
 	Latency      Latency                `json:"latency"`
@@ -61,6 +70,8 @@ type ShedOrder struct {
 	// FirstViolation is the start of the first such window, or -1.
 	FirstViolation int64  `json:"first_violation_ns"`
 	Detail         string `json:"detail"`
+	// LossyWindows counts the windows where some class lost availability.
+	LossyWindows int `json:"lossy_windows"`
 }
 
 // Verdict is one objective checked against what was measured.

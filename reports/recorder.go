@@ -281,6 +281,9 @@ func (r *Recorder) WritesLost(f int, t, n, span int64, detail string) {
 		fi := &r.res.Faults[f]
 		fi.LostWrites += n
 		fi.LostSpanNS = max(fi.LostSpanNS, span)
+	} else {
+		r.res.Totals.OtherLostWrites += n
+		r.res.Totals.OtherLostSpanNS = max(r.res.Totals.OtherLostSpanNS, span)
 	}
 	r.Event(t, EvWritesLost, f, "%d acknowledged writes lost (%s)", n, detail)
 }
@@ -345,9 +348,7 @@ func (r *Recorder) totals() {
 	for p := range r.byPriority {
 		t.LatencyBy[p] = Summarize(r.byPriority[p])
 	}
-	if b, err := r.overall.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil && r.overall.TotalCount() > 0 {
-		t.Hist = string(b)
-	}
+	t.Hist = EncodeHist(r.overall)
 }
 
 func popcount(bs []uint64) int64 {

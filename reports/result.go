@@ -227,6 +227,10 @@ type Totals struct {
 	Latency    Latency                `json:"latency"`
 	LatencyBy  [NumPriorities]Latency `json:"latency_by_priority"`
 	Hist       string                 `json:"hist,omitempty"`
+	// OtherLostWrites are acknowledged writes lost by failovers no fault
+	// is blamed for; OtherLostSpanNS is their longest span.
+	OtherLostWrites int64 `json:"other_lost_writes,omitempty"`
+	OtherLostSpanNS int64 `json:"other_lost_span_ns,omitempty"`
 }
 
 // HistUnitNS is the unit of recorded latency values (microseconds).
@@ -246,6 +250,19 @@ func DecodeHist(s string) (*hdrhistogram.Histogram, error) {
 		return nil, errors.Wrapf(ErrBadResult, "latency histogram: %v", err)
 	}
 	return h, nil
+}
+
+// EncodeHist writes a histogram for a result (V2 compressed, base64), or
+// "" when it is empty.
+func EncodeHist(h *hdrhistogram.Histogram) string {
+	if h.TotalCount() == 0 {
+		return ""
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		panic(fmt.Sprintf("reports: encode a latency histogram: %v", err)) // only an unknown encoding fails
+	}
+	return string(b)
 }
 
 // Summarize turns a histogram (microseconds) into a Latency in ns.

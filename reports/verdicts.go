@@ -1,0 +1,256 @@
+package reports
+
+import (
+	"strconv"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// Scope names used in verdicts.
+const (
+	ScopeOverall  = "overall"
+	ScopeNoFaults = "no faults"
+	// ScopeOutsideFaults is the scope of writes lost by failovers no fault is blamed for.
+	ScopeOutsideFaults = "outside faults"
+)
+
+// Name is how a verdict is listed in JUnit and reports, for example
+// "availability_in_fault [lose shenzhen/a]".
+func (v *Verdict) Name() string { return v.SLO + " [" + v.Scope + "]" }
+
+// Failures counts the verdicts that did not pass.
+func (r *Result) Failures() int {
+	n := 0
+	for i := range r.Verdicts {
+		if !r.Verdicts[i].Pass {
+			n++
+		}
+	}
+	return n
+}
+
+// Passed reports whether every verdict passed (true when there are none).
+func (r *Result) Passed() bool { return r.Failures() == 0 }
+
+// verdicts turns each objective of the SLO into verdicts, in a fixed order.
+func (a *analysis) verdicts(m *Measures) []Verdict {
+	slo := &a.res.SLO
+	out := []Verdict{}
+	add := func(v Verdict) {
+		if v.Pass {
+			v.WindowStart, v.WindowEnd = -1, -1
+		}
+		out = append(out, v)
+	}
+	if slo.Availability > 0 {
+		add(a.availabilityVerdict(m))
+	}
+	if slo.AvailabilityInFault > 0 {
+		a.perFault("availability_in_fault", add, func(fi int) Verdict { return a.inFaultAvailability(m, fi) })
+	}
+	for k, name := range scenarios.PriorityNames {
+		if t, ok := slo.AvailabilityByPriority[name]; ok {
+			add(a.priorityVerdict(m, k, float64(t)))
+		}
+	}
+	for _, key := range percentileKeys(slo.Latency) {
+		add(a.latencyVerdict(m, key, int64(slo.Latency[key])))
+	}
+	for _, key := range percentileKeys(slo.LatencyInFault) {
+		a.perFault("latency_in_fault "+key, add, func(fi int) Verdict {
+			return a.inFaultLatency(m, fi, key, int64(slo.LatencyInFault[key]))
+		})
+	}
+	if slo.RTO > 0 {
+		a.perFault("rto", add, func(fi int) Verdict { return a.rtoVerdict(m, fi, int64(slo.RTO)) })
+	}
+	if slo.RPO > 0 {
+		a.lostVerdicts(m, "rpo", add, float64(slo.RPO))
+	}
+	if slo.LostWrites != nil {
+		a.lostVerdicts(m, "lost_writes", add, float64(*slo.LostWrites))
+	}
+	if slo.ShedOrder {
+		add(shedVerdict(&m.ShedOrder, a.res.WindowNS))
+	}
+	return out
+}
+
+func percentileKeys(m map[string]scenarios.Duration) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return sortedPercentiles(keys, scenarios.Percentiles)
+}
+
+// perFault adds one verdict per fault, or a passing "no faults" verdict
+// when the run had none, so that an objective never vanishes silently.
+func (a *analysis) perFault(slo string, add func(Verdict), one func(fi int) Verdict) {
+	if len(a.res.Faults) == 0 {
+		add(Verdict{SLO: slo, Scope: ScopeNoFaults, Target: "n/a", Measured: "n/a", Pass: true,
+			Detail: "the scenario has no faults"})
+		return
+	}
+	for fi := range a.res.Faults {
+		add(one(fi))
+	}
+}
+
+// faultScope names fault fi in verdicts: its name, with its index when
+// another fault has the same name.
+func (a *analysis) faultScope(fi int) string {
+	name := a.res.Faults[fi].Name
+	for j, f := range a.res.Faults {
+		if j != fi && f.Name == name {
+			return name + " #" + strconv.Itoa(fi)
+		}
+	}
+	return name
+}
+
+func atLeast(target float64) string { return "≥ " + trimFloat(target*100, 6) + "%" }
+
+func pctVerdict(slo, scope string, target, measured float64) Verdict {
+	return Verdict{SLO: slo, Scope: scope, Target: atLeast(target), TargetV: target, MeasureV: measured,
+		Measured: formatPercentDigits(measured, percentDigits(target)), Pass: measured >= target-1e-12}
+}
+
+func (a *analysis) availabilityVerdict(m *Measures) Verdict {
+	t := float64(a.res.SLO.Availability)
+	v := pctVerdict("availability", ScopeOverall, t, m.Availability)
+	a.worstWindow(&v, a.measured, func(w *Window) *Counts { return &w.Counts })
+	return v
+}
+
+func (a *analysis) priorityVerdict(m *Measures, k int, target float64) Verdict {
+	v := pctVerdict("availability_by_priority", priorityName(k), target, m.ByPriority[k])
+	a.worstWindow(&v, a.measured, func(w *Window) *Counts { return &w.ByPriority[k] })
+	return v
+}
+
+// worstWindow points a failed verdict at its worst window.
+func (a *analysis) worstWindow(v *Verdict, idx []int, get func(w *Window) *Counts) {
+	if v.Pass {
+		return
+	}
+	if i, low := a.worst(idx, get); i >= 0 {
+		v.WindowStart, v.WindowEnd = a.res.Windows[i].Start, a.windowEnd(i)
+		v.Detail = "worst window " + formatRange(v.WindowStart, v.WindowEnd) + " at " + FormatPercent(low)
+	}
+}
+
+func (a *analysis) inFaultAvailability(m *Measures, fi int) Verdict {
+	fm := &m.Faults[fi]
+	v := pctVerdict("availability_in_fault", a.faultScope(fi), float64(a.res.SLO.AvailabilityInFault), fm.Availability)
+	v.WindowStart, v.WindowEnd = fm.Start, fm.End
+	if !v.Pass && fm.WorstWindow >= 0 {
+		v.Detail = "worst window from " + FormatTime(fm.WorstWindow) + " at " + FormatPercent(fm.WorstAvailability)
+	}
+	return v
+}
+
+func latencyVerdict(slo, scope string, target, measured int64) Verdict {
+	return Verdict{SLO: slo, Scope: scope, Target: "≤ " + FormatLatency(target), TargetV: float64(target),
+		Measured: FormatLatency(measured), MeasureV: float64(measured), Pass: measured <= target}
+}
+
+func (a *analysis) latencyVerdict(m *Measures, key string, target int64) Verdict {
+	q, known := m.Latency.Quantile(key)
+	v := latencyVerdict("latency "+key, ScopeOverall, target, q)
+	if !known {
+		v.Pass, v.Measured, v.Detail = false, "n/a", "unknown percentile "+strconv.Quote(key)
+		return v
+	}
+	if v.Pass {
+		return v
+	}
+	worst, wq := -1, int64(-1)
+	for _, i := range a.measured {
+		if l := &a.res.Windows[i].Latency; l.Count > 0 {
+			if x, _ := l.Quantile(key); x > wq {
+				worst, wq = i, x
+			}
+		}
+	}
+	if worst >= 0 {
+		v.WindowStart, v.WindowEnd = a.res.Windows[worst].Start, a.windowEnd(worst)
+		v.Detail = "worst window " + formatRange(v.WindowStart, v.WindowEnd) + " at " + key + " " + FormatLatency(wq)
+	}
+	return v
+}
+
+func (a *analysis) inFaultLatency(m *Measures, fi int, key string, target int64) Verdict {
+	fm := &m.Faults[fi]
+	q, known := fm.Latency.Quantile(key)
+	v := latencyVerdict("latency_in_fault "+key, a.faultScope(fi), target, q)
+	v.WindowStart, v.WindowEnd = fm.Start, fm.End
+	if !known {
+		v.Pass, v.Measured, v.Detail = false, "n/a", "unknown percentile "+strconv.Quote(key)
+	}
+	return v
+}
+
+func (a *analysis) rtoVerdict(m *Measures, fi int, target int64) Verdict {
+	fm := &m.Faults[fi]
+	v := Verdict{SLO: "rto", Scope: a.faultScope(fi), Target: "≤ " + FormatLatency(target), TargetV: float64(target),
+		Measured: FormatLatency(fm.RTO), MeasureV: float64(fm.RTO), Pass: fm.RTO >= 0 && fm.RTO <= target}
+	obj := trimFloat(a.objective*100, 6) + "%"
+	_, last := a.recovery(fi)
+	switch {
+	case last < 0:
+		v.Detail = "availability never fell below " + obj
+	case fm.RTO < 0:
+		v.Detail = "availability still below " + obj + " at the end of the run"
+	default:
+		v.Detail = "availability back above " + obj + " from " + FormatTime(fm.Start+fm.RTO)
+	}
+	if last >= 0 {
+		v.WindowStart, v.WindowEnd = a.res.Windows[last].Start, a.windowEnd(last)
+		v.Detail += "; last window below: " + formatRange(v.WindowStart, v.WindowEnd)
+	}
+	return v
+}
+
+// lostVerdicts checks rpo (the span of lost writes) or lost_writes (their
+// count) per fault, and for writes lost outside any fault.
+func (a *analysis) lostVerdicts(m *Measures, slo string, add func(Verdict), target float64) {
+	t := &a.res.Totals
+	for fi := range m.Faults {
+		fm := &m.Faults[fi]
+		v := lostVerdict(slo, a.faultScope(fi), target, fm.LostWrites, fm.LostSpanNS)
+		v.WindowStart, v.WindowEnd = fm.Start, fm.End
+		add(v)
+	}
+	if len(m.Faults) == 0 || t.OtherLostWrites > 0 {
+		v := lostVerdict(slo, ScopeOutsideFaults, target, t.OtherLostWrites, t.OtherLostSpanNS)
+		v.WindowStart, v.WindowEnd = 0, a.res.DurationNS
+		add(v)
+	}
+}
+
+func lostVerdict(slo, scope string, target float64, n, span int64) Verdict {
+	detail := strconv.FormatInt(n, 10) + " acknowledged writes lost"
+	if slo == "rpo" {
+		v := latencyVerdict(slo, scope, int64(target), span)
+		v.Detail = detail
+		return v
+	}
+	return Verdict{SLO: slo, Scope: scope, Target: "≤ " + strconv.FormatInt(int64(target), 10),
+		TargetV: target, Measured: strconv.FormatInt(n, 10), MeasureV: float64(n),
+		Pass: float64(n) <= target, Detail: detail}
+}
+
+func shedVerdict(so *ShedOrder, window int64) Verdict {
+	v := Verdict{SLO: "shed_order", Scope: ScopeOverall, Target: "lower priorities first",
+		Measured: "held", Pass: so.Held, TargetV: 0, MeasureV: float64(so.Violations), Detail: so.Detail}
+	if !so.Held {
+		v.Measured = "violated in " + itoa(so.Violations) + " of " + itoa(so.LossyWindows) + " windows"
+		v.WindowStart, v.WindowEnd = so.FirstViolation, so.FirstViolation+window
+	}
+	return v
+}
+
+func priorityName(k int) string { return scenarios.PriorityNames[k] }
+
+func itoa(n int) string { return strconv.Itoa(n) }
