@@ -1,0 +1,89 @@
+package reports
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
+)
+
+// TimeseriesHeader is the header row of timeseries.csv. Availability is a
+// fraction (empty when a window had no traffic), latency in milliseconds
+// (of successful requests), warmup is 1 for warm-up windows and
+// faults_active lists the indexes of the faults overlapping the window,
+// separated by ";".
+var TimeseriesHeader = []string{
+	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable",
+	"availability", "availability_high", "availability_normal", "availability_low",
+	"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms",
+	"attempts", "cross_region", "writes_acked", "warmup", "faults_active",
+}
+
+// WriteTimeseries writes timeseries.csv: one row per window, for spreadsheets.
+func WriteTimeseries(w io.Writer, res *Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(TimeseriesHeader); err != nil {
+		return errors.Wrap(err, "write timeseries")
+	}
+	row := make([]string, 0, len(TimeseriesHeader))
+	for i := range res.Windows {
+		row = timeseriesRow(row[:0], res, i)
+		if err := cw.Write(row); err != nil {
+			return errors.Wrap(err, "write timeseries")
+		}
+	}
+	cw.Flush()
+	return errors.Wrap(cw.Error(), "write timeseries")
+}
+
+func timeseriesRow(row []string, res *Result, i int) []string {
+	win := &res.Windows[i]
+	c := &win.Counts
+	row = append(row, fmtFloat(float64(win.Start)/1e9, 3), i64(c.Offered))
+	for o := range c.Outcomes {
+		row = append(row, i64(c.Outcomes[o]))
+	}
+	row = append(row, csvAvail(c))
+	for k := range win.ByPriority {
+		row = append(row, csvAvail(&win.ByPriority[k]))
+	}
+	l := &win.Latency
+	for _, v := range []int64{l.P50, l.P90, l.P99, l.P999, l.Max} {
+		if l.Count == 0 {
+			row = append(row, "")
+		} else {
+			row = append(row, fmtFloat(float64(v)/1e6, 3))
+		}
+	}
+	warm := "0"
+	if win.Start < res.WarmupNS {
+		warm = "1"
+	}
+	row = append(row, i64(win.Attempts), i64(win.CrossRegion), i64(win.Writes), warm,
+		strings.Join(activeFaults(res, win.Start, win.Start+res.WindowNS), ";"))
+	return row
+}
+
+// activeFaults lists the indexes of the faults overlapping [start, end).
+func activeFaults(res *Result, start, end int64) []string {
+	var out []string
+	for i, f := range res.Faults {
+		if f.Start < end && f.End > start {
+			out = append(out, strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+func csvAvail(c *Counts) string {
+	if c.Offered == 0 {
+		return ""
+	}
+	return fmtFloat(c.Availability(), 6)
+}
+
+func fmtFloat(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+
+func i64(v int64) string { return strconv.FormatInt(v, 10) }
