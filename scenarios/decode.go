@@ -2,9 +2,9 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -18,7 +18,13 @@ type decoder struct {
 	file string
 	errs ErrorList
 	pos  map[string]Pos
+	// budget is how many more values may be decoded; aliases can make a
+	// small file expand to billions of values.
+	budget int
 }
+
+// maxValues bounds the values one file may expand to.
+const maxValues = 1_000_000
 
 // nodeUnmarshaler is implemented by types with their own YAML forms.
 type nodeUnmarshaler interface {
@@ -44,8 +50,12 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	n = resolveAlias(n)
+	if d.budget--; d.budget < 0 {
+		if d.budget == -1 {
+			d.errorf(n, path, "the document expands to more than %d values; are aliases (*name) nested too deep?", maxValues)
+		}
+		return
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
 	if v.CanAddr() {
@@ -94,11 +104,25 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fields := yamlFields(v.Type())
+	// Merged mappings (<<: *anchor) come first so that the mapping's own
+	// keys override them, as YAML specifies.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Tag == "!!merge" {
+			d.merge(n.Content[i+1], v, path)
+		}
+	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			continue
+		}
 		name := k.Value
 		fp := joinPath(path, name)
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, path, "expected a field name, got a %s", kindName(k))
+			continue
+		}
 		if seen[name] {
 			d.errorf(k, fp, "field %q is given twice", name)
 			continue
@@ -112,6 +136,32 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.pos[fp+"#key"] = Pos{k.Line, k.Column}
 		d.decode(val, v.Field(idx), fp)
 	}
+}
+
+// merge decodes the mapping (or list of mappings) of a merge key into v.
+func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
+	n = resolveAlias(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		d.decodeStruct(n, v, path)
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c = resolveAlias(c); c.Kind != yaml.MappingNode {
+				d.errorf(c, path, "a merge (<<) takes mappings, got a %s", kindName(c))
+				continue
+			}
+			d.decodeStruct(c, v, path)
+		}
+	default:
+		d.errorf(n, path, "a merge (<<) takes a mapping or a list of mappings, got a %s", kindName(n))
+	}
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
@@ -167,29 +217,29 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.String:
 		v.SetString(s)
 	case reflect.Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
+		var b bool
+		if n.Tag != "!!bool" || n.Decode(&b) != nil {
 			d.errorf(n, path, "expected true or false, got %q", s)
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		i, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
+		var i int64
+		if n.Tag != "!!int" || n.Decode(&i) != nil || v.OverflowInt(i) {
 			d.errorf(n, path, "expected a whole number, got %q", s)
 			return
 		}
 		v.SetInt(i)
 	case reflect.Uint64, reflect.Uint32, reflect.Uint:
-		u, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
+		var u uint64
+		if n.Tag != "!!int" || n.Decode(&u) != nil || v.OverflowUint(u) {
 			d.errorf(n, path, "expected a non-negative whole number, got %q", s)
 			return
 		}
 		v.SetUint(u)
 	case reflect.Float64:
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
+		var f float64
+		if (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			d.errorf(n, path, "expected a number, got %q", s)
 			return
 		}

@@ -152,6 +152,11 @@ func (s *Scenario) finishDataDefaults(written func(string) bool) {
 		dt.Proxy = &Proxy{}
 		dt.Proxy.setDefaults()
 	}
+	// Three copies, or one per domain when the placement has fewer
+	// domains: a minimal file with one two-AZ city stays valid.
+	if !written("stack.data.replicas") {
+		dt.Replicas = max(1, min(dt.Replicas, placementDomains(s.Topology, dt.Placement)))
+	}
 	switch dt.Replication {
 	case "sync":
 		fill(written, "stack.data.acks", &dt.Acks, "one")
@@ -200,4 +205,27 @@ func fill[T any](written func(string) bool, path string, dst *T, v T) {
 	if !written(path) {
 		*dst = v
 	}
+}
+
+// placementDomains counts the distinct places at a placement level
+// (cities, AZs, racks or machines).
+func placementDomains(t Topology, level string) int {
+	n := 0
+	f := func(n Names) int { return min(max(n.N(), 0), MaxMachines+1) }
+	for _, c := range t.Cities {
+		switch level {
+		case "city":
+			n++
+		case "az":
+			n += f(c.AZs)
+		case "rack":
+			n += f(c.AZs) * f(c.Racks)
+		default:
+			n += min(f(c.AZs)*f(c.Racks), MaxMachines+1) * f(c.Machines)
+		}
+		if n > MaxMachines {
+			return MaxMachines
+		}
+	}
+	return n
 }

@@ -46,7 +46,7 @@ func Parse(path string, data []byte) (*File, error) {
 }
 
 func parse(path string, data []byte) (*File, ErrorList) {
-	d := &decoder{file: path, pos: map[string]Pos{}}
+	d := &decoder{file: path, pos: map[string]Pos{}, budget: maxValues}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -56,8 +56,13 @@ func parse(path string, data []byte) (*File, ErrorList) {
 		return nil, ErrorList{yamlError(path, err)}
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case err == nil:
 		return nil, ErrorList{{File: path, Line: extra.Line, Col: extra.Column, Msg: "a scenario file holds one YAML document; found a second"}}
+	case !errors.Is(err, io.EOF):
+		e := yamlError(path, err)
+		e.Msg = "after the first document (a scenario file holds one): " + e.Msg
+		return nil, ErrorList{e}
 	}
 	s := &Scenario{}
 	s.setDefaults()

@@ -268,7 +268,8 @@ type Data struct {
 	Mode string `yaml:"mode" json:"mode" jsonschema:"enum=global,enum=sharded,enum=proxy,enum=none"`
 	// Shards is the number of shards (global and proxy; sharded has one per set). Default 16.
 	Shards int `yaml:"shards,omitempty" json:"shards,omitempty" jsonschema:"minimum=1"`
-	// Replicas is the copies of each shard, the primary included. Default 3.
+	// Replicas is the copies of each shard, the primary included. Default 3, or
+	// the number of distinct places at the placement level when it is fewer.
 	Replicas int `yaml:"replicas" json:"replicas" jsonschema:"minimum=1"`
 	// Placement spreads the copies of a shard over distinct machines, racks, AZs or cities. Default az.
 	Placement string `yaml:"placement" json:"placement" jsonschema:"enum=machine,enum=rack,enum=az,enum=city"`

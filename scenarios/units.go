@@ -148,13 +148,16 @@ func (Rate) JSONSchema() *jsonschema.Schema {
 	}
 }
 
+// maxCount keeps a Count well inside int64.
+const maxCount = 1e15
+
 // Count is a non-negative whole number that may be written with a k or M
 // suffix ("1M" users, "64k" keys).
 type Count int64
 
 func (c *Count) unmarshalScalar(s string) error {
 	v, err := parseCount(s)
-	if err != nil || v != math.Trunc(v) {
+	if err != nil || v != math.Trunc(v) || v > maxCount {
 		return fmt.Errorf("expected a whole number such as 1000, 64k or 1M, got %q", s)
 	}
 	*c = Count(v)
@@ -310,7 +313,7 @@ func (n *Names) unmarshalNode(d *decoder, node *yaml.Node, path string) {
 	switch node.Kind {
 	case yaml.ScalarNode:
 		v, err := strconv.Atoi(node.Value)
-		if err != nil || v < 0 {
+		if err != nil || v < 0 || node.Tag != "!!int" {
 			d.errorf(node, path, "expected a count or a list of names, got %q", node.Value)
 			return
 		}

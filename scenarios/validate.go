@@ -9,6 +9,27 @@ import (
 	"github.com/stripelab/stripelab/faults"
 )
 
+// MaxMachines bounds the machines of a topology and MaxInstances the
+// instances of a plan, so that a typo cannot ask for a plan that does not
+// fit in memory.
+const (
+	MaxMachines  = 100_000
+	MaxInstances = 1_000_000
+	// MaxRate bounds workload.rate.
+	MaxRate = 10_000_000
+)
+
+// machineCount is how many machines the topology lists (saturating well
+// above MaxMachines).
+func machineCount(t Topology) int {
+	n := 0
+	for _, c := range t.Cities {
+		f := func(n Names) int { return min(n.N(), MaxMachines+1) }
+		n += min(f(c.AZs)*f(c.Racks)*f(c.Machines), MaxMachines+1)
+	}
+	return n
+}
+
 // MaxDepth is the deepest call chain a request may take: client, gateway,
 // services, data proxy and shard node each hold one level.
 const MaxDepth = 12
@@ -63,6 +84,7 @@ func (f *File) validate() ErrorList {
 	v.discovery()
 	v.services()
 	v.data()
+	v.instances()
 	v.workload()
 	v.faults()
 	v.slo()
@@ -112,6 +134,9 @@ func (v *validator) topology() {
 		}
 	}
 	v.positive("topology.machine.cores", t.Machine.Cores)
+	if n := machineCount(t); n > MaxMachines {
+		v.errf("topology.cities", "the topology has %d machines; at most %d are supported", n, MaxMachines)
+	}
 	pairs := map[[2]string]bool{}
 	for i, cl := range t.Latency.Cities {
 		p := fmt.Sprintf("topology.latency.cities[%d]", i)
@@ -402,10 +427,34 @@ func (v *validator) data() {
 	}
 }
 
+// instances rejects a stack that would place more than MaxInstances.
+func (v *validator) instances() {
+	if v.topo == nil {
+		return
+	}
+	st := v.s.Stack
+	per := int64(st.Gateway.Instances)
+	for _, sv := range st.Services {
+		per += int64(max(sv.Instances, 0))
+	}
+	if st.Data.Mode == "proxy" && st.Data.Proxy != nil {
+		per += int64(max(st.Data.Proxy.Instances, 0))
+	}
+	total := per * int64(len(v.topo.sets))
+	if st.Data.Mode != "none" {
+		total += int64(max(v.topo.shards, 0)) * int64(max(st.Data.Replicas, 0))
+	}
+	if total > MaxInstances {
+		v.errf("stack", "the stack places %d instances over %d sets; at most %d are supported", total, len(v.topo.sets), MaxInstances)
+	}
+}
+
 func (v *validator) workload() {
 	w := v.s.Workload
 	if w.Rate <= 0 {
 		v.errf("workload.rate", "expected a positive rate")
+	} else if w.Rate > MaxRate {
+		v.errf("workload.rate", "expected at most %s, got %s", Rate(MaxRate), w.Rate)
 	}
 	v.profile()
 	v.oneOf("workload.arrivals", w.Arrivals, "poisson", "uniform")
@@ -419,7 +468,7 @@ func (v *validator) workload() {
 		for _, c := range v.s.Topology.Cities {
 			sum += w.Users.ByCity[c.Name].Fraction()
 		}
-		for name := range w.Users.ByCity {
+		for _, name := range sortedMapKeys(w.Users.ByCity) {
 			if v.topo.city(name) < 0 {
 				v.errf("workload.users.by_city."+name, "unknown city %q", name)
 			}
@@ -504,7 +553,7 @@ func (v *validator) profile() {
 			}
 		}
 	case "spike":
-		if p.Start+p.For > dur {
+		if p.Start >= dur || p.For > dur-p.Start {
 			v.errf(base+".for", "the spike ends after the run (%s)", dur)
 		}
 	case "diurnal":
@@ -536,9 +585,9 @@ func (v *validator) fault(p string, fl Fault) {
 		v.errf(p, "a fault needs at (when it starts)")
 	}
 	if fl.At >= dur {
-		v.errf(p+".at", "the fault starts at %s, after the %s run", fl.At, dur)
-	} else if fl.At+fl.For > dur {
-		v.errf(p+".for", "the fault ends at %s, after the %s run", fl.At+fl.For, dur)
+		v.errf(p+".at", "the fault starts at %s, at or after the end of the %s run", fl.At, dur)
+	} else if fl.For > dur-fl.At {
+		v.errf(p+".for", "the fault ends at %s, after the end of the %s run", fl.At+fl.For, dur)
 	}
 	for _, prm := range faultParams {
 		if v.f.written(p+"."+string(prm)) && !spec.Allows(prm) {
@@ -547,16 +596,24 @@ func (v *validator) fault(p string, fl Fault) {
 				Msg: fmt.Sprintf("%s does not apply to kind %s", prm, fl.Kind)})
 		}
 	}
+	missing := false
 	for _, prm := range spec.Required {
 		if !v.f.written(p + "." + string(prm)) {
 			v.errf(p, "kind %s needs %s", fl.Kind, prm)
+			missing = true
 		}
 	}
-	if spec.Check != nil {
+	if spec.Check != nil && !missing {
 		if err := spec.Check(paramsOf(fl)); err != nil {
-			name, _, _ := strings.Cut(err.Error(), ":")
-			v.errf(p+"."+name, "%v", err)
+			name, msg, ok := strings.Cut(err.Error(), ": ")
+			if !ok {
+				name, msg = "", err.Error()
+			}
+			v.errf(joinPath(p, name), "%s", msg)
 		}
+	}
+	if spec.Kind == faults.ShardPrimaryDown && v.s.Stack.Data.Mode == "none" {
+		v.errf(p+".kind", "shard-primary-down needs stack.data.mode other than none")
 	}
 	v.faultTarget(p, spec, fl)
 }
@@ -581,7 +638,7 @@ func (v *validator) faultTarget(p string, spec *faults.Spec, fl Fault) {
 	if err := v.topo.exists(sc); err != nil {
 		v.errf(p+".target", "%v", err)
 	}
-	if fl.To == "" {
+	if fl.To == "" || !spec.Allows(faults.ParamTo) {
 		return
 	}
 	to, err := faults.ParseScope(fl.To)
@@ -595,7 +652,34 @@ func (v *validator) faultTarget(p string, spec *faults.Spec, fl Fault) {
 	}
 	if err := v.topo.exists(to); err != nil {
 		v.errf(p+".to", "%v", err)
+		return
 	}
+	if v.overlap(sc, to) {
+		v.errf(p+".to", "%s and the target %s share machines; a link needs two separate sides", fl.To, fl.Target)
+	}
+}
+
+// overlap reports whether two places or sets share a machine.
+func (v *validator) overlap(a, b faults.Scope) bool {
+	isPlace := func(s faults.Scope) bool { return s.Kind.Physical() || s.Kind == faults.ScopeSet }
+	if !isPlace(a) || !isPlace(b) {
+		return false
+	}
+	ma, errA := v.topo.machinesIn(a)
+	mb, errB := v.topo.machinesIn(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	in := make(map[int]bool, len(ma))
+	for _, m := range ma {
+		in[m] = true
+	}
+	for _, m := range mb {
+		if in[m] {
+			return true
+		}
+	}
+	return false
 }
 
 func paramsOf(fl Fault) faults.Params {
@@ -603,6 +687,15 @@ func paramsOf(fl Fault) faults.Params {
 		Direction: fl.Direction, Action: fl.Action, Delay: fl.Delay.Std(), Jitter: fl.Jitter.Std(),
 		Rate: fl.Rate.Fraction(), Factor: fl.Factor,
 	}
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (v *validator) slo() {
@@ -615,7 +708,8 @@ func (v *validator) slo() {
 			v.errf("slo."+f.n, "expected at most 100%%, got %s", f.p)
 		}
 	}
-	for k, p := range s.AvailabilityByPriority {
+	for _, k := range sortedMapKeys(s.AvailabilityByPriority) {
+		p := s.AvailabilityByPriority[k]
 		if !slices.Contains(PriorityNames[:], k) {
 			v.errf("slo.availability_by_priority."+k, "unknown priority %q; expected high, normal or low", k)
 		} else if p > 1 {
@@ -626,7 +720,8 @@ func (v *validator) slo() {
 		n string
 		l map[string]Duration
 	}{{"latency", s.Latency}, {"latency_in_fault", s.LatencyInFault}} {
-		for k, d := range m.l {
+		for _, k := range sortedMapKeys(m.l) {
+			d := m.l[k]
 			if _, ok := Percentiles[k]; !ok {
 				v.errf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p99 or p99.9", k)
 			} else if d <= 0 {
@@ -638,6 +733,9 @@ func (v *validator) slo() {
 		v.errf("slo.lost_writes", "expected 0 or more")
 	}
 	if (s.RPO > 0 || s.LostWrites != nil) && v.s.Stack.Data.Mode == "none" {
-		v.errf("slo", "rpo and lost_writes need stack.data")
+		v.errf("slo", "rpo and lost_writes need stack.data.mode other than none")
+	}
+	if s.RTO > 0 && s.Availability == 0 && s.AvailabilityInFault == 0 {
+		v.errf("slo.rto", "rto measures the time until availability is back within its objective: set slo.availability")
 	}
 }
