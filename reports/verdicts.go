@@ -136,7 +136,7 @@ func (a *analysis) worstWindow(v *Verdict, idx []int, get func(w *Window) *Count
 	}
 	if i, low := a.worst(idx, get); i >= 0 {
 		v.WindowStart, v.WindowEnd = a.res.Windows[i].Start, a.windowEnd(i)
-		v.Detail = "worst window " + formatRange(v.WindowStart, v.WindowEnd) + " at " + FormatPercent(low)
+		v.Detail = "worst window at " + FormatPercent(low)
 	}
 }
 
@@ -175,7 +175,7 @@ func (a *analysis) latencyVerdict(m *Measures, key string, target int64) Verdict
 	}
 	if worst >= 0 {
 		v.WindowStart, v.WindowEnd = a.res.Windows[worst].Start, a.windowEnd(worst)
-		v.Detail = "worst window " + formatRange(v.WindowStart, v.WindowEnd) + " at " + key + " " + FormatLatency(wq)
+		v.Detail = "worst window at " + key + " " + FormatLatency(wq)
 	}
 	return v
 }

@@ -1,0 +1,263 @@
+package reports
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// view is what the HTML, Markdown and terminal reports show, computed
+// once from an analysed Result so that the templates only print strings.
+type view struct {
+	Res        *Result
+	Passed     bool
+	Status     string // PASS or FAIL
+	Failures   int
+	Verdicts   []verdictRow
+	Key        []keyFigure
+	Faults     []faultRow
+	Timeline   []timelineRow
+	Priorities []countRow
+	Cities     []countRow
+	Sets       []countRow
+	Run        string // one line: seed, backend, duration...
+	Objective  string
+}
+
+type keyFigure struct{ Name, Value string }
+
+type verdictRow struct {
+	Name, SLO, Scope, Target, Measured, Window, Detail, Class string
+	// Where is the window and detail of a failure, empty for a pass.
+	Where string
+	Pass  bool
+}
+
+type faultRow struct {
+	Index                                                int
+	Name, Kind, Target, Window, Availability, Worst      string
+	Detection, Reroute, Failover, RTO, LostWrites, Users string
+	Sets, Latency                                        string
+}
+
+type timelineRow struct{ T, Kind, Fault, Detail string }
+
+type countRow struct {
+	Name, City, Offered, Failed, Availability, Class string
+}
+
+// newView prepares the reports of res, which must have been analysed.
+func newView(res *Result) *view {
+	m := res.Measures
+	v := &view{Res: res, Failures: res.Failures(), Passed: res.Passed(), Status: "PASS"}
+	if !v.Passed {
+		v.Status = "FAIL"
+	}
+	v.Objective = trimFloat(m.AvailabilityObjective*100, 6) + "%"
+	v.Run = runLine(res)
+	for i := range res.Verdicts {
+		v.Verdicts = append(v.Verdicts, newVerdictRow(&res.Verdicts[i]))
+	}
+	v.Key = keyFigures(res)
+	for i := range m.Faults {
+		v.Faults = append(v.Faults, newFaultRow(res, i))
+	}
+	v.Timeline = timeline(res)
+	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
+	return v
+}
+
+func runLine(res *Result) string {
+	parts := []string{"seed " + strconv.FormatUint(res.Seed, 10), "backend " + res.Backend,
+		FormatLatency(res.DurationNS) + " run", FormatLatency(res.WarmupNS) + " warm-up",
+		FormatLatency(res.WindowNS) + " windows"}
+	if res.Incomplete {
+		parts = append(parts, "INCOMPLETE: stopped at "+FormatTime(int64(len(res.Windows))*res.WindowNS))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func newVerdictRow(v *Verdict) verdictRow {
+	r := verdictRow{Name: v.Name(), SLO: v.SLO, Scope: v.Scope, Target: v.Target, Measured: v.Measured,
+		Detail: v.Detail, Pass: v.Pass, Class: "pass"}
+	if !v.Pass {
+		r.Class = "fail"
+	}
+	if v.WindowStart >= 0 {
+		r.Window = formatRange(v.WindowStart, v.WindowEnd)
+	}
+	if !v.Pass {
+		r.Where = strings.TrimPrefix(r.Window+": "+v.Detail, ": ")
+		r.Where = strings.TrimSuffix(r.Where, ": ")
+	}
+	return r
+}
+
+func keyFigures(res *Result) []keyFigure {
+	m, t := res.Measures, &res.Totals
+	l := &m.Latency
+	var pri []string
+	for k := range m.ByPriority {
+		if t.ByPriority[k].Offered > 0 {
+			pri = append(pri, priorityName(k)+" "+FormatPercent(m.ByPriority[k]))
+		}
+	}
+	lost := strconv.FormatInt(m.LostWrites, 10)
+	if m.LostWrites > 0 {
+		lost += " (span " + FormatLatency(m.LostSpanNS) + ")"
+	}
+	shed := "held"
+	if !m.ShedOrder.Held {
+		shed = "violated in " + itoa(m.ShedOrder.Violations) + " windows"
+	}
+	c := &res.Cost
+	return []keyFigure{
+		{"Availability", FormatPercent(m.Availability)},
+		{"Availability outside faults", FormatPercent(m.AvailabilitySteady)},
+		{"Availability by priority", strings.Join(pri, " · ")},
+		{"Latency p50 / p90 / p99 / p99.9", strings.Join([]string{FormatLatency(l.P50), FormatLatency(l.P90),
+			FormatLatency(l.P99), FormatLatency(l.P999)}, " / ")},
+		{"Latency max", FormatLatency(l.Max)},
+		{"Requests offered (after warm-up)", groupDigits(t.Counts.Offered)},
+		{"Cross-region share", FormatPercent(m.CrossRegion)},
+		{"Retry amplification", strconv.FormatFloat(m.RetryAmplification, 'f', 3, 64) + " attempts per request"},
+		{"Acknowledged writes lost", lost},
+		{"Shed order", shed + ": " + m.ShedOrder.Detail},
+		{"Cost", itoa(c.Machines) + " machines, " + itoa(c.Cores) + " cores, " + itoa(c.Sets) + " sets, " +
+			itoa(c.Instances) + " instances, " + itoa(c.Shards) + " shards"},
+	}
+}
+
+// groupDigits writes n with thin separators every three digits: 1,234,567.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return "-" + groupDigits(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func optDur(ns int64) string {
+	if ns < 0 {
+		return "—"
+	}
+	return "+" + FormatLatency(ns)
+}
+
+func newFaultRow(res *Result, i int) faultRow {
+	f, fm := &res.Faults[i], &res.Measures.Faults[i]
+	r := faultRow{Index: i, Name: f.Name, Kind: f.Kind, Target: f.Target, Window: formatRange(f.Start, f.End),
+		Availability: FormatPercent(fm.Availability), Detection: optDur(fm.Detection), Reroute: optDur(fm.Reroute),
+		Failover: optDur(fm.FailoverDone), RTO: FormatLatency(fm.RTO),
+		Users: FormatPercent(fm.BlastUsers) + " (" + groupDigits(f.UsersFailed) + " of " + groupDigits(f.UsersActive) + ")",
+		Sets:  FormatPercent(fm.BlastSets) + " (" + itoa(fm.SetsAffected) + " of " + itoa(len(res.Sets)) + ")",
+		Latency: FormatLatency(fm.Latency.P50) + " / " + FormatLatency(fm.Latency.P99) + " / " +
+			FormatLatency(fm.Latency.P999),
+		LostWrites: strconv.FormatInt(fm.LostWrites, 10),
+	}
+	if fm.RTO > 0 {
+		r.RTO += " (at " + FormatTime(f.Start+fm.RTO) + ")"
+	}
+	if fm.LostWrites > 0 {
+		r.LostWrites += " over " + FormatLatency(fm.LostSpanNS)
+	}
+	if fm.WorstWindow >= 0 {
+		r.Worst = FormatPercent(fm.WorstAvailability) + " at " + FormatTime(fm.WorstWindow)
+	}
+	return r
+}
+
+// timeline lists the events by time. Fault starts and ends the backend
+// did not log are added from the fault list, and each fault's recovery
+// (the end of its RTO) from the measures.
+func timeline(res *Result) []timelineRow {
+	type ev struct {
+		Event
+		seq int
+	}
+	var evs []ev
+	logged := map[string]bool{}
+	for i, e := range res.Events {
+		evs = append(evs, ev{e, i})
+		logged[e.Kind+"/"+itoa(e.Fault)] = true
+	}
+	n := len(evs)
+	for i, f := range res.Faults {
+		if !logged[EvFaultStart+"/"+itoa(i)] {
+			evs = append(evs, ev{Event{T: f.Start, Kind: EvFaultStart, Fault: i, Detail: f.Kind + " " + f.Target}, n + 3*i})
+		}
+		if !logged[EvFaultEnd+"/"+itoa(i)] && f.End < res.DurationNS {
+			evs = append(evs, ev{Event{T: f.End, Kind: EvFaultEnd, Fault: i}, n + 3*i + 1})
+		}
+		if fm := res.Measures.Faults[i]; !logged[EvRecovered+"/"+itoa(i)] && fm.RTO > 0 {
+			evs = append(evs, ev{Event{T: f.Start + fm.RTO, Kind: EvRecovered, Fault: i,
+				Detail: "availability back above the objective (RTO " + FormatLatency(fm.RTO) + ")"}, n + 3*i + 2})
+		}
+	}
+	sort.Slice(evs, func(a, b int) bool {
+		if evs[a].T != evs[b].T {
+			return evs[a].T < evs[b].T
+		}
+		return evs[a].seq < evs[b].seq
+	})
+	out := make([]timelineRow, 0, len(evs))
+	for _, e := range evs {
+		r := timelineRow{T: FormatTime(e.T), Kind: e.Kind, Detail: e.Detail}
+		if e.Fault >= 0 && e.Fault < len(res.Faults) {
+			r.Fault = res.Faults[e.Fault].Name
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func countRowOf(name string, c *Counts, objective float64) countRow {
+	r := countRow{Name: name, Offered: groupDigits(c.Offered), Failed: groupDigits(c.Offered - c.OK()),
+		Availability: FormatPercent(c.Availability()), Class: "pass"}
+	if c.Offered > 0 && c.Availability() < objective {
+		r.Class = "fail"
+	}
+	return r
+}
+
+func priorityRows(res *Result) []countRow {
+	var out []countRow
+	for k := range res.Totals.ByPriority {
+		out = append(out, countRowOf(scenarios.PriorityNames[k], &res.Totals.ByPriority[k], res.Measures.AvailabilityObjective))
+	}
+	return out
+}
+
+func cityRows(res *Result) []countRow {
+	var out []countRow
+	for i := range res.Totals.ByCity {
+		name := "city " + itoa(i)
+		if i < len(res.Cities) {
+			name = res.Cities[i]
+		}
+		out = append(out, countRowOf(name, &res.Totals.ByCity[i], res.Measures.AvailabilityObjective))
+	}
+	return out
+}
+
+func setRows(res *Result) []countRow {
+	var out []countRow
+	for i := range res.Totals.BySet {
+		name, city := "set "+itoa(i), ""
+		if i < len(res.Sets) {
+			name = res.Sets[i].Name
+			if c := res.Sets[i].City; c >= 0 && c < len(res.Cities) {
+				city = res.Cities[c]
+			}
+		}
+		r := countRowOf(name, &res.Totals.BySet[i], res.Measures.AvailabilityObjective)
+		r.City = city
+		out = append(out, r)
+	}
+	return out
+}
