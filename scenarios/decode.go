@@ -24,7 +24,7 @@ type decoder struct {
 }
 
 // maxValues bounds the values one file may expand to.
-const maxValues = 1_000_000
+const maxValues = 100_000
 
 // nodeUnmarshaler is implemented by types with their own YAML forms.
 type nodeUnmarshaler interface {
@@ -51,10 +51,7 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	n = resolveAlias(n)
-	if d.budget--; d.budget < 0 {
-		if d.budget == -1 {
-			d.errorf(n, path, "the document expands to more than %d values; are aliases (*name) nested too deep?", maxValues)
-		}
+	if !d.spend(n, path) {
 		return
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
@@ -138,15 +135,32 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
+// spend takes one value from the budget, reporting once when it runs out.
+func (d *decoder) spend(n *yaml.Node, path string) bool {
+	if d.budget--; d.budget < 0 {
+		if d.budget == -1 {
+			d.errorf(n, path, "the document expands to more than %d values; are aliases (*name) nested too deep?", maxValues)
+		}
+		return false
+	}
+	return true
+}
+
 // merge decodes the mapping (or list of mappings) of a merge key into v.
 func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
 	n = resolveAlias(n)
+	if !d.spend(n, path) {
+		return
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		d.decodeStruct(n, v, path)
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			if c = resolveAlias(c); c.Kind != yaml.MappingNode {
+			if c = resolveAlias(c); !d.spend(c, path) {
+				return
+			}
+			if c.Kind != yaml.MappingNode {
 				d.errorf(c, path, "a merge (<<) takes mappings, got a %s", kindName(c))
 				continue
 			}

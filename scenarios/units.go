@@ -212,7 +212,11 @@ type Percent float64
 func (p Percent) Fraction() float64 { return float64(p) }
 
 // String formats p in scenario notation.
-func (p Percent) String() string { return strconv.FormatFloat(float64(p)*100, 'f', -1, 64) + "%" }
+func (p Percent) String() string {
+	// Round away float noise: 0.7+0.2 prints as 90%, not 89.99999999999999%.
+	v := math.Round(float64(p)*100*1e9) / 1e9
+	return strconv.FormatFloat(v, 'f', -1, 64) + "%"
+}
 
 // MarshalYAML writes p back in scenario notation.
 func (p Percent) MarshalYAML() (any, error) { return p.String(), nil }
@@ -321,8 +325,11 @@ func (n *Names) unmarshalNode(d *decoder, node *yaml.Node, path string) {
 	case yaml.SequenceNode:
 		list := make([]string, 0, len(node.Content))
 		for i, c := range node.Content {
+			c = resolveAlias(c)
+			ip := fmt.Sprintf("%s[%d]", path, i)
+			d.pos[ip] = Pos{c.Line, c.Column}
 			if c.Kind != yaml.ScalarNode || c.Value == "" {
-				d.errorf(c, fmt.Sprintf("%s[%d]", path, i), "expected a name")
+				d.errorf(c, ip, "expected a name")
 				continue
 			}
 			list = append(list, c.Value)

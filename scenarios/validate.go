@@ -46,6 +46,12 @@ func (v *validator) errf(path, format string, args ...any) {
 	v.errs = append(v.errs, Error{File: v.f.Path, Line: p.Line, Col: p.Col, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
+// keyErrf reports a problem with a key itself (an unknown name) at the key.
+func (v *validator) keyErrf(path, format string, args ...any) {
+	p := v.f.keyAt(path)
+	v.errs = append(v.errs, Error{File: v.f.Path, Line: p.Line, Col: p.Col, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
 // notFor flags fields written that do not apply to the chosen mode.
 func (v *validator) notFor(base, mode, modeField string, fields ...string) {
 	for _, fl := range fields {
@@ -95,6 +101,7 @@ func (v *validator) run() {
 	r := v.s.Run
 	if r.Duration <= 0 {
 		v.errf("run.duration", "expected a positive duration")
+		return
 	}
 	if r.Warmup >= r.Duration {
 		v.errf("run.warmup", "warm-up %s leaves nothing of a %s run to measure", r.Warmup, r.Duration)
@@ -117,6 +124,7 @@ func (v *validator) topology() {
 	if len(t.Cities) == 0 {
 		v.errf("topology.cities", "expected at least one city")
 	}
+	before := len(v.errs)
 	seen := map[string]bool{}
 	for i, c := range t.Cities {
 		p := fmt.Sprintf("topology.cities[%d]", i)
@@ -134,7 +142,7 @@ func (v *validator) topology() {
 		}
 	}
 	v.positive("topology.machine.cores", t.Machine.Cores)
-	if n := machineCount(t); n > MaxMachines {
+	if n := machineCount(t); n > MaxMachines && len(v.errs) == before {
 		v.errf("topology.cities", "the topology has %d machines; at most %d are supported", n, MaxMachines)
 	}
 	pairs := map[[2]string]bool{}
@@ -468,12 +476,14 @@ func (v *validator) workload() {
 		for _, c := range v.s.Topology.Cities {
 			sum += w.Users.ByCity[c.Name].Fraction()
 		}
+		unknown := false
 		for _, name := range sortedMapKeys(w.Users.ByCity) {
 			if v.topo.city(name) < 0 {
-				v.errf("workload.users.by_city."+name, "unknown city %q", name)
+				v.keyErrf("workload.users.by_city."+name, "unknown city %q; known: %s", name, v.topo.known(faults.ScopeCity))
+				unknown = true
 			}
 		}
-		if math.Abs(sum-1) > 1e-9 {
+		if !unknown && math.Abs(sum-1) > 1e-9 {
 			v.errf("workload.users.by_city", "shares sum to %s, expected 100%%", Percent(sum))
 		}
 	}
@@ -711,7 +721,7 @@ func (v *validator) slo() {
 	for _, k := range sortedMapKeys(s.AvailabilityByPriority) {
 		p := s.AvailabilityByPriority[k]
 		if !slices.Contains(PriorityNames[:], k) {
-			v.errf("slo.availability_by_priority."+k, "unknown priority %q; expected high, normal or low", k)
+			v.keyErrf("slo.availability_by_priority."+k, "unknown priority %q; expected high, normal or low", k)
 		} else if p > 1 {
 			v.errf("slo.availability_by_priority."+k, "expected at most 100%%, got %s", p)
 		}
@@ -723,7 +733,7 @@ func (v *validator) slo() {
 		for _, k := range sortedMapKeys(m.l) {
 			d := m.l[k]
 			if _, ok := Percentiles[k]; !ok {
-				v.errf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p99 or p99.9", k)
+				v.keyErrf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p99 or p99.9", k)
 			} else if d <= 0 {
 				v.errf("slo."+m.n+"."+k, "expected a positive duration")
 			}
