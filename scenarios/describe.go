@@ -27,17 +27,15 @@ func (p *Plan) Describe(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%s)\n", c.Name, len(c.AZs), n, len(c.Sets), p.UserCities[i].Count, Percent(c.Share))
 	}
 	fmt.Fprintln(tw, "\nSET\tCITY\tMACHINES\tINSTANCES")
+	roles := make([][RoleRegistry + 1]int, len(p.Sets))
+	for _, in := range p.Instances {
+		roles[in.Set][in.Role]++
+	}
 	for si, st := range p.Sets {
-		roles := map[Role]int{}
-		for _, in := range p.Instances {
-			if in.Set == si {
-				roles[in.Role]++
-			}
-		}
 		var parts []string
 		for r := RoleGateway; r <= RoleRegistry; r++ {
-			if roles[r] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", roles[r], r))
+			if n := roles[si][r]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, r))
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", st.Name, p.Cities[st.City].Name, len(st.Machines), strings.Join(parts, ", "))

@@ -287,12 +287,13 @@ func (p *Plan) placeShards(t *topoIndex) {
 		primaries = cycle(p.interleaveMachines(all), d.Shards)
 	}
 	level := levelOf(d.Placement)
+	rs := p.newRings()
 	for si, pm := range primaries {
 		sh := Shard{Set: -1}
 		if d.Mode == "sharded" {
 			sh.Set = si
 		}
-		for _, m := range p.replicaMachines(t, pm, level, d.Replicas, si) {
+		for _, m := range p.replicaMachines(t, rs, pm, level, d.Replicas, si) {
 			sh.Replicas = append(sh.Replicas, p.addInstance(Instance{Role: RoleShard, Service: -1, Shard: si, Machine: m}))
 		}
 		p.Shards = append(p.Shards, sh)
@@ -345,51 +346,95 @@ func sortedInts[V any](m map[int]V) []int {
 	return out
 }
 
+// rings holds, once per plan, the machine orders replica placement walks:
+// each AZ's machines in rack order, each city's machines in AZ order and
+// interleaved, and each city's other cities by delay.
+type rings struct {
+	az, city, cityInter [][]int
+	rackOff, azOff      []int   // offset of a rack in its AZ list, of an AZ in its city list
+	byDelay             [][]int // per city, the other cities nearest first
+}
+
+func (p *Plan) newRings() *rings {
+	r := &rings{
+		az: make([][]int, len(p.AZs)), city: make([][]int, len(p.Cities)), cityInter: make([][]int, len(p.Cities)),
+		rackOff: make([]int, len(p.Racks)), azOff: make([]int, len(p.AZs)), byDelay: make([][]int, len(p.Cities)),
+	}
+	for a, az := range p.AZs {
+		for _, rk := range az.Children {
+			r.rackOff[rk] = len(r.az[a])
+			r.az[a] = append(r.az[a], p.Racks[rk].Children...)
+		}
+	}
+	for c, city := range p.Cities {
+		for _, a := range city.AZs {
+			r.azOff[a] = len(r.city[c])
+			r.city[c] = append(r.city[c], r.az[a]...)
+		}
+		r.cityInter[c] = p.interleaveMachines(r.city[c])
+	}
+	return r
+}
+
+// others lists the cities other than c, nearest first (ties in file order).
+func (r *rings) others(p *Plan, c int) []int {
+	if r.byDelay[c] == nil {
+		o := make([]int, 0, len(p.Cities)-1)
+		for x := range p.Cities {
+			if x != c {
+				o = append(o, x)
+			}
+		}
+		sort.SliceStable(o, func(i, j int) bool { return p.cityDelay[c][o[i]] < p.cityDelay[c][o[j]] })
+		r.byDelay[c] = o
+	}
+	return r.byDelay[c]
+}
+
+// ring is a machine list with one segment left out, read without copying.
+type ring struct {
+	list          []int
+	skip, skipLen int
+	scope         faults.ScopeKind // every machine of the ring is inside one place of this level
+}
+
+func (g ring) len() int { return len(g.list) - g.skipLen }
+
+func (g ring) at(i int) int {
+	if i >= g.skip {
+		i += g.skipLen
+	}
+	return g.list[i]
+}
+
 // replicaMachines returns n machines for one shard, the primary first,
 // each in a distinct place at level. Candidates are taken ring by ring
 // outward from the primary (its rack, its AZ, its city, then other cities by
-// delay), each ring starting at an offset rot so shards spread.
-func (p *Plan) replicaMachines(t *topoIndex, primary int, level faults.ScopeKind, n, rot int) []int {
+// delay), each ring starting at an offset rot so shards spread. A ring
+// inside one place at the placement level offers only its first candidate,
+// since all the others share its place.
+func (p *Plan) replicaMachines(t *topoIndex, rs *rings, primary int, level faults.ScopeKind, n, rot int) []int {
 	used := map[int]bool{t.ancestor(primary, level): true}
 	out := []int{primary}
 	pm := p.Machines[primary]
-	rings := [][]int{p.Racks[pm.Rack].Children}
-	var az, city []int
-	for _, r := range p.AZs[pm.AZ].Children {
-		if r != pm.Rack {
-			az = append(az, p.Racks[r].Children...)
-		}
+	list := []ring{
+		{list: p.Racks[pm.Rack].Children, scope: faults.ScopeRack},
+		{list: rs.az[pm.AZ], skip: rs.rackOff[pm.Rack], skipLen: len(p.Racks[pm.Rack].Children), scope: faults.ScopeAZ},
+		{list: rs.city[pm.City], skip: rs.azOff[pm.AZ], skipLen: len(rs.az[pm.AZ]), scope: faults.ScopeCity},
 	}
-	for _, a := range p.Cities[pm.City].AZs {
-		if a != pm.AZ {
-			for _, r := range p.AZs[a].Children {
-				city = append(city, p.Racks[r].Children...)
-			}
-		}
+	for _, c := range rs.others(p, pm.City) {
+		list = append(list, ring{list: rs.cityInter[c], scope: faults.ScopeCity})
 	}
-	rings = append(rings, az, city)
-	others := make([]int, 0, len(p.Cities))
-	for c := range p.Cities {
-		if c != pm.City {
-			others = append(others, c)
+	for _, g := range list {
+		size := g.len()
+		if level <= g.scope {
+			size = min(size, 1)
 		}
-	}
-	sort.SliceStable(others, func(i, j int) bool { return p.cityDelay[pm.City][others[i]] < p.cityDelay[pm.City][others[j]] })
-	for _, c := range others {
-		var ms []int
-		for _, a := range p.Cities[c].AZs {
-			for _, r := range p.AZs[a].Children {
-				ms = append(ms, p.Racks[r].Children...)
-			}
-		}
-		rings = append(rings, p.interleaveMachines(ms))
-	}
-	for _, ring := range rings {
-		for j := range ring {
+		for j := 0; j < size; j++ {
 			if len(out) == n {
 				return out
 			}
-			m := ring[(j+rot)%len(ring)]
+			m := g.at((j + rot) % g.len())
 			if d := t.ancestor(m, level); !used[d] {
 				used[d] = true
 				out = append(out, m)

@@ -13,6 +13,7 @@ import (
 // instances of a plan, so that a typo cannot ask for a plan that does not
 // fit in memory.
 const (
+	MaxCities    = 1000
 	MaxMachines  = 100_000
 	MaxInstances = 1_000_000
 	// MaxRate bounds workload.rate.
@@ -123,6 +124,8 @@ func (v *validator) topology() {
 	t := v.s.Topology
 	if len(t.Cities) == 0 {
 		v.errf("topology.cities", "expected at least one city")
+	} else if len(t.Cities) > MaxCities {
+		v.errf("topology.cities", "the topology has %d cities; at most %d are supported", len(t.Cities), MaxCities)
 	}
 	before := len(v.errs)
 	seen := map[string]bool{}
