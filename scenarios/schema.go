@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -170,41 +169,4 @@ func faultKindSchema(spec *faults.Spec) *jsonschema.Schema {
 	cond := &jsonschema.Schema{Properties: jsonschema.NewProperties(), Required: []string{"kind"}}
 	cond.Properties.Set("kind", &jsonschema.Schema{Const: spec.Name})
 	return &jsonschema.Schema{If: cond, Then: then, Description: spec.Name + ": " + spec.Summary}
-}
-
-// unitName names the notation of a Go type for the reference.
-func unitName(t reflect.Type) string {
-	switch t {
-	case reflect.TypeFor[Duration]():
-		return "duration"
-	case reflect.TypeFor[Rate]():
-		return "rate"
-	case reflect.TypeFor[Percent]():
-		return "percentage"
-	case reflect.TypeFor[Count]():
-		return "count"
-	case reflect.TypeFor[Names]():
-		return "count or list of names"
-	case reflect.TypeFor[Dist]():
-		return "distribution"
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return unitName(t.Elem())
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int64, reflect.Uint64:
-		return "integer"
-	case reflect.Float64:
-		return "number"
-	case reflect.Slice:
-		return "list of " + unitName(t.Elem())
-	case reflect.Map:
-		return "map of " + unitName(t.Elem())
-	case reflect.Struct:
-		return "mapping"
-	}
-	return t.String()
 }
