@@ -1,0 +1,273 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// cityState is the users of one city: their arrival process, retry
+// budget and the order in which other cities serve them.
+type cityState struct {
+	first, count int32
+	share        float64
+	overload     float64
+	arr          *rand.Rand
+	users        *rand.Rand
+	client       *rand.Rand
+	zipf         *rand.Zipf
+	tokens       float64
+	tokenCap     float64
+	byDelay      []int32 // other cities, nearest first
+}
+
+func (w *World) buildCities() {
+	p := w.plan
+	s := w.sc
+	w.cities = make([]cityState, len(p.Cities))
+	for i := range p.Cities {
+		ur := p.UserCities[i]
+		c := &w.cities[i]
+		*c = cityState{first: int32(ur.First), count: int32(ur.Count), share: p.Cities[i].Share, overload: 1,
+			arr:    newStream(w.seed, streamArrivals+uint64(i)),
+			users:  newStream(w.seed, streamUsers+uint64(i)),
+			client: newStream(w.seed, streamClient+uint64(i)),
+		}
+		if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
+			c.zipf = rand.NewZipf(c.users, s.Workload.Keys.S, 1, uint64(ur.Count-1))
+		}
+		budget := s.Workload.Client.RetryBudget.Fraction()
+		c.tokenCap = 10 + budget*float64(s.Workload.Rate)*c.share*10
+		c.tokens = c.tokenCap
+		for j := range p.Cities {
+			if j != i {
+				c.byDelay = append(c.byDelay, int32(j))
+			}
+		}
+		sortByDelay(c.byDelay, func(j int32) int64 { return int64(p.CityDelay(i, int(j))) })
+	}
+}
+
+func sortByDelay(xs []int32, d func(int32) int64) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && (d(xs[j]) < d(xs[j-1]) || (d(xs[j]) == d(xs[j-1]) && xs[j] < xs[j-1])); j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+// level is the workload profile's multiplier at virtual time t.
+func level(p *scenarios.Profile, t int64) float64 {
+	switch p.Shape {
+	case "ramp":
+		switch {
+		case t <= int64(p.Start):
+			return p.From.Fraction()
+		case t >= int64(p.End):
+			return p.To.Fraction()
+		}
+		f := float64(t-int64(p.Start)) / float64(p.End-p.Start)
+		return p.From.Fraction() + f*(p.To.Fraction()-p.From.Fraction())
+	case "step":
+		l := 1.0
+		for _, st := range p.Steps {
+			if t >= int64(st.At) {
+				l = st.Level.Fraction()
+			}
+		}
+		return l
+	case "spike":
+		if t >= int64(p.Start) && t < int64(p.Start+p.For) {
+			return p.Level.Fraction()
+		}
+		return 1
+	case "diurnal":
+		lo := p.Min.Fraction()
+		phase := 2 * math.Pi * float64(t-int64(p.PeakAt)) / float64(p.Period)
+		return lo + (1-lo)*(1+math.Cos(phase))/2
+	}
+	return 1
+}
+
+// peakLevel is the highest level of the profile (for sizing).
+func peakLevel(s *scenarios.Scenario) float64 {
+	p := &s.Workload.Profile
+	switch p.Shape {
+	case "ramp":
+		return math.Max(p.From.Fraction(), p.To.Fraction())
+	case "step":
+		l := 1.0
+		for _, st := range p.Steps {
+			l = math.Max(l, st.Level.Fraction())
+		}
+		return l
+	case "spike":
+		return math.Max(1, p.Level.Fraction())
+	}
+	return 1
+}
+
+// recheck is how soon a city with a zero rate looks again.
+const recheck = int64(10e6)
+
+func (w *World) scheduleArrival(ci int32) {
+	c := &w.cities[ci]
+	rate := float64(w.sc.Workload.Rate) * level(&w.sc.Workload.Profile, w.now) * c.share * c.overload
+	if rate <= 0 || c.count == 0 {
+		if w.now+recheck < w.end && c.count > 0 {
+			w.at(w.now+recheck, evArrival, ci, 1, 0, 0)
+		}
+		return
+	}
+	gap := 1e9 / rate
+	if w.sc.Workload.Arrivals == "poisson" {
+		gap *= c.arr.ExpFloat64()
+	}
+	if t := w.now + int64(gap); t < w.end {
+		w.at(t, evArrival, ci, 0, 0, 0)
+	}
+}
+
+// onArrival creates a new request for a user of the city and schedules
+// the next arrival. c=1 marks a re-check after a zero rate.
+func (w *World) onArrival(ci int32) {
+	w.newRequest(ci)
+	w.scheduleArrival(ci)
+}
+
+func (w *World) newRequest(ci int32) {
+	c := &w.cities[ci]
+	wl := &w.sc.Workload
+	var local int32
+	if c.zipf != nil {
+		// rank r is user (r * stride) so hot users are spread, not adjacent
+		local = int32((c.zipf.Uint64() * 2654435761) % uint64(c.count))
+	} else {
+		local = int32(c.users.IntN(int(c.count)))
+	}
+	user := c.first + local
+	u := c.users.Float64()
+	prio := uint8(2)
+	switch {
+	case u < wl.Priorities.High.Fraction():
+		prio = 0
+	case u < wl.Priorities.High.Fraction()+wl.Priorities.Normal.Fraction():
+		prio = 1
+	}
+	write := c.users.Float64() < wl.Mix.Write.Fraction()
+	ri := w.reqs.get()
+	r := &w.reqs.recs[ri]
+	r.city, r.user, r.prio, r.write = int16(ci), user, prio, write
+	r.home = int32(w.plan.HomeSet(int(ci), int(user)))
+	r.shard = int32(w.plan.ShardOf(int(ci), int(user)))
+	r.send, r.attempt, r.refs = w.now, 1, 1
+	c.tokens = math.Min(c.tokenCap, c.tokens+wl.Client.RetryBudget.Fraction())
+	w.startAttempt(ri)
+}
+
+// startAttempt routes an attempt through the access layer to a gateway.
+func (w *World) startAttempt(ri int32) {
+	r := &w.reqs.recs[ri]
+	r.start = w.now
+	set, gw := w.route(int32(r.city), r.user, r.home)
+	if gw < 0 {
+		r.refs--
+		w.finishAttempt(ri, stUnavailable)
+		return
+	}
+	r.served = set
+	r.cross = w.machines[w.insts[gw].machine].city != int32(r.city)
+	f := &r.frames[0]
+	f.waiting = true
+	f.token++
+	f.edge = 0
+	w.edges[0].add(w, ri, r.gen, 0, f.token)
+	r.frames[1] = frame{inst: gw}
+	w.insts[gw].outstanding++
+	w.sendDown(ri, 0)
+}
+
+// finishAttempt ends an attempt as the client sees it: retry after a
+// backoff, or record the request's final outcome.
+func (w *World) finishAttempt(ri int32, st status) {
+	r := &w.reqs.recs[ri]
+	r.frames[0].waiting = false
+	cl := &w.sc.Workload.Client
+	if st != stOK && int(r.attempt) <= cl.Retries && w.retryable(st) && w.takeToken(int32(r.city)) {
+		next := w.reqs.get()
+		r = &w.reqs.recs[ri] // the slab may have moved
+		n := &w.reqs.recs[next]
+		n.city, n.user, n.prio, n.write = r.city, r.user, r.prio, r.write
+		n.home, n.shard, n.send = r.home, r.shard, r.send
+		n.attempt = r.attempt + 1
+		n.refs = 1
+		w.at(w.now+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
+	} else {
+		w.rec.Record(&reports.Request{
+			Send: r.send, Latency: w.now - r.send, User: r.user, Set: r.home, City: r.city,
+			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.cross, Write: r.write,
+		})
+	}
+	w.maybeFree(ri)
+}
+
+func (w *World) retryable(st status) bool {
+	for _, o := range w.sc.Workload.Client.RetryOn {
+		switch {
+		case o == "timeout" && st == stTimeout,
+			o == "error" && st == stError,
+			o == "unavailable" && st == stUnavailable,
+			o == "shed" && st == stShed,
+			o == "rate-limited" && st == stRateLimited:
+			return true
+		}
+	}
+	return false
+}
+
+// takeToken spends one retry token of the city's budget; each first
+// attempt earns budget tokens, up to ten seconds' worth plus ten.
+func (w *World) takeToken(ci int32) bool {
+	if w.sc.Workload.Client.RetryBudget == 0 {
+		return true
+	}
+	c := &w.cities[ci]
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// backoff is the wait before attempt n+1: base doubled per attempt, capped,
+// with the configured jitter.
+func (w *World) backoff(ci int32, n int) int64 {
+	b := w.sc.Workload.Client.Backoff
+	wait := float64(b.Base) * math.Pow(2, float64(n-1))
+	wait = math.Min(wait, float64(b.Max))
+	switch b.Jitter {
+	case "full":
+		wait *= w.cities[ci].client.Float64()
+	case "equal":
+		wait = wait/2 + wait/2*w.cities[ci].client.Float64()
+	}
+	return int64(wait)
+}
+
+// chainEnd ends one chain of a record; the record is freed when no chain
+// is left and the client no longer waits on it.
+func (w *World) chainEnd(ri int32) {
+	w.reqs.recs[ri].refs--
+	w.maybeFree(ri)
+}
+
+func (w *World) maybeFree(ri int32) {
+	r := &w.reqs.recs[ri]
+	if r.refs == 0 && !r.frames[0].waiting {
+		w.reqs.put(ri)
+	} else if r.refs < 0 {
+		panic("sim: request chain count below zero")
+	}
+}

@@ -1,0 +1,214 @@
+package sim
+
+import (
+	"math/rand/v2"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// machine is a host: its cores run the CPU part of every instance on it.
+type machine struct {
+	city, az, rack, set int32
+	cores, busy         int32
+	down                int32 // active down faults
+	epoch               uint8 // bumped when it crashes
+	fault               int32 // the fault that last took it down, for attribution
+	slow                float64
+	runq                ring
+	insts               []int32
+}
+
+// instance is one process: a gateway, service, proxy, shard node or registry.
+type instance struct {
+	role     scenarios.Role
+	svc      int32 // service index, or -1
+	shard    int32 // shard index, or -1
+	machine  int32
+	set      int32
+	conc     int32
+	busy     int32
+	qcap     int32
+	// outstanding counts calls in flight to this instance, as callers see
+	// them; balancers prefer the instance with fewer.
+	outstanding int32
+	procDown int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
+	inc      uint32
+	fault    int32 // the fault that last stopped it
+	q        ring
+	rng      *rand.Rand
+	samp     sampler
+	gwTimer  bool // a gateway queue timer is pending
+	diedAt   int64
+	hbPhase  int64
+	reg      bool // registered in the registry (registry mode)
+	regPend  bool // waiting for the registry to come back to (de)register
+	caches   []cacheRef
+}
+
+func (in *instance) alive(w *World) bool {
+	return in.procDown == 0 && w.machines[in.machine].down == 0
+}
+
+// work is a request waiting in an instance queue or a machine run queue.
+type work struct {
+	req   int32
+	depth int8
+	inc   uint32 // instance incarnation when queued (run queue only)
+	enq   int64
+}
+
+// ring is a growable FIFO of work; it keeps its storage when emptied.
+type ring struct {
+	buf        []work
+	head, size int
+}
+
+func (r *ring) len() int { return r.size }
+
+func (r *ring) push(x work) {
+	if r.size == len(r.buf) {
+		n := max(16, 2*len(r.buf))
+		nb := make([]work, n)
+		for i := 0; i < r.size; i++ {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = x
+	r.size++
+}
+
+func (r *ring) peek() *work { return &r.buf[r.head] }
+
+func (r *ring) pop() work {
+	x := r.buf[r.head]
+	r.head++
+	if r.head == len(r.buf) {
+		r.head = 0
+	}
+	r.size--
+	return x
+}
+
+func (r *ring) clear(each func(work)) {
+	for r.size > 0 {
+		each(r.pop())
+	}
+	r.head = 0
+}
+
+func (w *World) buildMachines() {
+	p := w.plan
+	w.machines = make([]machine, len(p.Machines))
+	for i, m := range p.Machines {
+		w.machines[i] = machine{city: int32(m.City), az: int32(m.AZ), rack: int32(m.Rack), set: int32(m.Set), cores: int32(m.Cores), slow: 1, fault: -1}
+	}
+}
+
+func (w *World) buildInstances() {
+	p := w.plan
+	st := &w.sc.Stack
+	w.insts = make([]instance, len(p.Instances))
+	for i, pi := range p.Instances {
+		in := &w.insts[i]
+		*in = instance{role: pi.Role, svc: int32(pi.Service), shard: int32(pi.Shard), machine: int32(pi.Machine), set: int32(pi.Set), fault: -1, reg: true}
+		switch pi.Role {
+		case scenarios.RoleGateway:
+			in.conc, in.qcap = int32(st.Gateway.Concurrency), int32(st.Gateway.Queue.Capacity)
+			in.samp = sampler{kind: distConstant, mean: float64(w.gwCost + w.authCost)}
+		case scenarios.RoleService:
+			sv := st.Services[pi.Service]
+			in.conc, in.qcap = int32(sv.Concurrency), int32(sv.Queue)
+			in.samp = newSampler(sv.ServiceTime)
+		case scenarios.RoleProxy:
+			in.conc, in.qcap = int32(st.Data.Proxy.Concurrency), nodeQueue
+			in.samp = sampler{kind: distConstant, mean: float64(w.proxyCost)}
+		case scenarios.RoleShard:
+			in.conc, in.qcap = int32(st.Data.Concurrency), nodeQueue
+			in.samp = w.dataSampler
+		case scenarios.RoleRegistry:
+			in.conc, in.qcap = 1, 0
+		}
+		if in.samp.kind != distConstant {
+			in.rng = newStream(w.seed, streamService+uint64(i))
+		}
+		w.machines[pi.Machine].insts = append(w.machines[pi.Machine].insts, int32(i))
+	}
+}
+
+// nodeQueue is how many operations a shard node or data proxy lets wait.
+const nodeQueue = 1000
+
+// request is one attempt of a user's request with the chain of frames it
+// holds: frame 0 is the client, frame d the instance handling it at depth d.
+type request struct {
+	gen      uint32
+	refs     int16 // live chains (events or queue entries) using this record
+	attempt  uint8
+	prio     uint8
+	write    bool // the workload chose a write
+	cross    bool
+	city     int16
+	user     int32
+	home     int32 // home set
+	served   int32 // set serving this attempt
+	shard    int32
+	send     int64 // intended send time of the first attempt
+	start    int64 // this attempt's start
+	op       uint8 // current data operation: opRead or opWrite
+	frames   [scenarios.MaxDepth]frame
+	nextFree int32
+}
+
+const (
+	opRead = iota
+	opWrite
+)
+
+// frame is one level of a request's chain.
+type frame struct {
+	inst    int32
+	inc     uint32 // the instance's incarnation when the frame began
+	token   uint16 // bumped at every new wait, so stale timers are ignored
+	next    uint8  // index of the next downstream call (service frames)
+	edge    int16  // the deadline edge of the call being waited on
+	waiting bool
+}
+
+// reqPool is a slab of request records with a free list: no allocation
+// per request once it has grown to the peak number in flight.
+type reqPool struct {
+	recs []request
+	free int32
+	live int
+	peak int
+}
+
+// get returns a fresh record. It may grow the slab: pointers to records
+// must not be held across a call to get.
+func (p *reqPool) get() int32 {
+	if len(p.recs) == 0 {
+		p.recs = append(p.recs, request{}) // index 0 means "none"
+	}
+	var i int32
+	if p.free != 0 {
+		i = p.free
+		p.free = p.recs[i].nextFree
+	} else {
+		p.recs = append(p.recs, request{})
+		i = int32(len(p.recs) - 1)
+	}
+	gen := p.recs[i].gen
+	p.recs[i] = request{gen: gen + 1}
+	p.live++
+	p.peak = max(p.peak, p.live)
+	return i
+}
+
+func (p *reqPool) put(i int32) {
+	r := &p.recs[i]
+	r.gen++
+	r.nextFree = p.free
+	p.free = i
+	p.live--
+}

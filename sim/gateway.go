@@ -1,0 +1,96 @@
+package sim
+
+import (
+	"math/rand/v2"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// setState is the per-set state of the gateway: one token bucket per
+// priority, shared by the set's gateway instances, and the shedding draw.
+type setState struct {
+	buckets [3]bucket
+	shed    *rand.Rand
+	gws     []int32 // gateway instances of the set
+}
+
+// bucket is a token bucket refilled lazily; tokens are fractional.
+type bucket struct {
+	perNS  float64 // tokens per ns; 0 means unlimited
+	burst  float64
+	tokens float64
+	last   int64
+}
+
+func (b *bucket) take(now int64) bool {
+	if b.perNS == 0 {
+		return true
+	}
+	b.tokens = min(b.burst, b.tokens+float64(now-b.last)*b.perNS)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (w *World) buildSets() {
+	rl := w.sc.Stack.Gateway.RateLimit
+	w.sets = make([]setState, len(w.plan.Sets))
+	for i := range w.sets {
+		s := &w.sets[i]
+		s.shed = newStream(w.seed, streamShedding+uint64(i))
+		for p, r := range [3]scenarios.Rate{rl.High, rl.Normal, rl.Low} {
+			if r > 0 {
+				perNS := float64(r) / 1e9
+				burst := max(1, perNS*float64(rl.Burst))
+				s.buckets[p] = bucket{perNS: perNS, burst: burst, tokens: burst}
+			}
+		}
+	}
+	for i := range w.insts {
+		if in := &w.insts[i]; in.role == scenarios.RoleGateway {
+			w.sets[in.set].gws = append(w.sets[in.set].gws, int32(i))
+		}
+	}
+}
+
+// admit applies the gateway's rate limit and shedding policy to a request
+// arriving at gateway instance inst.
+func (w *World) admit(ri int32, inst int32) status {
+	r := &w.reqs.recs[ri]
+	in := &w.insts[inst]
+	set := &w.sets[in.set]
+	if !set.buckets[r.prio].take(w.now) {
+		return stRateLimited
+	}
+	sh := &w.sc.Stack.Gateway.Shedding
+	var threshold float64
+	switch sh.Policy {
+	case "none":
+		return stOK
+	case "random":
+		threshold = sh.Start.Fraction()
+	default:
+		threshold = [3]float64{sh.High.Fraction(), sh.Normal.Fraction(), sh.Low.Fraction()}[r.prio]
+	}
+	occ := 1.0
+	if in.qcap > 0 {
+		occ = float64(in.q.len()) / float64(in.qcap)
+	} else if in.busy < in.conc {
+		occ = 0
+	}
+	if occ < threshold || (occ == 0 && threshold == 0) {
+		return stOK
+	}
+	// drop with a probability rising from 0 at the threshold to 1 when full
+	p := 1.0
+	if threshold < 1 {
+		p = (occ - threshold) / (1 - threshold)
+	}
+	if p > 0 && set.shed.Float64() < p {
+		return stShed
+	}
+	return stOK
+}

@@ -1,0 +1,301 @@
+package sim
+
+import (
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// endpoint of frame d: the machine of its instance, or the client's city
+// encoded as -1-city for frame 0.
+func (w *World) endpoint(r *request, d int) int32 {
+	if d == 0 {
+		return -1 - int32(r.city)
+	}
+	return w.insts[r.frames[d].inst].machine
+}
+
+// sendDown sends the request from frame d to frame d+1 over the network.
+func (w *World) sendDown(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d+1))
+	switch fate {
+	case fateDrop:
+		w.chainEnd(ri)
+	case fateReject:
+		w.at(w.now+delay, evResp, ri, int32(d), 0, uint8(stError))
+	default:
+		w.at(w.now+delay, evMsg, ri, int32(d+1), 0, 0)
+	}
+}
+
+// sendUp sends a response from frame d to frame d-1.
+func (w *World) sendUp(ri int32, d int, st status) {
+	r := &w.reqs.recs[ri]
+	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d-1))
+	switch fate {
+	case fateDrop:
+		w.chainEnd(ri)
+	case fateReject:
+		w.at(w.now+delay, evResp, ri, int32(d-1), 0, uint8(stError))
+	default:
+		w.at(w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
+	}
+}
+
+// onMsg: a request arrives at the instance of frame d.
+func (w *World) onMsg(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	if w.machines[in.machine].down > 0 {
+		w.chainEnd(ri) // black-holed: the caller will time out
+		return
+	}
+	if in.procDown > 0 {
+		w.sendUp(ri, d, stError) // connection refused
+		return
+	}
+	f.inc = in.inc
+	if in.role == scenarios.RoleGateway {
+		if st := w.admit(ri, f.inst); st != stOK {
+			w.sendUp(ri, d, st)
+			return
+		}
+	}
+	switch {
+	case in.busy < in.conc:
+		in.busy++
+		w.startCPU(ri, d)
+	case in.q.len() < int(in.qcap):
+		in.q.push(work{req: ri, depth: int8(d), enq: w.now})
+		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && !in.gwTimer {
+			in.gwTimer = true
+			w.at(w.now+w.gwQueueTimeout, evGwTimer, f.inst, 0, in.inc, 0)
+		}
+	case in.role == scenarios.RoleGateway:
+		w.sendUp(ri, d, stShed)
+	default:
+		w.sendUp(ri, d, stError)
+	}
+}
+
+// startCPU runs the CPU part of frame d on its machine's cores, or queues
+// it on the machine when every core is busy.
+func (w *World) startCPU(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	inst := r.frames[d].inst
+	in := &w.insts[inst]
+	if in.samp.kind == distConstant && in.samp.mean <= 0 {
+		w.afterCPU(ri, d)
+		return
+	}
+	m := &w.machines[in.machine]
+	if m.busy < m.cores {
+		m.busy++
+		w.at(w.now+w.cpuCost(in, m), evCPU, ri, int32(d), in.inc, m.epoch)
+		return
+	}
+	m.runq.push(work{req: ri, depth: int8(d), inc: in.inc})
+}
+
+func (w *World) cpuCost(in *instance, m *machine) int64 {
+	c := in.samp.draw(in.rng)
+	if m.slow != 1 {
+		c = int64(float64(c) * m.slow)
+	}
+	return max(c, 0)
+}
+
+func (w *World) onCPU(ri int32, d int, inc uint32, epoch uint8) {
+	r := &w.reqs.recs[ri]
+	in := &w.insts[r.frames[d].inst]
+	m := &w.machines[in.machine]
+	if epoch != m.epoch {
+		w.chainEnd(ri) // the machine crashed while this ran
+		return
+	}
+	m.busy--
+	w.runNext(m)
+	if inc != in.inc {
+		w.chainEnd(ri) // the process crashed while this ran
+		return
+	}
+	w.afterCPU(ri, d)
+}
+
+// runNext starts queued CPU work on free cores.
+func (w *World) runNext(m *machine) {
+	for m.busy < m.cores && m.runq.len() > 0 {
+		x := m.runq.pop()
+		in := &w.insts[w.reqs.recs[x.req].frames[x.depth].inst]
+		if x.inc != in.inc {
+			w.chainEnd(x.req)
+			continue
+		}
+		m.busy++
+		w.at(w.now+w.cpuCost(in, m), evCPU, x.req, int32(x.depth), in.inc, m.epoch)
+	}
+}
+
+// afterCPU continues frame d once its CPU work is done.
+func (w *World) afterCPU(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	in := &w.insts[r.frames[d].inst]
+	switch in.role {
+	case scenarios.RoleGateway:
+		target := w.pick(in.set, w.gatewaySvc)
+		if target < 0 {
+			w.respondUp(ri, d, stUnavailable)
+			return
+		}
+		w.callDown(ri, d, target, w.upstreamEdge)
+	case scenarios.RoleService:
+		w.continueFrame(ri, d)
+	case scenarios.RoleProxy:
+		target, st := w.routeData(ri, in.machine)
+		if st != stOK {
+			w.respondUp(ri, d, st)
+			return
+		}
+		w.callDown(ri, d, target, w.proxyEdge[r.frames[d-1].edge])
+	case scenarios.RoleShard:
+		w.shardOp(ri, d)
+	}
+}
+
+// continueFrame makes a service frame's next downstream call, or answers
+// its caller when every call is done.
+func (w *World) continueFrame(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	sv := &w.svcs[in.svc]
+	if int(f.next) == len(sv.calls) {
+		w.respondUp(ri, d, stOK)
+		return
+	}
+	c := &sv.calls[f.next]
+	edge := sv.edges[f.next]
+	f.next++
+	if c.Kind == scenarios.CallService {
+		target := w.pick(in.set, int32(c.Service))
+		if target < 0 {
+			w.respondUp(ri, d, stUnavailable)
+			return
+		}
+		w.callDown(ri, d, target, edge)
+		return
+	}
+	r.op = opRead
+	if c.Kind == scenarios.CallWrite || (c.Kind == scenarios.CallRequest && r.write) {
+		r.op = opWrite
+	}
+	var target int32
+	st := stOK
+	if w.dataMode == dataProxy {
+		target = w.pick(in.set, int32(len(w.svcs)))
+		if target < 0 {
+			st = stUnavailable
+		}
+	} else {
+		target, st = w.routeData(ri, in.machine)
+	}
+	if st != stOK {
+		w.respondUp(ri, d, st)
+		return
+	}
+	w.callDown(ri, d, target, edge)
+}
+
+// callDown makes frame d wait on a call to target at frame d+1.
+func (w *World) callDown(ri int32, d int, target int32, edge int16) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	f.waiting = true
+	f.token++
+	f.edge = edge
+	w.edges[edge].add(w, ri, r.gen, int8(d), f.token)
+	r.frames[d+1] = frame{inst: target}
+	w.insts[target].outstanding++
+	if w.machines[w.insts[target].machine].city != int32(r.city) {
+		r.cross = true
+	}
+	w.sendDown(ri, d)
+}
+
+// respondUp answers frame d's caller and frees frame d's thread.
+func (w *World) respondUp(ri int32, d int, st status) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	if f.inc == in.inc {
+		in.busy--
+		w.startQueued(f.inst)
+	}
+	w.sendUp(ri, d, st)
+}
+
+// startQueued gives free threads of an instance to queued requests.
+func (w *World) startQueued(inst int32) {
+	in := &w.insts[inst]
+	for in.busy < in.conc && in.q.len() > 0 {
+		x := in.q.pop()
+		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && x.enq+w.gwQueueTimeout <= w.now {
+			w.sendUp(x.req, int(x.depth), stShed)
+			continue
+		}
+		in.busy++
+		w.startCPU(x.req, int(x.depth))
+	}
+}
+
+// onResp: a response from frame d+1 arrives at frame d.
+func (w *World) onResp(ri int32, d int, st status) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	if !f.waiting {
+		w.chainEnd(ri) // the caller gave up on it
+		return
+	}
+	if d > 0 {
+		in := &w.insts[f.inst]
+		if f.inc != in.inc || w.machines[in.machine].down > 0 {
+			w.chainEnd(ri) // the caller crashed meanwhile
+			return
+		}
+	}
+	f.waiting = false
+	w.insts[r.frames[d+1].inst].outstanding--
+	if d == 0 {
+		r.refs--
+		w.finishAttempt(ri, st)
+		return
+	}
+	if st != stOK {
+		w.respondUp(ri, d, st)
+		return
+	}
+	if w.insts[f.inst].role == scenarios.RoleService {
+		w.continueFrame(ri, d)
+		return
+	}
+	w.respondUp(ri, d, stOK)
+}
+
+// onGwTimer sheds the requests that waited too long in a gateway's queue.
+func (w *World) onGwTimer(inst int32, inc uint32) {
+	in := &w.insts[inst]
+	if inc != in.inc {
+		return
+	}
+	in.gwTimer = false
+	for in.q.len() > 0 {
+		x := in.q.peek()
+		if x.enq+w.gwQueueTimeout > w.now {
+			in.gwTimer = true
+			w.at(x.enq+w.gwQueueTimeout, evGwTimer, inst, 0, in.inc, 0)
+			return
+		}
+		y := in.q.pop()
+		w.sendUp(y.req, int(y.depth), stShed)
+	}
+}

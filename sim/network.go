@@ -1,0 +1,153 @@
+package sim
+
+import "github.com/stripelab/stripelab/faults"
+
+// A message's fate on the network.
+const (
+	fateDeliver = iota
+	fateDrop
+	fateReject
+)
+
+// linkFault is an active partition, latency or loss fault between two
+// groups of endpoints (machines, and the users of whole cities).
+type linkFault struct {
+	fault    int32
+	kind     faults.Kind
+	oneWay   bool
+	reject   bool
+	delay    int64
+	jitter   int64
+	rate     float64
+	start    int64
+	tMach    []bool
+	tCity    []bool
+	peerAll  bool
+	pMach    []bool
+	pCity    []bool
+}
+
+func (l *linkFault) inTarget(ep int32) bool {
+	if ep < 0 {
+		return l.tCity[-1-ep]
+	}
+	return l.tMach[ep]
+}
+
+func (l *linkFault) inPeer(ep int32) bool {
+	if l.peerAll {
+		return !l.inTarget(ep)
+	}
+	if ep < 0 {
+		return l.pCity[-1-ep]
+	}
+	return l.pMach[ep]
+}
+
+// hits reports whether a message from src to dst crosses the fault.
+func (l *linkFault) hits(src, dst int32) bool {
+	if l.inTarget(src) && l.inPeer(dst) {
+		return true
+	}
+	return !l.oneWay && l.inPeer(src) && l.inTarget(dst)
+}
+
+// baseDelay is the one-way delay between two endpoints before jitter and
+// faults; a negative endpoint is the users of a city.
+func (w *World) baseDelay(a, b int32) int64 {
+	lat := &w.sc.Topology.Latency
+	switch {
+	case a < 0 && b < 0:
+		return 0
+	case a < 0:
+		return int64(lat.Client) + int64(w.plan.CityDelay(int(-1-a), int(w.machines[b].city)))
+	case b < 0:
+		return int64(lat.Client) + int64(w.plan.CityDelay(int(-1-b), int(w.machines[a].city)))
+	}
+	ma, mb := &w.machines[a], &w.machines[b]
+	switch {
+	case a == b:
+		return int64(lat.SameMachine)
+	case ma.rack == mb.rack:
+		return int64(lat.SameRack)
+	case ma.az == mb.az:
+		return int64(lat.SameAZ)
+	case ma.city == mb.city:
+		return int64(lat.CrossAZ)
+	}
+	return int64(w.plan.CityDelay(int(ma.city), int(mb.city)))
+}
+
+// transit is the delay and fate of one message from src to dst.
+func (w *World) transit(src, dst int32) (int64, int) {
+	d := w.baseDelay(src, dst)
+	if w.jitter > 0 && d > 0 {
+		d += int64(float64(d) * w.jitter * w.netRand.Float64())
+	}
+	for _, l := range w.links {
+		if !l.hits(src, dst) {
+			continue
+		}
+		switch l.kind {
+		case faults.Partition:
+			if l.reject {
+				return d, fateReject
+			}
+			return d, fateDrop
+		case faults.Latency:
+			d += l.delay
+			if l.jitter > 0 {
+				d += int64(w.netRand.Float64() * float64(l.jitter))
+			}
+		case faults.Loss:
+			if w.netRand.Float64() < l.rate {
+				return d, fateDrop
+			}
+		}
+	}
+	return d, fateDeliver
+}
+
+// reachable reports whether a partition cuts messages from a to b.
+func (w *World) reachable(a, b int32) bool {
+	for _, l := range w.links {
+		if l.kind == faults.Partition && l.hits(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// cutSince is when the partition cutting a from b began (now if none).
+func (w *World) cutSince(a, b int32) int64 {
+	t := w.now
+	for _, l := range w.links {
+		if l.kind == faults.Partition && (l.hits(a, b) || l.hits(b, a)) {
+			t = min(t, l.start)
+		}
+	}
+	return t
+}
+
+func (w *World) newLinkFault(i int) *linkFault {
+	pf := &w.plan.Faults[i]
+	l := &linkFault{
+		fault: int32(i), kind: pf.Kind, oneWay: pf.OneWay(), reject: pf.Params.Action == "reject",
+		delay: int64(pf.Params.Delay), jitter: int64(pf.Params.Jitter), rate: pf.Params.Rate, start: w.now,
+		tMach: make([]bool, len(w.machines)), tCity: make([]bool, len(w.cities)), peerAll: pf.PeerAll,
+		pMach: make([]bool, len(w.machines)), pCity: make([]bool, len(w.cities)),
+	}
+	for _, m := range pf.Machines {
+		l.tMach[m] = true
+	}
+	for _, c := range pf.Cities {
+		l.tCity[c] = true
+	}
+	for _, m := range pf.PeerMachines {
+		l.pMach[m] = true
+	}
+	for _, c := range pf.PeerCities {
+		l.pCity[c] = true
+	}
+	return l
+}

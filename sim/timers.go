@@ -1,0 +1,129 @@
+package sim
+
+import "github.com/stripelab/stripelab/scenarios"
+
+// deadlineFIFO times out the calls made on one edge (a call site with one
+// timeout). Deadlines are issue time plus a constant, so they arrive in
+// order and one timer per edge suffices: when it fires it skips entries
+// whose call already finished and times out the expired ones, then re-arms
+// for the oldest call still waiting. A call that finishes in time costs no
+// event at all.
+type deadlineFIFO struct {
+	id         int32
+	timeout    int64
+	buf        []deadline
+	head, size int
+	armed      bool
+}
+
+type deadline struct {
+	at    int64
+	req   int32
+	gen   uint32
+	depth int8
+	token uint16
+}
+
+// svcInfo is a service's calls with the deadline edge of each.
+type svcInfo struct {
+	calls []scenarios.CallPlan
+	edges []int16
+}
+
+func (w *World) buildEdges() {
+	w.edges = append(w.edges, deadlineFIFO{timeout: w.clientTimeout})
+	w.upstreamEdge = 1
+	w.edges = append(w.edges, deadlineFIFO{timeout: int64(w.sc.Stack.Gateway.Timeout)})
+	w.svcs = make([]svcInfo, len(w.plan.Services))
+	for i, sp := range w.plan.Services {
+		w.svcs[i].calls = sp.Calls
+		for _, c := range sp.Calls {
+			w.svcs[i].edges = append(w.svcs[i].edges, int16(len(w.edges)))
+			w.edges = append(w.edges, deadlineFIFO{timeout: int64(c.Timeout)})
+		}
+	}
+	// the proxy's hop to the shard node times out like the call it serves
+	n := len(w.edges)
+	w.proxyEdge = make([]int16, n)
+	for e := 0; e < n; e++ {
+		w.proxyEdge[e] = int16(len(w.edges))
+		w.edges = append(w.edges, deadlineFIFO{timeout: w.edges[e].timeout})
+	}
+	for i := range w.edges {
+		w.edges[i].id = int32(i)
+	}
+}
+
+func (q *deadlineFIFO) add(w *World, req int32, gen uint32, depth int8, token uint16) {
+	if q.size == len(q.buf) {
+		n := max(64, 2*len(q.buf))
+		nb := make([]deadline, n)
+		for i := 0; i < q.size; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	at := w.now + q.timeout
+	q.buf[(q.head+q.size)%len(q.buf)] = deadline{at: at, req: req, gen: gen, depth: depth, token: token}
+	q.size++
+	if !q.armed {
+		q.armed = true
+		w.at(at, evEdgeTimer, q.id, 0, 0, 0)
+	}
+}
+
+func (w *World) onEdgeTimer(edge int32) {
+	q := &w.edges[edge]
+	q.armed = false
+	for q.size > 0 {
+		d := q.buf[q.head]
+		if w.stillWaiting(&d) {
+			if d.at > w.now {
+				q.armed = true
+				w.at(d.at, evEdgeTimer, edge, 0, 0, 0)
+				return
+			}
+			q.pop()
+			w.timeout(d.req, int(d.depth))
+			continue
+		}
+		q.pop()
+	}
+}
+
+func (q *deadlineFIFO) pop() {
+	q.head++
+	if q.head == len(q.buf) {
+		q.head = 0
+	}
+	q.size--
+}
+
+func (w *World) stillWaiting(d *deadline) bool {
+	r := &w.reqs.recs[d.req]
+	f := &r.frames[d.depth]
+	return r.gen == d.gen && f.waiting && f.token == d.token
+}
+
+// timeout ends frame d's wait: the client records a timeout and may
+// retry; an instance answers its own caller with an error. The call it
+// gave up on keeps running (servers do not learn that callers left), so a
+// new chain starts for the error while the old one runs on.
+func (w *World) timeout(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	f.waiting = false
+	w.insts[r.frames[d+1].inst].outstanding--
+	if d > 0 {
+		in := &w.insts[f.inst]
+		if f.inc != in.inc || w.machines[in.machine].down > 0 {
+			return // the waiting instance itself is gone; its caller times out
+		}
+	}
+	if d == 0 {
+		w.finishAttempt(ri, stTimeout)
+		return
+	}
+	r.refs++
+	w.respondUp(ri, d, stError)
+}

@@ -1,0 +1,360 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// evKind identifies what an event does; World.dispatch switches on it.
+type evKind uint8
+
+const (
+	evArrival      evKind = iota // a: city
+	evAttempt                    // a: request (an attempt starting after backoff)
+	evMsg                        // a: request, c: depth it arrives at
+	evResp                       // a: request, c: depth it arrives at, b: status
+	evCPU                        // a: request, c: depth, gen: instance incarnation, b: machine epoch
+	evAck                        // a: request, c: depth, gen: incarnation (sync replication done)
+	evEdgeTimer                  // a: edge
+	evGwTimer                    // a: gateway instance, gen: incarnation
+	evFaultStart                 // a: fault
+	evFaultEnd                   // a: fault
+	evAccess                     // a: access slot (city x gateway), gen: version, b: up
+	evRegExpire                  // a: instance, gen: incarnation at death
+	evCacheRefresh               // a: cache
+	evMesh                       // a: instance, gen: incarnation, b: up
+	evShardDetect                // a: shard, gen: epoch
+	evShardPromote               // a: shard, gen: epoch
+	evReplicaDetect              // a: instance, gen: incarnation at death
+	evFlush                      // periodic: recorder flush and progress
+)
+
+// status of a response travelling back up the chain; the values are the
+// Recorder's outcomes so they pass straight through.
+type status = reports.Outcome
+
+const (
+	stOK          = reports.OK
+	stShed        = reports.Shed
+	stRateLimited = reports.RateLimited
+	stTimeout     = reports.Timeout
+	stError       = reports.Failed
+	stUnavailable = reports.Unavailable
+)
+
+// World is one simulation: the model of a Plan in virtual time, driven by
+// its caller through Step and RunUntil. It owns no goroutine, reads no wall
+// clock and draws only from generators derived from its seed.
+type World struct {
+	plan *scenarios.Plan
+	sc   *scenarios.Scenario
+	rec  *reports.Recorder
+	q    *queue
+	now  int64
+	end  int64 // arrivals stop here
+	stop int64 // events after this are not processed (end plus drain)
+	seed uint64
+
+	events  uint64
+	started bool
+
+	machines []machine
+	insts    []instance
+	sets     []setState
+	cities   []cityState
+	svcs     []svcInfo
+	shards   []shardState
+	regs     []registry
+	caches   []cache
+	edges    []deadlineFIFO
+	faults   []faultState
+	links    []*linkFault
+	access   accessState
+	reqs     reqPool
+
+	netRand, routeRand, faultRand, discRand *rand.Rand
+
+	// configuration copied out of the scenario, in ns
+	gwCost, authCost int64
+	gwQueueTimeout   int64
+	jitter           float64
+	clientTimeout    int64
+	dataSampler      sampler
+	proxyCost        int64
+	dataMode         uint8 // dataNone, dataGlobal, dataSharded, dataProxy
+	syncRepl         bool
+	syncAcks         int
+	asyncLag         int64
+	readPrimary      bool
+	detection        int64
+	promotion        int64
+	upstreamEdge     int16
+	proxyEdge        []int16
+	gatewaySvc       int32
+	maxLatencyFaults bool
+
+	mesh        bool
+	scope       int
+	viewerCache []int32 // set -> the cache its callers use
+	registryOf  []int32 // set -> the registry serving it
+
+	progress func(now, end int64)
+}
+
+const (
+	dataNone = iota
+	dataGlobal
+	dataSharded
+	dataProxy
+)
+
+// Options tune a run.
+type Options struct {
+	// Seed overrides the scenario's seed when non-zero.
+	Seed uint64
+	// Progress, if set, is called once per metrics window with the virtual
+	// time reached and the run's end; it must not call back into the World.
+	Progress func(now, end int64)
+}
+
+// NewWorld builds the model of a plan. The Recorder receives every
+// finished request.
+func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
+	s := p.Scenario
+	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration)}
+	w.stop = w.end + Horizon(s)
+	w.q = newQueue(bucketShift(s))
+	w.netRand = newStream(seed, streamNetwork)
+	w.routeRand = newStream(seed, streamRouting)
+	w.faultRand = newStream(seed, streamFaults)
+	w.discRand = newStream(seed, streamDiscovery)
+	w.configure()
+	w.buildMachines()
+	w.buildInstances()
+	w.buildSets()
+	w.buildCities()
+	w.buildEdges()
+	w.buildShards()
+	w.buildDiscovery()
+	w.buildAccess()
+	w.buildFaults()
+	return w
+}
+
+// Horizon is the longest a request can live: every attempt timing out plus
+// the longest backoffs, plus a second of slack.
+func Horizon(s *scenarios.Scenario) int64 {
+	c := s.Workload.Client
+	return int64(c.Retries+1)*int64(c.Timeout) + int64(c.Retries)*int64(c.Backoff.Max) + int64(1e9)
+}
+
+// bucketShift sizes calendar buckets to hold about one event each at the
+// scenario's peak event rate.
+func bucketShift(s *scenarios.Scenario) uint {
+	rate := float64(s.Workload.Rate) * 16 * math.Max(1, peakLevel(s))
+	gap := 1e9 / math.Max(rate, 1)
+	sh := uint(10)
+	for sh < 26 && float64(int64(1)<<(sh+1)) <= gap*2 {
+		sh++
+	}
+	return sh
+}
+
+func (w *World) configure() {
+	s := w.sc
+	g := s.Stack.Gateway
+	w.gwCost = int64(g.Cost)
+	if g.Auth.Enabled == nil || *g.Auth.Enabled {
+		w.authCost = int64(g.Auth.Cost)
+	}
+	w.gwQueueTimeout = int64(g.Queue.Timeout)
+	w.jitter = s.Topology.Latency.Jitter.Fraction()
+	w.clientTimeout = int64(s.Workload.Client.Timeout)
+	d := s.Stack.Data
+	switch d.Mode {
+	case "global":
+		w.dataMode = dataGlobal
+	case "sharded":
+		w.dataMode = dataSharded
+	case "proxy":
+		w.dataMode = dataProxy
+		w.proxyCost = int64(d.Proxy.Cost)
+	}
+	w.dataSampler = newSampler(d.ServiceTime)
+	w.syncRepl = d.Replication == "sync"
+	w.asyncLag = int64(d.Lag)
+	w.readPrimary = d.Reads == "primary"
+	w.detection = int64(d.Detection)
+	w.promotion = int64(d.Promotion)
+	switch d.Acks {
+	case "all":
+		w.syncAcks = d.Replicas - 1
+	case "majority":
+		w.syncAcks = d.Replicas / 2
+	default:
+		w.syncAcks = 1
+	}
+	for i, sv := range s.Stack.Services {
+		if sv.Name == g.Upstream {
+			w.gatewaySvc = int32(i)
+		}
+	}
+}
+
+func newSampler(d scenarios.Dist) sampler {
+	switch d.Dist {
+	case "exponential":
+		return sampler{kind: distExp, mean: float64(d.Mean)}
+	case "lognormal":
+		// choose mu so that the mean is d.Mean: mean = exp(mu + sigma^2/2)
+		return sampler{kind: distLognormal, mu: math.Log(float64(d.Mean)) - d.Sigma*d.Sigma/2, sigma: d.Sigma, mean: float64(d.Mean)}
+	case "uniform":
+		return sampler{kind: distUniform, lo: float64(d.Min), spread: float64(d.Max - d.Min), mean: float64(d.Min+d.Max) / 2}
+	}
+	return sampler{kind: distConstant, mean: float64(d.Mean)}
+}
+
+// Now is the current virtual time in ns from the start of the run.
+func (w *World) Now() int64 { return w.now }
+
+// Events is the number of events processed so far.
+func (w *World) Events() uint64 { return w.events }
+
+func (w *World) schedule(e event) {
+	if e.t < w.now {
+		panic("sim: event scheduled in the past")
+	}
+	w.q.push(e)
+}
+
+func (w *World) at(t int64, kind evKind, a, c int32, gen uint32, b uint8) {
+	w.schedule(event{t: t, kind: kind, a: a, c: c, gen: gen, b: b})
+}
+
+func (w *World) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	for c := range w.cities {
+		w.scheduleArrival(int32(c))
+	}
+	for i := range w.faults {
+		f := &w.plan.Faults[i]
+		w.at(f.Start, evFaultStart, int32(i), 0, 0, 0)
+		if f.End < w.end {
+			w.at(f.End, evFaultEnd, int32(i), 0, 0, 0)
+		}
+	}
+	w.startDiscovery()
+	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
+}
+
+// Step processes one event; it returns false when nothing is left to do.
+func (w *World) Step() bool {
+	w.start()
+	t, ok := w.q.peekTime()
+	if !ok || t > w.stop {
+		return false
+	}
+	e, _ := w.q.pop()
+	w.now = e.t
+	w.events++
+	w.dispatch(&e)
+	return true
+}
+
+// RunUntil processes every event up to and including virtual time t.
+func (w *World) RunUntil(t int64) {
+	w.start()
+	for {
+		next, ok := w.q.peekTime()
+		if !ok || next > t || next > w.stop {
+			if t > w.now {
+				w.now = min(t, w.stop)
+			}
+			return
+		}
+		e, _ := w.q.pop()
+		w.now = e.t
+		w.events++
+		w.dispatch(&e)
+	}
+}
+
+func (w *World) dispatch(e *event) {
+	switch e.kind {
+	case evArrival:
+		if e.c == 1 {
+			w.scheduleArrival(e.a) // re-check after a zero rate
+		} else {
+			w.onArrival(e.a)
+		}
+	case evAttempt:
+		w.startAttempt(e.a)
+	case evMsg:
+		w.onMsg(e.a, int(e.c))
+	case evResp:
+		w.onResp(e.a, int(e.c), status(e.b))
+	case evCPU:
+		w.onCPU(e.a, int(e.c), e.gen, e.b)
+	case evAck:
+		w.onAck(e.a, int(e.c), e.gen)
+	case evEdgeTimer:
+		w.onEdgeTimer(e.a)
+	case evGwTimer:
+		w.onGwTimer(e.a, e.gen)
+	case evFaultStart:
+		w.faultStart(int(e.a))
+	case evFaultEnd:
+		w.faultEnd(int(e.a))
+	case evAccess:
+		w.onAccess(e.a, e.gen, e.b != 0)
+	case evRegExpire:
+		w.onRegExpire(e.a, e.gen)
+	case evCacheRefresh:
+		w.onCacheRefresh(e.a)
+	case evMesh:
+		w.onMesh(e.a, e.gen, e.b != 0)
+	case evShardDetect:
+		w.onShardDetect(e.a, e.gen)
+	case evShardPromote:
+		w.onShardPromote(e.a, e.gen)
+	case evReplicaDetect:
+		w.onReplicaDetect(e.a, e.gen)
+	case evFlush:
+		w.onFlush()
+	default:
+		panic("sim: unknown event kind")
+	}
+}
+
+func (w *World) onFlush() {
+	w.rec.Flush(w.now)
+	if w.progress != nil {
+		w.progress(min(w.now, w.end), w.end)
+	}
+	if next := w.now + int64(w.sc.Run.Window); next <= w.stop {
+		w.at(next, evFlush, 0, 0, 0, 0)
+	}
+}
+
+// Finish closes the run and returns the result; incomplete marks a run
+// stopped before its end.
+func (w *World) Finish(incomplete bool) *reports.Result {
+	for i := range w.faults {
+		if t := w.faults[i].doneAt; t >= 0 {
+			w.rec.FailoverDone(i, t, "access layer re-homed the last users")
+		}
+	}
+	w.rec.SetEngine("events", int64(w.events))
+	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
+	end := w.now
+	if !incomplete {
+		end = w.end
+	}
+	return w.rec.Finish(min(end, w.end), incomplete)
+}
