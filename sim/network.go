@@ -12,19 +12,19 @@ const (
 // linkFault is an active partition, latency or loss fault between two
 // groups of endpoints (machines, and the users of whole cities).
 type linkFault struct {
-	fault    int32
-	kind     faults.Kind
-	oneWay   bool
-	reject   bool
-	delay    int64
-	jitter   int64
-	rate     float64
-	start    int64
-	tMach    []bool
-	tCity    []bool
-	peerAll  bool
-	pMach    []bool
-	pCity    []bool
+	fault   int32
+	kind    faults.Kind
+	oneWay  bool
+	reject  bool
+	delay   int64
+	jitter  int64
+	rate    float64
+	start   int64
+	tMach   []bool
+	tCity   []bool
+	peerAll bool
+	pMach   []bool
+	pCity   []bool
 }
 
 func (l *linkFault) inTarget(ep int32) bool {

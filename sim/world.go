@@ -12,24 +12,24 @@ import (
 type evKind uint8
 
 const (
-	evArrival      evKind = iota // a: city
-	evAttempt                    // a: request (an attempt starting after backoff)
-	evMsg                        // a: request, c: depth it arrives at
-	evResp                       // a: request, c: depth it arrives at, b: status
-	evCPU                        // a: request, c: depth, gen: instance incarnation, b: machine epoch
-	evAck                        // a: request, c: depth, gen: incarnation (sync replication done)
-	evEdgeTimer                  // a: edge
-	evGwTimer                    // a: gateway instance, gen: incarnation
-	evFaultStart                 // a: fault
-	evFaultEnd                   // a: fault
-	evAccess                     // a: access slot (city x gateway), gen: version, b: up
-	evRegExpire                  // a: instance, gen: incarnation at death
-	evCacheRefresh               // a: cache
-	evMesh                       // a: instance, gen: incarnation, b: up
-	evShardDetect                // a: shard, gen: epoch
-	evShardPromote               // a: shard, gen: epoch
-	evReplicaDetect              // a: instance, gen: incarnation at death
-	evFlush                      // periodic: recorder flush and progress
+	evArrival       evKind = iota // a: city
+	evAttempt                     // a: request (an attempt starting after backoff)
+	evMsg                         // a: request, c: depth it arrives at
+	evResp                        // a: request, c: depth it arrives at, b: status
+	evCPU                         // a: request, c: depth, gen: instance incarnation, b: machine epoch
+	evAck                         // a: request, c: depth, gen: incarnation (sync replication done)
+	evEdgeTimer                   // a: edge
+	evGwTimer                     // a: gateway instance, gen: incarnation
+	evFaultStart                  // a: fault
+	evFaultEnd                    // a: fault
+	evAccess                      // a: access slot (city x gateway), gen: version, b: up
+	evRegExpire                   // a: instance, gen: incarnation at death
+	evCacheRefresh                // a: cache
+	evMesh                        // a: instance, gen: incarnation, b: up
+	evShardDetect                 // a: shard, gen: epoch
+	evShardPromote                // a: shard, gen: epoch
+	evReplicaDetect               // a: instance, gen: incarnation at death
+	evFlush                       // periodic: recorder flush and progress
 )
 
 // status of a response travelling back up the chain; the values are the
