@@ -161,7 +161,9 @@ func (w *World) newRequest(ci int32) {
 	r := &w.reqs.recs[ri]
 	r.city, r.user, r.prio, r.write = int16(ci), user, prio, write
 	r.home = int32(w.plan.HomeSet(int(ci), int(user)))
-	r.shard = int32(w.plan.ShardOf(int(ci), int(user)))
+	if len(w.shards) > 0 {
+		r.shard = int32(w.plan.ShardOf(int(ci), int(user)))
+	}
 	r.send, r.attempt, r.refs = w.now, 1, 1
 	c.tokens = math.Min(c.tokenCap, c.tokens+wl.Client.RetryBudget.Fraction())
 	w.startAttempt(ri)

@@ -31,6 +31,8 @@ type instance struct {
 	// outstanding counts calls in flight to this instance, as callers see
 	// them; balancers prefer the instance with fewer.
 	outstanding int32
+	// counters for tests and engine statistics
+	arrivals, queued, waitSum int64
 	procDown    int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
 	inc         uint32
 	fault       int32 // the fault that last stopped it

@@ -61,11 +61,13 @@ func (w *World) onMsg(ri int32, d int) {
 			return
 		}
 	}
+	in.arrivals++
 	switch {
 	case in.busy < in.conc:
 		in.busy++
 		w.startCPU(ri, d)
 	case in.q.len() < int(in.qcap):
+		in.queued++
 		in.q.push(work{req: ri, depth: int8(d), enq: w.now})
 		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && !in.gwTimer {
 			in.gwTimer = true
@@ -244,6 +246,7 @@ func (w *World) startQueued(inst int32) {
 			continue
 		}
 		in.busy++
+		in.waitSum += w.now - x.enq
 		w.startCPU(x.req, int(x.depth))
 	}
 }

@@ -358,3 +358,22 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	}
 	return w.rec.Finish(min(end, w.end), incomplete)
 }
+
+// QueueStats are an instance's admission counters: requests that reached
+// it, those that had to wait for a thread, and their total wait in ns.
+type QueueStats struct {
+	Arrivals, Queued, WaitNS int64
+}
+
+// ServiceQueueStats sums the counters of every instance of a service.
+func (w *World) ServiceQueueStats(svc int) QueueStats {
+	var s QueueStats
+	for i := range w.insts {
+		if in := &w.insts[i]; in.svc == int32(svc) {
+			s.Arrivals += in.arrivals
+			s.Queued += in.queued
+			s.WaitNS += in.waitSum
+		}
+	}
+	return s
+}
