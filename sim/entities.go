@@ -33,18 +33,18 @@ type instance struct {
 	outstanding int32
 	// counters for tests and engine statistics
 	arrivals, queued, waitSum int64
-	procDown    int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
-	inc         uint32
-	fault       int32 // the fault that last stopped it
-	q           ring
-	rng         *rand.Rand
-	samp        sampler
-	gwTimer     bool // a gateway queue timer is pending
-	diedAt      int64
-	hbPhase     int64
-	reg         bool // registered in the registry (registry mode)
-	regPend     bool // waiting for the registry to come back to (de)register
-	caches      []cacheRef
+	procDown                  int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
+	inc                       uint32
+	fault                     int32 // the fault that last stopped it
+	q                         ring
+	rng                       *rand.Rand
+	samp                      sampler
+	gwTimer                   bool // a gateway queue timer is pending
+	diedAt                    int64
+	hbPhase                   int64
+	reg                       bool // registered in the registry (registry mode)
+	regPend                   bool // waiting for the registry to come back to (de)register
+	caches                    []cacheRef
 }
 
 func (in *instance) alive(w *World) bool {
