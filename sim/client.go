@@ -91,24 +91,6 @@ func level(p *scenarios.Profile, t int64) float64 {
 	return 1
 }
 
-// peakLevel is the highest level of the profile (for sizing).
-func peakLevel(s *scenarios.Scenario) float64 {
-	p := &s.Workload.Profile
-	switch p.Shape {
-	case "ramp":
-		return math.Max(p.From.Fraction(), p.To.Fraction())
-	case "step":
-		l := 1.0
-		for _, st := range p.Steps {
-			l = math.Max(l, st.Level.Fraction())
-		}
-		return l
-	case "spike":
-		return math.Max(1, p.Level.Fraction())
-	}
-	return 1
-}
-
 // recheck is how soon a city with a zero rate looks again.
 const recheck = int64(10e6)
 

@@ -126,7 +126,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	s := p.Scenario
 	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration)}
 	w.stop = w.end + Horizon(s)
-	w.q = newQueue(bucketShift(s))
+	w.q = &queue{}
 	w.netRand = newStream(seed, streamNetwork)
 	w.routeRand = newStream(seed, streamRouting)
 	w.faultRand = newStream(seed, streamFaults)
@@ -149,18 +149,6 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 func Horizon(s *scenarios.Scenario) int64 {
 	c := s.Workload.Client
 	return int64(c.Retries+1)*int64(c.Timeout) + int64(c.Retries)*int64(c.Backoff.Max) + int64(1e9)
-}
-
-// bucketShift sizes calendar buckets to hold about one event each at the
-// scenario's peak event rate.
-func bucketShift(s *scenarios.Scenario) uint {
-	rate := float64(s.Workload.Rate) * 16 * math.Max(1, peakLevel(s))
-	gap := 1e9 / math.Max(rate, 1)
-	sh := uint(10)
-	for sh < 26 && float64(int64(1)<<(sh+1)) <= gap*2 {
-		sh++
-	}
-	return sh
 }
 
 func (w *World) configure() {
