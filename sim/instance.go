@@ -208,10 +208,13 @@ func (w *World) continueFrame(ri int32, d int) {
 	w.callDown(ri, d, target, edge)
 }
 
-// callDown makes frame d wait on a call to target at frame d+1.
+// callDown makes frame d wait on a call to target at frame d+1. The wait
+// holds the record like a chain does (it continues the request when it
+// ends), so a call lost on the way cannot free the record under it.
 func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
+	r.refs++
 	f.waiting = true
 	f.token++
 	f.edge = edge
@@ -268,8 +271,8 @@ func (w *World) onResp(ri int32, d int, st status) {
 	}
 	f.waiting = false
 	w.insts[r.frames[d+1].inst].outstanding--
+	r.refs-- // the wait ends (at the client: the chain ends)
 	if d == 0 {
-		r.refs--
 		w.finishAttempt(ri, st)
 		return
 	}

@@ -9,26 +9,43 @@ import (
 
 // TestQueueOrder checks the calendar queue against a sorted reference on
 // random schedules with ties, far events and pushes into the current bucket.
+type eventQueue interface {
+	push(event)
+	pop() (event, bool)
+}
+
 func TestQueueOrder(t *testing.T) {
+	testOrder(t, func() eventQueue { return &queue{} })
+}
+
+func TestWheelOrder(t *testing.T) {
+	testOrder(t, func() eventQueue { return newWheel() })
+}
+
+func testOrder(t *testing.T, mk func() eventQueue) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		r := rand.New(rand.NewPCG(seed, 1))
-		q := &queue{}
+		q := mk()
+		n := 0
 		var ref []event
 		var now int64
 		var seq uint64
 		pushes := 0
 		for step := 0; step < 20000; step++ {
-			if r.IntN(3) > 0 || q.n == 0 {
+			if r.IntN(3) > 0 || n == 0 {
+				n++
 				var d int64
-				switch r.IntN(4) {
+				switch r.IntN(5) {
 				case 0:
 					d = 0
 				case 1:
 					d = r.Int64N(1000)
 				case 2:
 					d = r.Int64N(1e7)
+				case 3:
+					d = r.Int64N(1e10)
 				default:
-					d = r.Int64N(1e10) // beyond the wheel
+					d = r.Int64N(1e11) // beyond the wheel
 				}
 				e := event{t: now + d, a: int32(pushes)}
 				pushes++
@@ -40,6 +57,7 @@ func TestQueueOrder(t *testing.T) {
 				continue
 			}
 			got, ok := q.pop()
+			n--
 			if !ok {
 				t.Fatal("queue empty while the reference is not")
 			}
@@ -95,4 +113,21 @@ func BenchmarkDelayMix(b *testing.B) {
 		s += delayMix(r)
 	}
 	_ = s
+}
+
+func BenchmarkWheelHold(b *testing.B) {
+	for _, n := range []int{200, 1000, 5000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			q := newWheel()
+			for i := 0; i < n; i++ {
+				q.push(event{t: delayMix(r)})
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e, _ := q.pop()
+				q.push(event{t: e.t + delayMix(r)})
+			}
+		})
+	}
 }

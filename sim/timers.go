@@ -107,23 +107,22 @@ func (w *World) stillWaiting(d *deadline) bool {
 
 // timeout ends frame d's wait: the client records a timeout and may
 // retry; an instance answers its own caller with an error. The call it
-// gave up on keeps running (servers do not learn that callers left), so a
-// new chain starts for the error while the old one runs on.
+// gave up on keeps running (servers do not learn that callers left) while
+// the error travels up.
 func (w *World) timeout(ri int32, d int) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	f.waiting = false
 	w.insts[r.frames[d+1].inst].outstanding--
-	if d > 0 {
-		in := &w.insts[f.inst]
-		if f.inc != in.inc || w.machines[in.machine].down > 0 {
-			return // the waiting instance itself is gone; its caller times out
-		}
-	}
 	if d == 0 {
 		w.finishAttempt(ri, stTimeout)
 		return
 	}
-	r.refs++
+	in := &w.insts[f.inst]
+	if f.inc != in.inc || w.machines[in.machine].down > 0 {
+		w.chainEnd(ri) // the waiting instance itself is gone; its caller times out
+		return
+	}
+	// the wait ends and an error starts up the chain: the count is unchanged
 	w.respondUp(ri, d, stError)
 }
