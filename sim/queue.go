@@ -1,6 +1,5 @@
 package sim
 
-
 // event is one scheduled occurrence. It is a plain value (no pointers,
 // no closures) so the queue holds it without allocation or GC scanning.
 type event struct {
@@ -30,4 +29,3 @@ func cmpEvent(x, y event) int {
 	}
 	return 0
 }
-
