@@ -269,8 +269,10 @@ func (a *analysis) spanEnd(fi int) int64 {
 
 // recovery measures a fault's RTO: from its start to the end of the last
 // window of its span whose availability is below the objective; 0 when no
-// window was; -1 when no window with traffic came after the last bad one.
-// It also returns that last bad window (-1 when none).
+// window was; -1 when no window with traffic came after the last bad one,
+// or when no request at all was measured after the fault started (a fault
+// in warm-up, or past the end of a run stopped early). It also returns that
+// last bad window (-1 when none).
 func (a *analysis) recovery(fi int) (rto int64, lastBad int) {
 	f := &a.res.Faults[fi]
 	lastBad, lastSeen := -1, -1
@@ -285,6 +287,8 @@ func (a *analysis) recovery(fi int) (rto int64, lastBad int) {
 		}
 	}
 	switch {
+	case lastSeen < 0:
+		return -1, -1
 	case lastBad < 0:
 		return 0, -1
 	case lastBad == lastSeen:

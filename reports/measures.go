@@ -42,7 +42,8 @@ type FaultMeasures struct {
 	Latency      Latency                `json:"latency"`
 	// RTO is from the fault's start until availability is back within the
 	// availability objective and stays there (until the next fault or the
-	// end of the run); 0 when it never left it; -1 when it never came back.
+	// end of the run); 0 when it never left it; -1 when it never came back,
+	// or when no request was measured after the fault started.
 	RTO          int64 `json:"rto_ns"`
 	Detection    int64 `json:"detection_ns"`
 	Reroute      int64 `json:"reroute_ns"`

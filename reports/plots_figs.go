@@ -55,11 +55,17 @@ func (f *figures) latency() (*plot.Plot, error) {
 	}
 	names := append([]string{}, latencyKeys...)
 	objectives := percentileKeys(f.res.SLO.Latency)
+	kept := objectives[:0]
 	for _, key := range objectives {
-		v := float64(f.res.SLO.Latency[key]) / 1e6
+		if f.res.SLO.Latency[key] <= 0 {
+			continue // no line on a log axis
+		}
+		kept = append(kept, key)
+		v := max(float64(f.res.SLO.Latency[key])/1e6, 0.001)
 		lo, hi = min(lo, v), max(hi, v)
 		names = append(names, key+" objective "+FormatLatency(int64(f.res.SLO.Latency[key])))
 	}
+	objectives = kept
 	p := f.base("Latency of successful requests, per window", "latency (ms, log scale)", names)
 	if hi == 0 {
 		lo, hi = 1, 1000
@@ -73,7 +79,7 @@ func (f *figures) latency() (*plot.Plot, error) {
 		if k >= 0 {
 			c = latencyColors[k]
 		}
-		l, err := f.hline(float64(f.res.SLO.Latency[key])/1e6, c)
+		l, err := f.hline(max(float64(f.res.SLO.Latency[key])/1e6, 0.001), c)
 		if err != nil {
 			return nil, err
 		}

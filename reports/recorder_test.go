@@ -154,8 +154,8 @@ func TestRecorderIncomplete(t *testing.T) {
 	if rto := res.Measures.Faults[0].RTO; rto != 12*sec {
 		t.Errorf("RTO of a run stopped at 45s = %s, want 12s", FormatLatency(rto))
 	}
-	if rto := res.Measures.Faults[1].RTO; rto != 0 {
-		t.Errorf("a fault after the end has RTO %s", FormatLatency(rto))
+	if rto := res.Measures.Faults[1].RTO; rto != -1 {
+		t.Errorf("a fault after the end has RTO %s, want -1 (not observed)", FormatLatency(rto))
 	}
 }
 

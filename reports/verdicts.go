@@ -120,12 +120,21 @@ func (a *analysis) availabilityVerdict(m *Measures) Verdict {
 	t := float64(a.res.SLO.Availability)
 	v := pctVerdict("availability", ScopeOverall, t, m.Availability)
 	a.worstWindow(&v, a.measured, func(w *Window) *Counts { return &w.Counts })
-	return v
+	return unmeasured(v, a.res.Totals.Counts.Offered, "no request was measured")
 }
 
 func (a *analysis) priorityVerdict(m *Measures, k int, target float64) Verdict {
 	v := pctVerdict("availability_by_priority", priorityName(k), target, m.ByPriority[k])
 	a.worstWindow(&v, a.measured, func(w *Window) *Counts { return &w.ByPriority[k] })
+	return unmeasured(v, a.res.Totals.ByPriority[k].Offered, "no request of this class was measured")
+}
+
+// unmeasured fails a verdict that had nothing to measure (n == 0): an
+// objective on no traffic is not evidence that it holds.
+func unmeasured(v Verdict, n int64, why string) Verdict {
+	if n == 0 {
+		v.Pass, v.Measured, v.MeasureV, v.Detail = false, "n/a", 0, why
+	}
 	return v
 }
 
@@ -147,7 +156,8 @@ func (a *analysis) inFaultAvailability(m *Measures, fi int) Verdict {
 	if !v.Pass && fm.WorstWindow >= 0 {
 		v.Detail = "worst window from " + FormatTime(fm.WorstWindow) + " at " + FormatPercent(fm.WorstAvailability)
 	}
-	return v
+	c, _ := a.sum(a.overlapping(fm.Start, fm.End))
+	return unmeasured(v, c.Offered, "no request was measured during the fault")
 }
 
 func latencyVerdict(slo, scope string, target, measured int64) Verdict {
@@ -161,6 +171,9 @@ func (a *analysis) latencyVerdict(m *Measures, key string, target int64) Verdict
 	if !known {
 		v.Pass, v.Measured, v.Detail = false, "n/a", "unknown percentile "+strconv.Quote(key)
 		return v
+	}
+	if m.Latency.Count == 0 {
+		return unmeasured(v, 0, "no successful request was measured")
 	}
 	if v.Pass {
 		return v
@@ -188,7 +201,7 @@ func (a *analysis) inFaultLatency(m *Measures, fi int, key string, target int64)
 	if !known {
 		v.Pass, v.Measured, v.Detail = false, "n/a", "unknown percentile "+strconv.Quote(key)
 	}
-	return v
+	return unmeasured(v, fm.Latency.Count, "no successful request during the fault")
 }
 
 func (a *analysis) rtoVerdict(m *Measures, fi int, target int64) Verdict {
@@ -198,6 +211,9 @@ func (a *analysis) rtoVerdict(m *Measures, fi int, target int64) Verdict {
 	obj := trimFloat(a.objective*100, 6) + "%"
 	_, last := a.recovery(fi)
 	switch {
+	case last < 0 && fm.RTO < 0:
+		v.Measured, v.Detail = "n/a", "no request was measured after the fault started"
+		v.WindowStart, v.WindowEnd = fm.Start, fm.End
 	case last < 0:
 		v.Detail = "availability never fell below " + obj
 	case fm.RTO < 0:

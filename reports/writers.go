@@ -38,11 +38,10 @@ const (
 
 // WriteAll writes every report of res into dir: result.json,
 // timeseries.csv, report.html, report.md, junit.xml and plots/*.png and
-// *.svg. It analyses res first when res.Measures is nil.
+// *.svg. It analyses res first (again, if it was), so that the reports of
+// a loaded result.json always follow this build's definitions.
 func WriteAll(res *Result, dir string) error {
-	if res.Measures == nil {
-		Analyze(res)
-	}
+	Analyze(res)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return errors.Wrap(err, "reports")
 	}
@@ -85,10 +84,10 @@ type plotView struct {
 
 // WriteHTML writes report.html: one self-contained file (plots embedded
 // as data: URIs, no external CSS, scripts or fonts) that opens from disk.
-// res must have been analysed; figs come from RenderPlots.
+// figs come from RenderPlots. res is analysed first if it was not.
 func WriteHTML(w io.Writer, res *Result, figs []Figure) error {
 	if res.Measures == nil {
-		return errors.New("reports: WriteHTML needs an analysed result (call Analyze)")
+		Analyze(res)
 	}
 	data := struct {
 		*view
@@ -103,10 +102,10 @@ func WriteHTML(w io.Writer, res *Result, figs []Figure) error {
 
 // WriteMarkdown writes report.md, for pull-request comments: verdicts and
 // key figures as tables and links to the plot files (only the names and
-// titles of figs are used). res must have been analysed.
+// titles of figs are used). res is analysed first if it was not.
 func WriteMarkdown(w io.Writer, res *Result, figs []Figure) error {
 	if res.Measures == nil {
-		return errors.New("reports: WriteMarkdown needs an analysed result (call Analyze)")
+		Analyze(res)
 	}
 	data := struct {
 		*view
