@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -19,6 +18,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "[FILE] [--seed N] [--out DIR]", "run a scenario (default: the shipped az-loss) and write its report", cmdRun},
+		{"suite", "DIR|FILE... [--junit F]", "run many scenarios in parallel, write an index and JUnit", cmdSuite},
+		{"report", "RESULT.json [--out DIR]", "re-render the reports of a saved result", cmdReport},
+		{"diff", "BASE NEW [--tolerance T]", "compare two results or suite folders; exit 1 on a regression", cmdDiff},
 		{"validate", "FILE...", "check scenarios and print a one-line summary of each", cmdValidate},
 		{"plan", "FILE", "print the expanded topology, placement and fault schedule", cmdPlan},
 		{"schema", "", "print the JSON Schema of the scenario format", cmdSchema},
@@ -42,9 +45,7 @@ func run(args []string) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "stripelab: simulation and chaos-testing lab for striped (cell) architectures")
 	fmt.Fprintln(w, "\nusage: stripelab COMMAND [flags] [args]\n\ncommands:")
-	cs := commands()
-	sort.SliceStable(cs, func(i, j int) bool { return false })
-	for _, c := range cs {
+	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %-28s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w, "\nexit codes: 0 every objective held, 1 an objective failed or a regression, 2 bad input")

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+)
+
+// progress shows how far simulations got, in simulated time: mpb bars
+// with an ETA on a terminal, a plain line every few seconds otherwise
+// (mpb prints nothing when its output is not a terminal).
+type progress interface {
+	task(name string, total time.Duration) task
+	wait()
+}
+
+type task interface {
+	// update reports simulated time reached; it may be called often.
+	update(now time.Duration)
+	done(aborted bool)
+}
+
+func newProgress(w *os.File, quiet bool) progress {
+	if quiet {
+		return noProgress{}
+	}
+	if term.IsTerminal(int(w.Fd())) {
+		return &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))}
+	}
+	return &lineProgress{w: w, every: 5 * time.Second}
+}
+
+type noProgress struct{}
+
+func (noProgress) task(string, time.Duration) task { return noTask{} }
+func (noProgress) wait()                            {}
+
+type noTask struct{}
+
+func (noTask) update(time.Duration) {}
+func (noTask) done(bool)            {}
+
+type barProgress struct{ p *mpb.Progress }
+
+func (b *barProgress) task(name string, total time.Duration) task {
+	bar := b.p.AddBar(int64(total/time.Millisecond),
+		mpb.PrependDecorators(decor.Name(name, decor.WC{W: len(name) + 1, C: decor.DindentRight})),
+		mpb.AppendDecorators(
+			decor.Any(func(s decor.Statistics) string {
+				return fmt.Sprintf("%s / %s", time.Duration(s.Current)*time.Millisecond, total)
+			}, decor.WCSyncSpace),
+			decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO, decor.WCSyncSpace), "done"),
+		),
+	)
+	return &barTask{bar: bar, start: time.Now()}
+}
+
+func (b *barProgress) wait() { b.p.Wait() }
+
+type barTask struct {
+	bar   *mpb.Bar
+	start time.Time
+}
+
+func (t *barTask) update(now time.Duration) {
+	t.bar.EwmaSetCurrent(int64(now/time.Millisecond), time.Since(t.start))
+}
+
+func (t *barTask) done(aborted bool) {
+	if aborted {
+		t.bar.Abort(false)
+		return
+	}
+	t.bar.SetTotal(-1, true)
+}
+
+// lineProgress prints one line per task every few seconds of wall time.
+type lineProgress struct {
+	w     io.Writer
+	every time.Duration
+	mu    sync.Mutex
+}
+
+func (l *lineProgress) task(name string, total time.Duration) task {
+	return &lineTask{l: l, name: name, total: total, start: time.Now(), last: time.Now()}
+}
+
+func (l *lineProgress) wait() {}
+
+type lineTask struct {
+	l     *lineProgress
+	name  string
+	total time.Duration
+	start time.Time
+	last  time.Time
+}
+
+func (t *lineTask) update(now time.Duration) {
+	if time.Since(t.last) < t.l.every {
+		return
+	}
+	t.last = time.Now()
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	fmt.Fprintf(t.l.w, "%s: %3.0f%% (%s of %s simulated, %s elapsed)\n", t.name, 100*float64(now)/float64(t.total),
+		now.Truncate(time.Second), t.total, time.Since(t.start).Truncate(100*time.Millisecond))
+}
+
+func (t *lineTask) done(aborted bool) {
+	if aborted {
+		t.l.mu.Lock()
+		defer t.l.mu.Unlock()
+		fmt.Fprintf(t.l.w, "%s: stopped after %s\n", t.name, time.Since(t.start).Truncate(100*time.Millisecond))
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+	"github.com/stripelab/stripelab/sim"
+)
+
+// defaultScenario is the shipped scenario run when no file is given.
+const defaultScenario = "az-loss"
+
+// loadScenario reads a scenario file, or a shipped one by name (az-loss,
+// ci/smoke) when no such file exists.
+func loadScenario(arg string) (*scenarios.File, error) {
+	if _, err := os.Stat(arg); err != nil && !strings.ContainsAny(arg, `\`) {
+		for _, n := range scenarios.LibraryNames() {
+			if n == strings.TrimSuffix(arg, ".yaml") {
+				return scenarios.LoadLibrary(n)
+			}
+		}
+	}
+	return scenarios.Load(arg)
+}
+
+// simulate runs one plan in the simulator with a progress task and
+// returns the analyzed result. When ctx is cancelled it returns what was
+// measured, marked incomplete.
+func simulate(ctx context.Context, p *scenarios.Plan, seed uint64, tk task) (*reports.Result, error) {
+	res, err := sim.Run(ctx, p, sim.Options{Seed: seed, Progress: func(now, end int64) { tk.update(time.Duration(now)) }})
+	tk.done(err != nil)
+	if res != nil {
+		reports.Analyze(res)
+	}
+	return res, err
+}
+
+// interruptible returns a context cancelled by Ctrl-C or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	backend := fs.String("backend", "sim", "backend that runs the scenario: sim")
+	seed := fs.Uint64("seed", 0, "seed overriding the scenario's run.seed (0 keeps it)")
+	out := fs.String("out", "", "output folder (default out/NAME)")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	verbose := fs.Bool("v", false, "list every objective, not only the failed ones")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if err := needArgs("run", pos, 0, 1, "[FILE] [--seed N] [--out DIR] [--backend sim]"); err != nil {
+		return err
+	}
+	if *backend != "sim" {
+		return fmt.Errorf("%w: backend %q is not available in this build; use --backend sim", errUsage, *backend)
+	}
+	arg := defaultScenario
+	if len(pos) == 1 {
+		arg = pos[0]
+	}
+	f, err := loadScenario(arg)
+	if err != nil {
+		return err
+	}
+	p := scenarios.NewPlan(f)
+	s := *seed
+	if s == 0 {
+		s = p.Scenario.Run.Seed
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("out", p.Scenario.Name)
+	}
+	fmt.Printf("running %s (%s) in the simulator, seed %d: %s\n", p.Scenario.Name, f.Path, s, p.Summary())
+	ctx, stop := interruptible()
+	defer stop()
+	pr := newProgress(os.Stderr, *quiet)
+	start := time.Now()
+	res, runErr := simulate(ctx, p, s, pr.task(p.Scenario.Name, p.Scenario.Run.Duration.Std()))
+	pr.wait()
+	wall := time.Since(start)
+	if err := reports.WriteAll(res, dir); err != nil {
+		return err
+	}
+	if err := reports.WriteSummary(os.Stdout, res, dir, *verbose); err != nil {
+		return err
+	}
+	fmt.Printf("  simulated %s in %s (%d requests, %d events)\n", p.Scenario.Run.Duration, wall.Truncate(time.Millisecond), res.Totals.Counts.Offered, res.Engine["events"])
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return fmt.Errorf("%w: interrupted; the partial result in %s is marked incomplete", errSLO, dir)
+		}
+		return runErr
+	}
+	if !res.Passed() {
+		return fmt.Errorf("%w: %d of %d objectives failed", errSLO, res.Failures(), len(res.Verdicts))
+	}
+	return nil
+}
