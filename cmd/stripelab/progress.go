@@ -39,7 +39,7 @@ func newProgress(w *os.File, quiet bool) progress {
 type noProgress struct{}
 
 func (noProgress) task(string, time.Duration) task { return noTask{} }
-func (noProgress) wait()                            {}
+func (noProgress) wait()                           {}
 
 type noTask struct{}
 
