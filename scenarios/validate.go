@@ -82,8 +82,9 @@ func (v *validator) positive(path string, n int) {
 func (f *File) validate() ErrorList {
 	v := &validator{f: f, s: f.Scenario}
 	v.run()
+	before := len(v.errs)
 	v.topology()
-	if len(v.errs) == 0 {
+	if len(v.errs) == before {
 		v.topo = indexTopology(v.s)
 	}
 	v.oneOf("striping.granularity", v.s.Striping.Granularity, Granularities...)
@@ -295,9 +296,7 @@ func (v *validator) services() {
 			v.call(fmt.Sprintf("%s.calls[%d]", p, j), c)
 		}
 	}
-	if len(v.errs) == 0 {
-		v.callGraph()
-	}
+	v.callGraph()
 }
 
 func (v *validator) call(p string, c Call) {
@@ -317,7 +316,8 @@ func (v *validator) call(p string, c Call) {
 	}
 }
 
-// callGraph rejects cycles and chains deeper than MaxDepth.
+// callGraph rejects cycles and chains deeper than MaxDepth; it skips calls
+// to unknown services, which call reports.
 func (v *validator) callGraph() {
 	ss := v.s.Stack.Services
 	depth := make([]int, len(ss)) // 0 unknown, -1 visiting
@@ -336,7 +336,9 @@ func (v *validator) callGraph() {
 		for _, c := range ss[i].Calls {
 			switch {
 			case c.Service != "":
-				d = max(d, 1+visit(v.service(c.Service), append(path, ss[i].Name)))
+				if callee := v.service(c.Service); callee >= 0 { // unknown ones are reported by call
+					d = max(d, 1+visit(callee, append(path, ss[i].Name)))
+				}
 			case c.Data != "":
 				d = max(d, 3) // proxy and shard node
 			}

@@ -308,22 +308,26 @@ func TestSeveralErrors(t *testing.T) {
 		})
 	})
 	t.Run("validation", func(t *testing.T) {
-		src := "faults:\n" +
+		src := "run: {duration: 5m, warmup: 5m}\n" +
+			"faults:\n" +
 			"  - {at: 10m, kind: az-down, target: az=a/a}\n" +
 			"  - {at: 1m, kind: latency, target: city=x, delay: 5ms}\n" +
 			"slo: {latency: {p95: 1s}}\n" +
 			"workload: {mix: {read: 50%}}\n" +
 			"stack:\n" +
 			"  discovery: {mode: mesh, ttl: 5s}\n" +
-			"  services: [{name: s, calls: [{service: t}]}]\n" +
+			"  services: [{name: s, calls: [{service: s}]},\n" +
+			"             {name: t, instances: 0}]\n" +
 			"topology: {cities: [{name: a}]}\n"
 		checkErrors(t, src, []string{
-			"test.yaml:2:10: faults[0].at: the fault starts at 10m0s",
-			"test.yaml:3:37: faults[1].target: unknown city \"x\"",
-			"test.yaml:4:17: slo.latency.p95: unknown percentile",
-			"test.yaml:5:17: workload.mix: read and write sum to 50%",
-			"test.yaml:7:27: stack.discovery.ttl: ttl does not apply when mode is mesh",
-			"test.yaml:8:42: stack.services[0].calls[0].service: unknown service \"t\"",
+			"test.yaml:1:29: run.warmup: warm-up 5m0s leaves nothing",
+			"test.yaml:3:10: faults[0].at: the fault starts at 10m0s",
+			"test.yaml:4:37: faults[1].target: unknown city \"x\"",
+			"test.yaml:5:17: slo.latency.p95: unknown percentile",
+			"test.yaml:6:17: workload.mix: read and write sum to 50%",
+			"test.yaml:8:27: stack.discovery.ttl: ttl does not apply when mode is mesh",
+			"test.yaml:9:31: stack.services[0].calls: calls form a cycle: s -> s",
+			"test.yaml:10:35: stack.services[1].instances: expected at least 1, got 0",
 		})
 	})
 }
