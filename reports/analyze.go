@@ -66,6 +66,7 @@ func (a *analysis) overall(m *Measures) {
 	m.Latency = totalLatency(t)
 	m.LatencyByPriority = t.LatencyBy
 	m.CrossRegion = ratio(t.Cross, t.Counts.Offered)
+	m.CrossSet = ratio(t.CrossSet, t.Counts.Offered)
 	m.RetryAmplification = ratio(t.Attempts, t.Counts.Offered)
 	m.Degradation = t.ByPriority
 	var steady Counts

@@ -14,6 +14,8 @@ type Measures struct {
 	LatencyByPriority  [NumPriorities]Latency `json:"latency_by_priority"`
 	// CrossRegion is the share of requests served outside their user's city.
 	CrossRegion float64 `json:"cross_region"`
+	// CrossSet is the share of requests with a hop outside their home set.
+	CrossSet float64 `json:"cross_set"`
 	// RetryAmplification is attempts per offered request.
 	RetryAmplification float64               `json:"retry_amplification"`
 	LostWrites         int64                 `json:"lost_writes"`

@@ -26,6 +26,8 @@ type Request struct {
 	Attempts uint8
 	// Cross is set when the request was served outside the user's city.
 	Cross bool
+	// CrossSet is set when any hop of the request left the user's home set.
+	CrossSet bool
 	// Write is set for a write; an OK write counts as acknowledged.
 	Write bool
 }
@@ -149,6 +151,9 @@ func (r *Recorder) Record(q *Request) {
 		if q.Write {
 			w.Writes++
 		}
+	}
+	if q.CrossSet {
+		w.CrossSet++
 	}
 	if q.Cross {
 		w.CrossRegion++
@@ -349,6 +354,7 @@ func (r *Recorder) totals() {
 		t.Attempts += w.Attempts
 		t.Writes += w.Writes
 		t.Cross += w.CrossRegion
+		t.CrossSet += w.CrossSet
 	}
 	t.BySet = r.setTotals
 	t.Latency = Summarize(r.overall)

@@ -208,7 +208,9 @@ type Window struct {
 	// requests served outside their user's city.
 	Attempts    int64 `json:"attempts"`
 	CrossRegion int64 `json:"cross_region"`
-	Writes      int64 `json:"writes_acked"`
+	// CrossSet counts requests with a hop outside their user's home set.
+	CrossSet int64 `json:"cross_set"`
+	Writes   int64 `json:"writes_acked"`
 	// Latency summarizes Hist: the V2 compressed HdrHistogram (base64) of
 	// the latency of successful requests, in microseconds.
 	Latency Latency `json:"latency"`
@@ -224,6 +226,7 @@ type Totals struct {
 	Attempts   int64                  `json:"attempts"`
 	Writes     int64                  `json:"writes_acked"`
 	Cross      int64                  `json:"cross_region"`
+	CrossSet   int64                  `json:"cross_set"`
 	Latency    Latency                `json:"latency"`
 	LatencyBy  [NumPriorities]Latency `json:"latency_by_priority"`
 	Hist       string                 `json:"hist,omitempty"`

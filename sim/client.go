@@ -163,6 +163,7 @@ func (w *World) startAttempt(ri int32) {
 	}
 	r.served = set
 	r.cross = w.machines[w.insts[gw].machine].city != int32(r.city)
+	r.crossSet = set != r.home
 	f := &r.frames[0]
 	f.waiting = true
 	f.token++
@@ -191,7 +192,7 @@ func (w *World) finishAttempt(ri int32, st status) {
 	} else {
 		w.rec.Record(&reports.Request{
 			Send: r.send, Latency: w.now - r.send, User: r.user, Set: r.home, City: r.city,
-			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.cross, Write: r.write,
+			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.cross, CrossSet: r.crossSet, Write: r.write,
 		})
 	}
 	w.maybeFree(ri)

@@ -149,7 +149,8 @@ type request struct {
 	attempt  uint8
 	prio     uint8
 	write    bool // the workload chose a write
-	cross    bool
+	cross    bool // a hop left the user's city
+	crossSet bool // a hop left the user's home set
 	city     int16
 	user     int32
 	home     int32 // home set

@@ -221,8 +221,12 @@ func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 	w.edges[edge].add(w, ri, r.gen, int8(d), f.token)
 	r.frames[d+1] = frame{inst: target}
 	w.insts[target].outstanding++
-	if w.machines[w.insts[target].machine].city != int32(r.city) {
+	tm := &w.machines[w.insts[target].machine]
+	if tm.city != int32(r.city) {
 		r.cross = true
+	}
+	if tm.set != r.home {
+		r.crossSet = true
 	}
 	w.sendDown(ri, d)
 }
