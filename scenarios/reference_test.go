@@ -39,6 +39,7 @@ func TestDocExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
+	sch := compileSchema(t)
 	n := 0
 	for i, b := range blocks {
 		if !strings.Contains(b[1], "topology:") {
@@ -52,6 +53,11 @@ func TestDocExamples(t *testing.T) {
 		}
 		if err := checkPlan(NewPlan(f)); err != nil {
 			t.Errorf("example %d: %v", i, err)
+		}
+		if v, err := yamlToJSON([]byte(b[1])); err != nil {
+			t.Error(err)
+		} else if err := sch.Validate(v); err != nil {
+			t.Errorf("example %d does not match the schema: %v", i, err)
 		}
 	}
 	if n < 3 {

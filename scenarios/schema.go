@@ -70,6 +70,13 @@ func (City) JSONSchemaExtend(s *jsonschema.Schema) { setPattern(s, "name", nameP
 // JSONSchemaExtend restricts names to what validation accepts.
 func (Service) JSONSchemaExtend(s *jsonschema.Schema) { setPattern(s, "name", namePattern) }
 
+// JSONSchemaExtend restricts the keys of by_city to city names.
+func (Users) JSONSchemaExtend(s *jsonschema.Schema) {
+	if p, ok := s.Properties.Get("by_city"); ok {
+		p.PropertyNames = &jsonschema.Schema{Pattern: namePattern}
+	}
+}
+
 // JSONSchemaExtend describes where the registry may run.
 func (Discovery) JSONSchemaExtend(s *jsonschema.Schema) {
 	setPattern(s, "placement", `^(per-set|(city|az|rack|machine)=\S+)$`)
