@@ -196,7 +196,9 @@ func TestSchemaRejects(t *testing.T) {
 		{"unknown percentile", "slo: {latency: {p95: 10ms}}\n", "p95"},
 		{"string for a count", "topology:\n  cities: [{name: a, azs: two}]\n", "/topology/cities/0/azs"},
 		{"city name with slash", "topology:\n  cities: [{name: a/b}]\n", "/topology/cities/0/name"},
-		{"bad city key", "workload: {users: {by_city: {'a/b': 100%}}}\n", "/workload/users/by_city"},
+		// the validator's location for a propertyNames error varies between
+		// runs, so this case looks for the key itself
+		{"bad city key", "workload: {users: {by_city: {'a/b': 100%}}}\n", "invalid propertyName 'a/b'"},
 		{"retries above ten", "workload: {client: {retries: 11}}\n", "/workload/client/retries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
