@@ -328,7 +328,7 @@ func (a *analysis) shedOrder() ShedOrder {
 		if lossy == 0 {
 			so.Detail = "no class lost availability"
 		} else {
-			so.Detail = "lower classes lost availability first in all " + itoa(lossy) + " windows with losses"
+			so.Detail = "no higher class lost more than a lower one in the " + itoa(lossy) + " windows with losses"
 		}
 	}
 	return so

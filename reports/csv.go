@@ -18,7 +18,7 @@ var TimeseriesHeader = []string{
 	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable",
 	"availability", "availability_high", "availability_normal", "availability_low",
 	"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms",
-	"attempts", "cross_region", "writes_acked", "warmup", "faults_active",
+	"attempts", "cross_region", "cross_set", "writes_acked", "warmup", "faults_active",
 }
 
 // WriteTimeseries writes timeseries.csv: one row per window, for spreadsheets.
@@ -61,7 +61,7 @@ func timeseriesRow(row []string, res *Result, i int) []string {
 	if win.Start < res.WarmupNS {
 		warm = "1"
 	}
-	row = append(row, i64(win.Attempts), i64(win.CrossRegion), i64(win.Writes), warm,
+	row = append(row, i64(win.Attempts), i64(win.CrossRegion), i64(win.CrossSet), i64(win.Writes), warm,
 		strings.Join(activeFaults(res, win.Start, win.Start+res.WindowNS), ";"))
 	return row
 }

@@ -122,6 +122,7 @@ func keyFigures(res *Result) []keyFigure {
 		{"Latency max", FormatLatency(l.Max)},
 		{"Requests offered (after warm-up)", groupDigits(t.Counts.Offered)},
 		{"Cross-region share", FormatPercent(m.CrossRegion)},
+		{"Cross-set share", FormatPercent(m.CrossSet)},
 		{"Retry amplification", strconv.FormatFloat(m.RetryAmplification, 'f', 3, 64) + " attempts per request"},
 		{"Acknowledged writes lost", lost},
 		{"Shed order", shed + ": " + m.ShedOrder.Detail},
