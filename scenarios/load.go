@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -53,14 +54,14 @@ func parse(path string, data []byte) (*File, ErrorList) {
 		if errors.Is(err, io.EOF) {
 			return nil, ErrorList{{File: path, Line: 1, Col: 1, Msg: "the file is empty; a scenario needs at least topology.cities"}}
 		}
-		return nil, ErrorList{yamlError(path, err)}
+		return nil, ErrorList{yamlError(path, data, err)}
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
 		return nil, ErrorList{{File: path, Line: extra.Line, Col: extra.Column, Msg: "a scenario file holds one YAML document; found a second"}}
 	case !errors.Is(err, io.EOF):
-		e := yamlError(path, err)
+		e := yamlError(path, data, err)
 		e.Msg = "after the first document (a scenario file holds one): " + e.Msg
 		return nil, ErrorList{e}
 	}
@@ -83,8 +84,9 @@ func parse(path string, data []byte) (*File, ErrorList) {
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into an Error
-// with a position.
-func yamlError(path string, err error) Error {
+// with a position. The few yaml.v3 errors without a line are placed at
+// what they complain about.
+func yamlError(path string, data []byte, err error) Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := Error{File: path, Msg: "YAML syntax: " + msg}
 	var line int
@@ -93,6 +95,32 @@ func yamlError(path string, err error) Error {
 		if _, rest, ok := strings.Cut(msg, ": "); ok {
 			e.Msg = "YAML syntax: " + rest
 		}
+		return e
+	}
+	off := -1
+	var anchor string
+	switch {
+	case strings.HasPrefix(msg, "unknown anchor"):
+		if _, err := fmt.Sscanf(msg, "unknown anchor %q referenced", &anchor); err != nil {
+			anchor = strings.TrimSuffix(strings.TrimPrefix(msg, "unknown anchor '"), "' referenced")
+		}
+		off = bytes.Index(data, []byte("*"+anchor))
+	case strings.HasPrefix(msg, "control characters"):
+		off = bytes.IndexFunc(data, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f })
+	case strings.HasPrefix(msg, "invalid"):
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n <= 1 {
+				off = i
+				break
+			}
+			i += n
+		}
+	}
+	e.Line, e.Col = 1, 1
+	if off >= 0 {
+		e.Line = 1 + bytes.Count(data[:off], []byte("\n"))
+		e.Col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:off], '\n')+1:off])
 	}
 	return e
 }
