@@ -234,3 +234,14 @@ func BenchmarkParallelRuns(b *testing.B) {
 		b.ReportMetric(seq.Seconds()/par.Seconds(), "speedup-2-runs")
 	}
 }
+
+// BenchmarkReferenceMinute is the reference scenario cut to one simulated
+// minute, without its fault: a quick figure for profiling.
+func BenchmarkReferenceMinute(b *testing.B) {
+	p := loadLib(b, "reference")
+	p.Scenario.Run.Duration = scenarios.Duration(60e9)
+	p.Scenario.Faults, p.Faults = nil, nil
+	for i := 0; i < b.N; i++ {
+		measure(b, p).report(b, "")
+	}
+}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -44,8 +45,15 @@ func (q *queue) push(e event) {
 	q.nonzero |= 1 << (i - 1)
 }
 
-func (q *queue) pop() (event, bool) {
+func (q *queue) pop() (event, bool) { return q.popUntil(math.MaxInt64) }
+
+// popUntil removes and returns the earliest event if it is due at or
+// before limit.
+func (q *queue) popUntil(limit int64) (event, bool) {
 	if q.head == len(q.b[0]) && !q.refill() {
+		return event{}, false
+	}
+	if q.b[0][q.head].t > limit {
 		return event{}, false
 	}
 	e := q.b[0][q.head]

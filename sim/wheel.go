@@ -1,6 +1,9 @@
 package sim
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // wheel is a hierarchical timing wheel ordered by (time, sequence).
 // Level 0 has 4096 slots of 1.024 us (a 4.2 ms block), level 1 4096
@@ -100,12 +103,19 @@ func (q *wheel) peekTime() (int64, bool) {
 	return q.nodes[q.l0[s]].e.t, true
 }
 
-func (q *wheel) pop() (event, bool) {
+func (q *wheel) pop() (event, bool) { return q.popUntil(math.MaxInt64) }
+
+// popUntil removes and returns the earliest event if it is due at or
+// before limit.
+func (q *wheel) popUntil(limit int64) (event, bool) {
 	s, ok := q.next0()
 	if !ok {
 		return event{}, false
 	}
 	i := q.l0[s]
+	if q.nodes[i].e.t > limit {
+		return event{}, false
+	}
 	n := &q.nodes[i]
 	q.l0[s] = n.next
 	if n.next < 0 {

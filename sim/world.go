@@ -52,7 +52,7 @@ type World struct {
 	plan *scenarios.Plan
 	sc   *scenarios.Scenario
 	rec  *reports.Recorder
-	q    *queue
+	q    *wheel
 	now  int64
 	end  int64 // arrivals stop here
 	stop int64 // events after this are not processed (end plus drain)
@@ -126,7 +126,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	s := p.Scenario
 	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration)}
 	w.stop = w.end + Horizon(s)
-	w.q = &queue{}
+	w.q = newWheel()
 	w.netRand = newStream(seed, streamNetwork)
 	w.routeRand = newStream(seed, streamRouting)
 	w.faultRand = newStream(seed, streamFaults)
@@ -244,11 +244,10 @@ func (w *World) start() {
 // Step processes one event; it returns false when nothing is left to do.
 func (w *World) Step() bool {
 	w.start()
-	t, ok := w.q.peekTime()
-	if !ok || t > w.stop {
+	e, ok := w.q.popUntil(w.stop)
+	if !ok {
 		return false
 	}
-	e, _ := w.q.pop()
 	w.now = e.t
 	w.events++
 	w.dispatch(&e)
@@ -258,15 +257,13 @@ func (w *World) Step() bool {
 // RunUntil processes every event up to and including virtual time t.
 func (w *World) RunUntil(t int64) {
 	w.start()
+	limit := min(t, w.stop)
 	for {
-		next, ok := w.q.peekTime()
-		if !ok || next > t || next > w.stop {
-			if t > w.now {
-				w.now = min(t, w.stop)
-			}
+		e, ok := w.q.popUntil(limit)
+		if !ok {
+			w.now = max(w.now, limit)
 			return
 		}
-		e, _ := w.q.pop()
 		w.now = e.t
 		w.events++
 		w.dispatch(&e)
