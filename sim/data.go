@@ -33,21 +33,21 @@ type tRing struct {
 
 func (r *tRing) push(t int64) {
 	if r.size == len(r.buf) {
-		n := max(64, 2*len(r.buf))
+		n := max(64, 2*len(r.buf)) // a power of two: indexes wrap with a mask
 		nb := make([]int64, n)
 		for i := 0; i < r.size; i++ {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
 		}
 		r.buf, r.head = nb, 0
 	}
-	r.buf[(r.head+r.size)%len(r.buf)] = t
+	r.buf[(r.head+r.size)&(len(r.buf)-1)] = t
 	r.size++
 }
 
 // dropBefore forgets times before t.
 func (r *tRing) dropBefore(t int64) {
 	for r.size > 0 && r.buf[r.head] < t {
-		r.head = (r.head + 1) % len(r.buf)
+		r.head = (r.head + 1) & (len(r.buf) - 1)
 		r.size--
 	}
 }
@@ -56,7 +56,7 @@ func (r *tRing) dropBefore(t int64) {
 func (r *tRing) countFrom(t int64) (n, oldest int64) {
 	oldest = -1
 	for i := r.size - 1; i >= 0; i-- {
-		v := r.buf[(r.head+i)%len(r.buf)]
+		v := r.buf[(r.head+i)&(len(r.buf)-1)]
 		if v < t {
 			break
 		}

@@ -69,14 +69,14 @@ func (r *ring) len() int { return r.size }
 
 func (r *ring) push(x work) {
 	if r.size == len(r.buf) {
-		n := max(16, 2*len(r.buf))
+		n := max(16, 2*len(r.buf)) // a power of two: indexes wrap with a mask
 		nb := make([]work, n)
 		for i := 0; i < r.size; i++ {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
 		}
 		r.buf, r.head = nb, 0
 	}
-	r.buf[(r.head+r.size)%len(r.buf)] = x
+	r.buf[(r.head+r.size)&(len(r.buf)-1)] = x
 	r.size++
 }
 
@@ -84,10 +84,7 @@ func (r *ring) peek() *work { return &r.buf[r.head] }
 
 func (r *ring) pop() work {
 	x := r.buf[r.head]
-	r.head++
-	if r.head == len(r.buf) {
-		r.head = 0
-	}
+	r.head = (r.head + 1) & (len(r.buf) - 1)
 	r.size--
 	return x
 }

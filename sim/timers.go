@@ -56,15 +56,15 @@ func (w *World) buildEdges() {
 
 func (q *deadlineFIFO) add(w *World, req int32, gen uint32, depth int8, token uint16) {
 	if q.size == len(q.buf) {
-		n := max(64, 2*len(q.buf))
+		n := max(64, 2*len(q.buf)) // a power of two: indexes wrap with a mask
 		nb := make([]deadline, n)
 		for i := 0; i < q.size; i++ {
-			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+			nb[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
 		}
 		q.buf, q.head = nb, 0
 	}
 	at := w.now + q.timeout
-	q.buf[(q.head+q.size)%len(q.buf)] = deadline{at: at, req: req, gen: gen, depth: depth, token: token}
+	q.buf[(q.head+q.size)&(len(q.buf)-1)] = deadline{at: at, req: req, gen: gen, depth: depth, token: token}
 	q.size++
 	if !q.armed {
 		q.armed = true
@@ -92,10 +92,7 @@ func (w *World) onEdgeTimer(edge int32) {
 }
 
 func (q *deadlineFIFO) pop() {
-	q.head++
-	if q.head == len(q.buf) {
-		q.head = 0
-	}
+	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.size--
 }
 
