@@ -34,7 +34,7 @@ type wnode struct {
 const (
 	wBits  = 12
 	wMask  = 1<<wBits - 1
-	s0      = 10         // level-0 slot: 2^10 ns
+	s0     = 10         // level-0 slot: 2^10 ns
 	s1     = s0 + wBits // level-1 slot: 2^22 ns
 	sSuper = s1 + wBits // super-block: 2^34 ns
 )
