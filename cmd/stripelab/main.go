@@ -24,6 +24,10 @@ var errUsage = errors.New("usage")
 // errSLO marks a run whose objectives failed (exit 1).
 var errSLO = errors.New("an objective failed")
 
+// errRegression marks a comparison that found a result worse than its
+// baseline (exit 1).
+var errRegression = errors.New("regression")
+
 func main() {
 	err := run(os.Args[1:])
 	os.Exit(exitCode(err))
@@ -33,7 +37,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errSLO):
+	case errors.Is(err, errSLO), errors.Is(err, errRegression):
 		fmt.Fprintln(os.Stderr, err)
 		return exitFailed
 	case errors.Is(err, errUsage), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, reports.ErrBadResult):

@@ -105,9 +105,9 @@ func cmdDiff(args []string) error {
 		total += reports.Regressions(changes)
 	}
 	tw.Flush()
-	fmt.Printf("%d comparisons of %d scenarios, %d regressions\n", len(pairs), len(pairs), total)
+	fmt.Printf("%d scenarios compared, %d regressions\n", len(pairs), total)
 	if total > 0 {
-		return fmt.Errorf("%w: %d regressions", errSLO, total)
+		return fmt.Errorf("%w: %d measures worse than the baseline beyond the tolerance", errRegression, total)
 	}
 	return nil
 }

@@ -214,8 +214,10 @@ func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tol
 	switch {
 	case skipped > 0:
 		return fmt.Errorf("%w: interrupted; %d scenarios did not run", errSLO, skipped)
-	case failed > 0 || regressions > 0:
+	case failed > 0:
 		return fmt.Errorf("%w: %d scenarios failed an objective, %d regressions", errSLO, failed, regressions)
+	case regressions > 0:
+		return fmt.Errorf("%w: %d measures worse than the baseline", errRegression, regressions)
 	}
 	return nil
 }

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	junit "github.com/joshdk/go-junit"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// cli runs the command line in-process, its standard output discarded,
+// and returns its exit code.
+func cli(t *testing.T, args ...string) int {
+	t.Helper()
+	stdout := os.Stdout
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout = devnull
+	defer func() { os.Stdout = stdout; devnull.Close() }()
+	return exitCode(run(args))
+}
+
+func writeScenario(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunWritesEveryReport(t *testing.T) {
+	dir := t.TempDir()
+	if code := cli(t, "run", "ci/smoke", "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("exit %d, want 0 (every objective of ci/smoke holds)", code)
+	}
+	for _, f := range []string{"result.json", "timeseries.csv", "report.html", "report.md", "junit.xml", "plots/latency.png", "plots/latency.svg", "plots/availability.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	res, err := reports.ReadResult(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Backend != "sim" || res.Seed != 1 || res.Totals.Counts.Offered == 0 {
+		t.Errorf("result: backend %q, seed %d, %d requests", res.Backend, res.Seed, res.Totals.Counts.Offered)
+	}
+}
+
+func TestRunSeedFlag(t *testing.T) {
+	dir := t.TempDir()
+	if code := cli(t, "run", "ci/smoke", "--seed", "77", "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	res, err := reports.ReadResult(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Seed != 77 {
+		t.Errorf("seed %d written, want 77", res.Seed)
+	}
+}
+
+// failing has an availability objective no AZ loss can meet.
+const failing = `
+name: cannot-hold
+run: {duration: 40s, warmup: 5s}
+topology:
+  cities: [{name: c, azs: 2, racks: 1, machines: 2}]
+stack:
+  access: {rehome_delay: 10s}
+  services: [{name: api}]
+  data: {mode: none}
+workload: {rate: 500/s}
+faults:
+  - {at: 15s, for: 15s, kind: az-down, target: az=c/a}
+slo:
+  availability: 99.99%
+`
+
+func TestRunFailingObjectiveExits1AndNamesTheWindow(t *testing.T) {
+	dir := t.TempDir()
+	if code := cli(t, "run", writeScenario(t, "f.yaml", failing), "--out", dir, "--quiet"); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	res, err := reports.ReadResult(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports.Analyze(res)
+	v := res.Verdicts[0]
+	if v.Pass || v.WindowStart < 15e9 || v.WindowStart >= 30e9 {
+		t.Errorf("verdict %+v: want a failure in a window inside the fault (15s-30s)", v)
+	}
+}
+
+func TestBadInputExits2(t *testing.T) {
+	bad := writeScenario(t, "bad.yaml", "topology:\n  cities: [{name: c, azs: two}]\nstack: {services: [{name: a}]}\n")
+	junk := writeScenario(t, "junk.json", "{not json")
+	cases := [][]string{
+		{"nosuch"},
+		{"run", bad},
+		{"run", "does-not-exist.yaml"},
+		{"run", "ci/smoke", "--frobnicate"},
+		{"run", "ci/smoke", "--backend", "process"},
+		{"run", "a.yaml", "b.yaml"},
+		{"validate", bad},
+		{"plan"},
+		{"report", junk},
+		{"diff", junk},
+		{"suite", "no/such/dir"},
+		{"suite", "ci", "--parallel", "0"},
+		{"diff", junk, junk, "--tolerance", "speed=3"},
+	}
+	for _, c := range cases {
+		if code := cli(t, c...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", c, code)
+		}
+	}
+}
+
+func TestValidateLibrary(t *testing.T) {
+	var args []string
+	for _, n := range scenarios.LibraryNames() {
+		args = append(args, filepath.Join("..", "..", "scenarios", "library", n+".yaml"))
+	}
+	if code := cli(t, append([]string{"validate"}, args...)...); code != 0 {
+		t.Fatalf("validate of the library: exit %d", code)
+	}
+	if code := cli(t, "plan", args[0]); code != 0 {
+		t.Fatalf("plan: exit %d", code)
+	}
+}
+
+func TestSuiteWritesJUnitAndIndex(t *testing.T) {
+	out := t.TempDir()
+	junitFile := filepath.Join(out, "junit.xml")
+	if code := cli(t, "suite", "ci", "--out", out, "--junit", junitFile, "--quiet", "--parallel", "2"); code != 0 {
+		t.Fatalf("suite ci: exit %d, want 0", code)
+	}
+	suites, err := junit.IngestFile(junitFile)
+	if err != nil {
+		t.Fatalf("a JUnit parser rejects %s: %v", junitFile, err)
+	}
+	names := 0
+	for _, n := range scenarios.LibraryNames() {
+		if strings.HasPrefix(n, "ci/") {
+			names++
+		}
+	}
+	if len(suites) != names {
+		t.Errorf("%d test suites, want one per CI scenario (%d)", len(suites), names)
+	}
+	for _, s := range suites {
+		if len(s.Tests) == 0 || s.Totals.Failed != 0 {
+			t.Errorf("suite %s: %d tests, %d failed", s.Name, len(s.Tests), s.Totals.Failed)
+		}
+	}
+	for _, f := range []string{"index.html", "index.md", "ci/smoke/report.html"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// results do not depend on the number of workers
+	out1 := t.TempDir()
+	if code := cli(t, "suite", "ci", "--out", out1, "--quiet", "--parallel", "1"); code != 0 {
+		t.Fatalf("suite ci --parallel 1: exit %d", code)
+	}
+	a, _ := os.ReadFile(filepath.Join(out, "ci", "smoke", "result.json"))
+	b, _ := os.ReadFile(filepath.Join(out1, "ci", "smoke", "result.json"))
+	if string(a) != string(b) || len(a) == 0 {
+		t.Error("result.json differs between --parallel 2 and 1")
+	}
+}
+
+func TestSuiteFailureInJUnit(t *testing.T) {
+	out := t.TempDir()
+	junitFile := filepath.Join(out, "junit.xml")
+	if code := cli(t, "suite", writeScenario(t, "f.yaml", failing), "--out", out, "--junit", junitFile, "--quiet"); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	suites, err := junit.IngestFile(junitFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(suites) != 1 || suites[0].Totals.Failed == 0 {
+		t.Fatalf("want one suite with a failure, got %+v", suites)
+	}
+	for _, tc := range suites[0].Tests {
+		if tc.Status == junit.StatusFailed && !strings.Contains(tc.Error.Error(), "measured") {
+			t.Errorf("failure message %q does not give the measured value", tc.Error.Error())
+		}
+	}
+}
+
+// better re-homes in 2s; worse in 20s: a design change that makes failover worse.
+func rehome(delay string) string {
+	return strings.Replace(failing, "rehome_delay: 10s", "rehome_delay: "+delay, 1)
+}
+
+func TestDiffFlagsWorseAndPassesEqual(t *testing.T) {
+	base, same, worse := t.TempDir(), t.TempDir(), t.TempDir()
+	cli(t, "run", writeScenario(t, "a.yaml", rehome("2s")), "--out", base, "--quiet")
+	cli(t, "run", writeScenario(t, "b.yaml", rehome("2s")), "--out", same, "--quiet")
+	cli(t, "run", writeScenario(t, "c.yaml", rehome("20s")), "--out", worse, "--quiet")
+	if code := cli(t, "diff", base, same); code != 0 {
+		t.Errorf("diff of equal results: exit %d, want 0", code)
+	}
+	if code := cli(t, "diff", base, worse); code != 1 {
+		t.Errorf("diff against a worse failover: exit %d, want 1", code)
+	}
+	// the faster failover serves retried requests late, so its p99 rises:
+	// with availability and RTO judged strictly and latency left free, it passes
+	if code := cli(t, "diff", worse, base, "--tolerance", "latency=100000%"); code != 0 {
+		t.Errorf("diff of a better failover: exit %d, want 0", code)
+	}
+	// a suite folder against itself as baseline: no regression
+	out := t.TempDir()
+	cli(t, "suite", "ci/smoke", "--out", out, "--quiet")
+	if code := cli(t, "suite", "ci/smoke", "--out", t.TempDir(), "--baseline", out, "--quiet"); code != 0 {
+		t.Errorf("suite against its own baseline: exit %d, want 0", code)
+	}
+}
+
+func TestReportRerenders(t *testing.T) {
+	dir, again := t.TempDir(), t.TempDir()
+	cli(t, "run", "ci/smoke", "--out", dir, "--quiet")
+	if code := cli(t, "report", filepath.Join(dir, "result.json"), "--out", again); code != 0 {
+		t.Fatalf("report: exit %d", code)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	b, _ := os.ReadFile(filepath.Join(again, "report.md"))
+	if string(a) != string(b) || len(a) == 0 {
+		t.Error("re-rendered report.md differs from the original")
+	}
+}
+
+func TestSchemaCommandPrintsJSON(t *testing.T) {
+	var v map[string]any
+	if err := json.Unmarshal(scenarios.SchemaJSON, &v); err != nil || v["$schema"] == nil {
+		t.Fatalf("embedded schema is not a JSON Schema: %v", err)
+	}
+	if code := cli(t, "schema"); code != 0 {
+		t.Fatalf("schema: exit %d", code)
+	}
+}
