@@ -25,8 +25,10 @@ test: ## run every test (unit, determinism, queueing theory, golden files, fuzz 
 race: ## run the tests under the race detector
 	$(GO) test -count=1 -race ./...
 
-bench: ## run the benchmarks (simulator speed, allocations, memory)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./sim/... ./reports/...
+bench: ## run the benchmarks: simulator speed against the bare pipeline, memory, scale, parallel runs, queue, recorder
+	$(GO) test -run '^$$' -bench 'Reference$$|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim
+	$(GO) test -run '^$$' -bench 'QueueHold|DelayMix' -benchmem ./sim
+	$(GO) test -run '^$$' -bench . -benchmem ./reports
 
 fuzz: ## fuzz the scenario loader for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./scenarios
