@@ -13,6 +13,10 @@ import (
 type cityState struct {
 	first, count int32
 	share        float64
+	rate         float64 // workload rate x share, per second
+	pHigh, pHiNo float64 // cumulative priority shares
+	pWrite       float64
+	budget       float64 // retry tokens earned per first attempt
 	overload     float64
 	arr          *rand.Rand
 	users        *rand.Rand
@@ -38,7 +42,12 @@ func (w *World) buildCities() {
 		if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
 			c.zipf = rand.NewZipf(c.users, s.Workload.Keys.S, 1, uint64(ur.Count-1))
 		}
+		c.rate = float64(s.Workload.Rate) * c.share
+		pr := &s.Workload.Priorities
+		c.pHigh, c.pHiNo = pr.High.Fraction(), pr.High.Fraction()+pr.Normal.Fraction()
+		c.pWrite = s.Workload.Mix.Write.Fraction()
 		budget := s.Workload.Client.RetryBudget.Fraction()
+		c.budget = budget
 		c.tokenCap = 10 + budget*float64(s.Workload.Rate)*c.share*10
 		c.tokens = c.tokenCap
 		for j := range p.Cities {
@@ -58,35 +67,68 @@ func sortByDelay(xs []int32, d func(int32) int64) {
 	}
 }
 
-// level is the workload profile's multiplier at virtual time t.
-func level(p *scenarios.Profile, t int64) float64 {
+// profile is the workload profile decoded once for the hot path.
+type profile struct {
+	shape             uint8
+	p                 *scenarios.Profile
+	start, end, stop  int64
+	from, to, lvl, lo float64
+	period, peak      float64
+}
+
+const (
+	shapeConstant = iota
+	shapeRamp
+	shapeStep
+	shapeSpike
+	shapeDiurnal
+)
+
+func newProfile(p *scenarios.Profile) profile {
+	pr := profile{p: p, start: int64(p.Start), end: int64(p.End), stop: int64(p.Start + p.For),
+		from: p.From.Fraction(), to: p.To.Fraction(), lvl: p.Level.Fraction(), lo: p.Min.Fraction(),
+		period: float64(p.Period), peak: float64(p.PeakAt)}
 	switch p.Shape {
 	case "ramp":
-		switch {
-		case t <= int64(p.Start):
-			return p.From.Fraction()
-		case t >= int64(p.End):
-			return p.To.Fraction()
-		}
-		f := float64(t-int64(p.Start)) / float64(p.End-p.Start)
-		return p.From.Fraction() + f*(p.To.Fraction()-p.From.Fraction())
+		pr.shape = shapeRamp
 	case "step":
+		pr.shape = shapeStep
+	case "spike":
+		pr.shape = shapeSpike
+	case "diurnal":
+		pr.shape = shapeDiurnal
+	}
+	return pr
+}
+
+// level is the workload profile's multiplier at virtual time t.
+func (pr *profile) level(t int64) float64 {
+	switch pr.shape {
+	case shapeRamp:
+		switch {
+		case t <= pr.start:
+			return pr.from
+		case t >= pr.end:
+			return pr.to
+		}
+		f := float64(t-pr.start) / float64(pr.end-pr.start)
+		return pr.from + f*(pr.to-pr.from)
+	case shapeStep:
 		l := 1.0
-		for _, st := range p.Steps {
+		for _, st := range pr.p.Steps {
 			if t >= int64(st.At) {
 				l = st.Level.Fraction()
 			}
 		}
 		return l
-	case "spike":
-		if t >= int64(p.Start) && t < int64(p.Start+p.For) {
-			return p.Level.Fraction()
+	case shapeSpike:
+		if t >= pr.start && t < pr.stop {
+			return pr.lvl
 		}
 		return 1
-	case "diurnal":
-		lo := p.Min.Fraction()
-		phase := 2 * math.Pi * float64(t-int64(p.PeakAt)) / float64(p.Period)
-		return lo + (1-lo)*(1+math.Cos(phase))/2
+	case shapeDiurnal:
+		phase := 2 * math.Pi * (float64(t) - pr.peak) / pr.period
+		return pr.lo + (1-pr.lo)*(1+math.Cos(phase))/2
 	}
 	return 1
 }
@@ -96,7 +138,7 @@ const recheck = int64(10e6)
 
 func (w *World) scheduleArrival(ci int32) {
 	c := &w.cities[ci]
-	rate := float64(w.sc.Workload.Rate) * level(&w.sc.Workload.Profile, w.now) * c.share * c.overload
+	rate := c.rate * w.profile.level(w.now) * c.overload
 	if rate <= 0 || c.count == 0 {
 		if w.now+recheck < w.end && c.count > 0 {
 			w.at(w.now+recheck, evArrival, ci, 1, 0, 0)
@@ -104,7 +146,7 @@ func (w *World) scheduleArrival(ci int32) {
 		return
 	}
 	gap := 1e9 / rate
-	if w.sc.Workload.Arrivals == "poisson" {
+	if w.poisson {
 		gap *= c.arr.ExpFloat64()
 	}
 	if t := w.now + int64(gap); t < w.end {
@@ -121,7 +163,6 @@ func (w *World) onArrival(ci int32) {
 
 func (w *World) newRequest(ci int32) {
 	c := &w.cities[ci]
-	wl := &w.sc.Workload
 	var local int32
 	if c.zipf != nil {
 		// rank r is user (r * stride) so hot users are spread, not adjacent
@@ -133,21 +174,24 @@ func (w *World) newRequest(ci int32) {
 	u := c.users.Float64()
 	prio := uint8(2)
 	switch {
-	case u < wl.Priorities.High.Fraction():
+	case u < c.pHigh:
 		prio = 0
-	case u < wl.Priorities.High.Fraction()+wl.Priorities.Normal.Fraction():
+	case u < c.pHiNo:
 		prio = 1
 	}
-	write := c.users.Float64() < wl.Mix.Write.Fraction()
+	write := c.users.Float64() < c.pWrite
 	ri := w.reqs.get()
 	r := &w.reqs.recs[ri]
 	r.city, r.user, r.prio, r.write = int16(ci), user, prio, write
 	r.home = int32(w.plan.HomeSet(int(ci), int(user)))
-	if len(w.shards) > 0 {
+	switch {
+	case w.sharded:
+		r.shard = r.home
+	case len(w.shards) > 0:
 		r.shard = int32(w.plan.ShardOf(int(ci), int(user)))
 	}
 	r.send, r.attempt, r.refs = w.now, 1, 1
-	c.tokens = math.Min(c.tokenCap, c.tokens+wl.Client.RetryBudget.Fraction())
+	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
 	w.startAttempt(ri)
 }
 

@@ -18,33 +18,34 @@ type machine struct {
 	insts               []int32
 }
 
-// instance is one process: a gateway, service, proxy, shard node or registry.
+// instance is one process: a gateway, service, proxy, shard node or
+// registry. Fields read on every request come first, to share cache lines.
 type instance struct {
-	role    scenarios.Role
-	svc     int32 // service index, or -1
-	shard   int32 // shard index, or -1
-	machine int32
-	set     int32
-	conc    int32
-	busy    int32
-	qcap    int32
+	role     scenarios.Role
+	gwTimer  bool // a gateway queue timer is pending
+	reg      bool // registered in the registry (registry mode)
+	regPend  bool // waiting for the registry to come back to (de)register
+	machine  int32
+	set      int32
+	svc      int32 // service index, or -1
+	shard    int32 // shard index, or -1
+	conc     int32
+	busy     int32
+	qcap     int32
+	procDown int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
+	inc      uint32
 	// outstanding counts calls in flight to this instance, as callers see
 	// them; balancers prefer the instance with fewer.
 	outstanding int32
+	rng         *rand.Rand
+	samp        sampler
+	q           ring
+	fault       int32 // the fault that last stopped it
+	diedAt      int64
+	hbPhase     int64
+	caches      []cacheRef
 	// counters for tests and engine statistics
 	arrivals, queued, waitSum int64
-	procDown                  int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
-	inc                       uint32
-	fault                     int32 // the fault that last stopped it
-	q                         ring
-	rng                       *rand.Rand
-	samp                      sampler
-	gwTimer                   bool // a gateway queue timer is pending
-	diedAt                    int64
-	hbPhase                   int64
-	reg                       bool // registered in the registry (registry mode)
-	regPend                   bool // waiting for the registry to come back to (de)register
-	caches                    []cacheRef
 }
 
 func (in *instance) alive(w *World) bool {

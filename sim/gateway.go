@@ -14,6 +14,13 @@ type setState struct {
 	gws     []int32 // gateway instances of the set
 }
 
+// Shedding policies.
+const (
+	shedNone = iota
+	shedPriority
+	shedRandom
+)
+
 // bucket is a token bucket refilled lazily; tokens are fractional.
 type bucket struct {
 	perNS  float64 // tokens per ns; 0 means unlimited
@@ -65,16 +72,10 @@ func (w *World) admit(ri int32, inst int32) status {
 	if !set.buckets[r.prio].take(w.now) {
 		return stRateLimited
 	}
-	sh := &w.sc.Stack.Gateway.Shedding
-	var threshold float64
-	switch sh.Policy {
-	case "none":
+	if w.shedPolicy == shedNone {
 		return stOK
-	case "random":
-		threshold = sh.Start.Fraction()
-	default:
-		threshold = [3]float64{sh.High.Fraction(), sh.Normal.Fraction(), sh.Low.Fraction()}[r.prio]
 	}
+	threshold := w.shedAt[r.prio]
 	occ := 1.0
 	if in.qcap > 0 {
 		occ = float64(in.q.len()) / float64(in.qcap)

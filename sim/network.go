@@ -55,27 +55,49 @@ func (l *linkFault) hits(src, dst int32) bool {
 // baseDelay is the one-way delay between two endpoints before jitter and
 // faults; a negative endpoint is the users of a city.
 func (w *World) baseDelay(a, b int32) int64 {
-	lat := &w.sc.Topology.Latency
+	l := &w.lat
 	switch {
 	case a < 0 && b < 0:
 		return 0
 	case a < 0:
-		return int64(lat.Client) + int64(w.plan.CityDelay(int(-1-a), int(w.machines[b].city)))
+		return l.client + l.city[int(-1-a)*l.nCity+int(w.machines[b].city)]
 	case b < 0:
-		return int64(lat.Client) + int64(w.plan.CityDelay(int(-1-b), int(w.machines[a].city)))
+		return l.client + l.city[int(-1-b)*l.nCity+int(w.machines[a].city)]
 	}
 	ma, mb := &w.machines[a], &w.machines[b]
 	switch {
 	case a == b:
-		return int64(lat.SameMachine)
+		return l.machine
 	case ma.rack == mb.rack:
-		return int64(lat.SameRack)
+		return l.rack
 	case ma.az == mb.az:
-		return int64(lat.SameAZ)
+		return l.az
 	case ma.city == mb.city:
-		return int64(lat.CrossAZ)
+		return l.crossAZ
 	}
-	return int64(w.plan.CityDelay(int(ma.city), int(mb.city)))
+	return l.city[int(ma.city)*l.nCity+int(mb.city)]
+}
+
+// latencies are the topology's base delays in ns, copied out of the
+// scenario so the hot path reads plain integers.
+type latencies struct {
+	machine, rack, az, crossAZ, client int64
+	nCity                              int
+	city                               []int64 // [a*nCity+b]
+}
+
+func (w *World) buildLatencies() {
+	lat := &w.sc.Topology.Latency
+	n := len(w.plan.Cities)
+	w.lat = latencies{
+		machine: int64(lat.SameMachine), rack: int64(lat.SameRack), az: int64(lat.SameAZ),
+		crossAZ: int64(lat.CrossAZ), client: int64(lat.Client), nCity: n, city: make([]int64, n*n),
+	}
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			w.lat.city[a*n+b] = int64(w.plan.CityDelay(a, b))
+		}
+	}
 }
 
 // transit is the delay and fate of one message from src to dst.

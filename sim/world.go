@@ -96,6 +96,12 @@ type World struct {
 	gatewaySvc       int32
 	maxLatencyFaults bool
 
+	lat         latencies
+	profile     profile
+	poisson     bool
+	shedPolicy  uint8      // shedNone, shedPriority, shedRandom
+	shedAt      [3]float64 // occupancy where each priority starts being shed
+	sharded     bool       // a user's shard is their home set
 	mesh        bool
 	scope       int
 	viewerCache []int32 // set -> the cache its callers use
@@ -132,6 +138,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.faultRand = newStream(seed, streamFaults)
 	w.discRand = newStream(seed, streamDiscovery)
 	w.configure()
+	w.buildLatencies()
 	w.buildMachines()
 	w.buildInstances()
 	w.buildSets()
@@ -177,6 +184,18 @@ func (w *World) configure() {
 	w.readPrimary = d.Reads == "primary"
 	w.detection = int64(d.Detection)
 	w.promotion = int64(d.Promotion)
+	w.profile = newProfile(&s.Workload.Profile)
+	w.poisson = s.Workload.Arrivals == "poisson"
+	w.sharded = d.Mode == "sharded"
+	sh := &g.Shedding
+	switch sh.Policy {
+	case "priority":
+		w.shedPolicy = shedPriority
+		w.shedAt = [3]float64{sh.High.Fraction(), sh.Normal.Fraction(), sh.Low.Fraction()}
+	case "random":
+		w.shedPolicy = shedRandom
+		w.shedAt = [3]float64{sh.Start.Fraction(), sh.Start.Fraction(), sh.Start.Fraction()}
+	}
 	switch d.Acks {
 	case "all":
 		w.syncAcks = d.Replicas - 1
