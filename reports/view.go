@@ -40,6 +40,8 @@ type faultRow struct {
 	Name, Kind, Target, Window, Availability, Worst      string
 	Detection, Reroute, Failover, RTO, LostWrites, Users string
 	Sets, Latency                                        string
+	// Priorities is the availability of each class inside the fault.
+	Priorities string
 }
 
 type timelineRow struct{ T, Kind, Fault, Detail string }
@@ -161,6 +163,11 @@ func newFaultRow(res *Result, i int) faultRow {
 			FormatLatency(fm.Latency.P999),
 		LostWrites: strconv.FormatInt(fm.LostWrites, 10),
 	}
+	var pri []string
+	for k := range fm.ByPriority {
+		pri = append(pri, priorityName(k)+" "+FormatPercent(fm.ByPriority[k]))
+	}
+	r.Priorities = strings.Join(pri, " · ")
 	if fm.RTO > 0 {
 		r.RTO += " (at " + FormatTime(f.Start+fm.RTO) + ")"
 	}
