@@ -7,7 +7,7 @@ BIN     := bin/stripelab
 OUT     ?= out
 FUZZTIME ?= 30s
 
-.PHONY: help build run test race bench fuzz lint tidy schema e2e clean
+.PHONY: help build run test race bench fuzz lint tidy schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-8s %s\n", $$1, $$2}'
@@ -22,8 +22,8 @@ test: ## run every test (unit, determinism, queueing theory, golden files, fuzz 
 	$(GO) test -count=1 ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
 
-race: ## run the tests under the race detector
-	$(GO) test -count=1 -race ./...
+race: ## run the tests under the race detector (-short: the long statistical runs are left to make test)
+	$(GO) test -count=1 -race -short ./...
 
 bench: ## run the benchmarks: simulator speed against the bare pipeline, memory, scale, parallel runs, queue, recorder
 	$(GO) test -run '^$$' -bench 'Reference$$|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim

@@ -516,6 +516,7 @@ func TestNMinusOneHeadroom(t *testing.T) {
 // The shipped retry storm does not recover after its spike; the same
 // timeline with a 10% retry budget and a gateway queue timeout does.
 func TestRetryStormIsMetastable(t *testing.T) {
+	skipShort(t)
 	f, err := scenarios.LoadLibrary("retry-storm")
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,13 @@ workload:
 `, duration, c, dist, rate)
 }
 
+// skipShort skips long statistical tests under -short (the race run).
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long statistical test; run without -short")
+	}
+}
+
 func runWorld(t testing.TB, yaml string) (*World, *reports.Result) {
 	t.Helper()
 	f, err := scenarios.Parse("theory.yaml", []byte(yaml))
@@ -59,6 +66,7 @@ func within(t *testing.T, what string, got, want, tol float64) {
 // response 1/(mu-lambda) within 3%, 99th percentile ln(100)/(mu-lambda)
 // within 5% (the histogram itself has 1% resolution).
 func TestMM1(t *testing.T) {
+	skipShort(t)
 	const lambda, mu = 700.0, 1000.0
 	_, res := runWorld(t, queueScenario(lambda, 1, "{dist: exponential, mean: 1ms}", "2000s"))
 	lat := res.Totals.Latency
@@ -87,6 +95,7 @@ func erlangC(c int, a float64) float64 {
 // TestMMc checks an M/M/4 queue (utilization 0.8): the waiting probability
 // (Erlang C) within 3% and the mean wait C/(c*mu-lambda) within 5%.
 func TestMMc(t *testing.T) {
+	skipShort(t)
 	const c, mu = 4, 1000.0
 	lambda := 0.8 * c * mu
 	w, _ := runWorld(t, queueScenario(lambda, c, "{dist: exponential, mean: 1ms}", "400s"))
@@ -99,6 +108,7 @@ func TestMMc(t *testing.T) {
 // TestMD1 checks an M/D/1 queue (utilization 0.7) against the
 // Pollaczek-Khinchine mean wait rho*D/(2(1-rho)) within 4%.
 func TestMD1(t *testing.T) {
+	skipShort(t)
 	const lambda, d = 700.0, 1e-3
 	w, _ := runWorld(t, queueScenario(lambda, 1, "1ms", "1500s"))
 	st := w.ServiceQueueStats(0)
