@@ -220,6 +220,9 @@ func (w *World) registryChanged(r int32) {
 		if in.regPend && w.registryOf[in.set] == r {
 			in.regPend = false
 			in.reg = in.alive(w)
+			if !in.reg && in.fault >= 0 {
+				w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry back: expired %s on %s", w.instName(int32(i)), w.plan.Machines[in.machine].Name))
+			}
 		}
 	}
 }
