@@ -199,8 +199,14 @@ func (p *reqPool) get() int32 {
 		p.recs = append(p.recs, request{})
 		i = int32(len(p.recs) - 1)
 	}
-	gen := p.recs[i].gen
-	p.recs[i] = request{gen: gen + 1}
+	// only the header is reset: a frame is always written before it is
+	// read (the caller sets frame d+1 when it calls down)
+	r := &p.recs[i]
+	fr0 := r.frames[0]
+	r.gen++
+	r.refs, r.attempt, r.prio, r.write, r.cross, r.crossSet = 0, 0, 0, false, false, false
+	r.city, r.user, r.home, r.served, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0, 0
+	r.frames[0] = frame{token: fr0.token}
 	p.live++
 	p.peak = max(p.peak, p.live)
 	return i
