@@ -1,0 +1,457 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+	"github.com/stripelab/stripelab/sim"
+)
+
+func simRun(ctx context.Context, p *scenarios.Plan, seed uint64) (*reports.Result, error) {
+	return sim.Run(ctx, p, sim.Options{Seed: seed})
+}
+
+func opts(parallel int) Options { return Options{Runner: simRun, Parallel: parallel} }
+
+func parse(t *testing.T, name, src string) *scenarios.File {
+	t.Helper()
+	f, err := scenarios.Parse(name+".yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// oneService has a single service whose saturation point follows from
+// queueing theory: per set one instance of 8 threads at a constant 10ms,
+// so 800 req/s per set and 1600 req/s for the two AZ sets. The gateway
+// forwards up to 10 at once (a little over 8, for the network time) and
+// sheds what waited 300ms in its queue, so overload fails requests
+// instead of queueing them forever. Objective: availability only.
+const oneService = `
+run: {duration: 60s, warmup: 5s, seed: 3}
+topology:
+  cities: [{name: c, azs: 2, racks: 1, machines: 2}]
+striping: {granularity: az}
+stack:
+  access: {rehome_delay: 2s}
+  gateway: {instances: 1, concurrency: 10, cost: 10us, auth: {enabled: false}, queue: {capacity: 10000, timeout: 300ms}, shedding: {policy: none}}
+  discovery: {mode: mesh}
+  services:
+    - {name: api, instances: 1, concurrency: 8, queue: 100, service_time: 10ms}
+  data: {mode: none}
+workload:
+  rate: 600/s
+  client: {timeout: 2s, retries: 0}
+slo: {availability: 99.9%}
+`
+
+func TestCapacityFindsTheSaturationPoint(t *testing.T) {
+	skipShort(t)
+	f := parse(t, "one-service", oneService)
+	c, err := FindCapacity(context.Background(), f, CapacityOptions{Options: opts(0), Lose: "az"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const perSet = 1 * 8 / 0.010 // instances x concurrency / mean service time
+	within := func(name string, got, want, tol float64) {
+		if math.Abs(got-want) > tol*want {
+			t.Errorf("%s: %.0f req/s, want %.0f within %.0f%%", name, got, want, 100*tol)
+		}
+	}
+	within("steady limit", c.Steady.Held, 2*perSet, 0.03)
+	within("N-1 limit (one AZ lost)", c.N1.Held, perSet, 0.03)
+	if r := c.N1.Held / c.Steady.Held; r < 0.47 || r > 0.53 {
+		t.Errorf("N-1 / steady = %.3f, want about half", r)
+	}
+	for _, l := range []*Limit{&c.Steady, c.N1} {
+		if l.Failed <= l.Held || (l.Failed-l.Held) > 0.01*l.Held+1 {
+			t.Errorf("bracket [%v, %v) is not within 1%%", l.Held, l.Failed)
+		}
+		if l.HeadroomRate != l.Held-600 || math.Abs(l.Growth-l.Held/600) > 1e-12 {
+			t.Errorf("headroom %v (growth %v) at limit %v, peak 600", l.HeadroomRate, l.Growth, l.Held)
+		}
+	}
+	if c.N1.Worst == "" || c.PeakRate != 600 || c.DefaultAvailability {
+		t.Errorf("worst %q, peak %v, default availability %v", c.N1.Worst, c.PeakRate, c.DefaultAvailability)
+	}
+	if in := c.Instances; !in.Met || in.Scale != 1 || in.Against != searchN1 {
+		t.Errorf("instances for N-1 at 600 req/s: %+v; one per set holds 800 req/s", in)
+	}
+	sweeps := 0
+	for _, p := range c.Probes {
+		if p.Search == searchSweep {
+			sweeps++
+			if p.Held != (p.Rate <= c.Steady.Held) {
+				t.Errorf("sweep at %v held=%v, the limit is %v", p.Rate, p.Held, c.Steady.Held)
+			}
+		}
+	}
+	if sweeps != 4 || c.Runs < len(c.Probes) {
+		t.Errorf("%d sweep probes, %d runs for %d probes", sweeps, c.Runs, len(c.Probes))
+	}
+	if !strings.Contains(c.Reading, "steady state holds up to 1") || !strings.Contains(c.Reading, "losing the worst az") {
+		t.Errorf("reading: %s", c.Reading)
+	}
+	dir := t.TempDir()
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, dir, FileCapacity, "plots/capacity-latency.png", "plots/capacity-availability.svg")
+	checkContains(t, filepath.Join(dir, FileHTML), `id="table-limits"`, "N-1: worst az lost", `id="plot-capacity-latency"`)
+}
+
+// The searches run concurrently on the pool; the result must not depend
+// on how many workers there are.
+func TestCapacityDoesNotDependOnParallel(t *testing.T) {
+	f := parse(t, "one-service", oneService)
+	var out [2][]byte
+	for i, n := range []int{1, 3} {
+		c, err := FindCapacity(context.Background(), f, CapacityOptions{Options: opts(n), Lose: "az", Measure: scenarios.Duration(20e9), Precision: 0.05})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i], _ = json.Marshal(c)
+	}
+	if !bytes.Equal(out[0], out[1]) {
+		t.Errorf("capacity with 1 and 3 workers differ:\n%s\n%s", out[0], out[1])
+	}
+}
+
+// stripes is one city of 2 AZs x 2 racks x 2 machines, striped per AZ in
+// the file, with few users (each sends a request every few seconds, so a
+// user whose requests reach a dead instance is sure to see it) and a
+// re-homing faster than discovery expiry.
+const stripes = `
+run: {duration: 60s, warmup: 5s, seed: 5}
+topology:
+  cities: [{name: c, azs: 2, racks: 2, machines: 2}]
+striping: {granularity: az}
+stack:
+  access: {rehome_delay: 3s}
+  gateway: {instances: 2}
+  discovery: {mode: registry, heartbeat: 2s, ttl: 10s, refresh: 5s}
+  services:
+    - {name: api, instances: 2, concurrency: 8, service_time: 2ms}
+  data: {mode: none}
+workload:
+  rate: 400/s
+  users: {count: 2000}
+  client: {retries: 0}
+slo: {availability: 99%, availability_in_fault: 90%}
+`
+
+func TestCompareDirections(t *testing.T) {
+	skipShort(t)
+	f := parse(t, "stripes", stripes)
+	dir := t.TempDir()
+	o := opts(0)
+	o.Dir = dir
+	c, err := Compare(context.Background(), f, CompareOptions{Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := []string{}
+	for _, sf := range c.Suite {
+		classes = append(classes, sf.Class+" "+sf.Target)
+	}
+	if got := strings.Join(classes, ", "); got != "machine-down machine=c/a/r1/m1, rack-down rack=c/a/r1, az-down az=c/a" {
+		t.Fatalf("suite %s", got)
+	}
+	by := map[string]*Layout{}
+	for i := range c.Layouts {
+		by[c.Layouts[i].Granularity] = &c.Layouts[i]
+	}
+	rack := 1 // the suite's rack-down
+	if r, ci := by["rack"].Faults[rack].BlastUsers, by["city"].Faults[rack].BlastUsers; r >= ci/2 {
+		t.Errorf("a rack loss hits %.1f%% of users with rack striping, %.1f%% with city striping: want rack well below city", 100*r, 100*ci)
+	}
+	if s := by["rack"].Faults[rack]; s.SetsAffected != 1 || s.BlastSets != 0.25 {
+		t.Errorf("a rack loss with rack striping hits %d sets (%v), want its own set of 4", s.SetsAffected, s.BlastSets)
+	}
+	prev := 0
+	for _, g := range scenarios.Granularities {
+		l := by[g]
+		if l.Cost.Instances <= prev {
+			t.Errorf("%s striping deploys %d instances, no more than the coarser layout's %d", g, l.Cost.Instances, prev)
+		}
+		prev = l.Cost.Instances
+		if l.Cost.Machines != 8 || l.Steady.Offered == 0 || l.Steady.Availability < 0.999 {
+			t.Errorf("%s: %d machines, steady %+v", g, l.Cost.Machines, l.Steady)
+		}
+	}
+	if by["az"].ExtraInstances != 0 || by["machine"].ExtraInstances <= 0 {
+		t.Errorf("extra instances: az %d (the scenario's layout), machine %d", by["az"].ExtraInstances, by["machine"].ExtraInstances)
+	}
+	if !strings.Contains(c.Reading, "of users with") {
+		t.Errorf("reading: %s", c.Reading)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, dir, FileCompare, "plots/blast-users.png", "plots/availability-in-fault.svg", "plots/cost.png",
+		"runs/rack/rack-down/result.json", "runs/city/az-down/report.html", "runs/machine/machine-down/plots/failover-0.png")
+	checkContains(t, filepath.Join(dir, FileMarkdown), "| **rack-down: rack=c/a/r1, 15s for 15s** |", "runs/rack/rack-down/report.html")
+}
+
+// sized needs several api instances for its 1000 req/s (400 req/s each)
+// once a loss takes half the machines; its objectives are ones more
+// instances can meet.
+const sized = `
+run: {duration: 60s, warmup: 5s, seed: 5}
+topology:
+  cities: [{name: c, azs: 2, racks: 2, machines: 2}]
+striping: {granularity: az}
+stack:
+  access: {rehome_delay: 3s}
+  gateway: {instances: 2, queue: {timeout: 200ms}}
+  discovery: {mode: mesh}
+  services:
+    - {name: api, instances: 3, concurrency: 4, queue: 50, service_time: 10ms}
+  data: {mode: none}
+workload:
+  rate: 1000/s
+  users: {count: 2000}
+  client: {retries: 0}
+slo: {availability: 90%, latency: {p99: 200ms}}
+`
+
+func TestCompareSizeForSLO(t *testing.T) {
+	skipShort(t)
+	f := parse(t, "sized", sized)
+	c, err := Compare(context.Background(), f, CompareOptions{Options: opts(0), SizeForSLO: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := 0
+	for _, l := range c.Layouts {
+		if !l.Size.Met || !l.Passed {
+			t.Errorf("%s: the size search did not meet the objectives: %+v", l.Granularity, l.Size)
+		}
+		if l.Cost.Instances < prev {
+			t.Errorf("%s striping needs %d instances for the objectives, fewer than the coarser layout's %d", l.Granularity, l.Cost.Instances, prev)
+		}
+		prev = l.Cost.Instances
+		for _, p := range l.Size.Probes {
+			if p.Scale < l.Size.Scale && p.Passed || p.Scale == l.Size.Scale && !p.Passed {
+				t.Errorf("%s: probe %+v contradicts the chosen scale %d", l.Granularity, p, l.Size.Scale)
+			}
+		}
+	}
+	if first, last := c.Layouts[0], c.Layouts[len(c.Layouts)-1]; last.Cost.Instances <= first.Cost.Instances {
+		t.Errorf("machine striping needs %d instances, city striping %d: want more for the finer layout", last.Cost.Instances, first.Cost.Instances)
+	}
+}
+
+func TestCompareDoesNotDependOnParallel(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	var out [2][]byte
+	for i, n := range []int{1, 4} {
+		c, err := Compare(context.Background(), f, CompareOptions{Options: opts(n), Granularities: []string{"rack", "city"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i], _ = json.Marshal(c)
+	}
+	if !bytes.Equal(out[0], out[1]) {
+		t.Errorf("compare with 1 and 4 workers differ")
+	}
+}
+
+func TestFailoverLostWritesAsyncButNotSync(t *testing.T) {
+	skipShort(t)
+	for _, tc := range []struct {
+		name string
+		lost bool
+	}{{"shard-failover-async", true}, {"shard-failover-sync", false}} {
+		f, err := scenarios.LoadLibrary(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := Failover(context.Background(), f, FailoverOptions{Options: opts(0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs.Rows) != 4 || fs.AtNS != int64(f.Scenario.Faults[0].At) || fs.ForNS != int64(f.Scenario.Faults[0].For) {
+			t.Fatalf("%s: %d rows, window %d+%d", tc.name, len(fs.Rows), fs.AtNS, fs.ForNS)
+		}
+		var lost int64
+		for _, r := range fs.Rows {
+			lost += r.LostWrites
+			if r.DetectionNS < 0 || r.BlastUsers <= 0 || r.Availability >= 1 || r.Sets != 4 {
+				t.Errorf("%s losing %s: %+v", tc.name, r.Place, r)
+			}
+			if tc.lost && (r.LostWrites == 0 || r.LostSpanNS <= 0) {
+				t.Errorf("%s losing %s: %d writes lost over %dns; async replication loses the last acknowledged ones", tc.name, r.Place, r.LostWrites, r.LostSpanNS)
+			}
+		}
+		if !tc.lost && lost != 0 {
+			t.Errorf("%s: %d writes lost; sync majority replication loses none", tc.name, lost)
+		}
+		w := fs.Rows[fs.Worst]
+		for _, r := range fs.Rows {
+			if r.Availability < w.Availability {
+				t.Errorf("%s: %s is marked worst at %v but %s has %v", tc.name, w.Place, w.Availability, r.Place, r.Availability)
+			}
+		}
+		if !strings.Contains(fs.Reading, "losing az "+w.Place+" hurts most") {
+			t.Errorf("reading: %s", fs.Reading)
+		}
+	}
+}
+
+func TestFailoverWrites(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	dir := t.TempDir()
+	o := opts(0)
+	o.Dir = dir
+	fs, err := Failover(context.Background(), f, FailoverOptions{Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.Window != "a quarter of the run from a quarter in (the scenario has no fault)" || fs.AtNS != 15e9 || fs.ForNS != 15e9 {
+		t.Errorf("window %q %d+%d", fs.Window, fs.AtNS, fs.ForNS)
+	}
+	if err := fs.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, dir, FileFailover, "plots/timing.png", "plots/lost-writes.svg", "runs/az-c-a/report.html", "runs/az-c-b/plots/failover-0.svg")
+	checkContains(t, filepath.Join(dir, FileHTML), `class="worst"`, "hurts most", `href="runs/az-c-a/report.html"`)
+}
+
+func TestBadInput(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	ctx := context.Background()
+	_, err1 := Compare(ctx, f, CompareOptions{Options: opts(1), Granularities: []string{"az", "region"}})
+	_, err2 := Compare(ctx, f, CompareOptions{Options: opts(1), Granularities: []string{"az", "az"}})
+	_, err3 := FindCapacity(ctx, f, CapacityOptions{Options: opts(1), Lose: "machine"})
+	_, err4 := FindCapacity(ctx, f, CapacityOptions{Options: opts(1), Lose: "city"})
+	_, err5 := Failover(ctx, f, FailoverOptions{Options: opts(1), Lose: "rack"})
+	_, err6 := Failover(ctx, f, FailoverOptions{Options: opts(1), Lose: "city"})
+	for i, tc := range []struct {
+		err  error
+		want string
+	}{
+		{err1, `unknown granularity "region"`}, {err2, `"az" is listed twice`}, {err3, `unknown place kind "machine"`},
+		{err4, "the topology has one city"}, {err5, `unknown place kind "rack"`}, {err6, "the topology has one city"},
+	} {
+		if !errors.Is(tc.err, ErrBadInput) || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("case %d: %v, want ErrBadInput saying %q", i+1, tc.err, tc.want)
+		}
+	}
+	// A variant the scenario cannot take is a scenario error naming the fault.
+	own := parse(t, "set-fault", stripes+"faults: [{at: 20s, for: 10s, kind: gateway-down, target: set=c/a}]\n")
+	_, err := Compare(ctx, own, CompareOptions{Options: opts(1), Granularities: []string{"rack"}, ScenarioFaults: true})
+	if !errors.Is(err, scenarios.ErrInvalid) || !strings.Contains(err.Error(), `faults[0].target: unknown set "c/a"`) {
+		t.Errorf("a set target at another granularity: %v", err)
+	}
+	if _, err := Compare(ctx, f, CompareOptions{}); err == nil {
+		t.Error("no runner: no error")
+	}
+}
+
+func TestCancelStops(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Failover(ctx, f, FailoverOptions{Options: opts(2)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled failover: %v", err)
+	}
+}
+
+func TestBracket(t *testing.T) {
+	for _, tc := range []struct {
+		start, limit float64
+		held         float64 // 0: check within precision of limit
+	}{
+		{1000, 2345, 0}, {1000, 123, 0}, {1000, 1000, 0}, {100, 1e9, 102400}, {1000, 1, 0},
+	} {
+		n := 0
+		held, failed, err := bracket(tc.start, 0.01, func(r float64) (bool, error) { n++; return r <= tc.limit, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tc.held > 0:
+			if held != tc.held || failed != 0 {
+				t.Errorf("limit %v: held %v failed %v, want %v and no failure (the doubling stops)", tc.limit, held, failed, tc.held)
+			}
+		case tc.limit < tc.start/64:
+			if held != 0 || failed != roundRate(tc.start/64) {
+				t.Errorf("limit %v: held %v failed %v, want nothing held down to 1/64", tc.limit, held, failed)
+			}
+		default:
+			if held > tc.limit || failed <= tc.limit || failed-held > 0.01*held+0.5 {
+				t.Errorf("limit %v from %v: bracket [%v, %v]", tc.limit, tc.start, held, failed)
+			}
+		}
+		if n > 20 {
+			t.Errorf("limit %v: %d probes", tc.limit, n)
+		}
+	}
+}
+
+func TestSmallestPassing(t *testing.T) {
+	for _, tc := range []struct{ k0, need, want int }{
+		{4, 1, 1}, {4, 3, 3}, {4, 4, 4}, {4, 5, 5}, {4, 13, 13}, {4, 16, 16}, {1, 3, 3}, {4, 17, 16},
+	} {
+		k, met, err := smallestPassing(tc.k0, 4*tc.k0, func(k int) (bool, error) { return k >= tc.need, nil })
+		if err != nil || k != tc.want || met != (tc.need <= 4*tc.k0) {
+			t.Errorf("k0 %d need %d: %d %v, want %d", tc.k0, tc.need, k, met, tc.want)
+		}
+	}
+}
+
+func TestWindowsAndObjectives(t *testing.T) {
+	s := parse(t, "stripes", stripes).Scenario
+	if at, dur := quarterWindow(s); at != 15e9 || dur != 15e9 {
+		t.Errorf("quarter window %s+%s", at, dur)
+	}
+	s.Run.Warmup = scenarios.Duration(30e9)
+	if at, dur := quarterWindow(s); at != 37e9 || dur != 15e9 {
+		t.Errorf("quarter window after a long warm-up %s+%s", at, dur)
+	}
+	slo, def := steadyObjectives(scenarios.SLO{Latency: map[string]scenarios.Duration{"p99": 1}, RTO: 5, AvailabilityInFault: 0.9})
+	if !def || slo.Availability != 0.999 || slo.RTO != 0 || slo.AvailabilityInFault != 0 || slo.Latency["p99"] != 1 {
+		t.Errorf("steady objectives %+v default %v", slo, def)
+	}
+}
+
+// skipShort leaves the longer searches and the shipped scenarios to make
+// test; make race (-short) keeps the tests that exercise the pool.
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: run without -short")
+	}
+}
+
+func checkFiles(t *testing.T, dir string, extra ...string) {
+	t.Helper()
+	for _, f := range append([]string{FileHTML, FileMarkdown}, extra...) {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+}
+
+func checkContains(t *testing.T, path string, want ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !bytes.Contains(b, []byte(w)) {
+			t.Errorf("%s does not contain %q", filepath.Base(path), w)
+		}
+	}
+}

@@ -1,0 +1,565 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// CapacityOptions configure FindCapacity.
+type CapacityOptions struct {
+	Options
+	// Lose is az, city or rack for an N-1 search (the worst single place of
+	// that level lost), or empty for the steady-state search only.
+	Lose string
+	// Precision is the relative width of the final bracket: the search
+	// stops when (failed - held) <= Precision x held. 0 means 1%.
+	Precision float64
+	// Measure is the measured length of a probe, after its warm-up (and,
+	// for N-1, after the loss has settled). 0 means 60s.
+	Measure scenarios.Duration
+}
+
+// Capacity is the result of FindCapacity.
+type Capacity struct {
+	Scenario string `json:"scenario"`
+	File     string `json:"file"`
+	Seed     uint64 `json:"seed"`
+	// Objectives are what "holds" means: the scenario's steady-state
+	// objectives; DefaultAvailability is true when availability 99.9% was
+	// added because the scenario sets no availability objective.
+	Objectives          []string `json:"objectives"`
+	DefaultAvailability bool     `json:"default_availability"`
+	// AvailabilityObjective and P99ObjectiveNS (0: none) are drawn on the curves.
+	AvailabilityObjective float64 `json:"availability_objective"`
+	P99ObjectiveNS        int64   `json:"p99_objective_ns"`
+	// PeakRate is the scenario's normal peak offered rate (rate x the
+	// profile's highest level), in req/s.
+	PeakRate  float64       `json:"peak_rate"`
+	Lose      string        `json:"lose,omitempty"`
+	Places    []string      `json:"places,omitempty"`
+	Precision float64       `json:"precision"`
+	Setup     ProbeSetup    `json:"probe_setup"`
+	Steady    Limit         `json:"steady"`
+	N1        *Limit        `json:"n_minus_1,omitempty"`
+	Instances *InstanceNeed `json:"instances"`
+	// Probes are every probe made: the steady search, the N-1 search, the
+	// instance search and the sweep, each in the order made.
+	Probes  []Probe `json:"probes"`
+	Reading string  `json:"reading"`
+	Runs    int     `json:"runs"`
+}
+
+// ProbeSetup is how probes run: a constant rate, no scenario fault, warm
+// up, then measure; an N-1 probe loses its place at LossAt and is measured
+// from LossAt + Settle, once re-homing, discovery and data failover are over.
+type ProbeSetup struct {
+	WarmupNS  int64 `json:"warmup_ns"`
+	LossAtNS  int64 `json:"loss_at_ns,omitempty"`
+	SettleNS  int64 `json:"settle_ns,omitempty"`
+	MeasureNS int64 `json:"measure_ns"`
+}
+
+// Limit is where a search ended.
+type Limit struct {
+	// Held is the highest rate at which the objectives held (0: none did,
+	// down to 1/64 of the peak); Failed the lowest rate above it that failed
+	// (0: none did, up to 1024 x the peak).
+	Held   float64 `json:"held"`
+	Failed float64 `json:"failed"`
+	// Headroom is Held - PeakRate in req/s and as a share of Held (how far
+	// the peak is below the limit; negative when above); Growth is Held / PeakRate.
+	HeadroomRate float64 `json:"headroom_rate"`
+	HeadroomPct  float64 `json:"headroom_share"`
+	Growth       float64 `json:"growth"`
+	// At Held: availability and p99 (of the worst place's loss for N-1).
+	Availability float64 `json:"availability"`
+	P99NS        int64   `json:"p99_ns"`
+	Worst        string  `json:"worst,omitempty"`
+	// FailedWhy lists the objectives that failed at Failed.
+	FailedWhy []string `json:"failed_why,omitempty"`
+	Probes    int      `json:"probes"`
+}
+
+// InstanceNeed is the per-set sizing found to hold at the peak rate (with
+// the worst loss when Lose is set).
+type InstanceNeed struct {
+	Against string `json:"against"`
+	Met     bool   `json:"met"`
+	// Scale is the per-set count of the largest component (the others in
+	// proportion); Current is the scenario's.
+	Scale   int         `json:"scale"`
+	Current int         `json:"current"`
+	PerSet  []PerSet    `json:"instances_per_set"`
+	Now     []PerSet    `json:"instances_per_set_now"`
+	Probes  []SizeProbe `json:"probes"`
+}
+
+// Probe is one tested rate (and size).
+type Probe struct {
+	Search       string   `json:"search"`
+	Rate         float64  `json:"rate"`
+	Scale        int      `json:"scale"`
+	Held         bool     `json:"held"`
+	Availability float64  `json:"availability"`
+	P99NS        int64    `json:"p99_ns"`
+	Worst        string   `json:"worst,omitempty"`
+	Failed       []string `json:"failed,omitempty"`
+}
+
+// Search names.
+const (
+	searchSteady    = "steady"
+	searchN1        = "n-1"
+	searchInstances = "instances"
+	searchSweep     = "sweep"
+)
+
+// maxDoublings and maxHalvings bound the bracketing: 1024 x and 1/64 of the start.
+const (
+	maxDoublings = 10
+	maxHalvings  = 6
+)
+
+// capacityRun holds what every probe of one analysis shares.
+type capacityRun struct {
+	pl     *pool
+	f      *scenarios.File
+	c      *Capacity
+	slo    scenarios.SLO
+	comps  []scenarios.Component
+	k0     int
+	level  string
+	places []string
+}
+
+// FindCapacity searches the highest offered rate at which the scenario's
+// steady-state objectives hold, without faults and, with Lose, with the
+// worst single place of that level lost; and the instances per set that
+// hold at the scenario's peak rate.
+func FindCapacity(ctx context.Context, f *scenarios.File, o CapacityOptions) (*Capacity, error) {
+	if o.Lose != "" && !slices.Contains([]string{"az", "city", "rack"}, o.Lose) {
+		return nil, badInput("unknown place kind %q to lose; expected az, city or rack", o.Lose)
+	}
+	if o.Precision == 0 {
+		o.Precision = 0.01
+	}
+	if o.Precision < 0.001 || o.Precision > 0.5 {
+		return nil, badInput("precision %g is out of range; expected 0.1%% to 50%%", o.Precision)
+	}
+	if o.Measure == 0 {
+		o.Measure = scenarios.Duration(50e9)
+	}
+	pl, err := newPool(o.Options, f)
+	if err != nil {
+		return nil, err
+	}
+	s := f.Scenario
+	r := &capacityRun{pl: pl, f: f, comps: s.Components(), level: o.Lose}
+	for _, c := range r.comps {
+		r.k0 = max(r.k0, c.Instances)
+	}
+	c := &Capacity{Scenario: s.Name, File: f.Path, Seed: pl.seed, PeakRate: float64(s.Workload.Rate) * s.PeakLevel(),
+		Lose: o.Lose, Precision: o.Precision}
+	r.c = c
+	r.slo, c.DefaultAvailability = steadyObjectives(s.SLO)
+	c.Objectives = describeObjectives(r.slo)
+	c.AvailabilityObjective, c.P99ObjectiveNS = r.slo.Availability.Fraction(), int64(r.slo.Latency["p99"])
+	c.Setup = probeSetup(s, o.Measure, o.Lose != "")
+	if o.Lose != "" {
+		r.places = places(scenarios.NewPlan(f), o.Lose)
+		if len(r.places) < 2 {
+			return nil, badInput("the topology has one %s: losing it loses everything", o.Lose)
+		}
+		c.Places = r.places
+	}
+	if err := r.searchAll(ctx, o.Precision); err != nil {
+		return nil, err
+	}
+	c.Runs = pl.n
+	c.Reading = capacityReading(c)
+	return c, nil
+}
+
+// searchAll runs the searches at once: steady (then the sweep around its
+// limit), N-1, and the instance search. Each is sequential in itself;
+// their probes are concatenated in a fixed order.
+func (r *capacityRun) searchAll(ctx context.Context, precision float64) error {
+	var steady, sweep, n1, inst []Probe
+	var errs [3]error
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		r.c.Steady, steady, errs[0] = r.searchRate(ctx, searchSteady, precision)
+		if errs[0] == nil && r.c.Steady.Held > 0 {
+			sweep, errs[0] = r.sweep(ctx, r.c.Steady.Held)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if r.level == "" {
+			return
+		}
+		var l Limit
+		l, n1, errs[1] = r.searchRate(ctx, searchN1, precision)
+		r.c.N1 = &l
+	}()
+	go func() {
+		defer wg.Done()
+		r.c.Instances, inst, errs[2] = r.searchInstances(ctx)
+	}()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	r.c.Probes = slices.Concat(steady, n1, inst, sweep)
+	return nil
+}
+
+// probeSetup sizes the probes: warm-up as the scenario's (5s to 30s); for
+// N-1 the loss right after it, and a settling time of the slowest of
+// re-homing, discovery expiry and data failover, plus 5s.
+func probeSetup(s *scenarios.Scenario, measure scenarios.Duration, n1 bool) ProbeSetup {
+	warm := min(max(s.Run.Warmup, scenarios.Duration(5e9)), scenarios.Duration(30e9))
+	ps := ProbeSetup{WarmupNS: int64(warm), MeasureNS: int64(measure)}
+	if !n1 {
+		return ps
+	}
+	st := &s.Stack
+	settle := st.Access.RehomeDelay
+	if st.Discovery.Mode == "registry" {
+		settle = max(settle, st.Discovery.TTL+st.Discovery.Refresh)
+	} else {
+		settle = max(settle, st.Discovery.Detection+st.Discovery.Propagation)
+	}
+	if st.Data.Mode != "none" {
+		settle = max(settle, st.Data.Detection+st.Data.Promotion)
+	}
+	ps.LossAtNS, ps.SettleNS = int64(warm), int64(settle)+5e9
+	return ps
+}
+
+// probeFile is the scenario at a constant rate with the steady objectives,
+// no fault but the loss of place (when not empty), at a scale of instances.
+func (r *capacityRun) probeFile(rate float64, scale int, place string) (*scenarios.File, error) {
+	st := r.c.Setup
+	edits := []func(*scenarios.Scenario){
+		scenarios.WithConstantRate(scenarios.Rate(rate)), scenarios.WithSLO(r.slo),
+		scenarios.WithName(fmt.Sprintf("%s [capacity probe %s]", r.c.Scenario, formatRate(rate))),
+	}
+	if scale != r.k0 {
+		edits = append(edits, scaleTo(r.comps, scale, r.k0))
+	}
+	if place == "" {
+		edits = append(edits, scenarios.WithFaults(),
+			scenarios.WithRun(scenarios.Duration(st.WarmupNS+st.MeasureNS), scenarios.Duration(st.WarmupNS)))
+	} else {
+		warm := scenarios.Duration(st.LossAtNS + st.SettleNS)
+		edits = append(edits, scenarios.WithFaults(lossFault(r.level, place, scenarios.Duration(st.LossAtNS), 0)),
+			scenarios.WithRun(warm+scenarios.Duration(st.MeasureNS), warm))
+	}
+	v, err := scenarios.Derive(r.f, edits...)
+	if err != nil {
+		return nil, fmt.Errorf("capacity probe at %s: %w", formatRate(rate), err)
+	}
+	return v, nil
+}
+
+// prober tests rates at one size, with or without losses, remembering
+// which place was worst so that the next probe tries it first.
+type prober struct {
+	r      *capacityRun
+	search string
+	n1     bool
+	worst  int
+}
+
+// test runs one probe. Without losses it is one run. With losses the
+// place that was worst last time runs first; when it fails the probe
+// fails without running the others, otherwise the others run together and
+// the worst is the one with the lowest availability (the first on ties).
+func (pr *prober) test(ctx context.Context, rate float64, scale int) (Probe, error) {
+	p := Probe{Search: pr.search, Rate: rate, Scale: scale}
+	if !pr.n1 {
+		res, err := pr.run(ctx, rate, scale, []string{""})
+		if err != nil {
+			return p, err
+		}
+		fill(&p, res[0], "")
+		return p, nil
+	}
+	names := pr.r.places
+	first, err := pr.run(ctx, rate, scale, []string{names[pr.worst]})
+	if err != nil {
+		return p, err
+	}
+	if fill(&p, first[0], names[pr.worst]); !p.Held {
+		return p, nil
+	}
+	var rest []string
+	for i, n := range names {
+		if i != pr.worst {
+			rest = append(rest, n)
+		}
+	}
+	results, err := pr.run(ctx, rate, scale, rest)
+	if err != nil {
+		return p, err
+	}
+	all := make([]*reports.Result, len(names))
+	for i, j := 0, 0; i < len(names); i++ {
+		if i == pr.worst {
+			all[i] = first[0]
+		} else {
+			all[i], j = results[j], j+1
+		}
+	}
+	w := 0
+	for i, res := range all {
+		if res.Measures.Availability < all[w].Measures.Availability {
+			w = i
+		}
+	}
+	pr.worst = w
+	fill(&p, all[w], names[w])
+	for _, res := range all {
+		p.Held = p.Held && res.Passed()
+	}
+	return p, nil
+}
+
+func fill(p *Probe, res *reports.Result, place string) {
+	p.Held, p.Availability, p.P99NS, p.Worst = res.Passed(), res.Measures.Availability, res.Measures.Latency.P99, place
+	p.Failed = failedObjectives(res)
+	if len(p.Failed) == 0 {
+		p.Failed = nil
+	}
+}
+
+func (pr *prober) run(ctx context.Context, rate float64, scale int, places []string) ([]*reports.Result, error) {
+	jobs := make([]job, len(places))
+	for i, place := range places {
+		v, err := pr.r.probeFile(rate, scale, place)
+		if err != nil {
+			return nil, err
+		}
+		label := fmt.Sprintf("capacity %s %s", pr.search, formatRate(rate))
+		if scale != pr.r.k0 {
+			label += fmt.Sprintf(" scale %d", scale)
+		}
+		if place != "" {
+			label += " losing " + pr.r.level + " " + place
+		}
+		jobs[i] = job{file: v, label: label}
+	}
+	return pr.r.pl.runAll(ctx, jobs)
+}
+
+// searchRate brackets the limit from the peak rate, doubling while the
+// objectives hold (or halving while they fail), then bisects the bracket
+// until it is within precision. Rates keep 4 significant digits.
+func (r *capacityRun) searchRate(ctx context.Context, search string, precision float64) (Limit, []Probe, error) {
+	pr := &prober{r: r, search: search, n1: search == searchN1}
+	var probes []Probe
+	test := func(rate float64) (bool, error) {
+		p, err := pr.test(ctx, rate, r.k0)
+		probes = append(probes, p)
+		return p.Held, err
+	}
+	start := roundRate(r.c.PeakRate)
+	held, failed, err := bracket(start, precision, test)
+	l := Limit{Held: held, Failed: failed, Probes: len(probes)}
+	for _, p := range probes {
+		if p.Rate == held && held > 0 {
+			l.Availability, l.P99NS, l.Worst = p.Availability, p.P99NS, p.Worst
+		}
+		if p.Rate == failed {
+			l.FailedWhy = p.Failed
+		}
+	}
+	if held > 0 && r.c.PeakRate > 0 {
+		l.HeadroomRate = held - r.c.PeakRate
+		l.HeadroomPct = l.HeadroomRate / held
+		l.Growth = held / r.c.PeakRate
+	}
+	return l, probes, err
+}
+
+// bracket finds the highest rate for which test holds: the start, then
+// doubling while it holds (up to 1024 x) or halving while it fails (down
+// to 1/64), then bisection until failed - held <= precision x held. It
+// returns 0 for held when nothing held, and 0 for failed when nothing failed.
+func bracket(start, precision float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
+	ok, err := test(start)
+	if err != nil {
+		return 0, 0, err
+	}
+	if ok {
+		held = start
+		for i := 0; i < maxDoublings && failed == 0; i++ {
+			r := roundRate(held * 2)
+			if r > scenarios.MaxRate {
+				break
+			}
+			if ok, err = test(r); err != nil {
+				return 0, 0, err
+			}
+			if ok {
+				held = r
+			} else {
+				failed = r
+			}
+		}
+	} else {
+		failed = start
+		for i := 0; i < maxHalvings && held == 0; i++ {
+			r := roundRate(failed / 2)
+			if ok, err = test(r); err != nil {
+				return 0, 0, err
+			}
+			if ok {
+				held = r
+			} else {
+				failed = r
+			}
+		}
+	}
+	if held == 0 || failed == 0 {
+		return held, failed, nil
+	}
+	for failed-held > precision*held {
+		mid := roundRate((held + failed) / 2)
+		if mid <= held || mid >= failed {
+			break
+		}
+		if ok, err = test(mid); err != nil {
+			return 0, 0, err
+		}
+		if ok {
+			held = mid
+		} else {
+			failed = mid
+		}
+	}
+	return held, failed, nil
+}
+
+// sweep probes fixed shares of the steady limit for the capacity curve.
+func (r *capacityRun) sweep(ctx context.Context, limit float64) ([]Probe, error) {
+	shares := []float64{0.25, 0.5, 0.75, 1.25}
+	jobs := make([]job, len(shares))
+	rates := make([]float64, len(shares))
+	for i, sh := range shares {
+		rates[i] = roundRate(limit * sh)
+		v, err := r.probeFile(rates[i], r.k0, "")
+		if err != nil {
+			return nil, err
+		}
+		jobs[i] = job{file: v, label: "capacity sweep " + formatRate(rates[i])}
+	}
+	results, err := r.pl.runAll(ctx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Probe, len(results))
+	for i, res := range results {
+		out[i] = Probe{Search: searchSweep, Rate: rates[i], Scale: r.k0}
+		fill(&out[i], res, "")
+	}
+	return out, nil
+}
+
+// searchInstances finds the smallest size (see SizeSearch) that holds at
+// the peak rate: with the worst loss when Lose is set, else in steady state.
+func (r *capacityRun) searchInstances(ctx context.Context) (*InstanceNeed, []Probe, error) {
+	n1 := r.level != ""
+	need := &InstanceNeed{Against: searchSteady, Current: r.k0}
+	if n1 {
+		need.Against = searchN1
+	}
+	for _, c := range r.comps {
+		need.Now = append(need.Now, PerSet{c.Name, c.Instances})
+	}
+	pr := &prober{r: r, search: searchInstances, n1: n1}
+	var probes []Probe
+	rate := roundRate(r.c.PeakRate)
+	k, met, err := smallestPassing(r.k0, 8*r.k0, func(k int) (bool, error) {
+		p, err := pr.test(ctx, rate, k)
+		probes = append(probes, p)
+		need.Probes = append(need.Probes, SizeProbe{Scale: k, Passed: p.Held, Failed: p.Failed})
+		return p.Held, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	need.Met, need.Scale = met, k
+	for _, c := range r.comps {
+		need.PerSet = append(need.PerSet, PerSet{c.Name, max(1, ceilDiv(c.Instances*k, r.k0))})
+	}
+	return need, probes, nil
+}
+
+// capacityReading sums the analysis up in one line from its numbers.
+func capacityReading(c *Capacity) string {
+	s := "steady state " + limitPhrase(&c.Steady, c.PeakRate)
+	if c.N1 != nil {
+		s += "; losing the worst " + c.Lose
+		if c.N1.Worst != "" {
+			s += " (" + c.N1.Worst + ")"
+		}
+		s += ", " + limitPhrase(c.N1, c.PeakRate)
+	}
+	if in := c.Instances; in != nil {
+		what := "at the peak"
+		if in.Against == searchN1 {
+			what = "with the worst " + c.Lose + " lost at the peak"
+		}
+		switch {
+		case !in.Met:
+			s += fmt.Sprintf("; even %s instances per set do not hold %s (the limit lies beyond instances: data, cores or re-homing)",
+				perSetText(in.PerSet), what)
+		case in.Scale == in.Current:
+			s += fmt.Sprintf("; holding %s needs the current %s per set", what, perSetText(in.PerSet))
+		default:
+			s += fmt.Sprintf("; holding %s needs %s per set (now %s)", what, perSetText(in.PerSet), perSetText(in.Now))
+		}
+	}
+	return s + "."
+}
+
+func limitPhrase(l *Limit, peak float64) string {
+	switch {
+	case l.Held == 0:
+		return fmt.Sprintf("holds at no rate down to %s", formatRate(l.Failed))
+	case l.Failed == 0:
+		return fmt.Sprintf("holds up to at least %s (the search stopped there)", formatRate(l.Held))
+	}
+	s := fmt.Sprintf("holds up to %s", formatRate(l.Held))
+	switch {
+	case l.Growth >= 2:
+		s += fmt.Sprintf(", %.1f times the peak of %s", l.Growth, formatRate(peak))
+	case l.HeadroomRate >= 0:
+		s += fmt.Sprintf(", %.0f%% above the peak of %s", 100*(l.Growth-1), formatRate(peak))
+	default:
+		s += fmt.Sprintf(", %.0f%% below the peak of %s", 100*(1-l.Growth), formatRate(peak))
+	}
+	return s
+}
+
+func perSetText(ps []PerSet) string {
+	out := ""
+	for i, p := range ps {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%d %s", p.Instances, p.Component)
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// Runner simulates one plan with a seed. Each call must be a pure
+// function of (plan, seed) for an analysis to be deterministic; calls are
+// made from several goroutines at once.
+type Runner func(ctx context.Context, p *scenarios.Plan, seed uint64) (*reports.Result, error)
+
+// Options are shared by every analysis.
+type Options struct {
+	// Runner runs the simulations; required.
+	Runner Runner
+	// Parallel is how many simulations run at once; 0 means runtime.NumCPU().
+	// Results do not depend on it.
+	Parallel int
+	// Seed is used for every run; 0 keeps the scenario's run.seed. Every
+	// variant runs with the same seed, so that they differ only by what
+	// the analysis changed.
+	Seed uint64
+	// Dir, when set, receives the report folder of each kept run (under
+	// runs/); the analysis' own report is written by its Write method.
+	Dir string
+	// Log, when set, is called after each run with a one-line summary;
+	// calls are serialized.
+	Log func(line string)
+}
+
+// pool runs jobs on at most Parallel goroutines at a time. Several
+// searches may submit batches at once; they share the slots.
+type pool struct {
+	run  Runner
+	seed uint64
+	sem  chan struct{}
+	mu   sync.Mutex
+	log  func(string)
+	n    int
+}
+
+func newPool(o Options, f *scenarios.File) (*pool, error) {
+	if o.Runner == nil {
+		return nil, fmt.Errorf("analysis: no Runner")
+	}
+	n := o.Parallel
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	seed := o.Seed
+	if seed == 0 {
+		seed = f.Scenario.Run.Seed
+	}
+	return &pool{run: o.Runner, seed: seed, sem: make(chan struct{}, n), log: o.Log}, nil
+}
+
+// job is one simulation of a variant.
+type job struct {
+	file  *scenarios.File
+	label string // for the log
+}
+
+// runAll runs jobs and returns their analysed results by index. On a
+// failure it returns the error of the lowest failed index, after every
+// started job has finished.
+func (p *pool) runAll(ctx context.Context, jobs []job) ([]*reports.Result, error) {
+	out := make([]*reports.Result, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case p.sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-p.sem }()
+			out[i], errs[i] = p.one(ctx, jobs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", jobs[i].label, err)
+		}
+	}
+	return out, nil
+}
+
+func (p *pool) one(ctx context.Context, j job) (*reports.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res, err := p.run(ctx, scenarios.NewPlan(j.file), p.seed)
+	if err != nil {
+		return nil, err
+	}
+	reports.Analyze(res)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if p.log != nil {
+		m := res.Measures
+		p.log(fmt.Sprintf("run %d: %s: availability %s, p99 %s", p.n, j.label,
+			reports.FormatPercent(m.Availability), reports.FormatLatency(m.Latency.P99)))
+	}
+	return res, nil
+}
+
+// writeRuns writes the report folder of each result under dir/runs,
+// in parallel on the pool's slots.
+func (p *pool) writeRuns(ctx context.Context, dir string, results []*reports.Result, names []string) error {
+	if dir == "" {
+		return nil
+	}
+	errs := make([]error, len(results))
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case p.sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-p.sem }()
+			errs[i] = reports.WriteAll(results[i], filepath.Join(dir, filepath.FromSlash(names[i])))
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
