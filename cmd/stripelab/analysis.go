@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/reports/analysis"
+	"github.com/stripelab/stripelab/scenarios"
+	"github.com/stripelab/stripelab/sim"
+)
+
+// simRunner runs one simulation of an analysis: sim.Run on the calling
+// goroutine, no progress bar (an analysis logs one line per run instead).
+func simRunner(ctx context.Context, p *scenarios.Plan, seed uint64) (*reports.Result, error) {
+	return sim.Run(ctx, p, sim.Options{Seed: seed})
+}
+
+// analysisFlags are the flags every analysis command takes.
+type analysisFlags struct {
+	out      *string
+	parallel *int
+	seed     *uint64
+	quiet    *bool
+}
+
+func addAnalysisFlags(fs *flag.FlagSet, kind string) analysisFlags {
+	return analysisFlags{
+		out:      fs.String("out", "", "output folder (default out/"+kind+"-NAME)"),
+		parallel: fs.Int("parallel", runtime.NumCPU(), "simulations run at once (each on one core); results do not depend on it"),
+		seed:     fs.Uint64("seed", 0, "seed for every run (0 keeps the scenario's run.seed)"),
+		quiet:    fs.Bool("quiet", false, "no line per finished run"),
+	}
+}
+
+// options checks the common flags and loads the scenario.
+func (a analysisFlags) options(kind string, pos []string) (*scenarios.File, analysis.Options, string, error) {
+	if *a.parallel < 1 {
+		return nil, analysis.Options{}, "", fmt.Errorf("%w: --parallel must be at least 1", errUsage)
+	}
+	f, err := loadScenario(pos[0])
+	if err != nil {
+		return nil, analysis.Options{}, "", err
+	}
+	dir := *a.out
+	if dir == "" {
+		dir = filepath.Join("out", kind+"-"+strings.ReplaceAll(f.Scenario.Name, "/", "-"))
+	}
+	o := analysis.Options{Runner: simRunner, Parallel: *a.parallel, Seed: *a.seed, Dir: dir}
+	if !*a.quiet {
+		start := time.Now()
+		o.Log = func(line string) {
+			fmt.Fprintf(os.Stderr, "  [%6.1fs] %s\n", time.Since(start).Seconds(), line)
+		}
+	}
+	return f, o, dir, nil
+}
+
+// analysisError maps an analysis failure to the CLI's exit codes: bad
+// options are usage errors (2), scenario errors keep theirs (2), an
+// interruption fails the command (1).
+func analysisError(kind string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, analysis.ErrBadInput):
+		return fmt.Errorf("%w: %s: %v", errUsage, kind, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: interrupted; no report was written", errSLO)
+	}
+	return err
+}
+
+// finishAnalysis prints where the report is and how long it took.
+func finishAnalysis(reading, dir string, runs int, wall time.Duration) {
+	fmt.Printf("%s\n  %d simulations in %s; report: %s\n", reading, runs, wall.Truncate(time.Millisecond), filepath.Join(dir, analysis.FileHTML))
+}

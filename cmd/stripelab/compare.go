@@ -1,0 +1,51 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stripelab/stripelab/reports/analysis"
+)
+
+func cmdCompare(args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	gran := fs.String("granularity", "city,az,rack,machine", "striping granularities to compare, comma-separated")
+	size := fs.Bool("size-for-slo", false, "size each layout for the objectives (searched) instead of equal total instances")
+	own := fs.Bool("scenario-faults", false, "use the scenario's own faults (each in its own run) instead of one loss per place class")
+	af := addAnalysisFlags(fs, "compare")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if err := needArgs("compare", pos, 1, 1, "FILE [--granularity city,az,rack,machine] [--out DIR] [--size-for-slo]"); err != nil {
+		return err
+	}
+	var gs []string
+	for _, g := range strings.Split(*gran, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			gs = append(gs, g)
+		}
+	}
+	if len(gs) == 0 {
+		return fmt.Errorf("%w: --granularity: expected one or more of city, az, rack, machine", errUsage)
+	}
+	f, o, dir, err := af.options("compare", pos)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("compare %s (%s): %s striping, seed %d\n", f.Scenario.Name, f.Path, strings.Join(gs, ", "), seedOf(f, o))
+	ctx, stop := interruptible()
+	defer stop()
+	start := time.Now()
+	c, err := analysis.Compare(ctx, f, analysis.CompareOptions{Options: o, Granularities: gs, SizeForSLO: *size, ScenarioFaults: *own})
+	if err != nil {
+		return analysisError("compare", err)
+	}
+	if err := c.Write(dir); err != nil {
+		return err
+	}
+	finishAnalysis(c.Reading, dir, c.Runs, time.Since(start))
+	return nil
+}
