@@ -549,11 +549,18 @@ func costDelta(a, b *Layout) string {
 	pct := 100 * float64(d) / math.Max(1, float64(b.Cost.Instances))
 	switch {
 	case d > 0:
-		return fmt.Sprintf("for %d more instances (%d against %d, +%.0f%%)", d, a.Cost.Instances, b.Cost.Instances, pct)
+		return fmt.Sprintf("for %d more %s (%d against %d, +%.0f%%)", d, instances(d), a.Cost.Instances, b.Cost.Instances, pct)
 	case d < 0:
-		return fmt.Sprintf("with %d fewer instances (%d against %d, %.0f%%)", -d, a.Cost.Instances, b.Cost.Instances, pct)
+		return fmt.Sprintf("with %d fewer %s (%d against %d, %.0f%%)", -d, instances(-d), a.Cost.Instances, b.Cost.Instances, pct)
 	}
 	return fmt.Sprintf("at the same %d instances", a.Cost.Instances)
+}
+
+func instances(n int) string {
+	if n == 1 {
+		return "instance"
+	}
+	return "instances"
 }
 
 func passing(c *Comparison) string {

@@ -27,7 +27,7 @@ func optDur(ns int64) string {
 func passCell(passed bool, failed []string, link string) cell {
 	c := cell{Text: "pass", Class: "pass", Link: link}
 	if !passed {
-		c.Text, c.Class = fmt.Sprintf("FAIL (%d)", len(failed)), "fail"
+		c.Text, c.Class, c.Detail = fmt.Sprintf("FAIL (%d)", len(failed)), "fail", strings.Join(failed, "; ")
 	}
 	return c
 }

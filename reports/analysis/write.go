@@ -64,6 +64,8 @@ type row struct {
 
 type cell struct {
 	Text, Link, Class string
+	// Detail is a smaller second line (HTML only).
+	Detail string
 }
 
 type plotView struct {
