@@ -141,6 +141,10 @@ func diff(path string, a, b reflect.Value, added bool, out *[]change) {
 	case reflect.Struct:
 		diffStruct(path, a, b, added, out)
 	case reflect.Slice:
+		if b.Len() == 0 && a.Len() > 0 {
+			*out = append(*out, change{path: path, removed: true})
+			return
+		}
 		for i := 0; i < max(a.Len(), b.Len()); i++ {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			switch {
@@ -187,6 +191,10 @@ func diffStruct(path string, a, b reflect.Value, added bool, out *[]change) {
 }
 
 func diffMap(path string, a, b reflect.Value, out *[]change) {
+	if b.Len() == 0 && a.Len() > 0 {
+		*out = append(*out, change{path: path, removed: true})
+		return
+	}
 	keys := map[string]bool{}
 	for _, m := range []reflect.Value{a, b} {
 		for _, k := range m.MapKeys() {

@@ -151,6 +151,13 @@ func TestDeriveRefillsDefaultsThatFollowedTheRun(t *testing.T) {
 	if end := v.Scenario.Workload.Profile.End; end != Duration(60e9) {
 		t.Errorf("the ramp ends at %s in a 1m variant, want 1m (it was left to follow the run)", end)
 	}
+	steps, err := Parse("steps.yaml", []byte(strings.Replace(deriveSrc, "{shape: ramp, from: 50%}", "{shape: step, steps: [{at: 0s, level: 200%}]}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Derive(steps, WithConstantRate(100)); err != nil {
+		t.Errorf("a step profile made constant: %v", err)
+	}
 	w, err := Derive(f, WithConstantRate(2000))
 	if err != nil {
 		t.Fatalf("a constant rate: %v", err)
