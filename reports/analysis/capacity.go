@@ -166,6 +166,9 @@ func FindCapacity(ctx context.Context, f *scenarios.File, o CapacityOptions) (*C
 	c := &Capacity{Scenario: s.Name, File: f.Path, Seed: pl.seed, PeakRate: float64(s.Workload.Rate) * s.PeakLevel(),
 		Lose: o.Lose, Precision: o.Precision}
 	r.c = c
+	if c.PeakRate <= 0 {
+		return nil, badInput("the scenario offers no load (its peak rate is 0): nothing to search from")
+	}
 	r.slo, c.DefaultAvailability = steadyObjectives(s.SLO)
 	c.Objectives = describeObjectives(r.slo)
 	c.AvailabilityObjective, c.P99ObjectiveNS = r.slo.Availability.Fraction(), int64(r.slo.Latency["p99"])
