@@ -13,7 +13,7 @@ func cmdCapacity(args []string) error {
 	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
 	lose := fs.String("lose", "", "also search N-1: the worst single az, city or rack lost")
 	precision := fs.String("precision", "1%", "stop bisecting when the bracket is this close to the rate that held")
-	measure := fs.String("measure", "60s", "measured length of each probe (after warm-up, and for N-1 after the loss settled)")
+	measure := fs.String("measure", "50s", "measured length of each probe (after warm-up, and for N-1 after the loss settled)")
 	af := addAnalysisFlags(fs, "capacity")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
