@@ -350,7 +350,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// A variant the scenario cannot take is a scenario error naming the fault.
 	own := parse(t, "set-fault", stripes+"faults: [{at: 20s, for: 10s, kind: gateway-down, target: set=c/a}]\n")
-	_, err := Compare(ctx, own, CompareOptions{Options: opts(1), Granularities: []string{"rack"}, ScenarioFaults: true})
+	_, err := Compare(ctx, own, CompareOptions{Options: opts(1), Granularities: []string{"az", "rack"}, ScenarioFaults: true})
 	if !errors.Is(err, scenarios.ErrInvalid) || !strings.Contains(err.Error(), `faults[0].target: unknown set "c/a"`) {
 		t.Errorf("a set target at another granularity: %v", err)
 	}

@@ -193,34 +193,40 @@ func FindCapacity(ctx context.Context, f *scenarios.File, o CapacityOptions) (*C
 // their probes are concatenated in a fixed order.
 func (r *capacityRun) searchAll(ctx context.Context, precision float64) error {
 	var steady, sweep, n1, inst []Probe
-	var errs [3]error
+	errs := make([]error, 3)
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(3)
+	done := func(i int) {
+		if errs[i] != nil {
+			cancel()
+		}
+		wg.Done()
+	}
 	go func() {
-		defer wg.Done()
-		r.c.Steady, steady, errs[0] = r.searchRate(ctx, searchSteady, precision)
+		defer done(0)
+		r.c.Steady, steady, errs[0] = r.searchRate(run, searchSteady, precision)
 		if errs[0] == nil && r.c.Steady.Held > 0 {
-			sweep, errs[0] = r.sweep(ctx, r.c.Steady.Held)
+			sweep, errs[0] = r.sweep(run, r.c.Steady.Held)
 		}
 	}()
 	go func() {
-		defer wg.Done()
+		defer done(1)
 		if r.level == "" {
 			return
 		}
 		var l Limit
-		l, n1, errs[1] = r.searchRate(ctx, searchN1, precision)
+		l, n1, errs[1] = r.searchRate(run, searchN1, precision)
 		r.c.N1 = &l
 	}()
 	go func() {
-		defer wg.Done()
-		r.c.Instances, inst, errs[2] = r.searchInstances(ctx)
+		defer done(2)
+		r.c.Instances, inst, errs[2] = r.searchInstances(run)
 	}()
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	if err := firstError(ctx, errs); err != nil {
+		return err
 	}
 	r.c.Probes = slices.Concat(steady, n1, inst, sweep)
 	return nil

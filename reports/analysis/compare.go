@@ -163,19 +163,21 @@ func Compare(ctx context.Context, f *scenarios.File, o CompareOptions) (*Compari
 	kept := make([][]*reports.Result, len(gs))
 	c.Layouts = make([]Layout, len(gs))
 	errs := make([]error, len(gs))
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	for i, g := range gs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.Layouts[i], kept[i], errs[i] = compareOne(ctx, pl, f, c, g, equal[i], o.SizeForSLO)
+			if c.Layouts[i], kept[i], errs[i] = compareOne(run, pl, c, g, equal[i], o.SizeForSLO); errs[i] != nil {
+				cancel()
+			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := firstError(ctx, errs); err != nil {
+		return nil, err
 	}
 	var all []*reports.Result
 	var names []string
@@ -234,7 +236,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // compareOne runs the suite on one layout, sized equally or searched
 // for the objectives, and returns the layout with the results to keep.
-func compareOne(ctx context.Context, pl *pool, f *scenarios.File, c *Comparison, g string, equal *scenarios.File, sizeForSLO bool) (Layout, []*reports.Result, error) {
+func compareOne(ctx context.Context, pl *pool, c *Comparison, g string, equal *scenarios.File, sizeForSLO bool) (Layout, []*reports.Result, error) {
 	l := Layout{Granularity: g}
 	variant := equal
 	var results []*reports.Result

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -115,6 +116,23 @@ func (p *pool) one(ctx context.Context, j job) (*reports.Result, error) {
 			reports.FormatPercent(m.Availability), reports.FormatLatency(m.Latency.P99)))
 	}
 	return res, nil
+}
+
+// firstError picks the error to report from concurrent searches that
+// cancel each other on failure: the first that is not such a
+// cancellation (unless ctx itself, the caller's, was cancelled).
+func firstError(ctx context.Context, errs []error) error {
+	for _, err := range errs {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
+			return err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeRuns writes the report folder of each result under dir/runs,
