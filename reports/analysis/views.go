@@ -238,10 +238,28 @@ func (c *Comparison) sizeSection() section {
 		chosen := fmt.Sprintf("%d: %s", l.Size.Scale, perSetLine(l.PerSet))
 		if !l.Size.Met {
 			chosen = "not met; reported at " + chosen
+			if n := len(l.Size.Probes); n > 0 {
+				chosen += "; still failing: " + strings.Join(verdictNames(l.Size.Probes[n-1].Failed), ", ")
+			}
 		}
 		s.Rows = append(s.Rows, row{Cells: []cell{txt(l.Granularity), txt(strings.Join(tried, ", ")), txt(chosen)}})
 	}
 	return s
+}
+
+// verdictNames keeps the names of failed objectives ("rto [lose az
+// c/a]"), once each, in order.
+func verdictNames(failed []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range failed {
+		name, _, _ := strings.Cut(f, ": ")
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (c *Comparison) charts() []chart {
