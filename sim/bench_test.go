@@ -54,8 +54,9 @@ type runStats struct {
 	wall      time.Duration
 	requests  int64
 	events    int64
-	mallocs   uint64
-	gcs       uint32
+	mallocs   uint64 // during the simulation, Finish excluded
+	gcs       uint32 // during the simulation, Finish excluded
+	finishGCs uint32 // while Finish encoded the result
 	peakHeap  uint64
 	finalHeap uint64
 }
@@ -70,7 +71,7 @@ func heapNow() uint64 {
 // measure runs a plan once and samples the live heap every simulated window.
 func measure(b *testing.B, p *scenarios.Plan) runStats {
 	runtime.GC()
-	var before, after runtime.MemStats
+	var before, mid, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	base := heapNow()
 	var st runStats
@@ -78,6 +79,9 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 	res, err := Run(context.Background(), p, Options{Progress: func(now, end int64) {
 		if h := heapNow(); h > st.peakHeap {
 			st.peakHeap = h
+		}
+		if now >= end && mid.NumGC == 0 {
+			runtime.ReadMemStats(&mid)
 		}
 	}})
 	st.wall = time.Since(start)
@@ -87,8 +91,12 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 	runtime.ReadMemStats(&after)
 	st.requests = res.Totals.Counts.Offered + offeredInWarmup(res)
 	st.events = res.Engine["events"]
-	st.mallocs = after.Mallocs - before.Mallocs
-	st.gcs = after.NumGC - before.NumGC
+	if mid.NumGC == 0 {
+		mid = after
+	}
+	st.mallocs = mid.Mallocs - before.Mallocs
+	st.gcs = mid.NumGC - before.NumGC
+	st.finishGCs = after.NumGC - mid.NumGC
 	st.peakHeap -= min(st.peakHeap, base)
 	return st
 }
@@ -110,7 +118,8 @@ func (st runStats) report(b *testing.B, prefix string) {
 	b.ReportMetric(float64(st.wall.Nanoseconds())/float64(st.events), prefix+"ns/event")
 	b.ReportMetric(float64(st.mallocs)/float64(st.requests), prefix+"allocs/req")
 	b.ReportMetric(float64(st.peakHeap)/(1<<20), prefix+"peak-MB")
-	b.ReportMetric(float64(st.gcs), prefix+"GCs")
+	b.ReportMetric(float64(st.gcs), prefix+"run-GCs")
+	b.ReportMetric(float64(st.finishGCs), prefix+"finish-GCs")
 }
 
 func loadLib(b *testing.B, name string) *scenarios.Plan {
