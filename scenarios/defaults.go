@@ -111,6 +111,7 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 	switch dc.Mode {
 	case "registry":
 		fill(written, "stack.discovery.placement", &dc.Placement, "per-set")
+		fill(written, "stack.discovery.replicas", &dc.Replicas, 3)
 		fill(written, "stack.discovery.heartbeat", &dc.Heartbeat, 5*second)
 		fill(written, "stack.discovery.ttl", &dc.TTL, 15*second)
 		fill(written, "stack.discovery.refresh", &dc.Refresh, 10*second)

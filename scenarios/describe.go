@@ -41,6 +41,7 @@ func (p *Plan) Describe(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", st.Name, p.Cities[st.City].Name, len(st.Machines), strings.Join(parts, ", "))
 	}
 	p.describeShards(tw)
+	p.describeRegistries(tw)
 	p.describeFaults(tw)
 	return tw.Flush()
 }
@@ -63,11 +64,22 @@ func (p *Plan) describeShards(tw io.Writer) {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", i, p.Machines[p.Instances[sh.Replicas[0]].Machine].Name, strings.Join(reps, " "))
 	}
-	for _, r := range p.Registries {
-		if len(r.Sets) > 1 {
-			fmt.Fprintf(tw, "\nregistry: one for all sets on %s\n", p.Machines[p.Instances[r.Instance].Machine].Name)
-		}
+}
+
+func (p *Plan) describeRegistries(tw io.Writer) {
+	if len(p.Registries) == 0 {
+		return
 	}
+	r := p.Registries[0]
+	var on []string
+	for _, in := range r.Instances {
+		on = append(on, p.Machines[p.Instances[in].Machine].Name)
+	}
+	if len(r.Sets) > 1 {
+		fmt.Fprintf(tw, "\nregistry: one for all sets, %d copies on %s\n", len(r.Instances), strings.Join(on, " "))
+		return
+	}
+	fmt.Fprintf(tw, "\nregistry: one per set, %d copies each (set %s: %s)\n", len(r.Instances), p.Sets[r.Sets[0]].Name, strings.Join(on, " "))
 }
 
 func (p *Plan) describeFaults(tw io.Writer) {

@@ -93,10 +93,10 @@ type Shard struct {
 	Replicas []int // instance indexes; [0] is the initial primary
 }
 
-// Registry is a discovery registry and the sets it serves.
+// Registry is a discovery registry: its copies and the sets it serves.
 type Registry struct {
-	Instance int
-	Sets     []int
+	Instances []int // the copies, on distinct machines when the place has enough
+	Sets      []int
 }
 
 // ServicePlan is a service with its calls resolved to indexes.
@@ -449,21 +449,28 @@ func (p *Plan) placeRegistries(t *topoIndex) {
 	if d.Mode != "registry" {
 		return
 	}
+	// copies go on the first machines of the place, interleaved over its
+	// AZs and racks, so they land in different racks when there are several
+	copies := func(ms []int) []int {
+		var out []int
+		for k := 0; k < d.Replicas && k < len(ms); k++ {
+			out = append(out, p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[k]}))
+		}
+		return out
+	}
 	if d.Placement == "per-set" {
 		for si, s := range p.Sets {
-			in := p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: s.Machines[0]})
-			p.Registries = append(p.Registries, Registry{Instance: in, Sets: []int{si}})
+			p.Registries = append(p.Registries, Registry{Instances: copies(s.Machines), Sets: []int{si}})
 		}
 		return
 	}
 	sc, _ := faults.ParseScope(d.Placement)
 	ms, _ := t.machinesIn(sc)
-	in := p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[0]})
 	all := make([]int, len(p.Sets))
 	for i := range all {
 		all[i] = i
 	}
-	p.Registries = append(p.Registries, Registry{Instance: in, Sets: all})
+	p.Registries = append(p.Registries, Registry{Instances: copies(p.interleaveMachines(ms)), Sets: all})
 }
 
 // splitUsers gives each city its share of users by largest remainder, so

@@ -217,12 +217,25 @@ func TestRegistries(t *testing.T) {
 		t.Fatalf("%d registries for %d sets", len(p.Registries), len(p.Sets))
 	}
 	for i, r := range p.Registries {
-		if in := p.Instances[r.Instance]; in.Role != RoleRegistry || in.Machine != p.Sets[i].Machines[0] || !slices.Equal(r.Sets, []int{i}) {
-			t.Errorf("registry %d: %+v on %d serving %v", i, in, in.Machine, r.Sets)
+		if !slices.Equal(r.Sets, []int{i}) || len(r.Instances) != min(3, len(p.Sets[i].Machines)) {
+			t.Errorf("registry %d: copies %v serving %v", i, r.Instances, r.Sets)
+		}
+		racks := map[int]bool{}
+		for k, in := range r.Instances {
+			pi := p.Instances[in]
+			if pi.Role != RoleRegistry || pi.Machine != p.Sets[i].Machines[k] || pi.Set != i {
+				t.Errorf("registry %d copy %d: %+v", i, k, pi)
+			}
+			racks[p.Machines[pi.Machine].Rack] = true
+		}
+		// the set's machines are interleaved over its racks: the copies spread
+		if want := min(len(r.Instances), racksOf(p, i)); len(racks) != want {
+			t.Errorf("registry %d: copies on %d racks, want %d", i, len(racks), want)
 		}
 	}
-	p = mustPlan(t, strings.Replace(twoCities, "data: {replicas: 1}", "data: {replicas: 1}, discovery: {placement: az=b/y}", 1))
-	if len(p.Registries) != 1 || len(p.Registries[0].Sets) != len(p.Sets) || p.Machines[p.Instances[p.Registries[0].Instance].Machine].Name != "b/y/r1/m1" {
+	p = mustPlan(t, strings.Replace(twoCities, "data: {replicas: 1}", "data: {replicas: 1}, discovery: {placement: az=b/y, replicas: 2}", 1))
+	if len(p.Registries) != 1 || len(p.Registries[0].Sets) != len(p.Sets) || len(p.Registries[0].Instances) != 2 ||
+		p.Machines[p.Instances[p.Registries[0].Instances[0]].Machine].Name != "b/y/r1/m1" {
 		t.Errorf("central registry: %+v", p.Registries)
 	}
 	p = mustPlan(t, strings.Replace(twoCities, "data: {replicas: 1}", "data: {replicas: 1}, discovery: {mode: mesh}", 1))
@@ -558,4 +571,12 @@ func referenceUsers(p *Plan) error {
 		}
 	}
 	return nil
+}
+
+func racksOf(p *Plan, set int) int {
+	racks := map[int]bool{}
+	for _, m := range p.Sets[set].Machines {
+		racks[p.Machines[m].Rack] = true
+	}
+	return len(racks)
 }

@@ -205,8 +205,12 @@ type Discovery struct {
 	// then its city) or global (its set, its city, then everything). Default set.
 	Scope string `yaml:"scope" json:"scope" jsonschema:"enum=set,enum=city,enum=global"`
 	// Placement is where the registry runs: per-set (one in every set) or a
-	// target such as az=shenzhen/a (its first machine) (registry). Default per-set.
+	// target such as az=shenzhen/a (one for every set, in that place) (registry). Default per-set.
 	Placement string `yaml:"placement,omitempty" json:"placement,omitempty"`
+	// Replicas is how many copies of each registry run, on distinct machines
+	// spread over the racks and AZs of its place; the registry answers while
+	// any copy is up (registry). Default 3.
+	Replicas int `yaml:"replicas,omitempty" json:"replicas,omitempty" jsonschema:"minimum=1,maximum=9"`
 	// Heartbeat is how often an instance renews its lease (registry). Default 5s.
 	Heartbeat Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
 	// TTL is how long after its last heartbeat an instance expires (registry). Default 15s.

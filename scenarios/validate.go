@@ -258,6 +258,9 @@ func (v *validator) discovery() {
 				v.errf(base+".placement", "%v", err)
 			}
 		}
+		if d.Replicas < 1 || d.Replicas > 9 {
+			v.errf(base+".replicas", "expected 1 to 9 copies, got %d", d.Replicas)
+		}
 		if d.Heartbeat <= 0 {
 			v.errf(base+".heartbeat", "expected a positive duration")
 		}
@@ -269,7 +272,7 @@ func (v *validator) discovery() {
 		}
 		return
 	}
-	v.notFor(base, "mesh", "mode", "placement", "heartbeat", "ttl", "refresh")
+	v.notFor(base, "mesh", "mode", "placement", "replicas", "heartbeat", "ttl", "refresh")
 }
 
 func (v *validator) services() {

@@ -50,7 +50,7 @@ func (w *World) faultStart(i int) {
 		}
 	case faults.RegistryDown:
 		for r := range w.regs {
-			if pf.Target.Kind == faults.ScopeAll || containsSorted(pf.Machines, int(w.insts[w.regs[r].inst].machine)) {
+			if pf.Target.Kind == faults.ScopeAll || w.registryIn(int32(r), pf.Machines) {
 				fs.regs = append(fs.regs, int32(r))
 				w.regs[r].down++
 				w.registryChanged(int32(r))
@@ -253,10 +253,15 @@ func (w *World) instUp(i int32) {
 }
 
 func (w *World) registryServedBy(inst int32) int32 {
-	for r := range w.regs {
-		if w.regs[r].inst == inst {
-			return int32(r)
+	return w.registryOfInst[inst]
+}
+
+// registryIn reports whether a copy of registry r runs on one of machines.
+func (w *World) registryIn(r int32, machines []int) bool {
+	for _, in := range w.regs[r].insts {
+		if containsSorted(machines, int(w.insts[in].machine)) {
+			return true
 		}
 	}
-	panic("sim: registry instance without a registry")
+	return false
 }

@@ -22,11 +22,12 @@ type cache struct {
 
 type cacheRef struct{ cache, pos int32 }
 
-// registry is a discovery registry and the sets it serves.
+// registry is a discovery registry: its copies (it answers while any is
+// up) and the sets it serves.
 type registry struct {
-	inst int32
-	down int32 // active registry-down faults
-	up   bool
+	insts []int32
+	down  int32 // active registry-down faults
+	up    bool
 }
 
 // discovery mode and scope, decoded once.
@@ -117,8 +118,14 @@ func (w *World) buildDiscovery() {
 
 func (w *World) buildRegistries() {
 	w.registryOf = make([]int32, len(w.sets))
+	w.registryOfInst = make([]int32, len(w.insts))
 	for ri, r := range w.plan.Registries {
-		w.regs = append(w.regs, registry{inst: int32(r.Instance), up: true})
+		reg := registry{up: true}
+		for _, in := range r.Instances {
+			reg.insts = append(reg.insts, int32(in))
+			w.registryOfInst[in] = int32(ri)
+		}
+		w.regs = append(w.regs, reg)
 		for _, s := range r.Sets {
 			w.registryOf[s] = int32(ri)
 		}
@@ -201,7 +208,27 @@ func (w *World) p2c(l []int32) int32 {
 
 func (w *World) regUp(r int32) bool {
 	reg := &w.regs[r]
-	return reg.down == 0 && w.insts[reg.inst].alive(w)
+	if reg.down > 0 {
+		return false
+	}
+	for _, in := range reg.insts {
+		if w.insts[in].alive(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// regReachable reports whether callers on machine m can reach a live copy
+// of registry r (both ways).
+func (w *World) regReachable(r int32, m int32) bool {
+	for _, in := range w.regs[r].insts {
+		rm := w.insts[in].machine
+		if w.insts[in].alive(w) && w.reachable(m, rm) && w.reachable(rm, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // registryChanged handles a registry going down or coming back: on
@@ -291,8 +318,7 @@ func (w *World) onCacheRefresh(ci int32) {
 	for pos, m := range c.members {
 		in := &w.insts[m]
 		r := w.registryOf[in.set]
-		rm := w.insts[w.regs[r].inst].machine
-		if !w.regUp(r) || !w.reachable(c.viewer, rm) || !w.reachable(rm, c.viewer) {
+		if !w.regUp(r) || !w.regReachable(r, c.viewer) {
 			continue
 		}
 		if c.vis[pos] == in.reg {

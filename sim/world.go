@@ -106,6 +106,8 @@ type World struct {
 	scope       int
 	viewerCache []int32 // set -> the cache its callers use
 	registryOf  []int32 // set -> the registry serving it
+	// registryOfInst maps a registry copy's instance to its registry
+	registryOfInst []int32
 
 	progress func(now, end int64)
 }
