@@ -114,6 +114,8 @@ var errorCases = []errCase{
 	{"registry field under mesh", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh, ttl: 10s}}\n", "2:56", "stack.discovery.ttl", "ttl does not apply when mode is mesh"},
 	{"bad placement", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {placement: central}}\n", "2:55", "stack.discovery.placement", `expected per-set or a place such as city=NAME or az=CITY/AZ, got "central"`},
 	{"unknown placement", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {placement: az=a/z}}\n", "2:55", "stack.discovery.placement", `unknown az "a/z"; known: a/a, a/b`},
+	{"registry copies", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {replicas: 12}}\n", "2:54", "stack.discovery.replicas", "expected 1 to 9 copies, got 12"},
+	{"registry copies under mesh", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh, replicas: 2}}\n", "2:56", "stack.discovery.replicas", "replicas does not apply when mode is mesh"},
 	{"zero heartbeat", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {heartbeat: 0}}\n", "2:55", "stack.discovery.heartbeat", "expected a positive duration"},
 	{"ttl under heartbeat", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {heartbeat: 5s, ttl: 5s}}\n", "2:64", "stack.discovery.ttl", "the TTL 5s must exceed the heartbeat 5s"},
 	{"zero refresh", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {refresh: 0}}\n", "2:53", "stack.discovery.refresh", "expected a positive duration"},
