@@ -506,11 +506,12 @@ func (p *Plan) splitUsers() {
 // its set across runs and striping comparisons.
 func (p *Plan) HomeSet(city, user int) int {
 	sets := p.Cities[city].Sets
-	return sets[int(mix64(uint64(user))%uint64(len(sets)))]
+	return sets[int(Mix64(uint64(user))%uint64(len(sets)))]
 }
 
-// mix64 is the splitmix64 finalizer, a good stable hash of an integer.
-func mix64(x uint64) uint64 {
+// Mix64 is the splitmix64 finalizer, a good stable hash of an integer; the
+// Plan and the simulator share it so that hashed choices agree.
+func Mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
@@ -525,7 +526,7 @@ func (p *Plan) ShardOf(city, user int) int {
 	if p.Scenario.Stack.Data.Mode == "sharded" {
 		return p.HomeSet(city, user)
 	}
-	return int(mix64(uint64(user)^0x5bd1e995) % uint64(len(p.Shards)))
+	return int(Mix64(uint64(user)^0x5bd1e995) % uint64(len(p.Shards)))
 }
 
 func (p *Plan) resolveFaults(t *topoIndex) {

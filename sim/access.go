@@ -1,6 +1,10 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
 
 // accessState is the regional access layer: for the users of each city,
 // which gateways it believes healthy. It learns of a change rehome_delay
@@ -81,7 +85,7 @@ func (w *World) healthySet(from, in int32, user int32) int32 {
 	if n == 0 {
 		return -1
 	}
-	k := int(mix64(uint64(user)^0x2545f4914f6cdd1d) % uint64(n))
+	k := int(scenarios.Mix64(uint64(user)^0x2545f4914f6cdd1d) % uint64(n))
 	for _, s := range sets {
 		if w.access.up[from*ns+int32(s)] > 0 {
 			if k == 0 {

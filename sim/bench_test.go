@@ -26,7 +26,7 @@ import (
 // the simulator's event queue: no model, the machine's own ceiling for
 // ten events per request.
 func barePipeline(rate float64, dur int64) (requests, events int64) {
-	q := newWheel()
+	q := newQueue()
 	r := rand.New(rand.NewPCG(1, 2))
 	stages := [...]int64{50e3, 120e3, 200e3, 1e6, 2e6, 300e3, 5e6, 250e3, 100e3, 50e3}
 	q.push(event{t: 0, kind: 0})

@@ -26,29 +26,12 @@ type shardState struct {
 }
 
 // tRing is a FIFO of times.
-type tRing struct {
-	buf        []int64
-	head, size int
-}
-
-func (r *tRing) push(t int64) {
-	if r.size == len(r.buf) {
-		n := max(64, 2*len(r.buf)) // a power of two: indexes wrap with a mask
-		nb := make([]int64, n)
-		for i := 0; i < r.size; i++ {
-			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
-		}
-		r.buf, r.head = nb, 0
-	}
-	r.buf[(r.head+r.size)&(len(r.buf)-1)] = t
-	r.size++
-}
+type tRing struct{ fifo[int64] }
 
 // dropBefore forgets times before t.
 func (r *tRing) dropBefore(t int64) {
-	for r.size > 0 && r.buf[r.head] < t {
-		r.head = (r.head + 1) & (len(r.buf) - 1)
-		r.size--
+	for r.size > 0 && *r.peek() < t {
+		r.pop()
 	}
 }
 
@@ -56,7 +39,7 @@ func (r *tRing) dropBefore(t int64) {
 func (r *tRing) countFrom(t int64) (n, oldest int64) {
 	oldest = -1
 	for i := r.size - 1; i >= 0; i-- {
-		v := r.buf[(r.head+i)&(len(r.buf)-1)]
+		v := r.at(i)
 		if v < t {
 			break
 		}
@@ -272,7 +255,7 @@ func (w *World) onShardPromote(shard int32, epoch uint32) {
 			w.rec.WritesLost(int(sh.fault), w.now, n, sh.downAt-oldest, fmt.Sprintf("shard %d, async copy was up to %s behind", shard, dur(behind)))
 		}
 	}
-	sh.acks = tRing{buf: sh.acks.buf[:0]}
+	sh.acks.clear(func(int64) {})
 	sh.primary = next
 	sh.lost, sh.detected = false, false
 	sh.epoch++

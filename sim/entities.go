@@ -60,42 +60,8 @@ type work struct {
 	enq   int64
 }
 
-// ring is a growable FIFO of work; it keeps its storage when emptied.
-type ring struct {
-	buf        []work
-	head, size int
-}
-
-func (r *ring) len() int { return r.size }
-
-func (r *ring) push(x work) {
-	if r.size == len(r.buf) {
-		n := max(16, 2*len(r.buf)) // a power of two: indexes wrap with a mask
-		nb := make([]work, n)
-		for i := 0; i < r.size; i++ {
-			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
-		}
-		r.buf, r.head = nb, 0
-	}
-	r.buf[(r.head+r.size)&(len(r.buf)-1)] = x
-	r.size++
-}
-
-func (r *ring) peek() *work { return &r.buf[r.head] }
-
-func (r *ring) pop() work {
-	x := r.buf[r.head]
-	r.head = (r.head + 1) & (len(r.buf) - 1)
-	r.size--
-	return x
-}
-
-func (r *ring) clear(each func(work)) {
-	for r.size > 0 {
-		each(r.pop())
-	}
-	r.head = 0
-}
+// ring is a FIFO of work: an instance queue or a machine run queue.
+type ring = fifo[work]
 
 func (w *World) buildMachines() {
 	p := w.plan

@@ -15,11 +15,7 @@ type eventQueue interface {
 }
 
 func TestQueueOrder(t *testing.T) {
-	testOrder(t, func() eventQueue { return &queue{} })
-}
-
-func TestWheelOrder(t *testing.T) {
-	testOrder(t, func() eventQueue { return newWheel() })
+	testOrder(t, func() eventQueue { return newQueue() })
 }
 
 func testOrder(t *testing.T, mk func() eventQueue) {
@@ -93,7 +89,7 @@ func BenchmarkQueueHold(b *testing.B) {
 	for _, n := range []int{200, 1000, 5000, 100000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
-			var q queue
+			q := newQueue()
 			for i := 0; i < n; i++ {
 				q.push(event{t: delayMix(r)})
 			}
@@ -113,21 +109,4 @@ func BenchmarkDelayMix(b *testing.B) {
 		s += delayMix(r)
 	}
 	_ = s
-}
-
-func BenchmarkWheelHold(b *testing.B) {
-	for _, n := range []int{200, 1000, 5000, 100000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			q := newWheel()
-			for i := 0; i < n; i++ {
-				q.push(event{t: delayMix(r)})
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				e, _ := q.pop()
-				q.push(event{t: e.t + delayMix(r)})
-			}
-		})
-	}
 }

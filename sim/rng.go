@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 // Stream identifiers: each concern draws from its own generator derived
@@ -22,17 +24,7 @@ const (
 
 // newStream derives an independent PCG generator for stream id.
 func newStream(seed uint64, id uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, mix64(id^0x9e3779b97f4a7c15)))
-}
-
-// mix64 is the splitmix64 finalizer.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
+	return rand.New(rand.NewPCG(seed, scenarios.Mix64(id^0x9e3779b97f4a7c15)))
 }
 
 // sampler draws a service time in ns from a scenario distribution. It takes

@@ -9,11 +9,10 @@ import "github.com/stripelab/stripelab/scenarios"
 // for the oldest call still waiting. A call that finishes in time costs no
 // event at all.
 type deadlineFIFO struct {
-	id         int32
-	timeout    int64
-	buf        []deadline
-	head, size int
-	armed      bool
+	fifo[deadline]
+	id      int32
+	timeout int64
+	armed   bool
 }
 
 type deadline struct {
@@ -55,17 +54,8 @@ func (w *World) buildEdges() {
 }
 
 func (q *deadlineFIFO) add(w *World, req int32, gen uint32, depth int8, token uint16) {
-	if q.size == len(q.buf) {
-		n := max(64, 2*len(q.buf)) // a power of two: indexes wrap with a mask
-		nb := make([]deadline, n)
-		for i := 0; i < q.size; i++ {
-			nb[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
-		}
-		q.buf, q.head = nb, 0
-	}
 	at := w.now + q.timeout
-	q.buf[(q.head+q.size)&(len(q.buf)-1)] = deadline{at: at, req: req, gen: gen, depth: depth, token: token}
-	q.size++
+	q.push(deadline{at: at, req: req, gen: gen, depth: depth, token: token})
 	if !q.armed {
 		q.armed = true
 		w.at(at, evEdgeTimer, q.id, 0, 0, 0)
@@ -76,7 +66,7 @@ func (w *World) onEdgeTimer(edge int32) {
 	q := &w.edges[edge]
 	q.armed = false
 	for q.size > 0 {
-		d := q.buf[q.head]
+		d := *q.peek()
 		if w.stillWaiting(&d) {
 			if d.at > w.now {
 				q.armed = true
@@ -89,11 +79,6 @@ func (w *World) onEdgeTimer(edge int32) {
 		}
 		q.pop()
 	}
-}
-
-func (q *deadlineFIFO) pop() {
-	q.head = (q.head + 1) & (len(q.buf) - 1)
-	q.size--
 }
 
 func (w *World) stillWaiting(d *deadline) bool {

@@ -52,7 +52,7 @@ type World struct {
 	plan *scenarios.Plan
 	sc   *scenarios.Scenario
 	rec  *reports.Recorder
-	q    *wheel
+	q    *queue
 	now  int64
 	end  int64 // arrivals stop here
 	stop int64 // events after this are not processed (end plus drain)
@@ -134,7 +134,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	s := p.Scenario
 	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration)}
 	w.stop = w.end + Horizon(s)
-	w.q = newWheel()
+	w.q = newQueue()
 	w.netRand = newStream(seed, streamNetwork)
 	w.routeRand = newStream(seed, streamRouting)
 	w.faultRand = newStream(seed, streamFaults)

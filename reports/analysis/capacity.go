@@ -406,38 +406,34 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 // to 1/64), then bisection until failed - held <= precision x held. It
 // returns 0 for held when nothing held, and 0 for failed when nothing failed.
 func bracket(start, precision float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
-	ok, err := test(start)
-	if err != nil {
+	// probe tests rate r and moves the bound it belongs to
+	probe := func(r float64) error {
+		ok, err := test(r)
+		switch {
+		case err != nil:
+			return err
+		case ok:
+			held = r
+		default:
+			failed = r
+		}
+		return nil
+	}
+	if err := probe(start); err != nil {
 		return 0, 0, err
 	}
-	if ok {
-		held = start
-		for i := 0; i < maxDoublings && failed == 0; i++ {
-			r := roundRate(held * 2)
-			if r > scenarios.MaxRate {
-				break
-			}
-			if ok, err = test(r); err != nil {
-				return 0, 0, err
-			}
-			if ok {
-				held = r
-			} else {
-				failed = r
-			}
+	for i := 0; i < maxDoublings && held > 0 && failed == 0; i++ {
+		r := roundRate(held * 2)
+		if r > scenarios.MaxRate {
+			break
 		}
-	} else {
-		failed = start
-		for i := 0; i < maxHalvings && held == 0; i++ {
-			r := roundRate(failed / 2)
-			if ok, err = test(r); err != nil {
-				return 0, 0, err
-			}
-			if ok {
-				held = r
-			} else {
-				failed = r
-			}
+		if err := probe(r); err != nil {
+			return 0, 0, err
+		}
+	}
+	for i := 0; i < maxHalvings && held == 0 && failed > 0; i++ {
+		if err := probe(roundRate(failed / 2)); err != nil {
+			return 0, 0, err
 		}
 	}
 	if held == 0 || failed == 0 {
@@ -448,13 +444,8 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 		if mid <= held || mid >= failed {
 			break
 		}
-		if ok, err = test(mid); err != nil {
+		if err := probe(mid); err != nil {
 			return 0, 0, err
-		}
-		if ok {
-			held = mid
-		} else {
-			failed = mid
 		}
 	}
 	return held, failed, nil

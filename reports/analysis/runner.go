@@ -73,23 +73,10 @@ type job struct {
 // started job has finished.
 func (p *pool) runAll(ctx context.Context, jobs []job) ([]*reports.Result, error) {
 	out := make([]*reports.Result, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for i := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case p.sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			defer func() { <-p.sem }()
-			out[i], errs[i] = p.one(ctx, jobs[i])
-		}()
-	}
-	wg.Wait()
+	errs := p.each(ctx, len(jobs), func(i int) (err error) {
+		out[i], err = p.one(ctx, jobs[i])
+		return err
+	})
 	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", jobs[i].label, err)
@@ -141,9 +128,23 @@ func (p *pool) writeRuns(ctx context.Context, dir string, results []*reports.Res
 	if dir == "" {
 		return nil
 	}
-	errs := make([]error, len(results))
+	errs := p.each(ctx, len(results), func(i int) error {
+		return reports.WriteAll(results[i], filepath.Join(dir, filepath.FromSlash(names[i])))
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// each runs fn(0..n-1) on the pool's slots and returns their errors by
+// index; a job not started before ctx is cancelled gets ctx's error.
+func (p *pool) each(ctx context.Context, n int, fn func(i int) error) []error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range results {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -154,14 +155,9 @@ func (p *pool) writeRuns(ctx context.Context, dir string, results []*reports.Res
 				return
 			}
 			defer func() { <-p.sem }()
-			errs[i] = reports.WriteAll(results[i], filepath.Join(dir, filepath.FromSlash(names[i])))
+			errs[i] = fn(i)
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errs
 }
