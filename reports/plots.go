@@ -169,27 +169,11 @@ func style(fnt font.Font, size vg.Length) text.Style {
 // base makes a titled plot with labelled axes, a grid, readable fonts and
 // a legend at the top right, in a margin kept free of data.
 func (f *figures) base(title, ylabel string, legend []string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font = font.From(boldFont, 15)
-	p.Title.Padding = vg.Points(6)
-	p.X.Label.Text = "time since start of run (" + f.unitName + ")"
-	p.Y.Label.Text = ylabel
-	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Label.TextStyle.Font = font.From(sansFont, 12)
-		ax.Tick.Label.Font = font.From(sansFont, 10.5)
-	}
-	p.Y.Tick.Marker = trimmedTicks{}
-	p.Legend.TextStyle.Font = font.From(sansFont, 10.5)
-	p.Legend.Top = true
-	p.Legend.ThumbnailWidth = vg.Points(22)
+	p := NewChart(title, "time since start of run ("+f.unitName+")", ylabel)
 	p.Legend.YOffs = -vg.Points(4)
 	f.xmax = f.start + (f.end-f.start)/(1-f.legendShare(p, legend))
 	p.X.Min, p.X.Max = f.start, f.xmax
 	p.X.Tick.Marker = upTo{min: f.start, max: f.end}
-	grid := plotter.NewGrid()
-	grid.Vertical.Color, grid.Horizontal.Color = color.NRGBA{0, 0, 0, 28}, color.NRGBA{0, 0, 0, 28}
-	p.Add(grid)
 	return p
 }
 
