@@ -26,11 +26,13 @@ type task interface {
 	done(aborted bool)
 }
 
+// newProgress writes progress to w: bars when both standard output and w
+// are terminals (an interactive run), plain lines otherwise (a pipeline's log).
 func newProgress(w *os.File, quiet bool) progress {
 	if quiet {
 		return noProgress{}
 	}
-	if term.IsTerminal(int(w.Fd())) {
+	if term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(w.Fd())) {
 		return &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))}
 	}
 	return &lineProgress{w: w, every: 5 * time.Second}
