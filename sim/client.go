@@ -220,7 +220,12 @@ func (w *World) startAttempt(ri int32) {
 
 // finishAttempt ends an attempt as the client sees it: retry after a
 // backoff, or record the request's final outcome.
-func (w *World) finishAttempt(ri int32, st status) {
+func (w *World) finishAttempt(ri int32, st status) { w.finishAttemptAt(ri, st, w.now) }
+
+// finishAttemptAt ends an attempt whose outcome reaches the client at t
+// (not before now): the client does nothing else in between, so its
+// reaction can be computed as soon as the outcome is known.
+func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 	r := &w.reqs.recs[ri]
 	r.frames[0].waiting = false
 	cl := &w.sc.Workload.Client
@@ -232,10 +237,10 @@ func (w *World) finishAttempt(ri int32, st status) {
 		n.home, n.shard, n.send = r.home, r.shard, r.send
 		n.attempt = r.attempt + 1
 		n.refs = 1
-		w.at(w.now+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
+		w.at(t+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
 	} else {
 		w.rec.Record(&reports.Request{
-			Send: r.send, Latency: w.now - r.send, User: r.user, Set: r.home, City: r.city,
+			Send: r.send, Latency: t - r.send, User: r.user, Set: r.home, City: r.city,
 			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.cross, CrossSet: r.crossSet, Write: r.write,
 		})
 	}

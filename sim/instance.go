@@ -31,6 +31,10 @@ func (w *World) sendDown(ri int32, d int) {
 func (w *World) sendUp(ri int32, d int, st status) {
 	r := &w.reqs.recs[ri]
 	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d-1))
+	if d == 1 && fate != fateDrop {
+		w.answerClient(ri, st, fate, w.now+delay)
+		return
+	}
 	switch fate {
 	case fateDrop:
 		w.chainEnd(ri)
@@ -39,6 +43,27 @@ func (w *World) sendUp(ri int32, d int, st status) {
 	default:
 		w.at(w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
 	}
+}
+
+// answerClient delivers a gateway's answer that reaches the client at t.
+// Nothing but the client's own timeout can happen to it on the way, so no
+// event is needed: if it arrives before the attempt's deadline the client
+// takes it (the deadline entry then finds the attempt done), otherwise the
+// deadline fires first and the answer is discarded on arrival.
+func (w *World) answerClient(ri int32, st status, fate int, t int64) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[0]
+	if !f.waiting || t >= r.start+w.clientTimeout {
+		w.chainEnd(ri)
+		return
+	}
+	if fate == fateReject {
+		st = stError
+	}
+	f.waiting = false
+	w.insts[r.frames[1].inst].outstanding--
+	r.refs--
+	w.finishAttemptAt(ri, st, t)
 }
 
 // onMsg: a request arrives at the instance of frame d.
