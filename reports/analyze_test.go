@@ -52,25 +52,9 @@ func setAvail(r *Result, i int, a float64) {
 
 // fillTotals sums the measured windows into Totals, as the Recorder does.
 func fillTotals(r *Result) {
-	t := Totals{ByCity: make([]Counts, len(r.Cities)), BySet: make([]Counts, len(r.Sets)),
+	r.Totals = Totals{BySet: make([]Counts, len(r.Sets)),
 		OtherLostWrites: r.Totals.OtherLostWrites, OtherLostSpanNS: r.Totals.OtherLostSpanNS}
-	for i := range r.Windows {
-		w := &r.Windows[i]
-		if w.Start < r.WarmupNS {
-			continue
-		}
-		t.Counts.Add(&w.Counts)
-		for k := range w.ByPriority {
-			t.ByPriority[k].Add(&w.ByPriority[k])
-		}
-		for c, cc := range w.ByCity {
-			t.ByCity[c].Offered += cc.Offered
-			t.ByCity[c].Outcomes[OK] += cc.OK
-		}
-		t.Attempts += w.Attempts
-		t.Cross += w.CrossRegion
-	}
-	r.Totals = t
+	sumWindows(r)
 }
 
 func addFault(r *Result, name string, start, end int64) *FaultInfo {

@@ -336,11 +336,32 @@ func (r *Recorder) Finish(end int64, incomplete bool) *Result {
 
 func (r *Recorder) totals() {
 	res := r.res
+	sumWindows(res)
+	t := &res.Totals
+	t.BySet = r.setTotals
+	t.Latency = Summarize(r.overall)
+	for p := range r.byPriority {
+		t.LatencyBy[p] = Summarize(r.byPriority[p])
+	}
+	t.Hist = EncodeHist(r.overall)
+}
+
+func popcount(bs []uint64) int64 {
+	var n int
+	for _, w := range bs {
+		n += bits.OnesCount64(w)
+	}
+	return int64(n)
+}
+
+// sumWindows adds the measured windows (those starting after warm-up) into
+// res.Totals' counters.
+func sumWindows(res *Result) {
 	t := &res.Totals
 	t.ByCity = make([]Counts, len(res.Cities))
 	for i := range res.Windows {
 		w := &res.Windows[i]
-		if w.Start < r.warmup {
+		if w.Start < res.WarmupNS {
 			continue
 		}
 		t.Counts.Add(&w.Counts)
@@ -356,18 +377,4 @@ func (r *Recorder) totals() {
 		t.Cross += w.CrossRegion
 		t.CrossSet += w.CrossSet
 	}
-	t.BySet = r.setTotals
-	t.Latency = Summarize(r.overall)
-	for p := range r.byPriority {
-		t.LatencyBy[p] = Summarize(r.byPriority[p])
-	}
-	t.Hist = EncodeHist(r.overall)
-}
-
-func popcount(bs []uint64) int64 {
-	var n int
-	for _, w := range bs {
-		n += bits.OnesCount64(w)
-	}
-	return int64(n)
 }
