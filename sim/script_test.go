@@ -72,26 +72,23 @@ func arg(t *testing.T, d *datadriven.TestData, key string) int64 {
 }
 
 func cityArg(t *testing.T, w *World, d *datadriven.TestData) int {
-	var s string
-	d.ScanArgs(t, "city", &s)
-	for i, c := range w.plan.Cities {
-		if c.Name == s {
-			return i
-		}
-	}
-	t.Fatalf("no city %q", s)
-	return 0
+	return nameArg(t, d, "city", len(w.plan.Cities), func(i int) string { return w.plan.Cities[i].Name })
 }
 
 func setArg(t *testing.T, w *World, d *datadriven.TestData) int {
+	return nameArg(t, d, "set", len(w.plan.Sets), func(i int) string { return w.plan.Sets[i].Name })
+}
+
+// nameArg reads argument key and returns the index of the name it gives.
+func nameArg(t *testing.T, d *datadriven.TestData, key string, n int, name func(int) string) int {
 	var s string
-	d.ScanArgs(t, "set", &s)
-	for i, st := range w.plan.Sets {
-		if st.Name == s {
+	d.ScanArgs(t, key, &s)
+	for i := 0; i < n; i++ {
+		if name(i) == s {
 			return i
 		}
 	}
-	t.Fatalf("no set %q", s)
+	t.Fatalf("no %s %q", key, s)
 	return 0
 }
 
