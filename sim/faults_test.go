@@ -536,3 +536,22 @@ func TestRetryStormIsMetastable(t *testing.T) {
 		t.Errorf("with a retry budget and a queue timeout: availability %.4f after the spike; want recovery", a)
 	}
 }
+
+// TestBaseDelayMatchesPlan checks the simulator's flattened delay table
+// against the Plan's definition for every pair of machines and for users.
+func TestBaseDelayMatchesPlan(t *testing.T) {
+	w, _ := runWorld(t, strings.Replace(scenario(nil), "duration: 90s, warmup: 5s", "duration: 2s, warmup: 1s", 1))
+	p := w.plan
+	for a := range p.Machines {
+		for b := range p.Machines {
+			if got, want := w.baseDelay(int32(a), int32(b)), int64(p.Delay(a, b)); got != want {
+				t.Fatalf("delay %s -> %s: %d, plan says %d", p.Machines[a].Name, p.Machines[b].Name, got, want)
+			}
+		}
+		for c := range p.Cities {
+			if got, want := w.baseDelay(-1-int32(c), int32(a)), int64(p.ClientDelay(c, a)); got != want {
+				t.Fatalf("users of %s -> %s: %d, plan says %d", p.Cities[c].Name, p.Machines[a].Name, got, want)
+			}
+		}
+	}
+}

@@ -53,7 +53,9 @@ func (l *linkFault) hits(src, dst int32) bool {
 }
 
 // baseDelay is the one-way delay between two endpoints before jitter and
-// faults; a negative endpoint is the users of a city.
+// faults; a negative endpoint is the users of a city. It is Plan.Delay and
+// Plan.ClientDelay on flat integer tables for the hot path
+// (TestBaseDelayMatchesPlan keeps them equal).
 func (w *World) baseDelay(a, b int32) int64 {
 	l := &w.lat
 	switch {
