@@ -103,3 +103,27 @@ func firstDiff(a, b []byte) string {
 	}
 	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
 }
+
+// TestStepEqualsRunUntil drives one world event by event and another by
+// RunUntil; the results must be identical.
+func TestStepEqualsRunUntil(t *testing.T) {
+	f, err := scenarios.LoadLibrary("ci/smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := scenarios.NewPlan(f)
+	seed := p.Scenario.Run.Seed
+	a := NewWorld(p, seed, reports.NewRecorder(p, seed, Backend, Horizon(p.Scenario)))
+	for a.Step() {
+	}
+	b := NewWorld(p, seed, reports.NewRecorder(p, seed, Backend, Horizon(p.Scenario)))
+	b.RunUntil(b.stop)
+	if a.Events() == 0 || a.Events() != b.Events() {
+		t.Fatalf("Step processed %d events, RunUntil %d", a.Events(), b.Events())
+	}
+	ra, _ := json.Marshal(a.Finish(false))
+	rb, _ := json.Marshal(b.Finish(false))
+	if !bytes.Equal(ra, rb) {
+		t.Fatalf("results differ: %s", firstDiff(ra, rb))
+	}
+}
