@@ -21,20 +21,6 @@ func (e *event) before(o *event) bool {
 	return e.t < o.t || (e.t == o.t && e.seq < o.seq)
 }
 
-func cmpEvent(x, y event) int {
-	switch {
-	case x.t < y.t:
-		return -1
-	case x.t > y.t:
-		return 1
-	case x.seq < y.seq:
-		return -1
-	case x.seq > y.seq:
-		return 1
-	}
-	return 0
-}
-
 // queue is the event queue: a hierarchical timing wheel ordered by
 // (time, sequence).
 // Level 0 has 4096 slots of 1.024 us (a 4.2 ms block), level 1 4096
@@ -124,14 +110,6 @@ func (q *queue) insert0(i int32, s int) {
 	q.nodes[i].next = *p
 	*p = i
 	q.l0b[s>>6] |= 1 << (s & 63)
-}
-
-func (q *queue) peekTime() (int64, bool) {
-	s, ok := q.next0()
-	if !ok {
-		return 0, false
-	}
-	return q.nodes[q.l0[s]].e.t, true
 }
 
 func (q *queue) pop() (event, bool) { return q.popUntil(math.MaxInt64) }

@@ -110,3 +110,18 @@ func BenchmarkDelayMix(b *testing.B) {
 	}
 	_ = s
 }
+
+// cmpEvent orders events like the queue: by time, then sequence.
+func cmpEvent(x, y event) int {
+	switch {
+	case x.t < y.t:
+		return -1
+	case x.t > y.t:
+		return 1
+	case x.seq < y.seq:
+		return -1
+	case x.seq > y.seq:
+		return 1
+	}
+	return 0
+}
