@@ -23,6 +23,7 @@ func (w *World) buildFaults() {
 
 // faultStart applies fault i. Every kind of the fault table has a case.
 func (w *World) faultStart(i int) {
+	w.demoteAll()
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultStart, i, "%s starts", pf.Name)
@@ -76,6 +77,7 @@ func (w *World) faultStart(i int) {
 
 // faultEnd undoes fault i.
 func (w *World) faultEnd(i int) {
+	w.demoteAll()
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultEnd, i, "%s ends", pf.Name)

@@ -16,12 +16,25 @@ type machine struct {
 	slow                float64
 	runq                ring
 	insts               []int32
+	// holds are leaf work answered ahead (see answerEarly): their threads
+	// and cores count as busy until they end and are released lazily.
+	holds []hold
+}
+
+// hold is a leaf's CPU work whose answer is already scheduled.
+type hold struct {
+	end  int64
+	seq  uint64 // of the CPU event it stands for
+	req  int32
+	inst int32
+	d    int8
 }
 
 // instance is one process: a gateway, service, proxy, shard node or
 // registry. Fields read on every request come first, to share cache lines.
 type instance struct {
 	role     scenarios.Role
+	leaf     bool // answers its caller without calling anyone: a service without calls, a shard node
 	gwTimer  bool // a gateway queue timer is pending
 	reg      bool // registered in the registry (registry mode)
 	regPend  bool // waiting for the registry to come back to (de)register
@@ -95,6 +108,7 @@ func (w *World) buildInstances() {
 		case scenarios.RoleRegistry:
 			in.conc, in.qcap = 1, 0
 		}
+		in.leaf = pi.Role == scenarios.RoleShard || (pi.Role == scenarios.RoleService && len(p.Services[pi.Service].Calls) == 0)
 		if in.samp.kind != distConstant {
 			in.rng = newStream(w.seed, streamService+uint64(i))
 		}
@@ -125,6 +139,15 @@ type request struct {
 	op       uint8 // current data operation: opRead or opWrite
 	frames   [scenarios.MaxDepth]frame
 	nextFree int32
+	// spec numbers the answers scheduled ahead on this record; it is never
+	// reset, so an early answer turned stale never matches a later one.
+	spec uint16
+	// a chain has one leaf working at a time (calls are sequential and a
+	// caller that gave up makes no new call); its answer's network jitter
+	// (a fraction of 2^32) and queue sequence number are drawn when its
+	// work starts, so that answering ahead or not gives the same run
+	leafJit uint32
+	leafSeq uint64
 }
 
 const (
@@ -140,6 +163,7 @@ type frame struct {
 	next    uint8  // index of the next downstream call (service frames)
 	edge    int16  // the deadline edge of the call being waited on
 	waiting bool
+	pre     bool // a leaf frame whose answer is prepared: request.leafJit, leafSeq
 }
 
 // reqPool is a slab of request records with a free list: no allocation

@@ -30,6 +30,10 @@ func (w *World) sendDown(ri int32, d int) {
 // sendUp sends a response from frame d to frame d-1.
 func (w *World) sendUp(ri int32, d int, st status) {
 	r := &w.reqs.recs[ri]
+	if r.frames[d].pre {
+		w.leafAnswer(ri, d, st)
+		return
+	}
 	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d-1))
 	if d == 1 && fate != fateDrop {
 		w.answerClient(ri, st, fate, w.now+delay)
@@ -42,6 +46,21 @@ func (w *World) sendUp(ri int32, d int, st status) {
 		w.at(w.now+delay, evResp, ri, int32(d-1), 0, uint8(stError))
 	default:
 		w.at(w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
+	}
+}
+
+// leafAnswer sends a leaf's answer with the jitter and sequence number
+// drawn when its work started.
+func (w *World) leafAnswer(ri int32, d int, st status) {
+	r := &w.reqs.recs[ri]
+	delay, fate := w.transitJit(w.endpoint(r, d), w.endpoint(r, d-1), r.leafJit)
+	switch fate {
+	case fateDrop:
+		w.chainEnd(ri)
+	case fateReject:
+		w.atSeq(r.leafSeq, w.now+delay, evResp, ri, int32(d-1), 0, uint8(stError))
+	default:
+		w.atSeq(r.leafSeq, w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
 	}
 }
 
@@ -87,11 +106,18 @@ func (w *World) onMsg(ri int32, d int) {
 		}
 	}
 	in.arrivals++
+	m := &w.machines[in.machine]
+	if in.busy >= in.conc && len(m.holds) > 0 {
+		w.settle(m)
+	}
 	switch {
 	case in.busy < in.conc:
 		in.busy++
 		w.startCPU(ri, d)
 	case in.q.len() < int(in.qcap):
+		if in.leaf {
+			w.demote(m) // the queued request starts when a hold ends
+		}
 		in.queued++
 		in.q.push(work{req: ri, depth: int8(d), enq: w.now})
 		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && !in.gwTimer {
@@ -109,19 +135,110 @@ func (w *World) onMsg(ri int32, d int) {
 // it on the machine when every core is busy.
 func (w *World) startCPU(ri int32, d int) {
 	r := &w.reqs.recs[ri]
-	inst := r.frames[d].inst
-	in := &w.insts[inst]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	if in.leaf {
+		// a leaf prepares its answer now, so that answering ahead or at
+		// the end of the work draws the same numbers in the same order
+		f.pre = true
+		if w.jitter > 0 {
+			r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
+		}
+		r.leafSeq = w.q.reserve()
+	}
 	if in.samp.kind == distConstant && in.samp.mean <= 0 {
 		w.afterCPU(ri, d)
 		return
 	}
 	m := &w.machines[in.machine]
+	if m.busy >= m.cores && len(m.holds) > 0 {
+		w.settle(m)
+	}
 	if m.busy < m.cores {
 		m.busy++
-		w.at(w.now+w.cpuCost(in, m), evCPU, ri, int32(d), in.inc, m.epoch)
+		cost := w.cpuCost(in, m)
+		seq := w.q.reserve()
+		if w.ahead && in.leaf && d >= 2 && len(w.links) == 0 && in.q.len() == 0 && m.runq.len() == 0 &&
+			(in.role != scenarios.RoleShard || r.op != opWrite) {
+			w.answerEarly(ri, d, m, w.now+cost, seq)
+			return
+		}
+		w.atSeq(seq, w.now+cost, evCPU, ri, int32(d), in.inc, m.epoch)
 		return
 	}
+	w.demote(m) // the queued work starts when a hold ends
 	m.runq.push(work{req: ri, depth: int8(d), inc: in.inc})
+}
+
+// answerEarly finishes a leaf's work as it starts: a service without calls
+// or a read on a shard node always answers OK when its CPU work ends, and
+// with no fault able to start or end meanwhile (faults demote every hold
+// first) nothing can change that answer or its way back. So the answer is
+// scheduled now, one event instead of two, and the thread and core stay
+// held until the work's end: released lazily by settle when someone needs
+// them, or turned back into an ordinary CPU event by demote when work must
+// queue for them.
+func (w *World) answerEarly(ri int32, d int, m *machine, end int64, seq uint64) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	delay, _ := w.transitJit(w.endpoint(r, d), w.endpoint(r, d-1), r.leafJit)
+	r.spec++
+	if r.spec == 0 {
+		r.spec = 1
+	}
+	f.token = r.spec
+	m.holds = append(m.holds, hold{end: end, seq: seq, req: ri, inst: f.inst, d: int8(d)})
+	w.answeredAhead++
+	w.atSeq(r.leafSeq, end+delay, evLeafDone, ri, int32(d), uint32(r.spec), 0)
+}
+
+// onLeafDone delivers an answer scheduled ahead, unless its hold was
+// demoted (an ordinary CPU event then carries the request).
+func (w *World) onLeafDone(ri int32, d int, token uint32) {
+	f := &w.reqs.recs[ri].frames[d]
+	if uint32(f.token) != token {
+		return
+	}
+	f.token = 0
+	w.onResp(ri, d-1, stOK)
+}
+
+// settle releases the threads and cores of machine m's holds that ended.
+func (w *World) settle(m *machine) {
+	k := 0
+	for _, h := range m.holds {
+		if h.end <= w.now {
+			m.busy--
+			w.insts[h.inst].busy--
+			continue
+		}
+		m.holds[k] = h
+		k++
+	}
+	m.holds = m.holds[:k]
+}
+
+// demote turns machine m's running holds into ordinary CPU work that ends
+// with an event, as it would have without answering ahead; their answers
+// already in the queue become stale.
+func (w *World) demote(m *machine) {
+	w.settle(m)
+	for _, h := range m.holds {
+		w.reqs.recs[h.req].frames[h.d].token = 0
+		w.demoted++
+		w.atSeq(h.seq, h.end, evCPU, h.req, int32(h.d), w.insts[h.inst].inc, m.epoch)
+	}
+	m.holds = m.holds[:0]
+}
+
+// demoteAll demotes every hold: a fault is about to change what running
+// work or its answers would meet.
+func (w *World) demoteAll() {
+	for i := range w.machines {
+		if len(w.machines[i].holds) > 0 {
+			w.demote(&w.machines[i])
+		}
+	}
 }
 
 func (w *World) cpuCost(in *instance, m *machine) int64 {

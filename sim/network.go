@@ -108,6 +108,22 @@ func (w *World) transit(src, dst int32) (int64, int) {
 	if w.jitter > 0 && d > 0 {
 		d += int64(float64(d) * w.jitter * w.netRand.Float64())
 	}
+	return w.linkFate(src, dst, d)
+}
+
+// transitJit is transit with the jitter drawn beforehand, as a fraction
+// of 2^32.
+func (w *World) transitJit(src, dst int32, jit uint32) (int64, int) {
+	d := w.baseDelay(src, dst)
+	if w.jitter > 0 && d > 0 {
+		d += int64(float64(d) * w.jitter * (float64(jit) / (1 << 32)))
+	}
+	return w.linkFate(src, dst, d)
+}
+
+// linkFate applies the link faults on the way from src to dst to a
+// message that takes d without them.
+func (w *World) linkFate(src, dst int32, d int64) (int64, int) {
 	for _, l := range w.links {
 		if !l.hits(src, dst) {
 			continue

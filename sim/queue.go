@@ -82,6 +82,19 @@ func (q *queue) push(e event) {
 	q.place(q.alloc(e))
 }
 
+// reserve takes the next sequence number for an event pushed later with
+// pushSeq: it sorts among events of the same time as if pushed now.
+func (q *queue) reserve() uint64 {
+	q.seq++
+	return q.seq
+}
+
+// pushSeq adds an event with a sequence number from reserve.
+func (q *queue) pushSeq(e event) {
+	q.n++
+	q.place(q.alloc(e))
+}
+
 // place files node i on the level its time belongs to.
 func (q *queue) place(i int32) {
 	t := q.nodes[i].e.t

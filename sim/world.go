@@ -30,6 +30,7 @@ const (
 	evShardPromote                // a: shard, gen: epoch
 	evReplicaDetect               // a: instance, gen: incarnation at death
 	evFlush                       // periodic: recorder flush and progress
+	evLeafDone                    // a: request, c: leaf depth, gen: spec token (an answer scheduled ahead)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -60,6 +61,11 @@ type World struct {
 
 	events  uint64
 	started bool
+	// ahead lets leaves answer ahead (answerEarly); off, every leaf's CPU
+	// work ends with its own event. Both give the same results.
+	ahead            bool
+	answeredAhead    int64
+	demoted          int64
 
 	machines []machine
 	insts    []instance
@@ -132,7 +138,7 @@ type Options struct {
 // finished request.
 func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	s := p.Scenario
-	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration)}
+	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration), ahead: true}
 	w.stop = w.end + Horizon(s)
 	w.q = newQueue()
 	w.netRand = newStream(seed, streamNetwork)
@@ -243,6 +249,15 @@ func (w *World) at(t int64, kind evKind, a, c int32, gen uint32, b uint8) {
 	w.schedule(event{t: t, kind: kind, a: a, c: c, gen: gen, b: b})
 }
 
+// atSeq schedules an event with a sequence number taken earlier by
+// q.reserve.
+func (w *World) atSeq(seq uint64, t int64, kind evKind, a, c int32, gen uint32, b uint8) {
+	if t < w.now {
+		panic("sim: event scheduled in the past")
+	}
+	w.q.pushSeq(event{t: t, seq: seq, kind: kind, a: a, c: c, gen: gen, b: b})
+}
+
 func (w *World) start() {
 	if w.started {
 		return
@@ -333,6 +348,8 @@ func (w *World) dispatch(e *event) {
 		w.onReplicaDetect(e.a, e.gen)
 	case evFlush:
 		w.onFlush()
+	case evLeafDone:
+		w.onLeafDone(e.a, int(e.c), e.gen)
 	default:
 		panic("sim: unknown event kind")
 	}
@@ -357,6 +374,8 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 		}
 	}
 	w.rec.SetEngine("events", int64(w.events))
+	w.rec.SetEngine("answered_ahead", w.answeredAhead)
+	w.rec.SetEngine("answers_demoted", w.demoted)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	end := w.now
 	if !incomplete {

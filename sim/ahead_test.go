@@ -1,0 +1,67 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// runAhead runs a plan with answering ahead on or off and returns the
+// result.json bytes without the engine's event counters, and the counters.
+func runAhead(t *testing.T, p *scenarios.Plan, ahead bool) ([]byte, map[string]int64) {
+	t.Helper()
+	seed := p.Scenario.Run.Seed
+	w := NewWorld(p, seed, reports.NewRecorder(p, seed, Backend, Horizon(p.Scenario)))
+	w.ahead = ahead
+	w.RunUntil(w.stop)
+	res := w.Finish(false)
+	reports.Analyze(res)
+	engine := res.Engine
+	res.Engine = nil
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, engine
+}
+
+// TestAnswerAheadIsExact runs every shipped scenario with leaves answering
+// ahead and with every CPU end as its own event: the results must be the
+// same to the byte, with fewer events. The scenarios cover contention
+// (queues that demote holds), every fault kind (faults demote every hold)
+// and link faults (no answering ahead while one is active).
+func TestAnswerAheadIsExact(t *testing.T) {
+	short := map[string]bool{"az-loss": true, "retry-storm": true, "ci/smoke": true, "partition": true}
+	var ahead, demoted int64
+	for _, name := range scenarios.LibraryNames() {
+		if name == "reference" || (testing.Short() && !short[name]) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			f, err := scenarios.LoadLibrary(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := scenarios.NewPlan(f)
+			on, eOn := runAhead(t, p, true)
+			off, eOff := runAhead(t, p, false)
+			if !bytes.Equal(on, off) {
+				t.Fatalf("answering ahead changed the result: %s", firstDiff(on, off))
+			}
+			if eOff["answered_ahead"] != 0 {
+				t.Fatalf("answered %d ahead with answering ahead off", eOff["answered_ahead"])
+			}
+			if n := eOn["answered_ahead"]; n > 0 && eOn["events"] != eOff["events"]-n+2*eOn["answers_demoted"] {
+				t.Errorf("events: %d ahead vs %d without; %d answered ahead, %d demoted (each also leaves a stale answer)", eOn["events"], eOff["events"], n, eOn["answers_demoted"])
+			}
+			ahead += eOn["answered_ahead"]
+			demoted += eOn["answers_demoted"]
+		})
+	}
+	if ahead == 0 || demoted == 0 {
+		t.Fatalf("the scenarios answered %d ahead and demoted %d: both paths must be exercised", ahead, demoted)
+	}
+}
