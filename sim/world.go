@@ -63,9 +63,9 @@ type World struct {
 	started bool
 	// ahead lets leaves answer ahead (answerEarly); off, every leaf's CPU
 	// work ends with its own event. Both give the same results.
-	ahead            bool
-	answeredAhead    int64
-	demoted          int64
+	ahead         bool
+	answeredAhead int64
+	demoted       int64
 
 	machines []machine
 	insts    []instance
