@@ -30,8 +30,9 @@ func (e *event) before(o *event) bool {
 // moved at most twice (heap to level 1, level 1 to level 0); nothing is
 // allocated once the node pool has grown to the peak of pending events.
 type queue struct {
-	nodes []wnode
-	free  int32 // free list of nodes, -1 when empty
+	evs  []event // node i's event
+	next []int32 // node i's successor in its list
+	free int32   // free list of nodes, -1 when empty
 
 	l0, l1   [1 << wBits]int32 // list heads, -1 when empty
 	l0b, l1b [1 << wBits / 64]uint64
@@ -41,11 +42,6 @@ type queue struct {
 	far      farHeap
 	n        int
 	seq      uint64
-}
-
-type wnode struct {
-	e    event
-	next int32
 }
 
 const (
@@ -67,12 +63,14 @@ func newQueue() *queue {
 func (q *queue) alloc(e event) int32 {
 	if q.free >= 0 {
 		i := q.free
-		q.free = q.nodes[i].next
-		q.nodes[i] = wnode{e: e, next: -1}
+		q.free = q.next[i]
+		q.evs[i] = e
+		q.next[i] = -1
 		return i
 	}
-	q.nodes = append(q.nodes, wnode{e: e, next: -1})
-	return int32(len(q.nodes) - 1)
+	q.evs = append(q.evs, e)
+	q.next = append(q.next, -1)
+	return int32(len(q.evs) - 1)
 }
 
 func (q *queue) push(e event) {
@@ -97,30 +95,30 @@ func (q *queue) pushSeq(e event) {
 
 // place files node i on the level its time belongs to.
 func (q *queue) place(i int32) {
-	t := q.nodes[i].e.t
+	t := q.evs[i].t
 	switch {
 	case t>>s1 == q.block:
 		q.insert0(i, int(t>>s0&wMask))
 	case t>>sSuper == q.super:
 		s := int(t >> s1 & wMask)
-		q.nodes[i].next = q.l1[s]
+		q.next[i] = q.l1[s]
 		q.l1[s] = i
 		q.l1b[s>>6] |= 1 << (s & 63)
 	default:
-		q.far.push(q.nodes[i].e)
-		q.nodes[i].next = q.free
+		q.far.push(q.evs[i])
+		q.next[i] = q.free
 		q.free = i
 	}
 }
 
 // insert0 adds node i to level-0 slot s, keeping the slot sorted.
 func (q *queue) insert0(i int32, s int) {
-	e := &q.nodes[i].e
+	e := &q.evs[i]
 	p := &q.l0[s]
-	for *p >= 0 && !e.before(&q.nodes[*p].e) {
-		p = &q.nodes[*p].next
+	for *p >= 0 && !e.before(&q.evs[*p]) {
+		p = &q.next[*p]
 	}
-	q.nodes[i].next = *p
+	q.next[i] = *p
 	*p = i
 	q.l0b[s>>6] |= 1 << (s & 63)
 }
@@ -135,16 +133,16 @@ func (q *queue) popUntil(limit int64) (event, bool) {
 		return event{}, false
 	}
 	i := q.l0[s]
-	if q.nodes[i].e.t > limit {
+	if q.evs[i].t > limit {
 		return event{}, false
 	}
-	n := &q.nodes[i]
-	q.l0[s] = n.next
-	if n.next < 0 {
+	nx := q.next[i]
+	q.l0[s] = nx
+	if nx < 0 {
 		q.l0b[s>>6] &^= 1 << (s & 63)
 	}
-	e := n.e
-	n.next = q.free
+	e := q.evs[i]
+	q.next[i] = q.free
 	q.free = i
 	q.n--
 	q.cur = q.block<<wBits | int64(s)
@@ -187,8 +185,8 @@ func (q *queue) nextBlock() bool {
 	q.l1[s] = -1
 	q.l1b[s>>6] &^= 1 << (s & 63)
 	for list >= 0 {
-		next := q.nodes[list].next
-		q.insert0(list, int(q.nodes[list].e.t>>s0&wMask))
+		next := q.next[list]
+		q.insert0(list, int(q.evs[list].t>>s0&wMask))
 		list = next
 	}
 	return true
@@ -205,7 +203,7 @@ func (q *queue) nextSuper() {
 		e := q.far.pop()
 		i := q.alloc(e)
 		s := int(e.t >> s1 & wMask)
-		q.nodes[i].next = q.l1[s]
+		q.next[i] = q.l1[s]
 		q.l1[s] = i
 		q.l1b[s>>6] |= 1 << (s & 63)
 	}
