@@ -122,32 +122,33 @@ const nodeQueue = 1000
 // request is one attempt of a user's request with the chain of frames it
 // holds: frame 0 is the client, frame d the instance handling it at depth d.
 type request struct {
+	// the header fills one 64-byte cache line and the record four
 	gen      uint32
 	refs     int16 // live chains (events or queue entries) using this record
 	attempt  uint8
 	prio     uint8
-	write    bool // the workload chose a write
-	cross    bool // a hop left the user's city
-	crossSet bool // a hop left the user's home set
+	write    bool  // the workload chose a write
+	cross    bool  // a hop left the user's city
+	crossSet bool  // a hop left the user's home set
+	op       uint8 // current data operation: opRead or opWrite
 	city     int16
+	// spec numbers the answers scheduled ahead on this record; it is never
+	// reset, so an early answer turned stale never matches a later one.
+	spec     uint16
 	user     int32
 	home     int32 // home set
 	served   int32 // set serving this attempt
 	shard    int32
-	send     int64 // intended send time of the first attempt
-	start    int64 // this attempt's start
-	op       uint8 // current data operation: opRead or opWrite
-	frames   [scenarios.MaxDepth]frame
 	nextFree int32
-	// spec numbers the answers scheduled ahead on this record; it is never
-	// reset, so an early answer turned stale never matches a later one.
-	spec uint16
 	// a chain has one leaf working at a time (calls are sequential and a
 	// caller that gave up makes no new call); its answer's network jitter
 	// (a fraction of 2^32) and queue sequence number are drawn when its
 	// work starts, so that answering ahead or not gives the same run
 	leafJit uint32
+	send    int64 // intended send time of the first attempt
+	start   int64 // this attempt's start
 	leafSeq uint64
+	frames  [scenarios.MaxDepth]frame
 }
 
 const (
