@@ -18,9 +18,9 @@ type cityState struct {
 	pWrite       float64
 	budget       float64 // retry tokens earned per first attempt
 	overload     float64
-	arr          *rand.Rand
-	users        *rand.Rand
-	client       *rand.Rand
+	arr          *rng
+	users        *rng
+	client       *rng
 	zipf         *rand.Zipf
 	tokens       float64
 	tokenCap     float64
@@ -40,7 +40,7 @@ func (w *World) buildCities() {
 			client: newStream(w.seed, streamClient+uint64(i)),
 		}
 		if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
-			c.zipf = rand.NewZipf(c.users, s.Workload.Keys.S, 1, uint64(ur.Count-1))
+			c.zipf = rand.NewZipf(c.users.Rand, s.Workload.Keys.S, 1, uint64(ur.Count-1))
 		}
 		c.rate = float64(s.Workload.Rate) * c.share
 		pr := &s.Workload.Priorities

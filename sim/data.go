@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"time"
 )
@@ -158,7 +157,7 @@ func (w *World) syncWait(sh *shardState, p int32) int64 {
 	return wait
 }
 
-func (in *instance) rngOr(w *World) *rand.Rand {
+func (in *instance) rngOr(w *World) *rng {
 	if in.rng != nil {
 		return in.rng
 	}

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"math/rand/v2"
-
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -50,7 +48,7 @@ type instance struct {
 	// outstanding counts calls in flight to this instance, as callers see
 	// them; balancers prefer the instance with fewer.
 	outstanding int32
-	rng         *rand.Rand
+	rng         *rng
 	samp        sampler
 	q           ring
 	fault       int32 // the fault that last stopped it

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"math/rand/v2"
-
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -10,7 +8,7 @@ import (
 // priority, shared by the set's gateway instances, and the shedding draw.
 type setState struct {
 	buckets [3]bucket
-	shed    *rand.Rand
+	shed    *rng
 	gws     []int32 // gateway instances of the set
 }
 

@@ -22,10 +22,27 @@ const (
 	streamShedding  = 9 << 20 // + set
 )
 
-// newStream derives an independent PCG generator for stream id.
-func newStream(seed uint64, id uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, scenarios.Mix64(id^0x9e3779b97f4a7c15)))
+// rng is one stream: a PCG generator whose uniform draws are called
+// directly (the same numbers rand.Rand gives, without its interface call
+// on the hot path), with a rand.Rand over the same state for the rest.
+type rng struct {
+	pcg rand.PCG
+	*rand.Rand
 }
+
+// newStream derives an independent PCG generator for stream id.
+func newStream(seed uint64, id uint64) *rng {
+	g := &rng{}
+	g.pcg.Seed(seed, scenarios.Mix64(id^0x9e3779b97f4a7c15))
+	g.Rand = rand.New(&g.pcg)
+	return g
+}
+
+// Uint64 returns a uniformly distributed 64-bit value.
+func (g *rng) Uint64() uint64 { return g.pcg.Uint64() }
+
+// Float64 returns a uniform value in [0, 1), as rand.Rand.Float64 does.
+func (g *rng) Float64() float64 { return float64(g.pcg.Uint64()<<11>>11) / (1 << 53) }
 
 // sampler draws a service time in ns from a scenario distribution. It takes
 // the generator as an argument rather than owning one.
@@ -43,7 +60,7 @@ const (
 	distUniform
 )
 
-func (s *sampler) draw(r *rand.Rand) int64 {
+func (s *sampler) draw(r *rng) int64 {
 	var v float64
 	switch s.kind {
 	case distConstant:

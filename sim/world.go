@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"math/rand/v2"
 
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
@@ -81,7 +80,7 @@ type World struct {
 	access   accessState
 	reqs     reqPool
 
-	netRand, routeRand, faultRand, discRand *rand.Rand
+	netRand, routeRand, faultRand, discRand *rng
 
 	// configuration copied out of the scenario, in ns
 	gwCost, authCost int64
