@@ -52,6 +52,7 @@ func barePipeline(rate float64, dur int64) (requests, events int64) {
 
 type runStats struct {
 	wall      time.Duration
+	finish    time.Duration // of wall: Finish encoding the result
 	requests  int64
 	events    int64
 	mallocs   uint64 // during the simulation, Finish excluded
@@ -75,6 +76,7 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 	runtime.ReadMemStats(&before)
 	base := heapNow()
 	var st runStats
+	var simDone time.Time
 	start := time.Now()
 	res, err := Run(context.Background(), p, Options{Progress: func(now, end int64) {
 		if h := heapNow(); h > st.peakHeap {
@@ -82,9 +84,13 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 		}
 		if now >= end && mid.NumGC == 0 {
 			runtime.ReadMemStats(&mid)
+			simDone = time.Now()
 		}
 	}})
 	st.wall = time.Since(start)
+	if !simDone.IsZero() {
+		st.finish = time.Since(simDone)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,6 +126,7 @@ func (st runStats) report(b *testing.B, prefix string) {
 	b.ReportMetric(float64(st.peakHeap)/(1<<20), prefix+"peak-MB")
 	b.ReportMetric(float64(st.gcs), prefix+"run-GCs")
 	b.ReportMetric(float64(st.finishGCs), prefix+"finish-GCs")
+	b.ReportMetric(st.finish.Seconds(), prefix+"finish-s")
 }
 
 func loadLib(b *testing.B, name string) *scenarios.Plan {
