@@ -6,17 +6,18 @@ import (
 
 // machine is a host: its cores run the CPU part of every instance on it.
 type machine struct {
-	city, az, rack, set int32
+	// read on every request first
 	cores, busy         int32
 	down                int32 // active down faults
 	epoch               uint8 // bumped when it crashes
-	fault               int32 // the fault that last took it down, for attribution
 	slow                float64
-	runq                ring
-	insts               []int32
+	city, az, rack, set int32
 	// holds are leaf work answered ahead (see answerEarly): their threads
 	// and cores count as busy until they end and are released lazily.
 	holds []hold
+	runq  ring
+	fault int32 // the fault that last took it down, for attribution
+	insts []int32
 }
 
 // hold is a leaf's CPU work whose answer is already scheduled.
@@ -33,6 +34,7 @@ type hold struct {
 type instance struct {
 	role     scenarios.Role
 	leaf     bool // answers its caller without calling anyone: a service without calls, a shard node
+	hostDown bool // its machine is down (a copy of machine.down > 0 on the instance's hot line)
 	gwTimer  bool // a gateway queue timer is pending
 	reg      bool // registered in the registry (registry mode)
 	regPend  bool // waiting for the registry to come back to (de)register
@@ -60,7 +62,7 @@ type instance struct {
 }
 
 func (in *instance) alive(w *World) bool {
-	return in.procDown == 0 && w.machines[in.machine].down == 0
+	return in.procDown == 0 && !in.hostDown
 }
 
 // work is a request waiting in an instance queue or a machine run queue.

@@ -90,7 +90,7 @@ func (w *World) onMsg(ri int32, d int) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
-	if w.machines[in.machine].down > 0 {
+	if in.hostDown {
 		w.chainEnd(ri) // black-holed: the caller will time out
 		return
 	}
@@ -410,7 +410,7 @@ func (w *World) onResp(ri int32, d int, st status) {
 	}
 	if d > 0 {
 		in := &w.insts[f.inst]
-		if f.inc != in.inc || w.machines[in.machine].down > 0 {
+		if f.inc != in.inc || in.hostDown {
 			w.chainEnd(ri) // the caller crashed meanwhile
 			return
 		}
