@@ -24,6 +24,7 @@ func (w *World) buildFaults() {
 // faultStart applies fault i. Every kind of the fault table has a case.
 func (w *World) faultStart(i int) {
 	w.demoteAll()
+	defer w.setFaultNext()
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultStart, i, "%s starts", pf.Name)
@@ -78,6 +79,7 @@ func (w *World) faultStart(i int) {
 // faultEnd undoes fault i.
 func (w *World) faultEnd(i int) {
 	w.demoteAll()
+	defer w.setFaultNext()
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultEnd, i, "%s ends", pf.Name)

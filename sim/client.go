@@ -212,7 +212,7 @@ func (w *World) startAttempt(ri int32) {
 	f.waiting = true
 	f.token++
 	f.edge = 0
-	w.edges[0].add(w, ri, r.gen, 0, f.token)
+	w.edges[0].add(w, w.now, ri, r.gen, 0, f.token)
 	r.frames[1] = frame{inst: gw}
 	w.insts[gw].outstanding++
 	w.sendDown(ri, 0)

@@ -20,13 +20,15 @@ type machine struct {
 	insts []int32
 }
 
-// hold is a leaf's CPU work whose answer is already scheduled.
+// hold is CPU work settled ahead: a leaf's whose answer is scheduled, or a
+// gateway's whose forward is.
 type hold struct {
-	end  int64
-	seq  uint64 // of the CPU event it stands for
-	req  int32
-	inst int32
-	d    int8
+	end      int64
+	seq      uint64 // of the CPU event it stands for
+	req      int32
+	inst     int32
+	d        int8
+	coreOnly bool // a gateway's: the core only (the thread stays with the call)
 }
 
 // instance is one process: a gateway, service, proxy, shard node or

@@ -147,6 +147,9 @@ func (w *World) startCPU(ri int32, d int) {
 		r.leafSeq = w.q.reserve()
 	}
 	if in.samp.kind == distConstant && in.samp.mean <= 0 {
+		if in.role == scenarios.RoleGateway {
+			w.prepareForward(ri, d, in, w.now)
+		}
 		w.afterCPU(ri, d)
 		return
 	}
@@ -155,19 +158,37 @@ func (w *World) startCPU(ri int32, d int) {
 		w.settle(m)
 	}
 	if m.busy < m.cores {
-		m.busy++
-		cost := w.cpuCost(in, m)
-		seq := w.q.reserve()
-		if w.ahead && in.leaf && d >= 2 && len(w.links) == 0 && in.q.len() == 0 && m.runq.len() == 0 &&
-			(in.role != scenarios.RoleShard || r.op != opWrite) {
-			w.answerEarly(ri, d, m, w.now+cost, seq)
-			return
-		}
-		w.atSeq(seq, w.now+cost, evCPU, ri, int32(d), in.inc, m.epoch)
+		w.beginCPU(ri, d, in, m)
 		return
 	}
 	w.demote(m) // the queued work starts when a hold ends
 	m.runq.push(work{req: ri, depth: int8(d), inc: in.inc})
+}
+
+// beginCPU gives frame d a core of machine m. Its work ends with a CPU
+// event, or is settled ahead when nothing can happen meanwhile that would
+// change how it ends: a leaf answers ahead (answerEarly), a gateway sends
+// its forward ahead and only holds the core.
+func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
+	m.busy++
+	end := w.now + w.cpuCost(in, m)
+	seq := w.q.reserve()
+	quiet := w.ahead && len(w.links) == 0 && m.runq.len() == 0
+	r := &w.reqs.recs[ri]
+	switch {
+	case in.role == scenarios.RoleGateway:
+		w.prepareForward(ri, d, in, end)
+		if quiet && r.frames[d].waiting && end < w.faultNext {
+			w.sendPrepared(ri, d, end)
+			m.holds = append(m.holds, hold{end: end, seq: seq, req: ri, inst: r.frames[d].inst, d: int8(d), coreOnly: true})
+			w.forwardedAhead++
+			return
+		}
+	case quiet && in.leaf && d >= 2 && in.q.len() == 0 && (in.role != scenarios.RoleShard || r.op != opWrite):
+		w.answerEarly(ri, d, m, end, seq)
+		return
+	}
+	w.atSeq(seq, end, evCPU, ri, int32(d), in.inc, m.epoch)
 }
 
 // answerEarly finishes a leaf's work as it starts: a service without calls
@@ -209,7 +230,9 @@ func (w *World) settle(m *machine) {
 	for _, h := range m.holds {
 		if h.end <= w.now {
 			m.busy--
-			w.insts[h.inst].busy--
+			if !h.coreOnly {
+				w.insts[h.inst].busy--
+			}
 			continue
 		}
 		m.holds[k] = h
@@ -224,11 +247,27 @@ func (w *World) settle(m *machine) {
 func (w *World) demote(m *machine) {
 	w.settle(m)
 	for _, h := range m.holds {
-		w.reqs.recs[h.req].frames[h.d].token = 0
+		if h.coreOnly {
+			w.demotedCore++
+			// the forward already left; only the core's release waits
+			w.atSeq(h.seq, h.end, evCoreFree, w.insts[h.inst].machine, 0, uint32(m.epoch), 0)
+			continue
+		}
 		w.demoted++
+		w.reqs.recs[h.req].frames[h.d].token = 0
 		w.atSeq(h.seq, h.end, evCPU, h.req, int32(h.d), w.insts[h.inst].inc, m.epoch)
 	}
 	m.holds = m.holds[:0]
+}
+
+// onCoreFree releases a core held by a demoted gateway hold.
+func (w *World) onCoreFree(mi int32, epoch uint8) {
+	m := &w.machines[mi]
+	if epoch != m.epoch {
+		return // the machine crashed meanwhile and freed its cores
+	}
+	m.busy--
+	w.runNext(m)
 }
 
 // demoteAll demotes every hold: a fault is about to change what running
@@ -275,8 +314,7 @@ func (w *World) runNext(m *machine) {
 			w.chainEnd(x.req)
 			continue
 		}
-		m.busy++
-		w.at(w.now+w.cpuCost(in, m), evCPU, x.req, int32(x.depth), in.inc, m.epoch)
+		w.beginCPU(x.req, int(x.depth), in, m)
 	}
 }
 
@@ -286,12 +324,11 @@ func (w *World) afterCPU(ri int32, d int) {
 	in := &w.insts[r.frames[d].inst]
 	switch in.role {
 	case scenarios.RoleGateway:
-		target := w.pick(in.set, w.gatewaySvc)
-		if target < 0 {
-			w.respondUp(ri, d, stUnavailable)
+		if !r.frames[d].waiting {
+			w.respondUp(ri, d, stUnavailable) // no upstream when it started
 			return
 		}
-		w.callDown(ri, d, target, w.upstreamEdge)
+		w.sendPrepared(ri, d, w.now)
 	case scenarios.RoleService:
 		w.continueFrame(ri, d)
 	case scenarios.RoleProxy:
@@ -350,17 +387,25 @@ func (w *World) continueFrame(ri int32, d int) {
 	w.callDown(ri, d, target, edge)
 }
 
-// callDown makes frame d wait on a call to target at frame d+1. The wait
-// holds the record like a chain does (it continues the request when it
-// ends), so a call lost on the way cannot free the record under it.
+// callDown makes frame d wait on a call to target at frame d+1 and sends
+// the call.
 func (w *World) callDown(ri int32, d int, target int32, edge int16) {
+	w.wait(ri, d, target, edge, w.now)
+	w.sendDown(ri, d)
+}
+
+// wait makes frame d wait on a call to target at frame d+1 that leaves at
+// sendAt. The wait holds the record like a chain does (it continues the
+// request when it ends), so a call lost on the way cannot free the record
+// under it.
+func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	r.refs++
 	f.waiting = true
 	f.token++
 	f.edge = edge
-	w.edges[edge].add(w, ri, r.gen, int8(d), f.token)
+	w.edges[edge].add(w, sendAt, ri, r.gen, int8(d), f.token)
 	r.frames[d+1] = frame{inst: target}
 	w.insts[target].outstanding++
 	tm := &w.machines[w.insts[target].machine]
@@ -370,7 +415,37 @@ func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 	if tm.set != r.home {
 		r.crossSet = true
 	}
-	w.sendDown(ri, d)
+}
+
+// prepareForward starts a gateway's forwarding when its CPU work starts:
+// it picks the upstream instance (the gateway routes a request when it
+// admits it) and prepares the message that leaves when the work ends at
+// end. With no upstream to pick the gateway answers unavailable at end.
+func (w *World) prepareForward(ri int32, d int, in *instance, end int64) {
+	target := w.pick(in.set, w.gatewaySvc)
+	if target < 0 {
+		return
+	}
+	w.wait(ri, d, target, w.upstreamEdge, end)
+	r := &w.reqs.recs[ri]
+	if w.jitter > 0 {
+		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
+	}
+	r.leafSeq = w.q.reserve()
+}
+
+// sendPrepared sends the message prepared by prepareForward at time at.
+func (w *World) sendPrepared(ri int32, d int, at int64) {
+	r := &w.reqs.recs[ri]
+	delay, fate := w.transitJit(w.endpoint(r, d), w.endpoint(r, d+1), r.leafJit)
+	switch fate {
+	case fateDrop:
+		w.chainEnd(ri)
+	case fateReject:
+		w.atSeq(r.leafSeq, at+delay, evResp, ri, int32(d), 0, uint8(stError))
+	default:
+		w.atSeq(r.leafSeq, at+delay, evMsg, ri, int32(d+1), 0, 0)
+	}
 }
 
 // respondUp answers frame d's caller and frees frame d's thread.

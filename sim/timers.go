@@ -3,16 +3,19 @@ package sim
 import "github.com/stripelab/stripelab/scenarios"
 
 // deadlineFIFO times out the calls made on one edge (a call site with one
-// timeout). Deadlines are issue time plus a constant, so they arrive in
-// order and one timer per edge suffices: when it fires it skips entries
-// whose call already finished and times out the expired ones, then re-arms
-// for the oldest call still waiting. A call that finishes in time costs no
-// event at all.
+// timeout). Deadlines are send time plus a constant, so they arrive almost
+// in order (a gateway's call is registered when its CPU work starts, for
+// when it ends) and one timer per edge suffices: when it fires it skips
+// entries whose call already finished and times out the expired ones, then
+// re-arms for the oldest call still waiting. A call that finishes in time
+// costs no event at all.
 type deadlineFIFO struct {
 	fifo[deadline]
 	id      int32
 	timeout int64
 	armed   bool
+	armedAt int64
+	armGen  uint32 // timers of older generations were superseded
 }
 
 type deadline struct {
@@ -53,24 +56,43 @@ func (w *World) buildEdges() {
 	}
 }
 
-func (q *deadlineFIFO) add(w *World, req int32, gen uint32, depth int8, token uint16) {
-	at := w.now + q.timeout
+// add registers a call that leaves at sendAt, keeping the FIFO sorted by
+// deadline (an entry out of order moves back past the few later ones).
+func (q *deadlineFIFO) add(w *World, sendAt int64, req int32, gen uint32, depth int8, token uint16) {
+	at := sendAt + q.timeout
 	q.push(deadline{at: at, req: req, gen: gen, depth: depth, token: token})
-	if !q.armed {
-		q.armed = true
-		w.at(at, evEdgeTimer, q.id, 0, 0, 0)
+	mask := len(q.buf) - 1
+	for i := q.size - 1; i > 0; i-- {
+		cur, prev := &q.buf[(q.head+i)&mask], &q.buf[(q.head+i-1)&mask]
+		if prev.at <= cur.at {
+			break
+		}
+		*cur, *prev = *prev, *cur
+	}
+	if !q.armed || at < q.armedAt {
+		q.arm(w, at)
 	}
 }
 
-func (w *World) onEdgeTimer(edge int32) {
+// arm sets the edge's timer for t; a timer set before is ignored when it
+// fires.
+func (q *deadlineFIFO) arm(w *World, t int64) {
+	q.armed, q.armedAt = true, t
+	q.armGen++
+	w.at(t, evEdgeTimer, q.id, 0, q.armGen, 0)
+}
+
+func (w *World) onEdgeTimer(edge int32, gen uint32) {
 	q := &w.edges[edge]
+	if gen != q.armGen {
+		return
+	}
 	q.armed = false
 	for q.size > 0 {
 		d := *q.peek()
 		if w.stillWaiting(&d) {
 			if d.at > w.now {
-				q.armed = true
-				w.at(d.at, evEdgeTimer, edge, 0, 0, 0)
+				q.arm(w, d.at)
 				return
 			}
 			q.pop()

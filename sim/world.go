@@ -17,7 +17,7 @@ const (
 	evResp                        // a: request, c: depth it arrives at, b: status
 	evCPU                         // a: request, c: depth, gen: instance incarnation, b: machine epoch
 	evAck                         // a: request, c: depth, gen: incarnation (sync replication done)
-	evEdgeTimer                   // a: edge
+	evEdgeTimer                   // a: edge, gen: arming generation
 	evGwTimer                     // a: gateway instance, gen: incarnation
 	evFaultStart                  // a: fault
 	evFaultEnd                    // a: fault
@@ -30,6 +30,7 @@ const (
 	evReplicaDetect               // a: instance, gen: incarnation at death
 	evFlush                       // periodic: recorder flush and progress
 	evLeafDone                    // a: request, c: leaf depth, gen: spec token (an answer scheduled ahead)
+	evCoreFree                    // a: machine, gen: epoch (a demoted gateway hold ends)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -60,11 +61,16 @@ type World struct {
 
 	events  uint64
 	started bool
-	// ahead lets leaves answer ahead (answerEarly); off, every leaf's CPU
-	// work ends with its own event. Both give the same results.
-	ahead         bool
-	answeredAhead int64
-	demoted       int64
+	// ahead lets CPU work be settled ahead (beginCPU): leaves answer and
+	// gateways forward when their work starts; off, every CPU work ends
+	// with its own event. Both give the same results.
+	ahead          bool
+	answeredAhead  int64
+	forwardedAhead int64
+	demoted        int64 // leaf holds turned back into CPU events
+	demotedCore    int64 // gateway holds given a core release event
+	// faultNext is the next time a fault starts or ends
+	faultNext int64
 
 	machines []machine
 	insts    []instance
@@ -274,6 +280,21 @@ func (w *World) start() {
 	}
 	w.startDiscovery()
 	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
+	w.setFaultNext()
+}
+
+// setFaultNext finds the next time after now a fault starts or ends.
+func (w *World) setFaultNext() {
+	w.faultNext = math.MaxInt64
+	for i := range w.faults {
+		f := &w.plan.Faults[i]
+		if f.Start > w.now {
+			w.faultNext = min(w.faultNext, f.Start)
+		}
+		if f.End > w.now {
+			w.faultNext = min(w.faultNext, f.End)
+		}
+	}
 }
 
 // Step processes one event; it returns false when nothing is left to do.
@@ -324,7 +345,7 @@ func (w *World) dispatch(e *event) {
 	case evAck:
 		w.onAck(e.a, int(e.c), e.gen)
 	case evEdgeTimer:
-		w.onEdgeTimer(e.a)
+		w.onEdgeTimer(e.a, e.gen)
 	case evGwTimer:
 		w.onGwTimer(e.a, e.gen)
 	case evFaultStart:
@@ -349,6 +370,8 @@ func (w *World) dispatch(e *event) {
 		w.onFlush()
 	case evLeafDone:
 		w.onLeafDone(e.a, int(e.c), e.gen)
+	case evCoreFree:
+		w.onCoreFree(e.a, uint8(e.gen))
 	default:
 		panic("sim: unknown event kind")
 	}
@@ -374,7 +397,9 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	}
 	w.rec.SetEngine("events", int64(w.events))
 	w.rec.SetEngine("answered_ahead", w.answeredAhead)
+	w.rec.SetEngine("forwarded_ahead", w.forwardedAhead)
 	w.rec.SetEngine("answers_demoted", w.demoted)
+	w.rec.SetEngine("forwards_demoted", w.demotedCore)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	end := w.now
 	if !incomplete {
