@@ -200,7 +200,7 @@ func (w *World) p2c(l []int32) int32 {
 	}
 	a := l[w.routeRand.IntN(len(l))]
 	b := l[w.routeRand.IntN(len(l))]
-	if w.insts[b].outstanding < w.insts[a].outstanding {
+	if w.outstandingNow(b) < w.outstandingNow(a) {
 		return b
 	}
 	return a

@@ -20,16 +20,23 @@ type machine struct {
 	insts []int32
 }
 
-// hold is CPU work settled ahead: a leaf's whose answer is scheduled, or a
-// gateway's whose forward is.
+// hold is a thread or core held by work settled ahead: a leaf's whose
+// answer is scheduled, a gateway's whose forward is, or a gateway's whose
+// answer to the client is already computed.
 type hold struct {
-	end      int64
-	seq      uint64 // of the CPU event it stands for
-	req      int32
-	inst     int32
-	d        int8
-	coreOnly bool // a gateway's: the core only (the thread stays with the call)
+	end  int64
+	seq  uint64 // of the event it stands for
+	req  int32
+	inst int32
+	d    int8
+	kind uint8 // holdWork, holdCore, holdThread
 }
+
+const (
+	holdWork   = iota // a leaf's thread and core until its work ends
+	holdCore          // a gateway's core until its work ends (the thread stays with the call)
+	holdThread        // a gateway's thread until the answer it relayed ahead reaches it
+)
 
 // instance is one process: a gateway, service, proxy, shard node or
 // registry. Fields read on every request come first, to share cache lines.
@@ -50,8 +57,10 @@ type instance struct {
 	procDown int32 // active process-level faults (gateway-down, service-down, shard-primary-down)
 	inc      uint32
 	// outstanding counts calls in flight to this instance, as callers see
-	// them; balancers prefer the instance with fewer.
+	// them; balancers prefer the instance with fewer. Answers relayed ahead
+	// take theirs off at the times in pend (see outstandingNow).
 	outstanding int32
+	pend        []pending
 	rng         *rng
 	samp        sampler
 	q           ring
@@ -65,6 +74,12 @@ type instance struct {
 
 func (in *instance) alive(w *World) bool {
 	return in.procDown == 0 && !in.hostDown
+}
+
+// pending is a decrement due at the time of an event that was not pushed.
+type pending struct {
+	t   int64
+	seq uint64
 }
 
 // work is a request waiting in an instance queue or a machine run queue.

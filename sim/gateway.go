@@ -75,6 +75,9 @@ func (w *World) admit(ri int32, inst int32) status {
 	}
 	threshold := w.shedAt[r.prio]
 	occ := 1.0
+	if m := &w.machines[in.machine]; in.qcap == 0 && in.busy >= in.conc && len(m.holds) > 0 {
+		w.settle(m)
+	}
 	if in.qcap > 0 {
 		occ = float64(in.q.len()) / float64(in.qcap)
 	} else if in.busy < in.conc {

@@ -30,14 +30,31 @@ func (w *World) sendDown(ri int32, d int) {
 // sendUp sends a response from frame d to frame d-1.
 func (w *World) sendUp(ri int32, d int, st status) {
 	r := &w.reqs.recs[ri]
-	if r.frames[d].pre {
+	if d >= 2 && r.frames[d].pre {
 		w.leafAnswer(ri, d, st)
 		return
 	}
-	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d-1))
+	var delay int64
+	var fate int
+	if r.frames[d].pre {
+		delay, fate = w.transitJit(w.endpoint(r, d), w.endpoint(r, d-1), r.leafJit)
+	} else {
+		delay, fate = w.transit(w.endpoint(r, d), w.endpoint(r, d-1))
+	}
 	if d == 1 && fate != fateDrop {
 		w.answerClient(ri, st, fate, w.now+delay)
 		return
+	}
+	if d == 2 {
+		// the gateway's answer to the client draws its jitter now, so that
+		// relaying it ahead or when it reaches the gateway draws the same
+		r.frames[1].pre = true
+		if w.jitter > 0 {
+			r.leafJit = uint32(w.netRand.Uint64() >> 32)
+		}
+		if w.ahead && fate == fateDeliver && st == stOK && w.relayAhead(ri, w.now+delay) {
+			return
+		}
 	}
 	switch fate {
 	case fateDrop:
@@ -47,6 +64,37 @@ func (w *World) sendUp(ri int32, d int, st status) {
 	default:
 		w.at(w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
 	}
+}
+
+// relayAhead relays an OK answer through the gateway to the client as the
+// answer leaves the gateway's upstream, when nothing can happen before it
+// reaches the gateway at t that would change what the gateway does with
+// it: no fault starts or ends, no link fault is active, the gateway still
+// waits for it and has nobody queued, and the client will not have given
+// up. The gateway's thread stays held until t (released lazily, or by an
+// event if someone queues for it) and the upstream's outstanding count
+// drops at t (outstandingNow).
+func (w *World) relayAhead(ri int32, t int64) bool {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[1]
+	gw := &w.insts[f.inst]
+	if !w.relayOK || len(w.links) > 0 || t >= w.faultNext || !f.waiting || f.inc != gw.inc || gw.q.len() > 0 {
+		return false
+	}
+	delay, _ := w.transitJit(w.endpoint(r, 1), w.endpoint(r, 0), r.leafJit)
+	if t+delay >= r.start+w.clientTimeout {
+		return false
+	}
+	seq := w.q.reserve() // the answer's event, should the hold be demoted
+	f.waiting = false
+	up := &w.insts[r.frames[2].inst]
+	up.pend = append(up.pend, pending{t: t, seq: seq})
+	r.refs--
+	m := &w.machines[gw.machine]
+	m.holds = append(m.holds, hold{end: t, seq: seq, req: ri, inst: f.inst, d: 1, kind: holdThread})
+	w.relayedAhead++
+	w.answerClient(ri, stOK, fateDeliver, t+delay)
+	return true
 }
 
 // leafAnswer sends a leaf's answer with the jitter and sequence number
@@ -115,7 +163,7 @@ func (w *World) onMsg(ri int32, d int) {
 		in.busy++
 		w.startCPU(ri, d)
 	case in.q.len() < int(in.qcap):
-		if in.leaf {
+		if len(m.holds) > 0 {
 			w.demote(m) // the queued request starts when a hold ends
 		}
 		in.queued++
@@ -180,7 +228,7 @@ func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 		w.prepareForward(ri, d, in, end)
 		if quiet && r.frames[d].waiting && end < w.faultNext {
 			w.sendPrepared(ri, d, end)
-			m.holds = append(m.holds, hold{end: end, seq: seq, req: ri, inst: r.frames[d].inst, d: int8(d), coreOnly: true})
+			m.holds = append(m.holds, hold{end: end, seq: seq, req: ri, inst: r.frames[d].inst, d: int8(d), kind: holdCore})
 			w.forwardedAhead++
 			return
 		}
@@ -228,9 +276,11 @@ func (w *World) onLeafDone(ri int32, d int, token uint32) {
 func (w *World) settle(m *machine) {
 	k := 0
 	for _, h := range m.holds {
-		if h.end <= w.now {
-			m.busy--
-			if !h.coreOnly {
+		if w.passed(h.end, h.seq) {
+			if h.kind != holdThread {
+				m.busy--
+			}
+			if h.kind != holdCore {
 				w.insts[h.inst].busy--
 			}
 			continue
@@ -247,10 +297,16 @@ func (w *World) settle(m *machine) {
 func (w *World) demote(m *machine) {
 	w.settle(m)
 	for _, h := range m.holds {
-		if h.coreOnly {
+		switch h.kind {
+		case holdCore:
 			w.demotedCore++
 			// the forward already left; only the core's release waits
 			w.atSeq(h.seq, h.end, evCoreFree, w.insts[h.inst].machine, 0, uint32(m.epoch), 0)
+			continue
+		case holdThread:
+			w.demotedRelay++
+			// the client has its answer; only the thread's release waits
+			w.atSeq(h.seq, h.end, evThreadFree, h.inst, 0, w.insts[h.inst].inc, 0)
 			continue
 		}
 		w.demoted++
@@ -268,6 +324,36 @@ func (w *World) onCoreFree(mi int32, epoch uint8) {
 	}
 	m.busy--
 	w.runNext(m)
+}
+
+// onThreadFree releases a gateway thread held by a demoted relay hold, as
+// the answer's arrival would have.
+func (w *World) onThreadFree(inst int32, inc uint32) {
+	in := &w.insts[inst]
+	if inc != in.inc {
+		return // the gateway restarted meanwhile with no thread in use
+	}
+	in.busy--
+	w.startQueued(inst)
+}
+
+// outstandingNow is instance i's outstanding calls now, once the answers
+// relayed ahead that reached their caller by now are taken off.
+func (w *World) outstandingNow(i int32) int32 {
+	in := &w.insts[i]
+	if len(in.pend) > 0 {
+		k := 0
+		for _, p := range in.pend {
+			if w.passed(p.t, p.seq) {
+				in.outstanding--
+				continue
+			}
+			in.pend[k] = p
+			k++
+		}
+		in.pend = in.pend[:k]
+	}
+	return in.outstanding
 }
 
 // demoteAll demotes every hold: a fault is about to change what running
@@ -407,6 +493,7 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	f.edge = edge
 	w.edges[edge].add(w, sendAt, ri, r.gen, int8(d), f.token)
 	r.frames[d+1] = frame{inst: target}
+	w.outstandingNow(target)
 	w.insts[target].outstanding++
 	tm := &w.machines[w.insts[target].machine]
 	if tm.city != int32(r.city) {

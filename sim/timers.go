@@ -75,11 +75,14 @@ func (q *deadlineFIFO) add(w *World, sendAt int64, req int32, gen uint32, depth 
 }
 
 // arm sets the edge's timer for t; a timer set before is ignored when it
-// fires.
+// fires. Timers take no sequence number (they sort before other events of
+// their time), so arming one more or one less leaves every other event's
+// order as it was: answers relayed ahead (relayAhead) end a wait earlier
+// than its answer's arrival would, and can spare the timer a stop.
 func (q *deadlineFIFO) arm(w *World, t int64) {
 	q.armed, q.armedAt = true, t
 	q.armGen++
-	w.at(t, evEdgeTimer, q.id, 0, q.armGen, 0)
+	w.atSeq(0, t, evEdgeTimer, q.id, 0, q.armGen, 0)
 }
 
 func (w *World) onEdgeTimer(edge int32, gen uint32) {

@@ -31,6 +31,7 @@ const (
 	evFlush                       // periodic: recorder flush and progress
 	evLeafDone                    // a: request, c: leaf depth, gen: spec token (an answer scheduled ahead)
 	evCoreFree                    // a: machine, gen: epoch (a demoted gateway hold ends)
+	evThreadFree                  // a: gateway instance, gen: incarnation (a demoted relay hold ends)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -55,9 +56,13 @@ type World struct {
 	rec  *reports.Recorder
 	q    *queue
 	now  int64
-	end  int64 // arrivals stop here
-	stop int64 // events after this are not processed (end plus drain)
-	seed uint64
+	// seqNow is the sequence number of the event being processed: work
+	// settled ahead that ends at now has ended for it when its own event
+	// would have come first (passed)
+	seqNow uint64
+	end    int64 // arrivals stop here
+	stop   int64 // events after this are not processed (end plus drain)
+	seed   uint64
 
 	events  uint64
 	started bool
@@ -69,6 +74,10 @@ type World struct {
 	forwardedAhead int64
 	demoted        int64 // leaf holds turned back into CPU events
 	demotedCore    int64 // gateway holds given a core release event
+	relayedAhead   int64
+	edgeTimers     int64 // deadline timer events (with stale ones)
+	demotedRelay   int64 // relay holds given a thread release event
+	relayOK        bool  // the gateway's timeout is at least the client's (see relayAhead)
 	// faultNext is the next time a fault starts or ends
 	faultNext int64
 
@@ -181,6 +190,7 @@ func (w *World) configure() {
 	w.gwQueueTimeout = int64(g.Queue.Timeout)
 	w.jitter = s.Topology.Latency.Jitter.Fraction()
 	w.clientTimeout = int64(s.Workload.Client.Timeout)
+	w.relayOK = int64(g.Timeout) >= w.clientTimeout
 	d := s.Stack.Data
 	switch d.Mode {
 	case "global":
@@ -283,6 +293,13 @@ func (w *World) start() {
 	w.setFaultNext()
 }
 
+// passed reports whether an event at (t, seq) would have been processed
+// by now: before the current event, or as the current one (a demoted
+// hold's event carries the sequence number its work reserved).
+func (w *World) passed(t int64, seq uint64) bool {
+	return t < w.now || (t == w.now && seq <= w.seqNow)
+}
+
 // setFaultNext finds the next time after now a fault starts or ends.
 func (w *World) setFaultNext() {
 	w.faultNext = math.MaxInt64
@@ -304,7 +321,7 @@ func (w *World) Step() bool {
 	if !ok {
 		return false
 	}
-	w.now = e.t
+	w.now, w.seqNow = e.t, e.seq
 	w.events++
 	w.dispatch(&e)
 	return true
@@ -320,7 +337,7 @@ func (w *World) RunUntil(t int64) {
 			w.now = max(w.now, limit)
 			return
 		}
-		w.now = e.t
+		w.now, w.seqNow = e.t, e.seq
 		w.events++
 		w.dispatch(&e)
 	}
@@ -345,6 +362,7 @@ func (w *World) dispatch(e *event) {
 	case evAck:
 		w.onAck(e.a, int(e.c), e.gen)
 	case evEdgeTimer:
+		w.edgeTimers++
 		w.onEdgeTimer(e.a, e.gen)
 	case evGwTimer:
 		w.onGwTimer(e.a, e.gen)
@@ -372,6 +390,8 @@ func (w *World) dispatch(e *event) {
 		w.onLeafDone(e.a, int(e.c), e.gen)
 	case evCoreFree:
 		w.onCoreFree(e.a, uint8(e.gen))
+	case evThreadFree:
+		w.onThreadFree(e.a, e.gen)
 	default:
 		panic("sim: unknown event kind")
 	}
@@ -400,6 +420,9 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("forwarded_ahead", w.forwardedAhead)
 	w.rec.SetEngine("answers_demoted", w.demoted)
 	w.rec.SetEngine("forwards_demoted", w.demotedCore)
+	w.rec.SetEngine("relayed_ahead", w.relayedAhead)
+	w.rec.SetEngine("edge_timers", w.edgeTimers)
+	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	end := w.now
 	if !incomplete {
