@@ -24,19 +24,29 @@ type machine struct {
 // answer is scheduled, a gateway's whose forward is, or a gateway's whose
 // answer to the client is already computed.
 type hold struct {
-	end  int64
-	seq  uint64 // of the event it stands for
-	req  int32
-	inst int32
-	d    int8
-	kind uint8 // holdWork, holdCore, holdThread
+	start int64 // holdArrive: when the call arrives
+	end   int64
+	seq   uint64 // holdWork, holdArrive: the leaf's first reserved number; else the event's
+	req   int32
+	inst  int32
+	d     int8
+	kind  uint8
 }
 
 const (
 	holdWork   = iota // a leaf's thread and core until its work ends
+	holdArrive        // the same for a call to a leaf that has not arrived yet
 	holdCore          // a gateway's core until its work ends (the thread stays with the call)
 	holdThread        // a gateway's thread until the answer it relayed ahead reaches it
 )
+
+// endSeq is the sequence number of the event that would end the hold.
+func (h *hold) endSeq() uint64 {
+	if h.kind == holdWork || h.kind == holdArrive {
+		return h.seq + seqCPU
+	}
+	return h.seq
+}
 
 // instance is one process: a gateway, service, proxy, shard node or
 // registry. Fields read on every request come first, to share cache lines.
@@ -151,21 +161,21 @@ type request struct {
 	city     int16
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
-	spec     uint16
-	user     int32
-	home     int32 // home set
-	served   int32 // set serving this attempt
-	shard    int32
-	nextFree int32
+	spec   uint16
+	user   int32
+	home   int32 // home set
+	served int32 // set serving this attempt
+	shard  int32
 	// a chain has one leaf working at a time (calls are sequential and a
 	// caller that gave up makes no new call); its answer's network jitter
 	// (a fraction of 2^32) and queue sequence number are drawn when its
 	// work starts, so that answering ahead or not gives the same run
-	leafJit uint32
-	send    int64 // intended send time of the first attempt
-	start   int64 // this attempt's start
-	leafSeq uint64
-	frames  [scenarios.MaxDepth]frame
+	leafJit  uint32
+	leafCost uint32 // ns, at most 4.29 s
+	send     int64  // intended send time of the first attempt
+	start    int64  // this attempt's start
+	leafSeq  uint64
+	frames   [scenarios.MaxDepth]frame
 }
 
 const (
@@ -202,7 +212,7 @@ func (p *reqPool) get() int32 {
 	var i int32
 	if p.free != 0 {
 		i = p.free
-		p.free = p.recs[i].nextFree
+		p.free = p.recs[i].frames[scenarios.MaxDepth-1].inst // the free list's link while free
 	} else {
 		p.recs = append(p.recs, request{})
 		i = int32(len(p.recs) - 1)
@@ -223,7 +233,7 @@ func (p *reqPool) get() int32 {
 func (p *reqPool) put(i int32) {
 	r := &p.recs[i]
 	r.gen++
-	r.nextFree = p.free
+	r.frames[scenarios.MaxDepth-1].inst = p.free
 	p.free = i
 	p.live--
 }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -106,9 +108,9 @@ func (w *World) leafAnswer(ri int32, d int, st status) {
 	case fateDrop:
 		w.chainEnd(ri)
 	case fateReject:
-		w.atSeq(r.leafSeq, w.now+delay, evResp, ri, int32(d-1), 0, uint8(stError))
+		w.atSeq(r.leafSeq+seqAnswer, w.now+delay, evResp, ri, int32(d-1), 0, uint8(stError))
 	default:
-		w.atSeq(r.leafSeq, w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
+		w.atSeq(r.leafSeq+seqAnswer, w.now+delay, evResp, ri, int32(d-1), 0, uint8(st))
 	}
 }
 
@@ -156,7 +158,7 @@ func (w *World) onMsg(ri int32, d int) {
 	in.arrivals++
 	m := &w.machines[in.machine]
 	if in.busy >= in.conc && len(m.holds) > 0 {
-		w.settle(m)
+		w.demoteArrivals(m)
 	}
 	switch {
 	case in.busy < in.conc:
@@ -185,14 +187,8 @@ func (w *World) startCPU(ri int32, d int) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
-	if in.leaf {
-		// a leaf prepares its answer now, so that answering ahead or at
-		// the end of the work draws the same numbers in the same order
-		f.pre = true
-		if w.jitter > 0 {
-			r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
-		}
-		r.leafSeq = w.q.reserve()
+	if in.leaf && !f.pre {
+		w.prepareLeaf(ri, d)
 	}
 	if in.samp.kind == distConstant && in.samp.mean <= 0 {
 		if in.role == scenarios.RoleGateway {
@@ -203,7 +199,7 @@ func (w *World) startCPU(ri int32, d int) {
 	}
 	m := &w.machines[in.machine]
 	if m.busy >= m.cores && len(m.holds) > 0 {
-		w.settle(m)
+		w.demoteArrivals(m)
 	}
 	if m.busy < m.cores {
 		w.beginCPU(ri, d, in, m)
@@ -219,10 +215,17 @@ func (w *World) startCPU(ri int32, d int) {
 // its forward ahead and only holds the core.
 func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 	m.busy++
-	end := w.now + w.cpuCost(in, m)
-	seq := w.q.reserve()
-	quiet := w.ahead && len(w.links) == 0 && m.runq.len() == 0
 	r := &w.reqs.recs[ri]
+	var end int64
+	var seq uint64
+	if r.frames[d].pre {
+		end = w.now + w.leafCost(r, m)
+		seq = r.leafSeq + seqCPU
+	} else {
+		end = w.now + w.cpuCost(in, m)
+		seq = w.q.reserve()
+	}
+	quiet := w.ahead && len(w.links) == 0 && m.runq.len() == 0
 	switch {
 	case in.role == scenarios.RoleGateway:
 		w.prepareForward(ri, d, in, end)
@@ -233,7 +236,7 @@ func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 			return
 		}
 	case quiet && in.leaf && d >= 2 && in.q.len() == 0 && (in.role != scenarios.RoleShard || r.op != opWrite):
-		w.answerEarly(ri, d, m, end, seq)
+		w.answerEarly(ri, d, m, end)
 		return
 	}
 	w.atSeq(seq, end, evCPU, ri, int32(d), in.inc, m.epoch)
@@ -247,18 +250,25 @@ func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 // held until the work's end: released lazily by settle when someone needs
 // them, or turned back into an ordinary CPU event by demote when work must
 // queue for them.
-func (w *World) answerEarly(ri int32, d int, m *machine, end int64, seq uint64) {
+func (w *World) answerEarly(ri int32, d int, m *machine, end int64) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	delay, _ := w.transitJit(w.endpoint(r, d), w.endpoint(r, d-1), r.leafJit)
+	m.holds = append(m.holds, hold{end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: holdWork})
+	w.answeredAhead++
+	w.scheduleLeafDone(ri, d, end+delay)
+}
+
+// scheduleLeafDone schedules the answer of leaf frame d to reach its
+// caller at t, stamped with a new token a demotion can invalidate.
+func (w *World) scheduleLeafDone(ri int32, d int, t int64) {
+	r := &w.reqs.recs[ri]
 	r.spec++
 	if r.spec == 0 {
 		r.spec = 1
 	}
-	f.token = r.spec
-	m.holds = append(m.holds, hold{end: end, seq: seq, req: ri, inst: f.inst, d: int8(d)})
-	w.answeredAhead++
-	w.atSeq(r.leafSeq, end+delay, evLeafDone, ri, int32(d), uint32(r.spec), 0)
+	r.frames[d].token = r.spec
+	w.atSeq(r.leafSeq+seqAnswer, t, evLeafDone, ri, int32(d), uint32(r.spec), 0)
 }
 
 // onLeafDone delivers an answer scheduled ahead, unless its hold was
@@ -276,7 +286,7 @@ func (w *World) onLeafDone(ri int32, d int, token uint32) {
 func (w *World) settle(m *machine) {
 	k := 0
 	for _, h := range m.holds {
-		if w.passed(h.end, h.seq) {
+		if w.passed(h.end, h.endSeq()) {
 			if h.kind != holdThread {
 				m.busy--
 			}
@@ -291,9 +301,10 @@ func (w *World) settle(m *machine) {
 	m.holds = m.holds[:k]
 }
 
-// demote turns machine m's running holds into ordinary CPU work that ends
-// with an event, as it would have without answering ahead; their answers
-// already in the queue become stale.
+// demote turns machine m's holds back into what would happen without
+// settling ahead: a leaf's work into CPU work ending with an event (its
+// answer in the queue turns stale), a call that has not arrived yet into
+// its message, a gateway's core or thread into a release event.
 func (w *World) demote(m *machine) {
 	w.settle(m)
 	for _, h := range m.holds {
@@ -309,11 +320,44 @@ func (w *World) demote(m *machine) {
 			w.atSeq(h.seq, h.end, evThreadFree, h.inst, 0, w.insts[h.inst].inc, 0)
 			continue
 		}
-		w.demoted++
 		w.reqs.recs[h.req].frames[h.d].token = 0
-		w.atSeq(h.seq, h.end, evCPU, h.req, int32(h.d), w.insts[h.inst].inc, m.epoch)
+		if h.kind == holdArrive && !w.passed(h.start, h.seq+seqMsg) {
+			w.demotedArrival++
+			m.busy--
+			w.insts[h.inst].busy--
+			w.insts[h.inst].arrivals--
+			w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
+			continue
+		}
+		w.demoted++
+		w.atSeq(h.seq+seqCPU, h.end, evCPU, h.req, int32(h.d), w.insts[h.inst].inc, m.epoch)
 	}
 	m.holds = m.holds[:0]
+}
+
+// demoteArrivals turns machine m's calls that have not arrived yet back
+// into their messages, so that whoever checks for a free thread or core
+// now sees what it would see without them; it reports whether there were
+// any.
+func (w *World) demoteArrivals(m *machine) bool {
+	w.settle(m)
+	k, any := 0, false
+	for _, h := range m.holds {
+		if h.kind == holdArrive && !w.passed(h.start, h.seq+seqMsg) {
+			any = true
+			w.demotedArrival++
+			w.reqs.recs[h.req].frames[h.d].token = 0
+			m.busy--
+			w.insts[h.inst].busy--
+			w.insts[h.inst].arrivals--
+			w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
+			continue
+		}
+		m.holds[k] = h
+		k++
+	}
+	m.holds = m.holds[:k]
+	return any
 }
 
 // onCoreFree releases a core held by a demoted gateway hold.
@@ -477,7 +521,96 @@ func (w *World) continueFrame(ri int32, d int) {
 // the call.
 func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 	w.wait(ri, d, target, edge, w.now)
-	w.sendDown(ri, d)
+	if !w.insts[target].leaf {
+		w.sendDown(ri, d)
+		return
+	}
+	w.prepareLeaf(ri, d+1)
+	r := &w.reqs.recs[ri]
+	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d+1))
+	switch {
+	case fate == fateDrop:
+		w.chainEnd(ri)
+	case fate == fateReject:
+		w.atSeq(r.leafSeq+seqMsg, w.now+delay, evResp, ri, int32(d), 0, uint8(stError))
+	case w.ahead && w.arriveAhead(ri, d+1, w.now+delay):
+	default:
+		w.atSeq(r.leafSeq+seqMsg, w.now+delay, evMsg, ri, int32(d+1), 0, 0)
+	}
+}
+
+// Sequence numbers reserved for a leaf's call when it is made (prepareLeaf):
+// its message, its answer and the end of its CPU work.
+const (
+	seqMsg = iota
+	seqAnswer
+	seqCPU
+	seqLeaf // how many
+)
+
+// prepareLeaf draws what leaf frame d's work will use when the call to it
+// is made: its service time, its answer's network jitter and the sequence
+// numbers of its events. Drawn at the same point whether its work is
+// settled ahead or not, they make both ways give the same run.
+func (w *World) prepareLeaf(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	f.pre = true
+	if w.jitter > 0 {
+		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
+	}
+	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), math.MaxUint32))
+	r.leafSeq = w.q.reserveN(seqLeaf)
+}
+
+// leafCost is a prepared leaf's CPU time on machine m.
+func (w *World) leafCost(r *request, m *machine) int64 {
+	c := int64(r.leafCost)
+	if m.slow != 1 {
+		c = int64(float64(c) * m.slow)
+	}
+	return c
+}
+
+// arriveAhead settles a call to a leaf when it is sent, if the leaf will
+// surely start it at once when it arrives at ta and nothing can change its
+// answer: no fault starts or ends before its work ends, no link fault is
+// active, and its instance and machine have a thread and a core free even
+// counting every call already settled ahead. The thread and core count as
+// busy from now; whoever finds them missing before ta turns this call back
+// into its message (demoteArrivals), so everyone else sees what they would
+// see without it.
+func (w *World) arriveAhead(ri int32, d int, ta int64) bool {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	if len(w.links) > 0 || !in.alive(w) || (in.role == scenarios.RoleShard && r.op == opWrite) || d < 2 {
+		return false
+	}
+	if in.samp.kind == distConstant && in.samp.mean <= 0 {
+		return false
+	}
+	m := &w.machines[in.machine]
+	if (in.busy >= in.conc || m.busy >= m.cores) && len(m.holds) > 0 {
+		w.settle(m)
+	}
+	if in.busy >= in.conc || m.busy >= m.cores || in.q.len() > 0 || m.runq.len() > 0 {
+		return false
+	}
+	end := ta + w.leafCost(r, m)
+	if end >= w.faultNext {
+		return false
+	}
+	delay, _ := w.transitJit(w.endpoint(r, d), w.endpoint(r, d-1), r.leafJit)
+	in.busy++
+	m.busy++
+	in.arrivals++
+	f.inc = in.inc
+	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: holdArrive})
+	w.arrivedAhead++
+	w.scheduleLeafDone(ri, d, end+delay)
+	return true
 }
 
 // wait makes frame d wait on a call to target at frame d+1 that leaves at

@@ -87,6 +87,12 @@ func (q *queue) reserve() uint64 {
 	return q.seq
 }
 
+// reserveN takes n consecutive sequence numbers and returns the first.
+func (q *queue) reserveN(n uint64) uint64 {
+	q.seq += n
+	return q.seq - n + 1
+}
+
 // pushSeq adds an event with a sequence number from reserve.
 func (q *queue) pushSeq(e event) {
 	q.n++

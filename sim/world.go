@@ -75,6 +75,8 @@ type World struct {
 	demoted        int64 // leaf holds turned back into CPU events
 	demotedCore    int64 // gateway holds given a core release event
 	relayedAhead   int64
+	arrivedAhead   int64
+	demotedArrival int64 // calls settled ahead turned back into messages
 	edgeTimers     int64 // deadline timer events (with stale ones)
 	demotedRelay   int64 // relay holds given a thread release event
 	relayOK        bool  // the gateway's timeout is at least the client's (see relayAhead)
@@ -421,6 +423,8 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("answers_demoted", w.demoted)
 	w.rec.SetEngine("forwards_demoted", w.demotedCore)
 	w.rec.SetEngine("relayed_ahead", w.relayedAhead)
+	w.rec.SetEngine("arrived_ahead", w.arrivedAhead)
+	w.rec.SetEngine("arrivals_demoted", w.demotedArrival)
 	w.rec.SetEngine("edge_timers", w.edgeTimers)
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
