@@ -314,13 +314,10 @@ func (r *Recorder) Finish(end int64, incomplete bool) *Result {
 		n := (end + r.window - 1) / r.window
 		res.Windows = res.Windows[:min(int64(len(res.Windows)), n)]
 	}
+	enc := newHistEncoder()
 	for i := range res.Windows {
 		if p := r.packed[i]; p != nil && p.TotalCount() > 0 {
-			b, err := p.Encode()
-			if err != nil {
-				panic(fmt.Sprintf("reports: encode the histogram of window %d: %v", i, err))
-			}
-			res.Windows[i].Hist = string(b)
+			res.Windows[i].Hist = enc.encode(p)
 			r.packed[i] = nil
 		}
 	}
