@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 
 	"github.com/stripelab/stripelab/scenarios"
@@ -40,6 +41,20 @@ func newStream(seed uint64, id uint64) *rng {
 
 // Uint64 returns a uniformly distributed 64-bit value.
 func (g *rng) Uint64() uint64 { return g.pcg.Uint64() }
+
+// IntN returns a uniform value in [0, n), n > 0, by Lemire's multiply and
+// reject method (unbiased), drawing from the PCG directly.
+func (g *rng) IntN(n int) int {
+	un := uint64(n)
+	hi, lo := bits.Mul64(g.pcg.Uint64(), un)
+	if lo < un {
+		thresh := -un % un
+		for lo < thresh {
+			hi, lo = bits.Mul64(g.pcg.Uint64(), un)
+		}
+	}
+	return int(hi)
+}
 
 // Float64 returns a uniform value in [0, 1), as rand.Rand.Float64 does.
 func (g *rng) Float64() float64 { return float64(g.pcg.Uint64()<<11>>11) / (1 << 53) }
