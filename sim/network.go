@@ -62,22 +62,22 @@ func (w *World) baseDelay(a, b int32) int64 {
 	case a < 0 && b < 0:
 		return 0
 	case a < 0:
-		return l.client + l.city[int(-1-a)*l.nCity+int(w.machines[b].city)]
+		return l.client + l.city[int(-1-a)*l.nCity+int(l.loc[b].city)]
 	case b < 0:
-		return l.client + l.city[int(-1-b)*l.nCity+int(w.machines[a].city)]
+		return l.client + l.city[int(-1-b)*l.nCity+int(l.loc[a].city)]
 	}
-	ma, mb := &w.machines[a], &w.machines[b]
+	la, lb := &l.loc[a], &l.loc[b]
 	switch {
 	case a == b:
 		return l.machine
-	case ma.rack == mb.rack:
+	case la.rack == lb.rack:
 		return l.rack
-	case ma.az == mb.az:
+	case la.az == lb.az:
 		return l.az
-	case ma.city == mb.city:
+	case la.city == lb.city:
 		return l.crossAZ
 	}
-	return l.city[int(ma.city)*l.nCity+int(mb.city)]
+	return l.city[int(la.city)*l.nCity+int(lb.city)]
 }
 
 // latencies are the topology's base delays in ns, copied out of the
@@ -86,7 +86,12 @@ type latencies struct {
 	machine, rack, az, crossAZ, client int64
 	nCity                              int
 	city                               []int64 // [a*nCity+b]
+	loc                                []location
 }
+
+// location is where a machine is, in a table small enough to stay in the
+// cache (a delay is looked up for every message).
+type location struct{ rack, az, city int32 }
 
 func (w *World) buildLatencies() {
 	lat := &w.sc.Topology.Latency
@@ -99,6 +104,10 @@ func (w *World) buildLatencies() {
 		for b := 0; b < n; b++ {
 			w.lat.city[a*n+b] = int64(w.plan.CityDelay(a, b))
 		}
+	}
+	w.lat.loc = make([]location, len(w.plan.Machines))
+	for i, m := range w.plan.Machines {
+		w.lat.loc[i] = location{rack: int32(m.Rack), az: int32(m.AZ), city: int32(m.City)}
 	}
 }
 
