@@ -52,7 +52,7 @@ func TestAnswerAheadIsExact(t *testing.T) {
 			if !bytes.Equal(on, off) {
 				t.Fatalf("answering ahead changed the result: %s", firstDiff(on, off))
 			}
-			if n := eOff["answered_ahead"] + eOff["forwarded_ahead"] + eOff["relayed_ahead"] + eOff["arrived_ahead"]; n != 0 {
+			if n := eOff["answered_ahead"] + eOff["forwarded_ahead"] + eOff["relayed_ahead"] + eOff["arrived_ahead"] + eOff["work_arrived_ahead"]; n != 0 {
 				t.Fatalf("settled %d ahead with that off", n)
 			}
 			// each answer or forward ahead saves its CPU event, each relay
@@ -64,12 +64,13 @@ func TestAnswerAheadIsExact(t *testing.T) {
 			// core or thread release event. Deadline timers can stop once
 			// more or less (see deadlineFIFO.arm).
 			want := eOff["events"] - eOff["edge_timers"] - eOn["answered_ahead"] - eOn["forwarded_ahead"] - eOn["relayed_ahead"] - 2*eOn["arrived_ahead"] +
-				2*eOn["answers_demoted"] + eOn["forwards_demoted"] + eOn["relays_demoted"] + 3*eOn["arrivals_demoted"]
+				2*eOn["answers_demoted"] + eOn["forwards_demoted"] + eOn["relays_demoted"] + 3*eOn["arrivals_demoted"] -
+				eOn["work_arrived_ahead"] + 2*eOn["work_arrivals_demoted"]
 			if got := eOn["events"] - eOn["edge_timers"]; got != want {
 				t.Errorf("events but timers: %d ahead, want %d (engine counters %v)", got, want, eOn)
 			}
-			ahead += eOn["answered_ahead"] + eOn["forwarded_ahead"] + eOn["relayed_ahead"] + eOn["arrived_ahead"]
-			demoted += eOn["answers_demoted"] + eOn["forwards_demoted"] + eOn["relays_demoted"] + eOn["arrivals_demoted"]
+			ahead += eOn["answered_ahead"] + eOn["forwarded_ahead"] + eOn["relayed_ahead"] + eOn["arrived_ahead"] + eOn["work_arrived_ahead"]
+			demoted += eOn["answers_demoted"] + eOn["forwards_demoted"] + eOn["relays_demoted"] + eOn["arrivals_demoted"] + eOn["work_arrivals_demoted"]
 		})
 	}
 	if ahead == 0 || demoted == 0 {

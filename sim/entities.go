@@ -34,10 +34,11 @@ type hold struct {
 }
 
 const (
-	holdWork   = iota // a leaf's thread and core until its work ends
-	holdArrive        // the same for a call to a leaf that has not arrived yet
-	holdCore          // a gateway's core until its work ends (the thread stays with the call)
-	holdThread        // a gateway's thread until the answer it relayed ahead reaches it
+	holdWork       = iota // a leaf's thread and core until its work ends
+	holdArrive            // the same for a call to a leaf that has not arrived yet
+	holdCore              // a gateway's core until its work ends (the thread stays with the call)
+	holdThread            // a gateway's thread until the answer it relayed ahead reaches it
+	holdArriveWork        // a service's thread and core from its call's sending to its arrival (then its CPU event owns them)
 )
 
 // endSeq is the sequence number of the event that would end the hold.
@@ -189,9 +190,10 @@ type frame struct {
 	inc     uint32 // the instance's incarnation when the frame began
 	token   uint16 // bumped at every new wait, so stale timers are ignored
 	next    uint8  // index of the next downstream call (service frames)
+	pre     bool   // a leaf frame whose answer is prepared: request.leafJit, leafSeq
 	edge    int16  // the deadline edge of the call being waited on
 	waiting bool
-	pre     bool // a leaf frame whose answer is prepared: request.leafJit, leafSeq
+	prep    bool // its CPU work is prepared: request.leafCost, leafSeq
 }
 
 // reqPool is a slab of request records with a free list: no allocation

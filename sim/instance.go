@@ -218,7 +218,7 @@ func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 	r := &w.reqs.recs[ri]
 	var end int64
 	var seq uint64
-	if r.frames[d].pre {
+	if r.frames[d].prep {
 		end = w.now + w.leafCost(r, m)
 		seq = r.leafSeq + seqCPU
 	} else {
@@ -263,12 +263,17 @@ func (w *World) answerEarly(ri int32, d int, m *machine, end int64) {
 // caller at t, stamped with a new token a demotion can invalidate.
 func (w *World) scheduleLeafDone(ri int32, d int, t int64) {
 	r := &w.reqs.recs[ri]
-	r.spec++
-	if r.spec == 0 {
-		r.spec = 1
-	}
-	r.frames[d].token = r.spec
-	w.atSeq(r.leafSeq+seqAnswer, t, evLeafDone, ri, int32(d), uint32(r.spec), 0)
+	w.atSeq(r.leafSeq+seqAnswer, t, evLeafDone, ri, int32(d), uint32(aheadToken(r, d)), 0)
+}
+
+// aheadToken stamps frame d with a new token for an event scheduled ahead.
+// It has the high bit set, which a frame's wait tokens (counted from zero
+// for each frame) never reach.
+func aheadToken(r *request, d int) uint16 {
+	r.spec = (r.spec + 1) & 0x7fff
+	tok := r.spec | 0x8000
+	r.frames[d].token = tok
+	return tok
 }
 
 // onLeafDone delivers an answer scheduled ahead, unless its hold was
@@ -286,7 +291,11 @@ func (w *World) onLeafDone(ri int32, d int, token uint32) {
 func (w *World) settle(m *machine) {
 	k := 0
 	for _, h := range m.holds {
-		if w.passed(h.end, h.endSeq()) {
+		if h.kind == holdArriveWork {
+			if w.passed(h.start, h.seq+seqMsg) {
+				continue // arrived: its own CPU event ends it
+			}
+		} else if w.passed(h.end, h.endSeq()) {
 			if h.kind != holdThread {
 				m.busy--
 			}
@@ -321,8 +330,8 @@ func (w *World) demote(m *machine) {
 			continue
 		}
 		w.reqs.recs[h.req].frames[h.d].token = 0
-		if h.kind == holdArrive && !w.passed(h.start, h.seq+seqMsg) {
-			w.demotedArrival++
+		if (h.kind == holdArrive || h.kind == holdArriveWork) && !w.passed(h.start, h.seq+seqMsg) {
+			w.countArrivalDemoted(h.kind)
 			m.busy--
 			w.insts[h.inst].busy--
 			w.insts[h.inst].arrivals--
@@ -335,6 +344,14 @@ func (w *World) demote(m *machine) {
 	m.holds = m.holds[:0]
 }
 
+func (w *World) countArrivalDemoted(kind uint8) {
+	if kind == holdArrive {
+		w.demotedArrival++
+	} else {
+		w.demotedArrivalWork++
+	}
+}
+
 // demoteArrivals turns machine m's calls that have not arrived yet back
 // into their messages, so that whoever checks for a free thread or core
 // now sees what it would see without them; it reports whether there were
@@ -343,9 +360,9 @@ func (w *World) demoteArrivals(m *machine) bool {
 	w.settle(m)
 	k, any := 0, false
 	for _, h := range m.holds {
-		if h.kind == holdArrive && !w.passed(h.start, h.seq+seqMsg) {
+		if (h.kind == holdArrive || h.kind == holdArriveWork) && !w.passed(h.start, h.seq+seqMsg) {
 			any = true
-			w.demotedArrival++
+			w.countArrivalDemoted(h.kind)
 			w.reqs.recs[h.req].frames[h.d].token = 0
 			m.busy--
 			w.insts[h.inst].busy--
@@ -521,8 +538,23 @@ func (w *World) continueFrame(ri int32, d int) {
 // the call.
 func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 	w.wait(ri, d, target, edge, w.now)
-	if !w.insts[target].leaf {
-		w.sendDown(ri, d)
+	if tin := &w.insts[target]; !tin.leaf {
+		if tin.role != scenarios.RoleService {
+			w.sendDown(ri, d)
+			return
+		}
+		w.prepareWork(ri, d+1)
+		r := &w.reqs.recs[ri]
+		delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d+1))
+		switch {
+		case fate == fateDrop:
+			w.chainEnd(ri)
+		case fate == fateReject:
+			w.atSeq(r.leafSeq+seqMsg, w.now+delay, evResp, ri, int32(d), 0, uint8(stError))
+		case w.ahead && w.arriveAheadWork(ri, d+1, w.now+delay):
+		default:
+			w.atSeq(r.leafSeq+seqMsg, w.now+delay, evMsg, ri, int32(d+1), 0, 0)
+		}
 		return
 	}
 	w.prepareLeaf(ri, d+1)
@@ -556,12 +588,82 @@ func (w *World) prepareLeaf(ri int32, d int) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
-	f.pre = true
+	f.pre, f.prep = true, true
 	if w.jitter > 0 {
 		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
 	}
 	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), math.MaxUint32))
 	r.leafSeq = w.q.reserveN(seqLeaf)
+}
+
+// prepareWork draws the service time of a service frame d (one that calls
+// others) when the call to it is made, and reserves the sequence numbers
+// of its message and CPU end (request.leafCost, leafSeq), so that its
+// arrival can be settled ahead (arriveAheadWork) with the same run.
+func (w *World) prepareWork(ri int32, d int) {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	f.prep = true
+	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), math.MaxUint32))
+	r.leafSeq = w.q.reserveN(seqLeaf)
+}
+
+// arriveAheadWork settles the arrival of a call to a service that calls
+// others when it is sent, if the service will surely start its CPU work at
+// once when the call arrives at ta and nothing can change it before the
+// work ends (as arriveAhead for leaves): the message's event is skipped
+// and the work's end is scheduled; the thread and core count as busy from
+// now, and whoever finds them missing before ta turns the call back into
+// its message.
+func (w *World) arriveAheadWork(ri int32, d int, ta int64) bool {
+	r := &w.reqs.recs[ri]
+	f := &r.frames[d]
+	in := &w.insts[f.inst]
+	if len(w.links) > 0 || !in.alive(w) || in.role != scenarios.RoleService || (in.samp.kind == distConstant && in.samp.mean <= 0) {
+		return false
+	}
+	m := &w.machines[in.machine]
+	if (in.busy >= in.conc || m.busy >= m.cores) && len(m.holds) > 0 {
+		w.settle(m)
+	}
+	if in.busy >= in.conc || m.busy >= m.cores || in.q.len() > 0 || m.runq.len() > 0 {
+		return false
+	}
+	end := ta + w.leafCost(r, m)
+	if end >= w.faultNext {
+		return false
+	}
+	in.busy++
+	m.busy++
+	in.arrivals++
+	f.inc = in.inc
+	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: holdArriveWork})
+	w.arrivedAheadWork++
+	w.atSeq(r.leafSeq+seqCPU, end, evCPUAhead, ri, int32(d), uint32(aheadToken(r, d)), 0)
+	return true
+}
+
+// onCPUAhead ends CPU work whose arrival was settled ahead, unless the
+// call was turned back into its message.
+func (w *World) onCPUAhead(ri int32, d int, token uint32) {
+	f := &w.reqs.recs[ri].frames[d]
+	if uint32(f.token) != token {
+		return
+	}
+	f.token = 0
+	in := &w.insts[f.inst]
+	m := &w.machines[in.machine]
+	// its hold has served (the call arrived): take it off the machine
+	for i := range m.holds {
+		if h := &m.holds[i]; h.kind == holdArriveWork && h.req == ri && int(h.d) == d {
+			last := len(m.holds) - 1
+			m.holds[i] = m.holds[last]
+			m.holds = m.holds[:last]
+			break
+		}
+	}
+	w.onCPU(ri, d, in.inc, m.epoch)
 }
 
 // leafCost is a prepared leaf's CPU time on machine m.
@@ -651,7 +753,11 @@ func (w *World) prepareForward(ri int32, d int, in *instance, end int64) {
 	if w.jitter > 0 {
 		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
 	}
-	r.leafSeq = w.q.reserve()
+	if up := &w.insts[target]; up.role == scenarios.RoleService && !up.leaf {
+		w.prepareWork(ri, d+1)
+	} else {
+		r.leafSeq = w.q.reserveN(seqLeaf)
+	}
 }
 
 // sendPrepared sends the message prepared by prepareForward at time at.
@@ -662,9 +768,12 @@ func (w *World) sendPrepared(ri int32, d int, at int64) {
 	case fateDrop:
 		w.chainEnd(ri)
 	case fateReject:
-		w.atSeq(r.leafSeq, at+delay, evResp, ri, int32(d), 0, uint8(stError))
+		w.atSeq(r.leafSeq+seqMsg, at+delay, evResp, ri, int32(d), 0, uint8(stError))
 	default:
-		w.atSeq(r.leafSeq, at+delay, evMsg, ri, int32(d+1), 0, 0)
+		if w.ahead && r.frames[d+1].prep && w.arriveAheadWork(ri, d+1, at+delay) {
+			return
+		}
+		w.atSeq(r.leafSeq+seqMsg, at+delay, evMsg, ri, int32(d+1), 0, 0)
 	}
 }
 

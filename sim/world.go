@@ -32,6 +32,7 @@ const (
 	evLeafDone                    // a: request, c: leaf depth, gen: spec token (an answer scheduled ahead)
 	evCoreFree                    // a: machine, gen: epoch (a demoted gateway hold ends)
 	evThreadFree                  // a: gateway instance, gen: incarnation (a demoted relay hold ends)
+	evCPUAhead                    // a: request, c: depth, gen: token (CPU work whose arrival was settled ahead ends)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -69,17 +70,19 @@ type World struct {
 	// ahead lets CPU work be settled ahead (beginCPU): leaves answer and
 	// gateways forward when their work starts; off, every CPU work ends
 	// with its own event. Both give the same results.
-	ahead          bool
-	answeredAhead  int64
-	forwardedAhead int64
-	demoted        int64 // leaf holds turned back into CPU events
-	demotedCore    int64 // gateway holds given a core release event
-	relayedAhead   int64
-	arrivedAhead   int64
-	demotedArrival int64 // calls settled ahead turned back into messages
-	edgeTimers     int64 // deadline timer events (with stale ones)
-	demotedRelay   int64 // relay holds given a thread release event
-	relayOK        bool  // the gateway's timeout is at least the client's (see relayAhead)
+	ahead              bool
+	answeredAhead      int64
+	forwardedAhead     int64
+	demoted            int64 // leaf holds turned back into CPU events
+	demotedCore        int64 // gateway holds given a core release event
+	relayedAhead       int64
+	arrivedAhead       int64
+	demotedArrival     int64 // calls to leaves settled ahead turned back into messages
+	arrivedAheadWork   int64
+	demotedArrivalWork int64 // the same for calls to services that call others
+	edgeTimers         int64 // deadline timer events (with stale ones)
+	demotedRelay       int64 // relay holds given a thread release event
+	relayOK            bool  // the gateway's timeout is at least the client's (see relayAhead)
 	// faultNext is the next time a fault starts or ends
 	faultNext int64
 
@@ -394,6 +397,8 @@ func (w *World) dispatch(e *event) {
 		w.onCoreFree(e.a, uint8(e.gen))
 	case evThreadFree:
 		w.onThreadFree(e.a, e.gen)
+	case evCPUAhead:
+		w.onCPUAhead(e.a, int(e.c), e.gen)
 	default:
 		panic("sim: unknown event kind")
 	}
@@ -425,6 +430,8 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("relayed_ahead", w.relayedAhead)
 	w.rec.SetEngine("arrived_ahead", w.arrivedAhead)
 	w.rec.SetEngine("arrivals_demoted", w.demotedArrival)
+	w.rec.SetEngine("work_arrived_ahead", w.arrivedAheadWork)
+	w.rec.SetEngine("work_arrivals_demoted", w.demotedArrivalWork)
 	w.rec.SetEngine("edge_timers", w.edgeTimers)
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
