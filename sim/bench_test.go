@@ -55,6 +55,7 @@ type runStats struct {
 	finish    time.Duration // of wall: Finish encoding the result
 	requests  int64
 	events    int64
+	model     int64  // events with nothing settled ahead (World.ModelEvents)
 	mallocs   uint64 // during the simulation, Finish excluded
 	gcs       uint32 // during the simulation, Finish excluded
 	finishGCs uint32 // while Finish encoded the result
@@ -70,7 +71,9 @@ func heapNow() uint64 {
 }
 
 // measure runs a plan once and samples the live heap every simulated window.
-func measure(b *testing.B, p *scenarios.Plan) runStats {
+func measure(b *testing.B, p *scenarios.Plan) runStats { return measureWith(b, p, Options{}) }
+
+func measureWith(b *testing.B, p *scenarios.Plan, opts Options) runStats {
 	runtime.GC()
 	var before, mid, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -78,7 +81,7 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 	var st runStats
 	var simDone time.Time
 	start := time.Now()
-	res, err := Run(context.Background(), p, Options{Progress: func(now, end int64) {
+	opts.Progress = func(now, end int64) {
 		if h := heapNow(); h > st.peakHeap {
 			st.peakHeap = h
 		}
@@ -86,7 +89,8 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 			runtime.ReadMemStats(&mid)
 			simDone = time.Now()
 		}
-	}})
+	}
+	res, err := Run(context.Background(), p, opts)
 	st.wall = time.Since(start)
 	if !simDone.IsZero() {
 		st.finish = time.Since(simDone)
@@ -97,6 +101,7 @@ func measure(b *testing.B, p *scenarios.Plan) runStats {
 	runtime.ReadMemStats(&after)
 	st.requests = res.Totals.Counts.Offered + offeredInWarmup(res)
 	st.events = res.Engine["events"]
+	st.model = res.Engine["model_events"]
 	if mid.NumGC == 0 {
 		mid = after
 	}
@@ -121,6 +126,7 @@ func (st runStats) report(b *testing.B, prefix string) {
 	s := st.wall.Seconds()
 	b.ReportMetric(float64(st.requests)/s, prefix+"req/s")
 	b.ReportMetric(float64(st.events)/s, prefix+"events/s")
+	b.ReportMetric(float64(st.model)/s, prefix+"model-events/s")
 	b.ReportMetric(float64(st.wall.Nanoseconds())/float64(st.events), prefix+"ns/event")
 	b.ReportMetric(float64(st.mallocs)/float64(st.requests), prefix+"allocs/req")
 	b.ReportMetric(float64(st.peakHeap)/(1<<20), prefix+"peak-MB")
@@ -252,13 +258,18 @@ func BenchmarkParallelRuns(b *testing.B) {
 }
 
 // BenchmarkReferenceMinute is the reference scenario cut to one simulated
-// minute, without its fault: a quick figure for profiling.
+// minute, without its fault: a quick figure for profiling, with and
+// without settling ahead (the same results, see TestAnswerAheadIsExact).
 func BenchmarkReferenceMinute(b *testing.B) {
 	p := loadLib(b, "reference")
 	p.Scenario.Run.Duration = scenarios.Duration(60e9)
 	p.Scenario.Faults, p.Faults = nil, nil
-	for i := 0; i < b.N; i++ {
-		measure(b, p).report(b, "")
+	for _, ahead := range []bool{true, false} {
+		b.Run(fmt.Sprintf("ahead=%v", ahead), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				measureWith(b, p, Options{noAhead: !ahead}).report(b, "")
+			}
+		})
 	}
 }
 

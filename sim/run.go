@@ -21,6 +21,7 @@ func Run(ctx context.Context, p *scenarios.Plan, opts Options) (*reports.Result,
 	rec := reports.NewRecorder(p, seed, Backend, Horizon(p.Scenario))
 	w := NewWorld(p, seed, rec)
 	w.progress = opts.Progress
+	w.ahead = !opts.noAhead
 	step := int64(p.Scenario.Run.Window)
 	for t := step; ; t += step {
 		w.RunUntil(t)

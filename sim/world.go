@@ -151,6 +151,8 @@ type Options struct {
 	// Progress, if set, is called once per metrics window with the virtual
 	// time reached and the run's end; it must not call back into the World.
 	Progress func(now, end int64)
+	// noAhead turns settling ahead off (tests and benchmarks compare).
+	noAhead bool
 }
 
 // NewWorld builds the model of a plan. The Recorder receives every
@@ -254,6 +256,16 @@ func newSampler(d scenarios.Dist) sampler {
 
 // Now is the current virtual time in ns from the start of the run.
 func (w *World) Now() int64 { return w.now }
+
+// ModelEvents is the number of events the run would have processed with
+// nothing settled ahead: every message arrival, CPU end, answer and release
+// the model simulates, whether it went through the event queue or was
+// settled ahead exactly (beginCPU, arriveAhead, relayAhead). Deadline
+// timers may stop a few times more or less without settling ahead.
+func (w *World) ModelEvents() int64 {
+	return int64(w.events) + w.answeredAhead + w.forwardedAhead + w.relayedAhead + 2*w.arrivedAhead + w.arrivedAheadWork -
+		2*w.demoted - w.demotedCore - w.demotedRelay - 3*w.demotedArrival - 2*w.demotedArrivalWork
+}
 
 // Events is the number of events processed so far.
 func (w *World) Events() uint64 { return w.events }
@@ -423,6 +435,7 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 		}
 	}
 	w.rec.SetEngine("events", int64(w.events))
+	w.rec.SetEngine("model_events", w.ModelEvents())
 	w.rec.SetEngine("answered_ahead", w.answeredAhead)
 	w.rec.SetEngine("forwarded_ahead", w.forwardedAhead)
 	w.rec.SetEngine("answers_demoted", w.demoted)
