@@ -137,7 +137,9 @@ type Gateway struct {
 	// Concurrency is the in-flight requests one instance forwards; more wait
 	// in the admission queue. Default 256.
 	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
-	// Cost is the CPU time to route one request. Default 50us.
+	// Cost is the CPU time to route one request. Default 50us. The gateway
+	// picks the upstream instance when this work (with authentication)
+	// starts and forwards the request when it ends.
 	Cost Duration `yaml:"cost" json:"cost"`
 	// Auth is request authentication.
 	Auth Auth `yaml:"auth" json:"auth"`
@@ -250,7 +252,9 @@ type Call struct {
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
-// Dist is a service-time distribution. A bare duration ("2ms") means constant.
+// Dist is a service-time distribution. A bare duration ("2ms") means
+// constant. The simulator draws a service time when the call is made and
+// caps a draw at 4.29 s (before a slow machine's factor).
 type Dist struct {
 	// Dist is constant, exponential, lognormal or uniform.
 	Dist string `yaml:"dist" json:"dist" jsonschema:"enum=constant,enum=exponential,enum=lognormal,enum=uniform"`
