@@ -26,7 +26,7 @@ race: ## run the tests under the race detector (-short: the long statistical run
 	$(GO) test -count=1 -race -short ./...
 
 bench: ## run the benchmarks: simulator speed against the bare pipeline, memory, scale, parallel runs, queue, recorder
-	$(GO) test -run '^$$' -bench 'Reference$$|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim
+	$(GO) test -run '^$$' -bench 'Reference$$|ReferenceMinute|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim
 	$(GO) test -run '^$$' -bench 'QueueHold|DelayMix' -benchmem ./sim
 	$(GO) test -run '^$$' -bench . -benchmem ./reports
 
