@@ -98,7 +98,8 @@ func cmdRun(args []string) error {
 	if err := reports.WriteSummary(os.Stdout, res, dir, *verbose); err != nil {
 		return err
 	}
-	fmt.Printf("  simulated %s in %s (%d requests, %d events)\n", p.Scenario.Run.Duration, wall.Truncate(time.Millisecond), res.Totals.Counts.Offered, res.Engine["events"])
+	fmt.Printf("  simulated %s in %s (%d requests, %d model events, %d through the event queue)\n", p.Scenario.Run.Duration,
+		wall.Truncate(time.Millisecond), res.Totals.Counts.Offered, res.Engine["model_events"], res.Engine["events"])
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
 			return fmt.Errorf("%w: interrupted; the partial result in %s is marked incomplete", errSLO, dir)
