@@ -35,7 +35,7 @@ func runAhead(t *testing.T, p *scenarios.Plan, ahead bool) ([]byte, map[string]i
 // (queues that demote holds), every fault kind (faults demote every hold)
 // and link faults (no answering ahead while one is active).
 func TestAnswerAheadIsExact(t *testing.T) {
-	short := map[string]bool{"az-loss": true, "retry-storm": true, "ci/smoke": true, "partition": true}
+	short := map[string]bool{"az-loss": true, "retry-storm": true, "ci/shedding": true, "cross-city-partition": true}
 	var ahead, demoted int64
 	for _, name := range scenarios.LibraryNames() {
 		if name == "reference" || (testing.Short() && !short[name]) {
