@@ -538,26 +538,18 @@ func (w *World) continueFrame(ri int32, d int) {
 // the call.
 func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 	w.wait(ri, d, target, edge, w.now)
-	if tin := &w.insts[target]; !tin.leaf {
-		if tin.role != scenarios.RoleService {
-			w.sendDown(ri, d)
-			return
-		}
+	tin := &w.insts[target]
+	switch {
+	case tin.leaf:
+		w.prepareLeaf(ri, d+1)
+	case tin.role == scenarios.RoleService:
 		w.prepareWork(ri, d+1)
-		r := &w.reqs.recs[ri]
-		delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d+1))
-		switch {
-		case fate == fateDrop:
-			w.chainEnd(ri)
-		case fate == fateReject:
-			w.atSeq(r.leafSeq+seqMsg, w.now+delay, evResp, ri, int32(d), 0, uint8(stError))
-		case w.ahead && w.arriveAheadWork(ri, d+1, w.now+delay):
-		default:
-			w.atSeq(r.leafSeq+seqMsg, w.now+delay, evMsg, ri, int32(d+1), 0, 0)
-		}
+	default:
+		w.sendDown(ri, d)
 		return
 	}
-	w.prepareLeaf(ri, d+1)
+	// a prepared call: its message takes the sequence number reserved for
+	// it, and it may be settled ahead
 	r := &w.reqs.recs[ri]
 	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d+1))
 	switch {
@@ -565,14 +557,16 @@ func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 		w.chainEnd(ri)
 	case fate == fateReject:
 		w.atSeq(r.leafSeq+seqMsg, w.now+delay, evResp, ri, int32(d), 0, uint8(stError))
-	case w.ahead && w.arriveAhead(ri, d+1, w.now+delay):
+	case w.ahead && tin.leaf && w.arriveAhead(ri, d+1, w.now+delay):
+	case w.ahead && !tin.leaf && w.arriveAheadWork(ri, d+1, w.now+delay):
 	default:
 		w.atSeq(r.leafSeq+seqMsg, w.now+delay, evMsg, ri, int32(d+1), 0, 0)
 	}
 }
 
-// Sequence numbers reserved for a leaf's call when it is made (prepareLeaf):
-// its message, its answer and the end of its CPU work.
+// Sequence numbers reserved for a call when it is made (prepareLeaf,
+// prepareWork; request.leafSeq is the first): its message, its answer (a
+// leaf's) and the end of its CPU work.
 const (
 	seqMsg = iota
 	seqAnswer
