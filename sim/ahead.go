@@ -4,11 +4,7 @@ package sim
 // it is scheduled rather than through the event queue, with the same
 // result (docs/architecture.md, "Settling ahead"; TestAnswerAheadIsExact).
 
-import (
-	"math"
-
-	"github.com/stripelab/stripelab/scenarios"
-)
+import "github.com/stripelab/stripelab/scenarios"
 
 // Sequence numbers reserved for a call when it is made (prepareLeaf,
 // prepareWork; request.leafSeq is the first): its message, its answer (a
@@ -238,7 +234,7 @@ func (w *World) prepareLeaf(ri int32, d int) {
 	if w.jitter > 0 {
 		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
 	}
-	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), math.MaxUint32))
+	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), int64(scenarios.MaxServiceTime)))
 	r.leafSeq = w.q.reserveN(seqLeaf)
 }
 
@@ -260,7 +256,7 @@ func (w *World) prepareWork(ri int32, d int) {
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
 	f.prep = true
-	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), math.MaxUint32))
+	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), int64(scenarios.MaxServiceTime)))
 	r.leafSeq = w.q.reserveN(seqLeaf)
 }
 
