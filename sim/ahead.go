@@ -93,15 +93,11 @@ func (w *World) demote(m *machine) {
 			w.atSeq(h.seq, h.end, evThreadFree, h.inst, 0, w.insts[h.inst].inc, 0)
 			continue
 		}
-		w.reqs.recs[h.req].frames[h.d].token = 0
-		if (h.kind == holdArrive || h.kind == holdArriveWork) && !w.passed(h.start, h.seq+seqMsg) {
-			w.countArrivalDemoted(h.kind)
-			m.busy--
-			w.insts[h.inst].busy--
-			w.insts[h.inst].arrivals--
-			w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
+		if w.notArrived(&h) {
+			w.unarrive(m, &h)
 			continue
 		}
+		w.reqs.recs[h.req].frames[h.d].token = 0
 		w.demoted++
 		w.atSeq(h.seq+seqCPU, h.end, evCPU, h.req, int32(h.d), w.insts[h.inst].inc, m.epoch)
 	}
@@ -148,37 +144,42 @@ func (w *World) outstandingNow(i int32) int32 {
 	return in.outstanding
 }
 
-func (w *World) countArrivalDemoted(kind uint8) {
-	if kind == holdArrive {
+// notArrived reports whether h is a call settled ahead that has not
+// arrived yet.
+func (w *World) notArrived(h *hold) bool {
+	return (h.kind == holdArrive || h.kind == holdArriveWork) && !w.passed(h.start, h.seq+seqMsg)
+}
+
+// unarrive turns a call settled ahead that has not arrived yet back into
+// its message; the caller takes h off the machine's holds.
+func (w *World) unarrive(m *machine, h *hold) {
+	if h.kind == holdArrive {
 		w.demotedArrival++
 	} else {
 		w.demotedArrivalWork++
 	}
+	w.reqs.recs[h.req].frames[h.d].token = 0 // its answer or CPU end in the queue is stale
+	m.busy--
+	w.insts[h.inst].busy--
+	w.insts[h.inst].arrivals--
+	w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
 }
 
 // demoteArrivals turns machine m's calls that have not arrived yet back
 // into their messages, so that whoever checks for a free thread or core
-// now sees what it would see without them; it reports whether there were
-// any.
-func (w *World) demoteArrivals(m *machine) bool {
+// now sees what it would see without them.
+func (w *World) demoteArrivals(m *machine) {
 	w.settle(m)
-	k, any := 0, false
+	k := 0
 	for _, h := range m.holds {
-		if (h.kind == holdArrive || h.kind == holdArriveWork) && !w.passed(h.start, h.seq+seqMsg) {
-			any = true
-			w.countArrivalDemoted(h.kind)
-			w.reqs.recs[h.req].frames[h.d].token = 0
-			m.busy--
-			w.insts[h.inst].busy--
-			w.insts[h.inst].arrivals--
-			w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
+		if w.notArrived(&h) {
+			w.unarrive(m, &h)
 			continue
 		}
 		m.holds[k] = h
 		k++
 	}
 	m.holds = m.holds[:k]
-	return any
 }
 
 // demoteAll demotes every hold: a fault is about to change what running
@@ -261,38 +262,54 @@ func (w *World) prepareWork(ri int32, d int) {
 }
 
 // arriveAheadWork settles the arrival of a call to a service that calls
-// others when it is sent, if the service will surely start its CPU work at
-// once when the call arrives at ta and nothing can change it before the
-// work ends (as arriveAhead for leaves): the message's event is skipped
-// and the work's end is scheduled; the thread and core count as busy from
-// now, and whoever finds them missing before ta turns the call back into
-// its message.
+// others when it is sent (reserveArrival): the message's event is skipped
+// and the work's end is scheduled. Whoever finds the thread or core missing
+// before ta turns the call back into its message.
 func (w *World) arriveAheadWork(ri int32, d int, ta int64) bool {
+	in := &w.insts[w.reqs.recs[ri].frames[d].inst]
+	if in.role != scenarios.RoleService {
+		return false
+	}
+	end, ok := w.reserveArrival(ri, d, ta, holdArriveWork)
+	if !ok {
+		return false
+	}
+	w.arrivedAheadWork++
+	r := &w.reqs.recs[ri]
+	w.atSeq(r.leafSeq+seqCPU, end, evCPUAhead, ri, int32(d), uint32(aheadToken(r, d)), 0)
+	return true
+}
+
+// reserveArrival takes the thread and core a prepared call to frame d will
+// use when it arrives at ta, if its instance will surely start it then and
+// nothing can change how its work goes: no link fault is active, no fault
+// starts or ends before the work ends, and a thread and a core are free
+// even counting every call already settled ahead. It returns when the work
+// ends.
+func (w *World) reserveArrival(ri int32, d int, ta int64, kind uint8) (end int64, ok bool) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
-	if len(w.links) > 0 || !in.alive(w) || in.role != scenarios.RoleService || (in.samp.kind == distConstant && in.samp.mean <= 0) {
-		return false
+	if len(w.links) > 0 || !in.alive(w) || (in.samp.kind == distConstant && in.samp.mean <= 0) {
+		return 0, false
 	}
 	m := &w.machines[in.machine]
 	if (in.busy >= in.conc || m.busy >= m.cores) && len(m.holds) > 0 {
 		w.settle(m)
 	}
 	if in.busy >= in.conc || m.busy >= m.cores || in.q.len() > 0 || m.runq.len() > 0 {
-		return false
+		return 0, false
 	}
-	end := ta + w.leafCost(r, m)
+	end = ta + w.leafCost(r, m)
 	if end >= w.faultNext {
-		return false
+		return 0, false
 	}
 	in.busy++
 	m.busy++
 	in.arrivals++
 	f.inc = in.inc
-	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: holdArriveWork})
-	w.arrivedAheadWork++
-	w.atSeq(r.leafSeq+seqCPU, end, evCPUAhead, ri, int32(d), uint32(aheadToken(r, d)), 0)
-	return true
+	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: kind})
+	return end, true
 }
 
 // onCPUAhead ends CPU work whose arrival was settled ahead, unless the
@@ -317,41 +334,21 @@ func (w *World) onCPUAhead(ri int32, d int, token uint32) {
 	w.onCPU(ri, d, in.inc, m.epoch)
 }
 
-// arriveAhead settles a call to a leaf when it is sent, if the leaf will
-// surely start it at once when it arrives at ta and nothing can change its
-// answer: no fault starts or ends before its work ends, no link fault is
-// active, and its instance and machine have a thread and a core free even
-// counting every call already settled ahead. The thread and core count as
-// busy from now; whoever finds them missing before ta turns this call back
-// into its message (demoteArrivals), so everyone else sees what they would
-// see without it.
+// arriveAhead settles a call to a leaf when it is sent (reserveArrival):
+// the message's and CPU end's events are skipped and the answer is
+// scheduled. The thread and core count as busy from now; whoever finds
+// them missing before ta turns this call back into its message
+// (demoteArrivals), so everyone else sees what they would see without it.
 func (w *World) arriveAhead(ri int32, d int, ta int64) bool {
 	r := &w.reqs.recs[ri]
-	f := &r.frames[d]
-	in := &w.insts[f.inst]
-	if len(w.links) > 0 || !in.alive(w) || (in.role == scenarios.RoleShard && r.op == opWrite) || d < 2 {
+	if (w.insts[r.frames[d].inst].role == scenarios.RoleShard && r.op == opWrite) || d < 2 {
 		return false
 	}
-	if in.samp.kind == distConstant && in.samp.mean <= 0 {
-		return false
-	}
-	m := &w.machines[in.machine]
-	if (in.busy >= in.conc || m.busy >= m.cores) && len(m.holds) > 0 {
-		w.settle(m)
-	}
-	if in.busy >= in.conc || m.busy >= m.cores || in.q.len() > 0 || m.runq.len() > 0 {
-		return false
-	}
-	end := ta + w.leafCost(r, m)
-	if end >= w.faultNext {
+	end, ok := w.reserveArrival(ri, d, ta, holdArrive)
+	if !ok {
 		return false
 	}
 	delay, _ := w.transitJit(w.endpoint(r, d), w.endpoint(r, d-1), r.leafJit)
-	in.busy++
-	m.busy++
-	in.arrivals++
-	f.inc = in.inc
-	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: holdArrive})
 	w.arrivedAhead++
 	w.scheduleLeafDone(ri, d, end+delay)
 	return true
