@@ -160,9 +160,6 @@ func (w *World) machineDown(mi int32, fault int32) {
 	m.epoch++
 	m.fault = fault
 	m.busy = 0
-	for _, i := range m.insts {
-		w.insts[i].hostDown = true
-	}
 	m.runq.clear(func(x work) { w.chainEnd(x.req) })
 	var gws []int32
 	for _, i := range m.insts {
@@ -185,9 +182,6 @@ func (w *World) machineUp(mi int32) {
 	m.down--
 	if m.down > 0 {
 		return
-	}
-	for _, i := range m.insts {
-		w.insts[i].hostDown = false
 	}
 	var gws []int32
 	for _, i := range m.insts {

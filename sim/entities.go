@@ -54,7 +54,6 @@ func (h *hold) endSeq() uint64 {
 type instance struct {
 	role     scenarios.Role
 	leaf     bool // answers its caller without calling anyone: a service without calls, a shard node
-	hostDown bool // its machine is down (a copy of machine.down > 0 on the instance's hot line)
 	gwTimer  bool // a gateway queue timer is pending
 	reg      bool // registered in the registry (registry mode)
 	regPend  bool // waiting for the registry to come back to (de)register
@@ -84,7 +83,7 @@ type instance struct {
 }
 
 func (in *instance) alive(w *World) bool {
-	return in.procDown == 0 && !in.hostDown
+	return in.procDown == 0 && w.machines[in.machine].down == 0
 }
 
 // pending is a decrement due at the time of an event that was not pushed.

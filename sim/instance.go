@@ -107,7 +107,7 @@ func (w *World) onMsg(ri int32, d int) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
-	if in.hostDown {
+	if w.machines[in.machine].down > 0 {
 		w.chainEnd(ri) // black-holed: the caller will time out
 		return
 	}
@@ -445,7 +445,7 @@ func (w *World) onResp(ri int32, d int, st status) {
 	}
 	if d > 0 {
 		in := &w.insts[f.inst]
-		if f.inc != in.inc || in.hostDown {
+		if f.inc != in.inc || w.machines[in.machine].down > 0 {
 			w.chainEnd(ri) // the caller crashed meanwhile
 			return
 		}

@@ -126,7 +126,7 @@ func (w *World) timeout(ri int32, d int) {
 		return
 	}
 	in := &w.insts[f.inst]
-	if f.inc != in.inc || in.hostDown {
+	if f.inc != in.inc || w.machines[in.machine].down > 0 {
 		w.chainEnd(ri) // the waiting instance itself is gone; its caller times out
 		return
 	}
