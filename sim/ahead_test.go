@@ -35,38 +35,27 @@ func runAhead(t *testing.T, p *scenarios.Plan, ahead bool) ([]byte, map[string]i
 // (queues that demote holds), every fault kind (faults demote every hold)
 // and link faults (no answering ahead while one is active).
 func TestAnswerAheadIsExact(t *testing.T) {
-	short := map[string]bool{"az-loss": true, "retry-storm": true, "ci/shedding": true, "cross-city-partition": true}
 	var ahead, demoted int64
-	for _, name := range scenarios.LibraryNames() {
-		if name == "reference" || (testing.Short() && !short[name]) {
-			continue
+	eachShipped(t, []string{"az-loss", "retry-storm", "ci/shedding", "cross-city-partition"}, func(t *testing.T, _ string, p *scenarios.Plan) {
+		on, eOn := runAhead(t, p, true)
+		off, eOff := runAhead(t, p, false)
+		if !bytes.Equal(on, off) {
+			t.Fatalf("answering ahead changed the result: %s", firstDiff(on, off))
 		}
-		t.Run(name, func(t *testing.T) {
-			f, err := scenarios.LoadLibrary(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := scenarios.NewPlan(f)
-			on, eOn := runAhead(t, p, true)
-			off, eOff := runAhead(t, p, false)
-			if !bytes.Equal(on, off) {
-				t.Fatalf("answering ahead changed the result: %s", firstDiff(on, off))
-			}
-			if n := eOff["answered_ahead"] + eOff["forwarded_ahead"] + eOff["relayed_ahead"] + eOff["arrived_ahead"] + eOff["work_arrived_ahead"]; n != 0 {
-				t.Fatalf("settled %d ahead with that off", n)
-			}
-			// ModelEvents counts what settling ahead skipped; deadline
-			// timers can stop once more or less (see deadlineFIFO.arm)
-			if got, want := eOn["model_events"]-eOn["edge_timers"], eOff["events"]-eOff["edge_timers"]; got != want {
-				t.Errorf("model events but timers: %d settling ahead, %d without (engine counters %v)", got, want, eOn)
-			}
-			if eOff["model_events"] != eOff["events"] {
-				t.Errorf("without settling ahead, model events %d != events %d", eOff["model_events"], eOff["events"])
-			}
-			ahead += eOn["answered_ahead"] + eOn["forwarded_ahead"] + eOn["relayed_ahead"] + eOn["arrived_ahead"] + eOn["work_arrived_ahead"]
-			demoted += eOn["answers_demoted"] + eOn["forwards_demoted"] + eOn["relays_demoted"] + eOn["arrivals_demoted"] + eOn["work_arrivals_demoted"]
-		})
-	}
+		if n := eOff["answered_ahead"] + eOff["forwarded_ahead"] + eOff["relayed_ahead"] + eOff["arrived_ahead"] + eOff["work_arrived_ahead"]; n != 0 {
+			t.Fatalf("settled %d ahead with that off", n)
+		}
+		// ModelEvents counts what settling ahead skipped; deadline
+		// timers can stop once more or less (see deadlineFIFO.arm)
+		if got, want := eOn["model_events"]-eOn["edge_timers"], eOff["events"]-eOff["edge_timers"]; got != want {
+			t.Errorf("model events but timers: %d settling ahead, %d without (engine counters %v)", got, want, eOn)
+		}
+		if eOff["model_events"] != eOff["events"] {
+			t.Errorf("without settling ahead, model events %d != events %d", eOff["model_events"], eOff["events"])
+		}
+		ahead += eOn["answered_ahead"] + eOn["forwarded_ahead"] + eOn["relayed_ahead"] + eOn["arrived_ahead"] + eOn["work_arrived_ahead"]
+		demoted += eOn["answers_demoted"] + eOn["forwards_demoted"] + eOn["relays_demoted"] + eOn["arrivals_demoted"] + eOn["work_arrivals_demoted"]
+	})
 	if ahead == 0 || demoted == 0 {
 		t.Fatalf("the scenarios answered %d ahead and demoted %d: both paths must be exercised", ahead, demoted)
 	}

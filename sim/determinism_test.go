@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/stripelab/stripelab/reports"
@@ -48,36 +49,25 @@ var expectedFailures = map[string][]string{
 // reference) twice, under GOMAXPROCS=1 and 2, and compares the bytes; it
 // also checks that each fails exactly the objectives its comment expects.
 func TestDeterministic(t *testing.T) {
-	short := map[string]bool{"az-loss": true, "shard-failover-async": true, "ci/smoke": true}
-	for _, name := range scenarios.LibraryNames() {
-		if name == "reference" || (testing.Short() && !short[name]) {
-			continue
+	eachShipped(t, []string{"az-loss", "shard-failover-async", "ci/smoke"}, func(t *testing.T, name string, p *scenarios.Plan) {
+		prev := runtime.GOMAXPROCS(1)
+		one, res := analyzed(t, p, 0)
+		var failed []string
+		for _, v := range res.Verdicts {
+			if !v.Pass {
+				failed = append(failed, v.Name())
+			}
 		}
-		t.Run(name, func(t *testing.T) {
-			f, err := scenarios.LoadLibrary(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := scenarios.NewPlan(f)
-			prev := runtime.GOMAXPROCS(1)
-			one, res := analyzed(t, p, 0)
-			var failed []string
-			for _, v := range res.Verdicts {
-				if !v.Pass {
-					failed = append(failed, v.Name())
-				}
-			}
-			if want := expectedFailures[name]; fmt.Sprint(failed) != fmt.Sprint(want) {
-				t.Errorf("failed objectives %q; the scenario's comment expects %q", failed, want)
-			}
-			runtime.GOMAXPROCS(2)
-			two := resultBytes(t, p, 0)
-			runtime.GOMAXPROCS(prev)
-			if !bytes.Equal(one, two) {
-				t.Fatalf("result.json differs between runs: %s", firstDiff(one, two))
-			}
-		})
-	}
+		if want := expectedFailures[name]; fmt.Sprint(failed) != fmt.Sprint(want) {
+			t.Errorf("failed objectives %q; the scenario's comment expects %q", failed, want)
+		}
+		runtime.GOMAXPROCS(2)
+		two := resultBytes(t, p, 0)
+		runtime.GOMAXPROCS(prev)
+		if !bytes.Equal(one, two) {
+			t.Fatalf("result.json differs between runs: %s", firstDiff(one, two))
+		}
+	})
 }
 
 // TestSeedChangesRun makes sure the seed is used: another seed gives
@@ -125,5 +115,22 @@ func TestStepEqualsRunUntil(t *testing.T) {
 	rb, _ := json.Marshal(b.Finish(false))
 	if !bytes.Equal(ra, rb) {
 		t.Fatalf("results differ: %s", firstDiff(ra, rb))
+	}
+}
+
+// eachShipped runs fn as a subtest on the plan of every shipped scenario
+// but the hour-long speed reference; with -short, only on those named.
+func eachShipped(t *testing.T, short []string, fn func(t *testing.T, name string, p *scenarios.Plan)) {
+	for _, name := range scenarios.LibraryNames() {
+		if name == "reference" || (testing.Short() && !slices.Contains(short, name)) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			f, err := scenarios.LoadLibrary(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, name, scenarios.NewPlan(f))
+		})
 	}
 }
