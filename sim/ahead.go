@@ -280,6 +280,15 @@ func (w *World) arriveAheadWork(ri int32, d int, ta int64) bool {
 	return true
 }
 
+// arriveAheadAny settles a prepared call to frame d when it is sent, as a
+// call to a leaf or to a service.
+func (w *World) arriveAheadAny(ri int32, d int, ta int64) bool {
+	if w.insts[w.reqs.recs[ri].frames[d].inst].leaf {
+		return w.arriveAhead(ri, d, ta)
+	}
+	return w.arriveAheadWork(ri, d, ta)
+}
+
 // reserveArrival takes the thread and core a prepared call to frame d will
 // use when it arrives at ta, if its instance will surely start it then and
 // nothing can change how its work goes: no link fault is active, no fault

@@ -330,19 +330,24 @@ func (w *World) callDown(ri int32, d int, target int32, edge int16) {
 		w.sendDown(ri, d)
 		return
 	}
-	// a prepared call: its message takes the sequence number reserved for
-	// it, and it may be settled ahead
 	r := &w.reqs.recs[ri]
 	delay, fate := w.transit(w.endpoint(r, d), w.endpoint(r, d+1))
+	w.sendReserved(ri, d, w.now+delay, fate)
+}
+
+// sendReserved sends a prepared call from frame d that arrives at ta with
+// fate, on the sequence number reserved for its message (prepareLeaf,
+// prepareWork, prepareForward), settling its arrival ahead when it can.
+func (w *World) sendReserved(ri int32, d int, ta int64, fate int) {
+	r := &w.reqs.recs[ri]
 	switch {
 	case fate == fateDrop:
 		w.chainEnd(ri)
 	case fate == fateReject:
-		w.atSeq(r.leafSeq+seqMsg, w.now+delay, evResp, ri, int32(d), 0, uint8(stError))
-	case w.ahead && tin.leaf && w.arriveAhead(ri, d+1, w.now+delay):
-	case w.ahead && !tin.leaf && w.arriveAheadWork(ri, d+1, w.now+delay):
+		w.atSeq(r.leafSeq+seqMsg, ta, evResp, ri, int32(d), 0, uint8(stError))
+	case w.ahead && r.frames[d+1].prep && w.arriveAheadAny(ri, d+1, ta):
 	default:
-		w.atSeq(r.leafSeq+seqMsg, w.now+delay, evMsg, ri, int32(d+1), 0, 0)
+		w.atSeq(r.leafSeq+seqMsg, ta, evMsg, ri, int32(d+1), 0, 0)
 	}
 }
 
@@ -395,17 +400,7 @@ func (w *World) prepareForward(ri int32, d int, in *instance, end int64) {
 func (w *World) sendPrepared(ri int32, d int, at int64) {
 	r := &w.reqs.recs[ri]
 	delay, fate := w.transitJit(w.endpoint(r, d), w.endpoint(r, d+1), r.leafJit)
-	switch fate {
-	case fateDrop:
-		w.chainEnd(ri)
-	case fateReject:
-		w.atSeq(r.leafSeq+seqMsg, at+delay, evResp, ri, int32(d), 0, uint8(stError))
-	default:
-		if w.ahead && r.frames[d+1].prep && w.arriveAheadWork(ri, d+1, at+delay) {
-			return
-		}
-		w.atSeq(r.leafSeq+seqMsg, at+delay, evMsg, ri, int32(d+1), 0, 0)
-	}
+	w.sendReserved(ri, d, at+delay, fate)
 }
 
 // respondUp answers frame d's caller and frees frame d's thread.
