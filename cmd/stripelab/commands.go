@@ -28,6 +28,7 @@ func commands() []command {
 		{"validate", "FILE...", "check scenarios and print a one-line summary of each", cmdValidate},
 		{"plan", "FILE", "print the expanded topology, placement and fault schedule", cmdPlan},
 		{"schema", "", "print the JSON Schema of the scenario format", cmdSchema},
+		{"serve", "[--addr A] [--results DIR]", "the dashboard: runs, charts, comparisons, a scenario playground", cmdServe},
 	}
 }
 
