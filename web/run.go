@@ -214,10 +214,10 @@ func (s *Server) plots(id string) []plotLink {
 // chartKinds are the interactive charts of a run, in page order, with the
 // static plot shown in their place when scripts are blocked.
 var chartKinds = []struct{ Kind, Title, Plot string }{
-	{"latency", "Latency percentiles (successful requests)", "latency"},
-	{"availability", "Availability, overall and by priority", "availability"},
-	{"throughput", "Throughput: offered and served", "throughput"},
-	{"failures", "Failures by reason", "failures"},
+	{"latency", "Latency percentiles of successful requests (ms)", "latency"},
+	{"availability", "Availability, overall and by priority (%)", "availability"},
+	{"throughput", "Throughput, offered and served (requests/s)", "throughput"},
+	{"failures", "Failures by reason, stacked (requests/s)", "failures"},
 }
 
 func chartSlots(id string, plots []plotLink) []chartSlot {

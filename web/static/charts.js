@@ -56,7 +56,7 @@
     var opts = {
       labels: labels.map(clean), labelsDiv: legend, legend: 'always', colors: PALETTE,
       strokeWidth: 1.5, connectSeparatedPoints: false, drawGapEdgePoints: true,
-      underlayCallback: underlay(bands, el), labelsKMB: true,
+      underlayCallback: underlay(bands, el), labelsKMB: unit === '/s',
       axes: {
         x: {valueFormatter: fmtT, axisLabelFormatter: fmtT, pixelsPerLabel: 70},
         y: {valueFormatter: fmtValue(unit), axisLabelWidth: 56}
