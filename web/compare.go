@@ -34,6 +34,8 @@ type comparePage struct {
 	TolErr    string
 	Permalink string
 	IDs       string // JSON of the ids, for the charts
+	// Rebase[i] is the comparison with run i as the baseline.
+	Rebase []string
 }
 
 func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +66,10 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		pg.Diffs = append(pg.Diffs, diffOf(pg.Runs[0], pg.Runs[i], results[0], results[i], tol))
 	}
 	pg.Permalink = compareURL(found, pg.Tolerance)
+	for i := range found {
+		ids := append([]string{found[i]}, found[:i]...)
+		pg.Rebase = append(pg.Rebase, compareURL(append(ids, found[i+1:]...), pg.Tolerance))
+	}
 	b, _ := json.Marshal(found)
 	pg.IDs = string(b)
 	if len(pg.Runs) > 0 {

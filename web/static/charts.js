@@ -21,6 +21,14 @@
   // clean keeps a label plain text: dygraphs writes labels as HTML.
   function clean(s) { return String(s).replace(/[<>&"']/g, '_'); }
 
+  // fmtAxis writes axis numbers short: 950, 1.2k, 3M.
+  function fmtAxis(v) {
+    var a = Math.abs(v);
+    if (a >= 1e6) return +(v / 1e6).toFixed(2) + 'M';
+    if (a >= 1e4) return +(v / 1e3).toFixed(1) + 'k';
+    return String(+Number(v).toFixed(3));
+  }
+
   function fmtValue(unit) {
     return function (v) {
       if (v === null || isNaN(v)) return '–';
@@ -56,10 +64,10 @@
     var opts = {
       labels: labels.map(clean), labelsDiv: legend, legend: 'always', colors: PALETTE,
       strokeWidth: 1.5, connectSeparatedPoints: false, drawGapEdgePoints: true,
-      underlayCallback: underlay(bands, el), labelsKMB: unit === '/s',
+      underlayCallback: underlay(bands, el),
       axes: {
         x: {valueFormatter: fmtT, axisLabelFormatter: fmtT, pixelsPerLabel: 70},
-        y: {valueFormatter: fmtValue(unit), axisLabelWidth: 56}
+        y: {valueFormatter: fmtValue(unit), axisLabelFormatter: fmtAxis, axisLabelWidth: 56}
       }
     };
     for (var k in extra || {}) opts[k] = extra[k];

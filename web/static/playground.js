@@ -56,6 +56,16 @@
     return o + Math.max(0, col - 1);
   }
 
+  // jump puts the caret on an error and scrolls its line into view.
+  function jump(line, col) {
+    text.focus();
+    var o = offset(line, col);
+    text.setSelectionRange(o, o + 1);
+    var lh = parseFloat(getComputedStyle(text).lineHeight) || 20;
+    text.scrollTop = Math.max(0, (line - 1) * lh - text.clientHeight / 3);
+    syncScroll();
+  }
+
   function show(v) {
     errors = v.errors || [];
     list.textContent = '';
@@ -67,11 +77,7 @@
       code.textContent = e.line + ':' + e.col;
       li.appendChild(code);
       li.appendChild(document.createTextNode(' ' + (e.path ? e.path + ': ' : '') + e.msg));
-      li.addEventListener('click', function () {
-        text.focus();
-        var o = offset(e.line, e.col);
-        text.setSelectionRange(o, o + 1);
-      });
+      li.addEventListener('click', function () { jump(e.line, e.col); });
       list.appendChild(li);
     });
     if (v.ok && !v.limit) {
