@@ -7,7 +7,7 @@ BIN     := bin/stripelab
 OUT     ?= out
 FUZZTIME ?= 30s
 
-.PHONY: help build run test race bench fuzz lint tidy schema clean
+.PHONY: help build run serve test race bench fuzz lint tidy schema clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-8s %s\n", $$1, $$2}'
@@ -18,7 +18,12 @@ build: ## build the binary into bin/
 run: build ## run the default scenario in the simulator and print where the report is
 	./$(BIN) run --out $(OUT)/default
 
+serve: build ## serve the dashboard over the OUT folder (default out) at http://127.0.0.1:8080, loopback only
+	./$(BIN) serve --results $(OUT)
+
 test: ## run every test (unit, determinism, queueing theory, golden files, fuzz smoke, browser)
+	@[ -n "$${STRIPELAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		command -v google-chrome >/dev/null || echo "browser tests SKIPPED: no Chromium (apt-get install chromium, or set STRIPELAB_CHROMIUM)"
 	$(GO) test -count=1 ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
 

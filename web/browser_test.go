@@ -280,6 +280,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if len(runs) != 1 || !strings.HasPrefix(runs[0].ID, playgroundDir+"/") {
 		t.Errorf("the runs list after the playground run: %+v", runs)
 	}
+	poll(t, ctx, `document.getElementById('charts').dataset.ready === '1'`, "the charts of the playground's run")
 	t.Logf("%d progress events before done", done)
 	shot(t, ctx, "playground-run")
 }

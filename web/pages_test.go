@@ -350,3 +350,28 @@ func TestAnalysesPages(t *testing.T) {
 		t.Errorf("/analysis?id=runs: %d, want 404", code)
 	}
 }
+
+// TestCatalogSkipsSymlinksAndListsBrokenResults checks that a result
+// reached through a symlink is not listed (it may lie outside the folder),
+// and that an unreadable result is listed with its error, not hidden.
+func TestCatalogSkipsSymlinksAndListsBrokenResults(t *testing.T) {
+	outside := t.TempDir()
+	if _, err := runInto("ci/smoke", 0, filepath.Join(outside, "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	must(t, os.Symlink(filepath.Join(outside, "elsewhere"), filepath.Join(dir, "linked")))
+	must(t, os.MkdirAll(filepath.Join(dir, "broken"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "broken", reports.FileResult), []byte(`{"version": 99}`), 0o644))
+	_, ts := serve(t, Config{Results: dir})
+	runs := decode[[]runInfo](t, mustGet(t, ts, "/api/runs"))
+	if len(runs) != 1 || runs[0].ID != "broken" || runs[0].Status != "unreadable" || !strings.Contains(runs[0].Err, "version 99") {
+		t.Errorf("runs %+v: want only broken, unreadable, with its error", runs)
+	}
+	if body := mustGet(t, ts, "/"); !strings.Contains(body, "version 99") {
+		t.Error("the runs page does not show why a result is unreadable")
+	}
+	if code, _ := get(t, ts, "/run?id=broken"); code != 404 {
+		t.Errorf("/run?id=broken: %d, want 404", code)
+	}
+}

@@ -91,12 +91,18 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func runURL(id string) string { return "/run?id=" + url.QueryEscape(id) }
 
+// compareURL is the permalink of a comparison. Slashes stay as they are
+// (they are allowed in a query), so that the address reads as the runs'
+// folders.
 func compareURL(ids []string, tol string) string {
-	q := url.Values{"run": ids}
-	if tol != "" {
-		q.Set("tol", tol)
+	parts := make([]string, 0, len(ids)+1)
+	for _, id := range ids {
+		parts = append(parts, "run="+strings.ReplaceAll(url.QueryEscape(id), "%2F", "/"))
 	}
-	return "/compare?" + q.Encode()
+	if tol != "" {
+		parts = append(parts, "tol="+url.QueryEscape(tol))
+	}
+	return "/compare?" + strings.Join(parts, "&")
 }
 
 // pathEscape escapes one element of a path for a URL.

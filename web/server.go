@@ -274,7 +274,7 @@ var ErrNotLoopback = errors.New("address is not loopback")
 func CheckAddr(addr string, allowRemote bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("address %q: %v", addr, err)
+		return fmt.Errorf("listen address: %v (expected host:port, such as %s)", err, DefaultAddr)
 	}
 	if allowRemote || (host != "" && loopbackHost(host)) {
 		return nil

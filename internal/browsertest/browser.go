@@ -40,7 +40,14 @@ func Start(t *testing.T, timeout time.Duration) context.Context {
 // and returns its path.
 func Screenshot(t *testing.T, ctx context.Context, dir, name string) string {
 	t.Helper()
-	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	var b []byte
+	var err error
+	for try := 0; try < 20; try++ { // right after a navigation the page may not be laid out yet
+		if b, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
