@@ -32,6 +32,19 @@ func screenshotDir(t *testing.T) string {
 	return filepath.Join(os.TempDir(), "stripelab-web-screenshots")
 }
 
+// skipBrowser skips a browser test without Chromium, and with -short
+// (the race detector's runs: these tests check pages, not the server's
+// concurrency, which the HTTP tests cover, and make test runs them).
+func skipBrowser(t *testing.T) {
+	t.Helper()
+	if browsertest.Chromium() == "" {
+		t.Skip(browsertest.SkipMessage)
+	}
+	if testing.Short() {
+		t.Skip("browser tests are left to the full run (make test); -short skips them")
+	}
+}
+
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
@@ -98,9 +111,7 @@ const bandProbe = `(() => {
 // fault band), a comparison made by ticking two runs, an analysis, and a
 // run page with scripts blocked.
 func TestDashboardInBrowser(t *testing.T) {
-	if browsertest.Chromium() == "" {
-		t.Skip(browsertest.SkipMessage)
-	}
+	skipBrowser(t)
 	_, ts := serve(t, Config{Results: fixture(t)})
 	ctx := browsertest.Start(t, 2*time.Minute)
 
@@ -213,9 +224,7 @@ func browseWithoutScripts(t *testing.T, ctx context.Context, ts *httptest.Server
 // with progress events received before the done event, and its run page
 // opens.
 func TestPlaygroundInBrowser(t *testing.T) {
-	if browsertest.Chromium() == "" {
-		t.Skip(browsertest.SkipMessage)
-	}
+	skipBrowser(t)
 	dir := t.TempDir()
 	_, ts := serve(t, Config{Results: dir})
 	ctx := browsertest.Start(t, 2*time.Minute)

@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -18,14 +17,12 @@ import (
 var pageNames = []string{"runs", "run", "compare", "analyses", "analysis", "playground", "error"}
 
 var funcs = template.FuncMap{
-	"pct":     reports.FormatPercent,
-	"lat":     reports.FormatLatency,
-	"when":    func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-	"file":    func(id, name string) string { return fileURL(path.Join(id, name)) },
-	"runURL":  runURL,
-	"rto":     formatRTO,
-	"lower":   strings.ToLower,
-	"joinURL": func(ids []string) string { return compareURL(ids, "") },
+	"pct":    reports.FormatPercent,
+	"lat":    reports.FormatLatency,
+	"when":   func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
+	"runURL": runURL,
+	"rto":    formatRTO,
+	"lower":  strings.ToLower,
 }
 
 func parsePages() (map[string]*template.Template, error) {
