@@ -237,7 +237,6 @@ type Service struct {
 	// Queue is how many requests may wait for a thread; more get an error. Default 1000.
 	Queue int `yaml:"queue" json:"queue" jsonschema:"minimum=0"`
 	// ServiceTime is the CPU time of one request. Default 2ms (exponential).
-	// A draw is capped at 4.29 s; a mean (uniform: max) above is rejected.
 	ServiceTime Dist `yaml:"service_time" json:"service_time"`
 	// Calls are made one after another once the CPU work is done.
 	Calls []Call `yaml:"calls,omitempty" json:"calls,omitempty"`
@@ -254,9 +253,9 @@ type Call struct {
 }
 
 // Dist is a service-time distribution. A bare duration ("2ms") means
-// constant. The simulator draws a service time when the call is made and
-// caps a draw at 4.29 s (before a slow machine's factor); a mean (uniform:
-// max) above that is rejected.
+// constant. The simulator draws a service time when the call is made, from
+// the whole distribution: a draw of the tail longer than the rest of the
+// run simply does not finish within it.
 type Dist struct {
 	// Dist is constant, exponential, lognormal or uniform.
 	Dist string `yaml:"dist" json:"dist" jsonschema:"enum=constant,enum=exponential,enum=lognormal,enum=uniform"`
@@ -299,7 +298,6 @@ type Data struct {
 	// Promotion is how long a replica takes to become primary after detection. Default 5s.
 	Promotion Duration `yaml:"promotion" json:"promotion"`
 	// ServiceTime is the time of one operation on a shard node. Default 500us (exponential).
-	// A draw is capped at 4.29 s; a mean (uniform: max) above is rejected.
 	ServiceTime Dist `yaml:"service_time" json:"service_time"`
 	// Concurrency is the operations a shard node runs at once. Default 32.
 	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`

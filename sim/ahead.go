@@ -235,17 +235,13 @@ func (w *World) prepareLeaf(ri int32, d int) {
 	if w.jitter > 0 {
 		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
 	}
-	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), int64(scenarios.MaxServiceTime)))
+	r.leafCost = in.samp.draw(in.rng)
 	r.leafSeq = w.q.reserveN(seqLeaf)
 }
 
 // leafCost is a prepared leaf's CPU time on machine m.
 func (w *World) leafCost(r *request, m *machine) int64 {
-	c := int64(r.leafCost)
-	if m.slow != 1 {
-		c = int64(float64(c) * m.slow)
-	}
-	return c
+	return slowed(r.leafCost, m)
 }
 
 // prepareWork draws the service time of a service frame d (one that calls
@@ -257,7 +253,7 @@ func (w *World) prepareWork(ri int32, d int) {
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
 	f.prep = true
-	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), int64(scenarios.MaxServiceTime)))
+	r.leafCost = in.samp.draw(in.rng)
 	r.leafSeq = w.q.reserveN(seqLeaf)
 }
 

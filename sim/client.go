@@ -205,7 +205,6 @@ func (w *World) startAttempt(ri int32) {
 		w.finishAttempt(ri, stUnavailable)
 		return
 	}
-	r.served = set
 	r.cross = w.machines[w.insts[gw].machine].city != int32(r.city)
 	r.crossSet = set != r.home
 	f := &r.frames[0]

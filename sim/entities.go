@@ -162,18 +162,17 @@ type request struct {
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
 	spec   uint16
-	user   int32
-	home   int32 // home set
-	served int32 // set serving this attempt
-	shard  int32
+	user  int32
+	home  int32 // home set
+	shard int32
 	// a chain has one leaf working at a time (calls are sequential and a
 	// caller that gave up makes no new call); its answer's network jitter
 	// (a fraction of 2^32) and queue sequence number are drawn when its
 	// work starts, so that answering ahead or not gives the same run
 	leafJit  uint32
-	leafCost uint32 // ns, at most 4.29 s
-	send     int64  // intended send time of the first attempt
-	start    int64  // this attempt's start
+	leafCost int64 // ns
+	send     int64 // intended send time of the first attempt
+	start    int64 // this attempt's start
 	leafSeq  uint64
 	frames   [scenarios.MaxDepth]frame
 }
@@ -224,7 +223,7 @@ func (p *reqPool) get() int32 {
 	fr0 := r.frames[0]
 	r.gen++
 	r.refs, r.attempt, r.prio, r.write, r.cross, r.crossSet = 0, 0, 0, false, false, false
-	r.city, r.user, r.home, r.served, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0, 0
+	r.city, r.user, r.home, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0
 	r.frames[0] = frame{token: fr0.token}
 	p.live++
 	p.peak = max(p.peak, p.live)

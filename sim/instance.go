@@ -210,11 +210,7 @@ func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 }
 
 func (w *World) cpuCost(in *instance, m *machine) int64 {
-	c := in.samp.draw(in.rng)
-	if m.slow != 1 {
-		c = int64(float64(c) * m.slow)
-	}
-	return max(c, 0)
+	return slowed(in.samp.draw(in.rng), m)
 }
 
 func (w *World) onCPU(ri int32, d int, inc uint32, epoch uint8) {
