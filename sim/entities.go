@@ -161,7 +161,7 @@ type request struct {
 	city     int16
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
-	spec   uint16
+	spec  uint16
 	user  int32
 	home  int32 // home set
 	shard int32
