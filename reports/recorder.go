@@ -28,7 +28,9 @@ type Request struct {
 	Cross bool
 	// CrossSet is set when any hop of the request left the user's home set.
 	CrossSet bool
-	// Write is set for a write; an OK write counts as acknowledged.
+	// Write is set when the data layer acknowledged a write the last
+	// attempt made (a shard primary took it), whatever the workload's mix
+	// chose; such a request that ends OK counts as an acknowledged write.
 	Write bool
 }
 

@@ -210,7 +210,9 @@ type Window struct {
 	CrossRegion int64 `json:"cross_region"`
 	// CrossSet counts requests with a hop outside their user's home set.
 	CrossSet int64 `json:"cross_set"`
-	Writes   int64 `json:"writes_acked"`
+	// Writes counts successful requests that wrote: the data layer
+	// acknowledged a write they made (not the workload mix's share).
+	Writes int64 `json:"writes_acked"`
 	// Latency summarizes Hist: the V2 compressed HdrHistogram (base64) of
 	// the latency of successful requests, in microseconds.
 	Latency Latency `json:"latency"`

@@ -205,8 +205,12 @@ func (w *World) startAttempt(ri int32) {
 		w.finishAttempt(ri, stUnavailable)
 		return
 	}
-	r.cross = w.machines[w.insts[gw].machine].city != int32(r.city)
-	r.crossSet = set != r.home
+	if w.machines[w.insts[gw].machine].city != int32(r.city) {
+		r.did |= didCross
+	}
+	if set != r.home {
+		r.did |= didCrossSet
+	}
 	f := &r.frames[0]
 	f.waiting = true
 	f.token++
@@ -240,7 +244,7 @@ func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 	} else {
 		w.rec.Record(&reports.Request{
 			Send: r.send, Latency: t - r.send, User: r.user, Set: r.home, City: r.city,
-			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.cross, CrossSet: r.crossSet, Write: r.write,
+			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
 		})
 	}
 	w.maybeFree(ri)

@@ -107,6 +107,7 @@ func (w *World) shardOp(ri int32, d int) {
 	if !w.syncRepl {
 		sh.acks.dropBefore(w.now - w.asyncLag - int64(2e9))
 		sh.acks.push(w.now)
+		r.did |= didWrite
 		w.respondUp(ri, d, stOK)
 		return
 	}
@@ -171,6 +172,7 @@ func (w *World) onAck(ri int32, d int, inc uint32) {
 		w.chainEnd(ri)
 		return
 	}
+	r.did |= didWrite
 	w.respondUp(ri, d, stOK)
 }
 

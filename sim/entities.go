@@ -150,15 +150,14 @@ const nodeQueue = 1000
 // holds: frame 0 is the client, frame d the instance handling it at depth d.
 type request struct {
 	// the header fills one 64-byte cache line and the record four
-	gen      uint32
-	refs     int16 // live chains (events or queue entries) using this record
-	attempt  uint8
-	prio     uint8
-	write    bool  // the workload chose a write
-	cross    bool  // a hop left the user's city
-	crossSet bool  // a hop left the user's home set
-	op       uint8 // current data operation: opRead or opWrite
-	city     int16
+	gen     uint32
+	refs    int16 // live chains (events or queue entries) using this record
+	attempt uint8
+	prio    uint8
+	write   bool  // the workload chose a write
+	did     uint8 // what the attempt did: didCross, didCrossSet, didWrite
+	op      uint8 // current data operation: opRead or opWrite
+	city    int16
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
 	spec  uint16
@@ -180,6 +179,13 @@ type request struct {
 const (
 	opRead = iota
 	opWrite
+)
+
+// Bits of request.did.
+const (
+	didCross    = 1 << iota // a hop left the user's city
+	didCrossSet             // a hop left the user's home set
+	didWrite                // a shard primary acknowledged a write of this attempt
 )
 
 // frame is one level of a request's chain.
@@ -222,7 +228,7 @@ func (p *reqPool) get() int32 {
 	r := &p.recs[i]
 	fr0 := r.frames[0]
 	r.gen++
-	r.refs, r.attempt, r.prio, r.write, r.cross, r.crossSet = 0, 0, 0, false, false, false
+	r.refs, r.attempt, r.prio, r.write, r.did = 0, 0, 0, false, 0
 	r.city, r.user, r.home, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0
 	r.frames[0] = frame{token: fr0.token}
 	p.live++

@@ -364,10 +364,10 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	w.insts[target].outstanding++
 	tm := &w.machines[w.insts[target].machine]
 	if tm.city != int32(r.city) {
-		r.cross = true
+		r.did |= didCross
 	}
 	if tm.set != r.home {
-		r.crossSet = true
+		r.did |= didCrossSet
 	}
 }
 
