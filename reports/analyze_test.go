@@ -19,7 +19,7 @@ func handResult(n int) *Result {
 	r := &Result{Version: ResultVersion, Scenario: "hand", WindowNS: sec, DurationNS: int64(n) * sec,
 		Cities: []string{"c"}, Sets: []SetInfo{{Name: "s0"}, {Name: "s1"}}}
 	for i := range n {
-		r.Windows = append(r.Windows, Window{Start: int64(i) * sec, ByCity: make([]CityCount, 1)})
+		r.Windows = append(r.Windows, Window{Start: int64(i) * sec, ByCity: make([]Counts, 1)})
 		setCounts(r, i, [3]int64{100, 600, 300}, [3]int64{100, 600, 300})
 	}
 	return r
@@ -36,7 +36,7 @@ func setCounts(r *Result, i int, offered, ok [3]int64) {
 		w.ByPriority[k] = c
 		w.Counts.Add(&c)
 	}
-	w.ByCity[0] = CityCount{Offered: w.Counts.Offered, OK: w.Counts.OK()}
+	w.ByCity[0] = w.Counts
 	w.Attempts = w.Counts.Offered
 }
 

@@ -92,7 +92,7 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	res.Cost = costOf(p)
 	for i := range res.Windows {
 		res.Windows[i].Start = int64(i) * win
-		res.Windows[i].ByCity = make([]CityCount, len(p.Cities))
+		res.Windows[i].ByCity = make([]Counts, len(p.Cities))
 	}
 	r := &Recorder{
 		res: res, window: win, warmup: int64(s.Run.Warmup), nSets: len(p.Sets),
@@ -146,13 +146,11 @@ func (r *Recorder) Record(q *Request) {
 	bp.Outcomes[q.Outcome]++
 	cc := &w.ByCity[q.City]
 	cc.Offered++
+	cc.Outcomes[q.Outcome]++
 	w.Attempts += int64(q.Attempts)
 	ok := q.Outcome == OK
-	if ok {
-		cc.OK++
-		if q.Write {
-			w.Writes++
-		}
+	if ok && q.Write {
+		w.Writes++
 	}
 	if q.CrossSet {
 		w.CrossSet++
@@ -367,9 +365,8 @@ func sumWindows(res *Result) {
 		for p := range w.ByPriority {
 			t.ByPriority[p].Add(&w.ByPriority[p])
 		}
-		for c, cc := range w.ByCity {
-			t.ByCity[c].Offered += cc.Offered
-			t.ByCity[c].Outcomes[OK] += cc.OK
+		for c := range w.ByCity {
+			t.ByCity[c].Add(&w.ByCity[c])
 		}
 		t.Attempts += w.Attempts
 		t.Writes += w.Writes

@@ -13,7 +13,7 @@ import (
 
 // ResultVersion is the version of the result.json format this build writes
 // and reads.
-const ResultVersion = 1
+const ResultVersion = 2
 
 // ErrBadResult is matched by every error about a result file's content.
 var ErrBadResult = errors.New("bad result file")
@@ -164,12 +164,6 @@ type SetCount struct {
 	Failed  int64 `json:"failed"`
 }
 
-// CityCount is a city's traffic in one window (by the users' city).
-type CityCount struct {
-	Offered int64 `json:"offered"`
-	OK      int64 `json:"ok"`
-}
-
 // Latency summarizes a latency histogram of successful requests, in ns.
 type Latency struct {
 	Count int64   `json:"count"`
@@ -202,8 +196,10 @@ type Window struct {
 	Start      int64                 `json:"start_ns"`
 	Counts     Counts                `json:"counts"`
 	ByPriority [NumPriorities]Counts `json:"by_priority"`
-	ByCity     []CityCount           `json:"by_city"`
-	SetsFailed []SetCount            `json:"sets_failed,omitempty"`
+	// ByCity is the window's counts by the users' city, every outcome
+	// included: they add up to Counts.
+	ByCity     []Counts   `json:"by_city"`
+	SetsFailed []SetCount `json:"sets_failed,omitempty"`
 	// Attempts counts every attempt including retries; CrossRegion counts
 	// requests served outside their user's city.
 	Attempts    int64 `json:"attempts"`
