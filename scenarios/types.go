@@ -322,6 +322,12 @@ type Workload struct {
 	// Profile shapes the rate over time.
 	Profile Profile `yaml:"profile" json:"profile"`
 	// Arrivals is poisson (exponential gaps) or uniform (equal gaps). Default poisson.
+	// Under a rate that varies (a profile, an overload), the gaps are
+	// measured in expected requests, not in time: poisson arrivals are a
+	// non-homogeneous Poisson process whose count in any stretch of time
+	// follows the integral of the rate there, and uniform arrivals come
+	// each time that integral has grown by one request (so their count in
+	// a stretch is the integral to within one), however low the rate gets.
 	Arrivals string `yaml:"arrivals" json:"arrivals" jsonschema:"enum=poisson,enum=uniform"`
 	// Users is the user population and its split over cities.
 	Users Users `yaml:"users" json:"users"`
@@ -335,7 +341,10 @@ type Workload struct {
 	Client Client `yaml:"client" json:"client"`
 }
 
-// Profile is a multiplier over time applied to workload.rate.
+// Profile is a multiplier over time applied to workload.rate. The
+// requests offered between two times are the integral of the rate between
+// them (see arrivals), so a ramp from 0% or a diurnal trough at 0% offers
+// its share, and a level of 0% offers nothing.
 type Profile struct {
 	// Shape is constant, ramp, step, spike or diurnal. Default constant.
 	Shape string `yaml:"shape" json:"shape" jsonschema:"enum=constant,enum=ramp,enum=step,enum=spike,enum=diurnal"`

@@ -11,7 +11,7 @@ import (
 type evKind uint8
 
 const (
-	evArrival       evKind = iota // a: city
+	evArrival       evKind = iota // a: city, gen: its arrival clock's generation
 	evAttempt                     // a: request (an attempt starting after backoff)
 	evMsg                         // a: request, c: depth it arrives at
 	evResp                        // a: request, c: depth it arrives at, b: status
@@ -363,11 +363,7 @@ func (w *World) RunUntil(t int64) {
 func (w *World) dispatch(e *event) {
 	switch e.kind {
 	case evArrival:
-		if e.c == 1 {
-			w.scheduleArrival(e.a) // re-check after a zero rate
-		} else {
-			w.onArrival(e.a)
-		}
+		w.onArrival(e.a, e.gen)
 	case evAttempt:
 		w.startAttempt(e.a)
 	case evMsg:
