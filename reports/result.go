@@ -95,10 +95,14 @@ type FaultInfo struct {
 	Target string `json:"target"`
 	Start  int64  `json:"start_ns"`
 	End    int64  `json:"end_ns"`
-	// Detected is when the system first noticed (discovery expiry, access
-	// health check, failure detector).
+	// Detected is when a component still up first noticed the failure in
+	// a way that changes what it does (access health check, a discovery
+	// view a live caller uses, the failure detector on a surviving copy);
+	// views whose every caller failed too do not count.
 	Detected int64 `json:"detected_ns"`
-	// Rerouted is when traffic was first moved away from what failed.
+	// Rerouted is when user traffic first moved away from what failed (the
+	// access layer, a live caller's discovery view, the first request sent
+	// to a promoted primary).
 	Rerouted int64 `json:"rerouted_ns"`
 	// FailoverDone is when the last promotion or re-homing caused by the fault finished.
 	FailoverDone int64 `json:"failover_done_ns"`

@@ -133,6 +133,7 @@ type World struct {
 	registryOf  []int32 // set -> the registry serving it
 	// registryOfInst maps a registry copy's instance to its registry
 	registryOfInst []int32
+	dataRouters    []int32 // instances that route data operations (copyMatters)
 
 	progress func(now, end int64)
 }
@@ -174,6 +175,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildCities()
 	w.buildEdges()
 	w.buildShards()
+	w.buildDataRouters()
 	w.buildDiscovery()
 	w.buildAccess()
 	w.buildFaults()
