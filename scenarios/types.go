@@ -135,7 +135,9 @@ type Gateway struct {
 	// Instances per set. Default 2.
 	Instances int `yaml:"instances" json:"instances" jsonschema:"minimum=1"`
 	// Concurrency is the in-flight requests one instance forwards; more wait
-	// in the admission queue. Default 256.
+	// in the admission queue. Default 256. Shedding acts where the backlog
+	// forms: with more in flight than the upstream serves at once, the
+	// backlog moves to the upstream's queue, which serves in arrival order.
 	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
 	// Cost is the CPU time to route one request. Default 50us. The gateway
 	// picks the upstream instance when this work (with authentication)
@@ -175,24 +177,40 @@ type RateLimit struct {
 	Burst Duration `yaml:"burst" json:"burst"`
 }
 
-// Queue is a bounded FIFO with a wait limit.
+// Queue is the gateway's bounded admission queue with a wait limit: one
+// FIFO, or under priority shedding one FIFO per class, served highest class
+// first.
 type Queue struct {
-	// Capacity is the most requests waiting; more are shed. Default 1000.
+	// Capacity is the most requests waiting; more are shed. Under priority
+	// shedding a request that finds the queue full pushes out the newest
+	// waiting request of a lower class (shed instead), if there is one. Default 1000.
 	Capacity int `yaml:"capacity" json:"capacity" jsonschema:"minimum=0"`
-	// Timeout sheds a request that waited this long; 0 means no limit. Default 500ms.
+	// Timeout sheds a request that waited this long; 0 means no limit. Under
+	// priority shedding higher classes are served first, so the limit falls
+	// on the lowest classes waiting. Default 500ms.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
 
-// Shedding is the gateway's overload policy, driven by admission-queue occupancy.
+// Shedding is the gateway's overload policy, driven by admission-queue
+// occupancy: an arriving request is shed with a probability rising from 0
+// at its class's threshold to 1 at a full queue.
 type Shedding struct {
 	// Policy is priority (lowest class first, at random within a class),
 	// random (every class alike) or none (only a full queue sheds). Default priority.
+	// Under priority the admission path is priority-aware throughout: the
+	// queue serves the highest class first (oldest first within a class),
+	// a request's occupancy is the part of the queue it waits behind (its
+	// class and higher ones), the wait limit and a full queue fall on the
+	// lowest classes, so adding gateway instances does not expose a higher
+	// class to the wait limit. Under random and none the queue is one FIFO.
 	Policy string `yaml:"policy" json:"policy" jsonschema:"enum=priority,enum=random,enum=none"`
 	// Low is the occupancy where low-priority shedding starts (priority policy). Default 25%.
 	Low Percent `yaml:"low,omitempty" json:"low,omitempty"`
-	// Normal is the occupancy where normal-priority shedding starts (priority policy). Default 50%.
+	// Normal is the occupancy (of the high and normal requests waiting)
+	// where normal-priority shedding starts (priority policy). Default 50%.
 	Normal Percent `yaml:"normal,omitempty" json:"normal,omitempty"`
-	// High is the occupancy where high-priority shedding starts (priority policy). Default 90%.
+	// High is the occupancy (of the high requests waiting) where
+	// high-priority shedding starts (priority policy). Default 90%.
 	High Percent `yaml:"high,omitempty" json:"high,omitempty"`
 	// Start is the occupancy where shedding starts for every class (random policy). Default 50%.
 	Start Percent `yaml:"start,omitempty" json:"start,omitempty"`

@@ -73,7 +73,7 @@ type instance struct {
 	pend        []pending
 	rng         *rng
 	samp        sampler
-	q           ring
+	q           waitQueue
 	fault       int32 // the fault that last stopped it
 	diedAt      int64
 	hbPhase     int64
@@ -121,6 +121,9 @@ func (w *World) buildInstances() {
 		switch pi.Role {
 		case scenarios.RoleGateway:
 			in.conc, in.qcap = int32(st.Gateway.Concurrency), int32(st.Gateway.Queue.Capacity)
+			if w.shedPolicy == shedPriority {
+				in.q.byCls = make([]ring, len(scenarios.PriorityNames))
+			}
 			in.samp = sampler{kind: distConstant, mean: float64(w.gwCost + w.authCost)}
 		case scenarios.RoleService:
 			sv := st.Services[pi.Service]

@@ -127,25 +127,12 @@ func (w *World) onMsg(ri int32, d int) {
 	if in.busy >= in.conc && len(m.holds) > 0 {
 		w.demoteArrivals(m)
 	}
-	switch {
-	case in.busy < in.conc:
+	if in.busy < in.conc {
 		in.busy++
 		w.startCPU(ri, d)
-	case in.q.len() < int(in.qcap):
-		if len(m.holds) > 0 {
-			w.demote(m) // the queued request starts when a hold ends
-		}
-		in.queued++
-		in.q.push(work{req: ri, depth: int8(d), enq: w.now})
-		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && !in.gwTimer {
-			in.gwTimer = true
-			w.at(w.now+w.gwQueueTimeout, evGwTimer, f.inst, 0, in.inc, 0)
-		}
-	case in.role == scenarios.RoleGateway:
-		w.sendUp(ri, d, stShed)
-	default:
-		w.sendUp(ri, d, stError)
+		return
 	}
+	w.queueCall(ri, d, f.inst)
 }
 
 // startCPU runs the CPU part of frame d on its machine's cores, or queues
@@ -457,23 +444,4 @@ func (w *World) onResp(ri int32, d int, st status) {
 		return
 	}
 	w.respondUp(ri, d, stOK)
-}
-
-// onGwTimer sheds the requests that waited too long in a gateway's queue.
-func (w *World) onGwTimer(inst int32, inc uint32) {
-	in := &w.insts[inst]
-	if inc != in.inc {
-		return
-	}
-	in.gwTimer = false
-	for in.q.len() > 0 {
-		x := in.q.peek()
-		if x.enq+w.gwQueueTimeout > w.now {
-			in.gwTimer = true
-			w.at(x.enq+w.gwQueueTimeout, evGwTimer, inst, 0, in.inc, 0)
-			return
-		}
-		y := in.q.pop()
-		w.sendUp(y.req, int(y.depth), stShed)
-	}
 }
