@@ -296,6 +296,10 @@ func (r *Recorder) WritesLost(f int, t, n, span int64, detail string) {
 	r.Event(t, EvWritesLost, f, "%d acknowledged writes lost (%s)", n, detail)
 }
 
+// SetQueues stores the queue figures a backend counted (deterministic
+// values only), one row per kind of instance.
+func (r *Recorder) SetQueues(q []QueueCounts) { r.res.Queues = q }
+
 // SetEngine stores a backend counter (deterministic values only).
 func (r *Recorder) SetEngine(name string, v int64) { r.res.Engine[name] = v }
 

@@ -63,11 +63,46 @@ type Result struct {
 	Events     []Event       `json:"events"`
 	Windows    []Window      `json:"windows"`
 	Totals     Totals        `json:"totals"`
+	// Queues are the queue figures of each kind of instance (the gateway,
+	// each service, the data proxy, the shard nodes), over the measured
+	// part of the run; a backend that cannot count them leaves this empty.
+	Queues []QueueCounts `json:"queues,omitempty"`
 	// Engine holds backend counters such as simulated events (deterministic).
 	Engine map[string]int64 `json:"engine,omitempty"`
 	// Measures and Verdicts are computed from the rest by Analyze.
 	Measures *Measures `json:"measures,omitempty"`
 	Verdicts []Verdict `json:"verdicts,omitempty"`
+}
+
+// QueueCounts are the queue figures of every instance of one kind (the
+// gateway, a service, the data proxy, the shard nodes) over the measured
+// part of the run (after warm-up, before the end), counted by the time a
+// call arrived.
+type QueueCounts struct {
+	// Name is gateway, the service's name, data proxy or shard node.
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Instances is how many instances there are, Threads their
+	// concurrency together, QueueCapacity their queues' together.
+	Instances     int   `json:"instances"`
+	Threads       int64 `json:"threads"`
+	QueueCapacity int64 `json:"queue_capacity"`
+	// Calls reached a live instance; Waited found every thread busy and
+	// queued; WaitNS is the time calls spent in the queue (served,
+	// expired or pushed out alike).
+	Calls  int64 `json:"calls"`
+	Waited int64 `json:"waited"`
+	WaitNS int64 `json:"wait_ns"`
+	// Rejected found the queue full (a gateway sheds, others answer an
+	// error; a gateway under priority shedding may push out a lower class
+	// instead, which counts once). Expired waited past the gateway's wait
+	// limit. Shed were shed by the gateway's policy on arrival.
+	Rejected int64 `json:"rejected"`
+	Expired  int64 `json:"expired"`
+	Shed     int64 `json:"shed"`
+	// BusyThreadNS is the thread time in use (ns x threads, a thread held
+	// from taking a call until it answers, waiting on calls included).
+	BusyThreadNS int64 `json:"busy_thread_ns"`
 }
 
 // SetInfo names a set and its city.

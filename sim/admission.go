@@ -108,6 +108,9 @@ func (w *World) queueCall(ri int32, d int, inst int32) {
 	cls := w.reqs.recs[ri].prio
 	gateway := in.role == scenarios.RoleGateway
 	if in.q.len() >= int(in.qcap) {
+		if w.measured(w.now) {
+			in.qc.rejected++
+		}
 		if !gateway {
 			w.sendUp(ri, d, stError)
 			return
@@ -117,12 +120,15 @@ func (w *World) queueCall(ri int32, d int, inst int32) {
 			w.sendUp(ri, d, stShed)
 			return
 		}
+		w.leftQueue(in, x)
 		w.sendUp(x.req, int(x.depth), stShed)
 	}
 	if m := &w.machines[in.machine]; len(m.holds) > 0 {
 		w.demote(m) // the queued request starts when a hold ends
 	}
-	in.queued++
+	if w.measured(w.now) {
+		in.qc.waited++
+	}
 	in.q.push(work{req: ri, depth: int8(d), enq: w.now}, cls)
 	if gateway && w.gwQueueTimeout > 0 && !in.gwTimer {
 		in.gwTimer = true
@@ -146,6 +152,22 @@ func (w *World) onGwTimer(inst int32, inc uint32) {
 			return
 		}
 		y := in.q.popClass(k)
-		w.sendUp(y.req, int(y.depth), stShed)
+		w.leftQueue(in, y)
+		w.expire(in, y)
 	}
+}
+
+// leftQueue adds the time call x spent in in's queue, now it leaves it.
+func (w *World) leftQueue(in *instance, x work) {
+	if w.measured(x.enq) {
+		in.qc.waitNS += w.now - x.enq
+	}
+}
+
+// expire sheds call x, which waited past the gateway's wait limit.
+func (w *World) expire(in *instance, x work) {
+	if w.measured(x.enq) {
+		in.qc.expired++
+	}
+	w.sendUp(x.req, int(x.depth), stShed)
 }

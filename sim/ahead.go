@@ -65,6 +65,7 @@ func (w *World) settle(m *machine) {
 			}
 			if h.kind != holdCore {
 				w.insts[h.inst].busy--
+				w.releaseThread(&w.insts[h.inst], h.end)
 			}
 			continue
 		}
@@ -122,6 +123,7 @@ func (w *World) onThreadFree(inst int32, inc uint32) {
 		return // the gateway restarted meanwhile with no thread in use
 	}
 	in.busy--
+	w.releaseThread(in, w.now)
 	w.startQueued(inst)
 }
 
@@ -160,8 +162,10 @@ func (w *World) unarrive(m *machine, h *hold) {
 	}
 	w.reqs.recs[h.req].frames[h.d].token = 0 // its answer or CPU end in the queue is stale
 	m.busy--
-	w.insts[h.inst].busy--
-	w.insts[h.inst].arrivals--
+	in := &w.insts[h.inst]
+	in.busy--
+	w.releaseThread(in, h.start) // the take at its arrival is undone
+	w.countCall(in, h.start, -1)
 	w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
 }
 
@@ -310,8 +314,9 @@ func (w *World) reserveArrival(ri int32, d int, ta int64, kind uint8) (end int64
 		return 0, false
 	}
 	in.busy++
+	w.takeThread(in, ta)
 	m.busy++
-	in.arrivals++
+	w.countCall(in, ta, 1)
 	f.inc = in.inc
 	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: kind})
 	return end, true

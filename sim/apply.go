@@ -228,6 +228,7 @@ func (w *World) procUp(i int32) {
 func (w *World) instDown(i int32) {
 	in := &w.insts[i]
 	in.inc++
+	in.qc.busyNS += int64(in.busy) * w.clip(w.now) // its threads are freed
 	in.busy = 0
 	in.gwTimer = false
 	in.diedAt = w.now

@@ -78,8 +78,7 @@ type instance struct {
 	diedAt      int64
 	hbPhase     int64
 	caches      []cacheRef
-	// counters for tests and engine statistics
-	arrivals, queued, waitSum int64
+	qc          queueCounters
 }
 
 func (in *instance) alive(w *World) bool {

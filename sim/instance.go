@@ -116,19 +116,23 @@ func (w *World) onMsg(ri int32, d int) {
 		return
 	}
 	f.inc = in.inc
+	w.countCall(in, w.now, 1)
 	if in.role == scenarios.RoleGateway {
 		if st := w.admit(ri, f.inst); st != stOK {
+			if st == stShed && w.measured(w.now) {
+				in.qc.shed++
+			}
 			w.sendUp(ri, d, st)
 			return
 		}
 	}
-	in.arrivals++
 	m := &w.machines[in.machine]
 	if in.busy >= in.conc && len(m.holds) > 0 {
 		w.demoteArrivals(m)
 	}
 	if in.busy < in.conc {
 		in.busy++
+		w.takeThread(in, w.now)
 		w.startCPU(ri, d)
 		return
 	}
@@ -393,6 +397,7 @@ func (w *World) respondUp(ri int32, d int, st status) {
 	in := &w.insts[f.inst]
 	if f.inc == in.inc {
 		in.busy--
+		w.releaseThread(in, w.now)
 		w.startQueued(f.inst)
 	}
 	w.sendUp(ri, d, st)
@@ -403,12 +408,13 @@ func (w *World) startQueued(inst int32) {
 	in := &w.insts[inst]
 	for in.busy < in.conc && in.q.len() > 0 {
 		x := in.q.pop()
+		w.leftQueue(in, x)
 		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && x.enq+w.gwQueueTimeout <= w.now {
-			w.sendUp(x.req, int(x.depth), stShed)
+			w.expire(in, x)
 			continue
 		}
 		in.busy++
-		in.waitSum += w.now - x.enq
+		w.takeThread(in, w.now)
 		w.startCPU(x.req, int(x.depth))
 	}
 }

@@ -93,16 +93,35 @@ func erlangC(c int, a float64) float64 {
 }
 
 // TestMMc checks an M/M/4 queue (utilization 0.8): the waiting probability
-// (Erlang C) within 3% and the mean wait C/(c*mu-lambda) within 5%.
+// (Erlang C) within 3% and the mean wait C/(c*mu-lambda) within 5%, and
+// that the result's queue figures (the report's queue table) say the same:
+// thread utilization lambda/(c*mu) within 2%, waiting share and mean wait
+// as above.
 func TestMMc(t *testing.T) {
 	skipShort(t)
 	const c, mu = 4, 1000.0
 	lambda := 0.8 * c * mu
-	w, _ := runWorld(t, queueScenario(lambda, c, "{dist: exponential, mean: 1ms}", "400s"))
+	w, res := runWorld(t, queueScenario(lambda, c, "{dist: exponential, mean: 1ms}", "400s"))
 	st := w.ServiceQueueStats(0)
 	pw := erlangC(c, lambda/mu)
 	within(t, "M/M/4 P(wait)", float64(st.Queued)/float64(st.Arrivals), pw, 0.03)
 	within(t, "M/M/4 mean wait (ms)", float64(st.WaitNS)/float64(st.Arrivals)/1e6, 1e3*pw/(c*mu-lambda), 0.05)
+	reports.Analyze(res)
+	var q *reports.QueueMeasures
+	for i := range res.Measures.Queues {
+		if res.Measures.Queues[i].Name == "svc" {
+			q = &res.Measures.Queues[i]
+		}
+	}
+	if q == nil {
+		t.Fatalf("no queue figures for svc in %+v", res.Measures.Queues)
+	}
+	within(t, "M/M/4 utilization (result)", q.Utilization, lambda/(c*mu), 0.02)
+	within(t, "M/M/4 P(wait) (result)", q.WaitedShare, pw, 0.03)
+	within(t, "M/M/4 mean wait (ms) (result)", q.MeanWaitNS/1e6, 1e3*pw/(c*mu-lambda), 0.05)
+	if q.Calls != st.Arrivals || q.RejectedShare != 0 {
+		t.Errorf("result counts %d calls (%.4f rejected), the instances %d", q.Calls, q.RejectedShare, st.Arrivals)
+	}
 }
 
 // TestMD1 checks an M/D/1 queue (utilization 0.7) against the

@@ -62,6 +62,7 @@ type World struct {
 	// would have come first (passed)
 	seqNow uint64
 	end    int64 // arrivals stop here
+	warmup int64 // measures start here
 	stop   int64 // events after this are not processed (end plus drain)
 	seed   uint64
 
@@ -160,7 +161,7 @@ type Options struct {
 // finished request.
 func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	s := p.Scenario
-	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration), ahead: true}
+	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration), warmup: int64(s.Run.Warmup), ahead: true}
 	w.stop = w.end + Horizon(s)
 	w.q = newQueue()
 	w.netRand = newStream(seed, streamNetwork)
@@ -446,6 +447,7 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("edge_timers", w.edgeTimers)
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
+	w.rec.SetQueues(w.queueRows())
 	end := w.now
 	if !incomplete {
 		end = w.end
@@ -453,8 +455,9 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	return w.rec.Finish(min(end, w.end), incomplete)
 }
 
-// QueueStats are an instance's admission counters: requests that reached
-// it, those that had to wait for a thread, and their total wait in ns.
+// QueueStats are an instance's admission counters over the measured part
+// of the run: requests that reached it, those that had to wait for a
+// thread, and their total wait in ns.
 type QueueStats struct {
 	Arrivals, Queued, WaitNS int64
 }
@@ -463,10 +466,10 @@ type QueueStats struct {
 func (w *World) ServiceQueueStats(svc int) QueueStats {
 	var s QueueStats
 	for i := range w.insts {
-		if in := &w.insts[i]; in.svc == int32(svc) {
-			s.Arrivals += in.arrivals
-			s.Queued += in.queued
-			s.WaitNS += in.waitSum
+		if in := &w.insts[i]; in.role == scenarios.RoleService && in.svc == int32(svc) {
+			s.Arrivals += in.qc.calls
+			s.Queued += in.qc.waited
+			s.WaitNS += in.qc.waitNS
 		}
 	}
 	return s
