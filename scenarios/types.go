@@ -359,10 +359,10 @@ type Workload struct {
 	Client Client `yaml:"client" json:"client"`
 }
 
-// Profile is a multiplier over time applied to workload.rate. The
-// requests offered between two times are the integral of the rate between
-// them (see arrivals), so a ramp from 0% or a diurnal trough at 0% offers
-// its share, and a level of 0% offers nothing.
+// Profile is a multiplier over time applied to workload.rate; the requests
+// offered between two times are the integral of the rate between them (see
+// arrivals), so a ramp from 0% or a diurnal trough at 0% offers its share
+// and a level of 0% offers nothing.
 type Profile struct {
 	// Shape is constant, ramp, step, spike or diurnal. Default constant.
 	Shape string `yaml:"shape" json:"shape" jsonschema:"enum=constant,enum=ramp,enum=step,enum=spike,enum=diurnal"`
