@@ -131,8 +131,10 @@ func (pr *profile) after(t0 int64, x float64, limit int64) (int64, bool) {
 		}
 		a := s.a + s.b*float64(t0-s.start)
 		if d, ok := linearReach(a, s.b, x); ok && (e == math.MaxInt64 || d < float64(e-t0)) {
-			t := t0 + int64(d)
-			return t, t < limit
+			if d >= float64(limit-t0) {
+				return 0, false
+			}
+			return t0 + int64(d), true
 		}
 		if e >= limit {
 			return 0, false
@@ -202,8 +204,10 @@ func (pr *profile) afterDiurnal(t0 int64, x float64, limit int64) (int64, bool) 
 			break
 		}
 	}
-	at := t0 + int64(t-f0)
-	return at, at < limit
+	if t-f0 >= float64(limit-t0) {
+		return 0, false
+	}
+	return t0 + int64(t-f0), true
 }
 
 func (pr *profile) diurnalLevel(t float64) float64 {
@@ -232,10 +236,13 @@ func (w *World) timeArrival(ci int32) {
 	c.clock.gen++
 	var t int64
 	ok := true
-	if w.profile.constant() {
-		t = c.clock.from + int64(c.clock.x)
-	} else {
+	switch {
+	case !w.profile.constant():
 		t, ok = w.profile.after(c.clock.from, c.clock.x, w.end)
+	case c.clock.x < float64(w.end-c.clock.from):
+		t = c.clock.from + int64(c.clock.x)
+	default:
+		ok = false // due after the last arrival
 	}
 	if ok && t < w.end {
 		w.at(t, evArrival, ci, 0, c.clock.gen, 0)
