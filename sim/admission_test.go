@@ -47,8 +47,12 @@ faults:
 // gateway capacity (instances, or threads per instance) at the same
 // offered load never lowers a class's availability beyond noise (three
 // standard errors of the difference), and high priority stays whole.
+// With -short, from 2 to 4 gateways only.
 func TestGatewayCapacityKeepsPriorities(t *testing.T) {
 	configs := [][2]int{{2, 8}, {3, 8}, {4, 8}, {6, 8}, {8, 8}, {8, 16}}
+	if testing.Short() {
+		configs = [][2]int{{2, 8}, {4, 8}} // the race run: the step that broke high priority
+	}
 	var prev *reports.Result
 	for _, c := range configs {
 		_, res := runWorld(t, overloaded(c[0], c[1], "priority"))
