@@ -6,7 +6,7 @@ import "errors"
 // between target and peer.
 var latency = Spec{
 	Kind: Latency, Name: "latency",
-	Summary:  "every message between target and to (or everything else) takes delay plus up to jitter longer",
+	Summary:  "every message between target and to (or, with no to, everything else and the access hop of the users of a city in the target) takes delay plus up to jitter longer",
 	Targets:  append([]ScopeKind{ScopeService}, physical...),
 	Params:   append([]Param{ParamDelay, ParamJitter}, linkParams...),
 	Required: []Param{ParamDelay},

@@ -6,7 +6,7 @@ import "errors"
 // the caller of a lost message waits for its timeout.
 var loss = Spec{
 	Kind: Loss, Name: "loss",
-	Summary:  "a share (rate) of the messages between target and to (or everything else) is lost",
+	Summary:  "a share (rate) of the messages between target and to (or, with no to, everything else and the access hop of the users of a city in the target) is lost",
 	Targets:  append([]ScopeKind{ScopeService}, physical...),
 	Params:   append([]Param{ParamRate}, linkParams...),
 	Required: []Param{ParamRate},

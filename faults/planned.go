@@ -14,7 +14,9 @@ type Planned struct {
 	// hosting the service; for shard=, the primary's machine).
 	Machines []int `json:"machines,omitempty"`
 	// Cities are the cities wholly inside the target: their users' own
-	// network endpoints belong to it.
+	// network endpoints belong to it. A link fault with PeerAll also
+	// covers the access hop between those users and the target's
+	// machines (a lossy or cut-off city is so for its own users).
 	Cities []int `json:"cities,omitempty"`
 	// Sets are the sets with at least one machine inside the target.
 	Sets     []int `json:"sets,omitempty"`

@@ -33,6 +33,7 @@ func Analyze(res *Result) {
 		m.Faults = append(m.Faults, a.fault(i))
 	}
 	m.ShedOrder = a.shedOrder()
+	m.Queues = queueMeasures(res)
 	res.Measures = m
 	res.Verdicts = a.verdicts(m)
 }
@@ -81,6 +82,29 @@ func (a *analysis) overall(m *Measures) {
 		m.LostWrites += f.LostWrites
 		m.LostSpanNS = max(m.LostSpanNS, f.LostSpanNS)
 	}
+}
+
+// queueMeasures turns the result's queue counts into shares and means, in
+// the result's order (the call chain: gateway, services, proxy, shards).
+func queueMeasures(res *Result) []QueueMeasures {
+	span := float64(res.DurationNS - res.WarmupNS)
+	if n := int64(len(res.Windows)) * res.WindowNS; res.Incomplete && n < res.DurationNS {
+		span = float64(n - res.WarmupNS)
+	}
+	var out []QueueMeasures
+	for _, q := range res.Queues {
+		m := QueueMeasures{Name: q.Name, Role: q.Role, Calls: q.Calls,
+			WaitedShare: ratio(q.Waited, q.Calls), RejectedShare: ratio(q.Rejected, q.Calls),
+			ExpiredShare: ratio(q.Expired, q.Calls), ShedShare: ratio(q.Shed, q.Calls)}
+		if q.Calls > 0 {
+			m.MeanWaitNS = float64(q.WaitNS) / float64(q.Calls)
+		}
+		if q.Threads > 0 && span > 0 {
+			m.Utilization = float64(q.BusyThreadNS) / (float64(q.Threads) * span)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func availabilities(cs []Counts) []float64 {

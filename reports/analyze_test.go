@@ -19,7 +19,7 @@ func handResult(n int) *Result {
 	r := &Result{Version: ResultVersion, Scenario: "hand", WindowNS: sec, DurationNS: int64(n) * sec,
 		Cities: []string{"c"}, Sets: []SetInfo{{Name: "s0"}, {Name: "s1"}}}
 	for i := range n {
-		r.Windows = append(r.Windows, Window{Start: int64(i) * sec, ByCity: make([]CityCount, 1)})
+		r.Windows = append(r.Windows, Window{Start: int64(i) * sec, ByCity: make([]Counts, 1)})
 		setCounts(r, i, [3]int64{100, 600, 300}, [3]int64{100, 600, 300})
 	}
 	return r
@@ -36,7 +36,7 @@ func setCounts(r *Result, i int, offered, ok [3]int64) {
 		w.ByPriority[k] = c
 		w.Counts.Add(&c)
 	}
-	w.ByCity[0] = CityCount{Offered: w.Counts.Offered, OK: w.Counts.OK()}
+	w.ByCity[0] = w.Counts
 	w.Attempts = w.Counts.Offered
 }
 
@@ -411,5 +411,33 @@ func TestFormat(t *testing.T) {
 		if got := FormatLatency(v); got != want {
 			t.Errorf("FormatLatency(%d) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestQueueMeasures: the queue figures of a result become utilization
+// (thread time over the threads' time after warm-up), the share of calls
+// that waited, the mean wait over every call and the shares turned away,
+// in the result's order; the report shows them, the saturated row marked.
+func TestQueueMeasures(t *testing.T) {
+	res := synthResult(t)
+	Analyze(res)
+	q := res.Measures.Queues
+	if len(q) != 2 || q[0].Name != "gateway" || q[1].Name != "order" {
+		t.Fatalf("queue measures %+v", q)
+	}
+	near := func(what string, got, want float64) {
+		if math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	near("gateway utilization", q[0].Utilization, 0.12)
+	near("order utilization", q[1].Utilization, 0.93)
+	near("order waited share", q[1].WaitedShare, 0.25)
+	near("order mean wait", q[1].MeanWaitNS, 1e6)
+	near("gateway expired share", q[0].ExpiredShare, 150.0/240000)
+	near("gateway shed share", q[0].ShedShare, 4000.0/240000)
+	rows := newView(res).Queues
+	if len(rows) != 2 || rows[1].Class != "fail" || rows[0].Class != "pass" || rows[1].Utilization != "93.00%" || rows[1].MeanWait != "1ms" {
+		t.Errorf("queue rows %+v", rows)
 	}
 }

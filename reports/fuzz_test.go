@@ -18,9 +18,9 @@ func FuzzReadResult(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(golden)
-	f.Add([]byte(`{"version":1,"window_ns":1000000000,"duration_ns":5000000000}`))
-	f.Add([]byte(`{"version":1,"window_ns":1000000000,"duration_ns":5000000000,"cities":["a"],"sets":[{"name":"s","city":0}],` +
-		`"windows":[{"start_ns":0,"counts":{"offered":10,"outcomes":[5,5,0,0,0,0]},"by_city":[{"offered":10,"ok":5}],` +
+	f.Add([]byte(`{"version":2,"window_ns":1000000000,"duration_ns":5000000000}`))
+	f.Add([]byte(`{"version":2,"window_ns":1000000000,"duration_ns":5000000000,"cities":["a"],"sets":[{"name":"s","city":0}],` +
+		`"windows":[{"start_ns":0,"counts":{"offered":10,"outcomes":[5,5,0,0,0,0]},"by_city":[{"offered":10,"outcomes":[5,5,0,0,0,0]}],` +
 		`"sets_failed":[{"set":0,"offered":10,"failed":5}],"hist":"bad"}],` +
 		`"faults":[{"name":"f","start_ns":0,"end_ns":1000000000,"detected_ns":5,"rerouted_ns":-1,"failover_done_ns":-1}],` +
 		`"slo":{"availability":"99%","latency":{"p99":"0s"},"rto":"1s","shed_order":true}}`))

@@ -23,6 +23,9 @@ type Measures struct {
 	ShedOrder          ShedOrder             `json:"shed_order"`
 	Faults             []FaultMeasures       `json:"faults"`
 	Degradation        [NumPriorities]Counts `json:"degradation_by_priority"`
+	// Queues are the queue figures of each kind of instance, in call
+	// chain order (gateway, services, data proxy, shard nodes).
+	Queues []QueueMeasures `json:"queues,omitempty"`
 	// AvailabilityObjective is the availability a window needs to count as
 	// healthy for RTO and blast radius: slo.availability, or
 	// DefaultAvailabilityObjective when unset. ShedNoise is the allowance
@@ -61,6 +64,26 @@ type FaultMeasures struct {
 	// WorstWindow is the start of the window with the lowest availability.
 	WorstWindow       int64   `json:"worst_window_ns"`
 	WorstAvailability float64 `json:"worst_availability"`
+}
+
+// QueueMeasures are one kind of instance's queue figures over the
+// measured part of the run, from QueueCounts.
+type QueueMeasures struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Utilization is the thread time in use over the threads' time.
+	Utilization float64 `json:"utilization"`
+	// MeanWaitNS is the mean time in the queue over every call (those
+	// that found a thread free count 0); WaitedShare the share of calls
+	// that queued.
+	MeanWaitNS  float64 `json:"mean_wait_ns"`
+	WaitedShare float64 `json:"waited_share"`
+	// RejectedShare, ExpiredShare and ShedShare are shares of calls
+	// turned away by a full queue, by the wait limit and by the policy.
+	RejectedShare float64 `json:"rejected_share"`
+	ExpiredShare  float64 `json:"expired_share"`
+	ShedShare     float64 `json:"shed_share"`
+	Calls         int64   `json:"calls"`
 }
 
 // ShedOrder says whether lower priorities lost availability first: Held is

@@ -28,7 +28,9 @@ type Request struct {
 	Cross bool
 	// CrossSet is set when any hop of the request left the user's home set.
 	CrossSet bool
-	// Write is set for a write; an OK write counts as acknowledged.
+	// Write is set when the data layer acknowledged a write the last
+	// attempt made (a shard primary took it), whatever the workload's mix
+	// chose; such a request that ends OK counts as an acknowledged write.
 	Write bool
 }
 
@@ -90,7 +92,7 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	res.Cost = costOf(p)
 	for i := range res.Windows {
 		res.Windows[i].Start = int64(i) * win
-		res.Windows[i].ByCity = make([]CityCount, len(p.Cities))
+		res.Windows[i].ByCity = make([]Counts, len(p.Cities))
 	}
 	r := &Recorder{
 		res: res, window: win, warmup: int64(s.Run.Warmup), nSets: len(p.Sets),
@@ -144,13 +146,11 @@ func (r *Recorder) Record(q *Request) {
 	bp.Outcomes[q.Outcome]++
 	cc := &w.ByCity[q.City]
 	cc.Offered++
+	cc.Outcomes[q.Outcome]++
 	w.Attempts += int64(q.Attempts)
 	ok := q.Outcome == OK
-	if ok {
-		cc.OK++
-		if q.Write {
-			w.Writes++
-		}
+	if ok && q.Write {
+		w.Writes++
 	}
 	if q.CrossSet {
 		w.CrossSet++
@@ -296,6 +296,10 @@ func (r *Recorder) WritesLost(f int, t, n, span int64, detail string) {
 	r.Event(t, EvWritesLost, f, "%d acknowledged writes lost (%s)", n, detail)
 }
 
+// SetQueues stores the queue figures a backend counted (deterministic
+// values only), one row per kind of instance.
+func (r *Recorder) SetQueues(q []QueueCounts) { r.res.Queues = q }
+
 // SetEngine stores a backend counter (deterministic values only).
 func (r *Recorder) SetEngine(name string, v int64) { r.res.Engine[name] = v }
 
@@ -365,9 +369,8 @@ func sumWindows(res *Result) {
 		for p := range w.ByPriority {
 			t.ByPriority[p].Add(&w.ByPriority[p])
 		}
-		for c, cc := range w.ByCity {
-			t.ByCity[c].Offered += cc.Offered
-			t.ByCity[c].Outcomes[OK] += cc.OK
+		for c := range w.ByCity {
+			t.ByCity[c].Add(&w.ByCity[c])
 		}
 		t.Attempts += w.Attempts
 		t.Writes += w.Writes

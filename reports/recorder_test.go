@@ -181,3 +181,41 @@ func TestRecorderLateRequestsAndWrites(t *testing.T) {
 		t.Errorf("set totals = %+v", res.Totals.BySet)
 	}
 }
+
+// TestRecorderCityOutcomesAddUp: a window's and the run's per-city counts
+// carry every outcome, so each city's outcomes add up to its offered
+// requests and the cities add up to the run.
+func TestRecorderCityOutcomesAddUp(t *testing.T) {
+	p := hourPlan(t)
+	rec := NewRecorder(p, 1, "test", int64(time.Second))
+	reqs := hourTraffic(p, 200_000)
+	for i := range reqs {
+		reqs[i].Outcome = Outcome(i % int(NumOutcomes))
+	}
+	feed(rec, reqs, int64(p.Scenario.Run.Window))
+	res := rec.Finish(int64(p.Scenario.Run.Duration), false)
+	var sum Counts
+	for c := range res.Totals.ByCity {
+		cc := &res.Totals.ByCity[c]
+		var outcomes int64
+		for o := range cc.Outcomes {
+			outcomes += cc.Outcomes[o]
+		}
+		if outcomes != cc.Offered || cc.Outcomes[Shed] == 0 || cc.Outcomes[Timeout] == 0 {
+			t.Errorf("city %d: outcomes %v add up to %d of %d offered", c, cc.Outcomes, outcomes, cc.Offered)
+		}
+		sum.Add(cc)
+	}
+	if sum != res.Totals.Counts {
+		t.Errorf("cities add up to %+v, the run counted %+v", sum, res.Totals.Counts)
+	}
+	for i, w := range res.Windows[600:605] {
+		var c Counts
+		for k := range w.ByCity {
+			c.Add(&w.ByCity[k])
+		}
+		if c != w.Counts {
+			t.Errorf("window %d: cities add up to %+v, the window counted %+v", 600+i, c, w.Counts)
+		}
+	}
+}

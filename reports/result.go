@@ -13,7 +13,7 @@ import (
 
 // ResultVersion is the version of the result.json format this build writes
 // and reads.
-const ResultVersion = 1
+const ResultVersion = 2
 
 // ErrBadResult is matched by every error about a result file's content.
 var ErrBadResult = errors.New("bad result file")
@@ -63,11 +63,46 @@ type Result struct {
 	Events     []Event       `json:"events"`
 	Windows    []Window      `json:"windows"`
 	Totals     Totals        `json:"totals"`
+	// Queues are the queue figures of each kind of instance (the gateway,
+	// each service, the data proxy, the shard nodes), over the measured
+	// part of the run; a backend that cannot count them leaves this empty.
+	Queues []QueueCounts `json:"queues,omitempty"`
 	// Engine holds backend counters such as simulated events (deterministic).
 	Engine map[string]int64 `json:"engine,omitempty"`
 	// Measures and Verdicts are computed from the rest by Analyze.
 	Measures *Measures `json:"measures,omitempty"`
 	Verdicts []Verdict `json:"verdicts,omitempty"`
+}
+
+// QueueCounts are the queue figures of every instance of one kind (the
+// gateway, a service, the data proxy, the shard nodes) over the measured
+// part of the run (after warm-up, before the end), counted by the time a
+// call arrived.
+type QueueCounts struct {
+	// Name is gateway, the service's name, data proxy or shard node.
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Instances is how many instances there are, Threads their
+	// concurrency together, QueueCapacity their queues' together.
+	Instances     int   `json:"instances"`
+	Threads       int64 `json:"threads"`
+	QueueCapacity int64 `json:"queue_capacity"`
+	// Calls reached a live instance; Waited found every thread busy and
+	// queued; WaitNS is the time calls spent in the queue (served,
+	// expired or pushed out alike).
+	Calls  int64 `json:"calls"`
+	Waited int64 `json:"waited"`
+	WaitNS int64 `json:"wait_ns"`
+	// Rejected found the queue full (a gateway sheds, others answer an
+	// error; a gateway under priority shedding may push out a lower class
+	// instead, which counts once). Expired waited past the gateway's wait
+	// limit. Shed were shed by the gateway's policy on arrival.
+	Rejected int64 `json:"rejected"`
+	Expired  int64 `json:"expired"`
+	Shed     int64 `json:"shed"`
+	// BusyThreadNS is the thread time in use (ns x threads, a thread held
+	// from taking a call until it answers, waiting on calls included).
+	BusyThreadNS int64 `json:"busy_thread_ns"`
 }
 
 // SetInfo names a set and its city.
@@ -95,10 +130,14 @@ type FaultInfo struct {
 	Target string `json:"target"`
 	Start  int64  `json:"start_ns"`
 	End    int64  `json:"end_ns"`
-	// Detected is when the system first noticed (discovery expiry, access
-	// health check, failure detector).
+	// Detected is when a component still up first noticed the failure in
+	// a way that changes what it does (access health check, a discovery
+	// view a live caller uses, the failure detector on a surviving copy);
+	// views whose every caller failed too do not count.
 	Detected int64 `json:"detected_ns"`
-	// Rerouted is when traffic was first moved away from what failed.
+	// Rerouted is when user traffic first moved away from what failed (the
+	// access layer, a live caller's discovery view, the first request sent
+	// to a promoted primary).
 	Rerouted int64 `json:"rerouted_ns"`
 	// FailoverDone is when the last promotion or re-homing caused by the fault finished.
 	FailoverDone int64 `json:"failover_done_ns"`
@@ -164,12 +203,6 @@ type SetCount struct {
 	Failed  int64 `json:"failed"`
 }
 
-// CityCount is a city's traffic in one window (by the users' city).
-type CityCount struct {
-	Offered int64 `json:"offered"`
-	OK      int64 `json:"ok"`
-}
-
 // Latency summarizes a latency histogram of successful requests, in ns.
 type Latency struct {
 	Count int64   `json:"count"`
@@ -202,15 +235,19 @@ type Window struct {
 	Start      int64                 `json:"start_ns"`
 	Counts     Counts                `json:"counts"`
 	ByPriority [NumPriorities]Counts `json:"by_priority"`
-	ByCity     []CityCount           `json:"by_city"`
-	SetsFailed []SetCount            `json:"sets_failed,omitempty"`
+	// ByCity is the window's counts by the users' city, every outcome
+	// included: they add up to Counts.
+	ByCity     []Counts   `json:"by_city"`
+	SetsFailed []SetCount `json:"sets_failed,omitempty"`
 	// Attempts counts every attempt including retries; CrossRegion counts
 	// requests served outside their user's city.
 	Attempts    int64 `json:"attempts"`
 	CrossRegion int64 `json:"cross_region"`
 	// CrossSet counts requests with a hop outside their user's home set.
 	CrossSet int64 `json:"cross_set"`
-	Writes   int64 `json:"writes_acked"`
+	// Writes counts successful requests that wrote: the data layer
+	// acknowledged a write they made (not the workload mix's share).
+	Writes int64 `json:"writes_acked"`
 	// Latency summarizes Hist: the V2 compressed HdrHistogram (base64) of
 	// the latency of successful requests, in microseconds.
 	Latency Latency `json:"latency"`

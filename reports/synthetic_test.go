@@ -19,7 +19,9 @@ import (
 //     other AZ 2ms slower; detection at 33s, failover at 40s losing 12
 //     acknowledged writes over 300ms, reroute at 42s;
 //   - "flash crowd" (80s-90s): 70% of low and 5% of normal priority are
-//     shed, high is untouched; nothing detects it.
+//     shed, high is untouched; nothing detects it;
+//   - queue figures (synthQueues): the gateways' threads 12% in use, the
+//     order service's 93% (saturated) over the 110s after warm-up.
 
 const (
 	synthPath    = "testdata/synthetic.yaml"
@@ -43,7 +45,21 @@ func synthResult(t testing.TB) *Result {
 	rec := NewRecorder(p, p.Scenario.Run.Seed, "synthetic", int64(3*time.Second))
 	d := newSynthDriver(p, rec)
 	d.run(int64(p.Scenario.Run.Duration))
+	rec.SetQueues(synthQueues())
 	return rec.Finish(int64(p.Scenario.Run.Duration), false)
+}
+
+// synthQueues are queue figures a backend might count for the synthetic
+// plan over its 110s after warm-up: 8 gateways of 256 threads 12% in use,
+// 8 order instances of 16 threads 93% in use.
+func synthQueues() []QueueCounts {
+	const span = 110 * int64(time.Second)
+	return []QueueCounts{
+		{Name: "gateway", Role: "gateway", Instances: 8, Threads: 2048, QueueCapacity: 8000, Calls: 240_000,
+			Waited: 1200, WaitNS: 1200 * 3 * int64(time.Millisecond), Expired: 150, Shed: 4000, BusyThreadNS: 2048 * span * 12 / 100},
+		{Name: "order", Role: "service", Instances: 8, Threads: 128, QueueCapacity: 8000, Calls: 236_000,
+			Waited: 59_000, WaitNS: 59_000 * 4 * int64(time.Millisecond), Rejected: 20, BusyThreadNS: 128 * span * 93 / 100},
+	}
 }
 
 type synthDriver struct {

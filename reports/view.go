@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ type view struct {
 	Priorities []countRow
 	Cities     []countRow
 	Sets       []countRow
+	Queues     []queueRow
 	Run        string // one line: seed, backend, duration...
 	Objective  string
 }
@@ -46,6 +48,13 @@ type faultRow struct {
 
 type timelineRow struct{ T, Kind, Fault, Detail string }
 
+// queueRow is one kind of instance's queue figures; Class marks a
+// saturated one (threads in use 90% of the time or more).
+type queueRow struct {
+	Name, Instances, Threads, Utilization, Calls, Waited, MeanWait string
+	Rejected, Expired, Shed, Class                                 string
+}
+
 type countRow struct {
 	Name, City, Offered, Failed, Availability, Class string
 }
@@ -68,7 +77,38 @@ func newView(res *Result) *view {
 	}
 	v.Timeline = timeline(res)
 	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
+	v.Queues = queueRows(res)
 	return v
+}
+
+// queueRows shows the queue figures of each kind of instance, in call
+// chain order, with their counts from the result.
+func queueRows(res *Result) []queueRow {
+	var out []queueRow
+	for i, m := range res.Measures.Queues {
+		if i >= len(res.Queues) {
+			break
+		}
+		q := &res.Queues[i]
+		r := queueRow{Name: m.Name, Instances: itoa(q.Instances), Threads: groupDigits(q.Threads),
+			Utilization: FormatPercent(m.Utilization), Calls: groupDigits(q.Calls),
+			Waited: FormatPercent(m.WaitedShare), MeanWait: FormatLatency(int64(math.Round(m.MeanWaitNS))),
+			Rejected: shareOf(q.Rejected, m.RejectedShare), Expired: shareOf(q.Expired, m.ExpiredShare),
+			Shed: shareOf(q.Shed, m.ShedShare), Class: "pass"}
+		if m.Utilization >= 0.9 {
+			r.Class = "fail"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// shareOf shows a count with its share of the calls, or 0.
+func shareOf(n int64, share float64) string {
+	if n == 0 {
+		return "0"
+	}
+	return groupDigits(n) + " (" + FormatPercent(share) + ")"
 }
 
 func runLine(res *Result) string {

@@ -107,7 +107,8 @@ func TestReadResultErrors(t *testing.T) {
 		"not json":   "{",
 		"no version": `{"scenario": "x"}`,
 		"version 0":  `{"version": 0}`,
-		"bad window": `{"version": 1, "window_ns": 0, "duration_ns": 1}`,
+		"version 1":  `{"version": 1, "window_ns": 1, "duration_ns": 1}`,
+		"bad window": `{"version": 2, "window_ns": 0, "duration_ns": 1}`,
 	}
 	for name, text := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")

@@ -135,7 +135,9 @@ type Gateway struct {
 	// Instances per set. Default 2.
 	Instances int `yaml:"instances" json:"instances" jsonschema:"minimum=1"`
 	// Concurrency is the in-flight requests one instance forwards; more wait
-	// in the admission queue. Default 256.
+	// in the admission queue. Default 256. Shedding acts where the backlog
+	// forms: with more in flight than the upstream serves at once, the
+	// backlog moves to the upstream's queue, which serves in arrival order.
 	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
 	// Cost is the CPU time to route one request. Default 50us. The gateway
 	// picks the upstream instance when this work (with authentication)
@@ -175,24 +177,40 @@ type RateLimit struct {
 	Burst Duration `yaml:"burst" json:"burst"`
 }
 
-// Queue is a bounded FIFO with a wait limit.
+// Queue is the gateway's bounded admission queue with a wait limit: one
+// FIFO, or under priority shedding one FIFO per class, served highest class
+// first.
 type Queue struct {
-	// Capacity is the most requests waiting; more are shed. Default 1000.
+	// Capacity is the most requests waiting; more are shed. Under priority
+	// shedding a request that finds the queue full pushes out the newest
+	// waiting request of a lower class (shed instead), if there is one. Default 1000.
 	Capacity int `yaml:"capacity" json:"capacity" jsonschema:"minimum=0"`
-	// Timeout sheds a request that waited this long; 0 means no limit. Default 500ms.
+	// Timeout sheds a request that waited this long; 0 means no limit. Under
+	// priority shedding higher classes are served first, so the limit falls
+	// on the lowest classes waiting. Default 500ms.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 }
 
-// Shedding is the gateway's overload policy, driven by admission-queue occupancy.
+// Shedding is the gateway's overload policy, driven by admission-queue
+// occupancy: an arriving request is shed with a probability rising from 0
+// at its class's threshold to 1 at a full queue.
 type Shedding struct {
 	// Policy is priority (lowest class first, at random within a class),
 	// random (every class alike) or none (only a full queue sheds). Default priority.
+	// Under priority the admission path is priority-aware throughout: the
+	// queue serves the highest class first (oldest first within a class),
+	// a request's occupancy is the part of the queue it waits behind (its
+	// class and higher ones), the wait limit and a full queue fall on the
+	// lowest classes, so adding gateway instances does not expose a higher
+	// class to the wait limit. Under random and none the queue is one FIFO.
 	Policy string `yaml:"policy" json:"policy" jsonschema:"enum=priority,enum=random,enum=none"`
 	// Low is the occupancy where low-priority shedding starts (priority policy). Default 25%.
 	Low Percent `yaml:"low,omitempty" json:"low,omitempty"`
-	// Normal is the occupancy where normal-priority shedding starts (priority policy). Default 50%.
+	// Normal is the occupancy (of the high and normal requests waiting)
+	// where normal-priority shedding starts (priority policy). Default 50%.
 	Normal Percent `yaml:"normal,omitempty" json:"normal,omitempty"`
-	// High is the occupancy where high-priority shedding starts (priority policy). Default 90%.
+	// High is the occupancy (of the high requests waiting) where
+	// high-priority shedding starts (priority policy). Default 90%.
 	High Percent `yaml:"high,omitempty" json:"high,omitempty"`
 	// Start is the occupancy where shedding starts for every class (random policy). Default 50%.
 	Start Percent `yaml:"start,omitempty" json:"start,omitempty"`
@@ -237,7 +255,6 @@ type Service struct {
 	// Queue is how many requests may wait for a thread; more get an error. Default 1000.
 	Queue int `yaml:"queue" json:"queue" jsonschema:"minimum=0"`
 	// ServiceTime is the CPU time of one request. Default 2ms (exponential).
-	// A draw is capped at 4.29 s; a mean (uniform: max) above is rejected.
 	ServiceTime Dist `yaml:"service_time" json:"service_time"`
 	// Calls are made one after another once the CPU work is done.
 	Calls []Call `yaml:"calls,omitempty" json:"calls,omitempty"`
@@ -254,9 +271,9 @@ type Call struct {
 }
 
 // Dist is a service-time distribution. A bare duration ("2ms") means
-// constant. The simulator draws a service time when the call is made and
-// caps a draw at 4.29 s (before a slow machine's factor); a mean (uniform:
-// max) above that is rejected.
+// constant. The simulator draws a service time when the call is made, from
+// the whole distribution: a draw of the tail longer than the rest of the
+// run simply does not finish within it.
 type Dist struct {
 	// Dist is constant, exponential, lognormal or uniform.
 	Dist string `yaml:"dist" json:"dist" jsonschema:"enum=constant,enum=exponential,enum=lognormal,enum=uniform"`
@@ -299,7 +316,6 @@ type Data struct {
 	// Promotion is how long a replica takes to become primary after detection. Default 5s.
 	Promotion Duration `yaml:"promotion" json:"promotion"`
 	// ServiceTime is the time of one operation on a shard node. Default 500us (exponential).
-	// A draw is capped at 4.29 s; a mean (uniform: max) above is rejected.
 	ServiceTime Dist `yaml:"service_time" json:"service_time"`
 	// Concurrency is the operations a shard node runs at once. Default 32.
 	Concurrency int `yaml:"concurrency" json:"concurrency" jsonschema:"minimum=1"`
@@ -324,6 +340,12 @@ type Workload struct {
 	// Profile shapes the rate over time.
 	Profile Profile `yaml:"profile" json:"profile"`
 	// Arrivals is poisson (exponential gaps) or uniform (equal gaps). Default poisson.
+	// Under a rate that varies (a profile, an overload), the gaps are
+	// measured in expected requests, not in time: poisson arrivals are a
+	// non-homogeneous Poisson process whose count in any stretch of time
+	// follows the integral of the rate there, and uniform arrivals come
+	// each time that integral has grown by one request (so their count in
+	// a stretch is the integral to within one), however low the rate gets.
 	Arrivals string `yaml:"arrivals" json:"arrivals" jsonschema:"enum=poisson,enum=uniform"`
 	// Users is the user population and its split over cities.
 	Users Users `yaml:"users" json:"users"`
@@ -337,7 +359,10 @@ type Workload struct {
 	Client Client `yaml:"client" json:"client"`
 }
 
-// Profile is a multiplier over time applied to workload.rate.
+// Profile is a multiplier over time applied to workload.rate; the requests
+// offered between two times are the integral of the rate between them (see
+// arrivals), so a ramp from 0% or a diurnal trough at 0% offers its share
+// and a level of 0% offers nothing.
 type Profile struct {
 	// Shape is constant, ramp, step, spike or diurnal. Default constant.
 	Shape string `yaml:"shape" json:"shape" jsonschema:"enum=constant,enum=ramp,enum=step,enum=spike,enum=diurnal"`

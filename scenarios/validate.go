@@ -35,10 +35,6 @@ func machineCount(t Topology) int {
 // services, data proxy and shard node each hold one level.
 const MaxDepth = 12
 
-// MaxServiceTime is the longest service time the simulator draws (about
-// 4.29 s, 2^32-1 ns); a longer draw counts as this long.
-const MaxServiceTime = Duration(1<<32 - 1)
-
 type validator struct {
 	f    *File
 	s    *Scenario
@@ -373,9 +369,6 @@ func (v *validator) dist(p string, d Dist) {
 		if d.Max <= d.Min {
 			v.errf(p+".max", "expected max above min (%s)", d.Min)
 		}
-		if d.Max > MaxServiceTime {
-			v.errf(p+".max", "expected at most %s (the longest service time simulated), got %s", MaxServiceTime, d.Max)
-		}
 	case "lognormal":
 		v.notFor(p, "lognormal", "dist", "min", "max")
 		if d.Mean <= 0 {
@@ -389,9 +382,6 @@ func (v *validator) dist(p string, d Dist) {
 		if d.Mean <= 0 {
 			v.errf(p+".mean", "expected a positive duration")
 		}
-	}
-	if d.Dist != "uniform" && d.Mean > MaxServiceTime {
-		v.errf(p+".mean", "expected at most %s (the longest service time simulated), got %s", MaxServiceTime, d.Mean)
 	}
 }
 

@@ -65,6 +65,7 @@ func (w *World) settle(m *machine) {
 			}
 			if h.kind != holdCore {
 				w.insts[h.inst].busy--
+				w.releaseThread(&w.insts[h.inst], h.end)
 			}
 			continue
 		}
@@ -122,6 +123,7 @@ func (w *World) onThreadFree(inst int32, inc uint32) {
 		return // the gateway restarted meanwhile with no thread in use
 	}
 	in.busy--
+	w.releaseThread(in, w.now)
 	w.startQueued(inst)
 }
 
@@ -160,8 +162,10 @@ func (w *World) unarrive(m *machine, h *hold) {
 	}
 	w.reqs.recs[h.req].frames[h.d].token = 0 // its answer or CPU end in the queue is stale
 	m.busy--
-	w.insts[h.inst].busy--
-	w.insts[h.inst].arrivals--
+	in := &w.insts[h.inst]
+	in.busy--
+	w.releaseThread(in, h.start) // the take at its arrival is undone
+	w.countCall(in, h.start, -1)
 	w.atSeq(h.seq+seqMsg, h.start, evMsg, h.req, int32(h.d), 0, 0)
 }
 
@@ -235,17 +239,13 @@ func (w *World) prepareLeaf(ri int32, d int) {
 	if w.jitter > 0 {
 		r.leafJit = uint32(in.rngOr(w).Uint64() >> 32)
 	}
-	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), int64(scenarios.MaxServiceTime)))
+	r.leafCost = in.samp.draw(in.rng)
 	r.leafSeq = w.q.reserveN(seqLeaf)
 }
 
 // leafCost is a prepared leaf's CPU time on machine m.
 func (w *World) leafCost(r *request, m *machine) int64 {
-	c := int64(r.leafCost)
-	if m.slow != 1 {
-		c = int64(float64(c) * m.slow)
-	}
-	return c
+	return slowed(r.leafCost, m)
 }
 
 // prepareWork draws the service time of a service frame d (one that calls
@@ -257,7 +257,7 @@ func (w *World) prepareWork(ri int32, d int) {
 	f := &r.frames[d]
 	in := &w.insts[f.inst]
 	f.prep = true
-	r.leafCost = uint32(min(max(in.samp.draw(in.rng), 0), int64(scenarios.MaxServiceTime)))
+	r.leafCost = in.samp.draw(in.rng)
 	r.leafSeq = w.q.reserveN(seqLeaf)
 }
 
@@ -314,8 +314,9 @@ func (w *World) reserveArrival(ri int32, d int, ta int64, kind uint8) (end int64
 		return 0, false
 	}
 	in.busy++
+	w.takeThread(in, ta)
 	m.busy++
-	in.arrivals++
+	w.countCall(in, ta, 1)
 	f.inc = in.inc
 	m.holds = append(m.holds, hold{start: ta, end: end, seq: r.leafSeq, req: ri, inst: f.inst, d: int8(d), kind: kind})
 	return end, true

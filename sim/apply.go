@@ -60,7 +60,7 @@ func (w *World) faultStart(i int) {
 		}
 	case faults.Overload:
 		for _, c := range w.overloadCities(pf) {
-			w.cities[c].overload *= pf.Params.Factor
+			w.setOverload(c, w.cities[c].overload*pf.Params.Factor)
 		}
 	case faults.Partition, faults.Latency, faults.Loss:
 		fs.link = w.newLinkFault(i)
@@ -99,7 +99,7 @@ func (w *World) faultEnd(i int) {
 		}
 	case faults.Overload:
 		for _, c := range w.overloadCities(pf) {
-			w.cities[c].overload /= pf.Params.Factor
+			w.setOverload(c, w.cities[c].overload/pf.Params.Factor)
 		}
 	case faults.Partition, faults.Latency, faults.Loss:
 		for k, l := range w.links {
@@ -228,6 +228,7 @@ func (w *World) procUp(i int32) {
 func (w *World) instDown(i int32) {
 	in := &w.insts[i]
 	in.inc++
+	in.qc.busyNS += int64(in.busy) * w.clip(w.now) // its threads are freed
 	in.busy = 0
 	in.gwTimer = false
 	in.diedAt = w.now

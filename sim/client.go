@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/stripelab/stripelab/reports"
-	"github.com/stripelab/stripelab/scenarios"
 )
 
 // cityState is the users of one city: their arrival process, retry
@@ -18,6 +17,7 @@ type cityState struct {
 	pWrite       float64
 	budget       float64 // retry tokens earned per first attempt
 	overload     float64
+	clock        arrivalClock
 	arr          *rng
 	users        *rng
 	client       *rng
@@ -67,100 +67,6 @@ func sortByDelay(xs []int32, d func(int32) int64) {
 	}
 }
 
-// profile is the workload profile decoded once for the hot path.
-type profile struct {
-	shape             uint8
-	p                 *scenarios.Profile
-	start, end, stop  int64
-	from, to, lvl, lo float64
-	period, peak      float64
-}
-
-const (
-	shapeConstant = iota
-	shapeRamp
-	shapeStep
-	shapeSpike
-	shapeDiurnal
-)
-
-func newProfile(p *scenarios.Profile) profile {
-	pr := profile{p: p, start: int64(p.Start), end: int64(p.End), stop: int64(p.Start + p.For),
-		from: p.From.Fraction(), to: p.To.Fraction(), lvl: p.Level.Fraction(), lo: p.Min.Fraction(),
-		period: float64(p.Period), peak: float64(p.PeakAt)}
-	switch p.Shape {
-	case "ramp":
-		pr.shape = shapeRamp
-	case "step":
-		pr.shape = shapeStep
-	case "spike":
-		pr.shape = shapeSpike
-	case "diurnal":
-		pr.shape = shapeDiurnal
-	}
-	return pr
-}
-
-// level is the workload profile's multiplier at virtual time t.
-func (pr *profile) level(t int64) float64 {
-	switch pr.shape {
-	case shapeRamp:
-		switch {
-		case t <= pr.start:
-			return pr.from
-		case t >= pr.end:
-			return pr.to
-		}
-		f := float64(t-pr.start) / float64(pr.end-pr.start)
-		return pr.from + f*(pr.to-pr.from)
-	case shapeStep:
-		l := 1.0
-		for _, st := range pr.p.Steps {
-			if t >= int64(st.At) {
-				l = st.Level.Fraction()
-			}
-		}
-		return l
-	case shapeSpike:
-		if t >= pr.start && t < pr.stop {
-			return pr.lvl
-		}
-		return 1
-	case shapeDiurnal:
-		phase := 2 * math.Pi * (float64(t) - pr.peak) / pr.period
-		return pr.lo + (1-pr.lo)*(1+math.Cos(phase))/2
-	}
-	return 1
-}
-
-// recheck is how soon a city with a zero rate looks again.
-const recheck = int64(10e6)
-
-func (w *World) scheduleArrival(ci int32) {
-	c := &w.cities[ci]
-	rate := c.rate * w.profile.level(w.now) * c.overload
-	if rate <= 0 || c.count == 0 {
-		if w.now+recheck < w.end && c.count > 0 {
-			w.at(w.now+recheck, evArrival, ci, 1, 0, 0)
-		}
-		return
-	}
-	gap := 1e9 / rate
-	if w.poisson {
-		gap *= c.arr.ExpFloat64()
-	}
-	if t := w.now + int64(gap); t < w.end {
-		w.at(t, evArrival, ci, 0, 0, 0)
-	}
-}
-
-// onArrival creates a new request for a user of the city and schedules
-// the next arrival. c=1 marks a re-check after a zero rate.
-func (w *World) onArrival(ci int32) {
-	w.newRequest(ci)
-	w.scheduleArrival(ci)
-}
-
 func (w *World) newRequest(ci int32) {
 	c := &w.cities[ci]
 	var local int32
@@ -205,9 +111,12 @@ func (w *World) startAttempt(ri int32) {
 		w.finishAttempt(ri, stUnavailable)
 		return
 	}
-	r.served = set
-	r.cross = w.machines[w.insts[gw].machine].city != int32(r.city)
-	r.crossSet = set != r.home
+	if w.machines[w.insts[gw].machine].city != int32(r.city) {
+		r.did |= didCross
+	}
+	if set != r.home {
+		r.did |= didCrossSet
+	}
 	f := &r.frames[0]
 	f.waiting = true
 	f.token++
@@ -241,7 +150,7 @@ func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 	} else {
 		w.rec.Record(&reports.Request{
 			Send: r.send, Latency: t - r.send, User: r.user, Set: r.home, City: r.city,
-			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.cross, CrossSet: r.crossSet, Write: r.write,
+			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
 		})
 	}
 	w.maybeFree(ri)

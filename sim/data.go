@@ -21,6 +21,7 @@ type shardState struct {
 	downAt   int64
 	oldPrim  int32
 	fault    int32
+	moved    int32 // the fault whose failover promoted the primary, until a first operation goes to it; -1
 	acks     tRing // ack times of recent async writes, for loss accounting
 }
 
@@ -57,7 +58,7 @@ func (w *World) buildShards() {
 			s.believed = append(s.believed, true)
 		}
 		s.primary = s.reps[0]
-		s.fault = -1
+		s.fault, s.moved = -1, -1
 	}
 }
 
@@ -71,8 +72,20 @@ func (w *World) routeData(ri int32, from int32) (int32, status) {
 		if sh.primary < 0 || (sh.lost && sh.detected) {
 			return -1, stUnavailable
 		}
+		if sh.moved >= 0 {
+			w.firstMoved(r.shard, sh)
+		}
 		return sh.primary, stOK
 	}
+	if best := w.nearestCopy(sh, from); best >= 0 {
+		return best, stOK
+	}
+	return -1, stUnavailable
+}
+
+// nearestCopy is the copy of sh believed up nearest to machine from (the
+// first listed on ties), or -1.
+func (w *World) nearestCopy(sh *shardState, from int32) int32 {
 	best, bestD := int32(-1), int64(0)
 	for i, in := range sh.reps {
 		if !sh.believed[i] {
@@ -83,10 +96,7 @@ func (w *World) routeData(ri int32, from int32) (int32, status) {
 			best, bestD = in, d
 		}
 	}
-	if best < 0 {
-		return -1, stUnavailable
-	}
-	return best, stOK
+	return best
 }
 
 // shardOp finishes an operation on a shard node: reads answer at once;
@@ -107,6 +117,7 @@ func (w *World) shardOp(ri int32, d int) {
 	if !w.syncRepl {
 		sh.acks.dropBefore(w.now - w.asyncLag - int64(2e9))
 		sh.acks.push(w.now)
+		r.did |= didWrite
 		w.respondUp(ri, d, stOK)
 		return
 	}
@@ -171,6 +182,7 @@ func (w *World) onAck(ri int32, d int, inc uint32) {
 		w.chainEnd(ri)
 		return
 	}
+	r.did |= didWrite
 	w.respondUp(ri, d, stOK)
 }
 
@@ -222,7 +234,7 @@ func (w *World) onShardDetect(shard int32, epoch uint32) {
 	}
 	sh.detected = true
 	w.setBelieved(sh, sh.oldPrim, false)
-	if sh.fault >= 0 {
+	if sh.fault >= 0 && w.survivingCopy(sh) {
 		w.rec.Detected(int(sh.fault), w.now, fmt.Sprintf("shard %d: primary failure detected", shard))
 	}
 	sh.promote = true
@@ -259,10 +271,17 @@ func (w *World) onShardPromote(shard int32, epoch uint32) {
 	sh.lost, sh.detected = false, false
 	sh.epoch++
 	w.setBelieved(sh, next, true)
+	sh.moved = sh.fault
 	if sh.fault >= 0 {
-		w.rec.Rerouted(int(sh.fault), w.now, fmt.Sprintf("shard %d: writes go to the new primary", shard))
 		w.rec.FailoverDone(int(sh.fault), w.now, fmt.Sprintf("shard %d: promoted a copy on %s", shard, w.plan.Machines[w.insts[next].machine].Name))
 	}
+}
+
+// firstMoved records the first operation a live router sends to the
+// primary a failover promoted: the moment the failover moved user traffic.
+func (w *World) firstMoved(shard int32, sh *shardState) {
+	w.rec.Rerouted(int(sh.moved), w.now, fmt.Sprintf("shard %d: first request sent to the new primary on %s", shard, w.plan.Machines[w.insts[sh.primary].machine].Name))
+	sh.moved = -1
 }
 
 func (w *World) onReplicaDetect(inst int32, inc uint32) {
@@ -270,8 +289,9 @@ func (w *World) onReplicaDetect(inst int32, inc uint32) {
 	if in.inc != inc || in.alive(w) {
 		return
 	}
+	matters := in.fault >= 0 && w.copyMatters(inst)
 	w.setBelieved(&w.shards[in.shard], inst, false)
-	if in.fault >= 0 {
+	if matters {
 		w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("shard %d: copy on %s marked down", in.shard, w.plan.Machines[in.machine].Name))
 	}
 }

@@ -17,7 +17,8 @@ type cache struct {
 	vis     []bool  // what the callers believe is up
 	svcLo   []int32 // members of service k are members[svcLo[k]:svcLo[k+1]]
 	lists   [][]int32
-	fault   int32 // the fault whose effect was last removed from view
+	fault   int32   // the fault whose effect was last removed from view
+	callers []int32 // instances that pick through this cache (liveCaller)
 }
 
 type cacheRef struct{ cache, pos int32 }
@@ -60,16 +61,7 @@ func (w *World) buildDiscovery() {
 	w.viewerCache = make([]int32, len(w.sets))
 	member := func(c int, inst int32) bool {
 		in := &w.insts[inst]
-		if w.discSvc(in) < 0 {
-			return false
-		}
-		switch w.scope {
-		case scopeSet:
-			return in.set == int32(c)
-		case scopeCity:
-			return w.machines[in.machine].city == int32(c)
-		}
-		return true
+		return w.discSvc(in) >= 0 && (w.scope == scopeGlobal || w.usesCache(c, in))
 	}
 	groups := len(w.sets)
 	if w.scope != scopeSet {
@@ -80,6 +72,9 @@ func (w *World) buildDiscovery() {
 		for i := range w.insts {
 			if member(g, int32(i)) {
 				c.members = append(c.members, int32(i))
+			}
+			if in := &w.insts[i]; isCaller(in) && w.usesCache(g, in) {
+				c.callers = append(c.callers, int32(i))
 			}
 		}
 		sort.SliceStable(c.members, func(a, b int) bool {
@@ -114,6 +109,15 @@ func (w *World) buildDiscovery() {
 		}
 	}
 	w.buildRegistries()
+}
+
+// usesCache reports whether instance in looks up through cache group g:
+// the caches are per set (scope set) or per city (city and global).
+func (w *World) usesCache(g int, in *instance) bool {
+	if w.scope == scopeSet {
+		return in.set == int32(g)
+	}
+	return w.machines[in.machine].city == int32(g)
 }
 
 func (w *World) buildRegistries() {
@@ -247,7 +251,7 @@ func (w *World) registryChanged(r int32) {
 		if in.regPend && w.registryOf[in.set] == r {
 			in.regPend = false
 			in.reg = in.alive(w)
-			if !in.reg && in.fault >= 0 {
+			if !in.reg && in.fault >= 0 && w.seenByLive(int32(i)) {
 				w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry back: expired %s on %s", w.instName(int32(i)), w.plan.Machines[in.machine].Name))
 			}
 		}
@@ -304,7 +308,7 @@ func (w *World) onRegExpire(i int32, inc uint32) {
 		return
 	}
 	in.reg = false
-	if in.fault >= 0 {
+	if in.fault >= 0 && w.seenByLive(i) {
 		w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry expired %s on %s", w.instName(i), w.plan.Machines[in.machine].Name))
 	}
 }
@@ -331,7 +335,7 @@ func (w *World) onCacheRefresh(ci int32) {
 		} else {
 			dirtyAll = true
 		}
-		if !in.reg && in.fault >= 0 {
+		if !in.reg && in.fault >= 0 && w.liveCaller(ci) {
 			w.rec.Rerouted(int(in.fault), w.now, fmt.Sprintf("callers' caches dropped %s", w.instName(m)))
 			w.faults[in.fault].doneAt = max(w.faults[in.fault].doneAt, w.now)
 		}
@@ -354,7 +358,7 @@ func (w *World) onMesh(i int32, inc uint32, up bool) {
 		c.vis[ref.pos] = up
 		w.rebuild(c, int(w.discSvc(in)))
 	}
-	if !up && in.fault >= 0 {
+	if !up && in.fault >= 0 && w.seenByLive(i) {
 		d := &w.sc.Stack.Discovery
 		w.rec.Detected(int(in.fault), w.now-int64(d.Propagation), fmt.Sprintf("sidecars detected %s down", w.instName(i)))
 		w.rec.Rerouted(int(in.fault), w.now, fmt.Sprintf("sidecars stopped routing to %s", w.instName(i)))

@@ -73,13 +73,12 @@ type instance struct {
 	pend        []pending
 	rng         *rng
 	samp        sampler
-	q           ring
+	q           waitQueue
 	fault       int32 // the fault that last stopped it
 	diedAt      int64
 	hbPhase     int64
 	caches      []cacheRef
-	// counters for tests and engine statistics
-	arrivals, queued, waitSum int64
+	qc          queueCounters
 }
 
 func (in *instance) alive(w *World) bool {
@@ -121,6 +120,9 @@ func (w *World) buildInstances() {
 		switch pi.Role {
 		case scenarios.RoleGateway:
 			in.conc, in.qcap = int32(st.Gateway.Concurrency), int32(st.Gateway.Queue.Capacity)
+			if w.shedPolicy == shedPriority {
+				in.q.byCls = make([]ring, len(scenarios.PriorityNames))
+			}
 			in.samp = sampler{kind: distConstant, mean: float64(w.gwCost + w.authCost)}
 		case scenarios.RoleService:
 			sv := st.Services[pi.Service]
@@ -150,30 +152,28 @@ const nodeQueue = 1000
 // holds: frame 0 is the client, frame d the instance handling it at depth d.
 type request struct {
 	// the header fills one 64-byte cache line and the record four
-	gen      uint32
-	refs     int16 // live chains (events or queue entries) using this record
-	attempt  uint8
-	prio     uint8
-	write    bool  // the workload chose a write
-	cross    bool  // a hop left the user's city
-	crossSet bool  // a hop left the user's home set
-	op       uint8 // current data operation: opRead or opWrite
-	city     int16
+	gen     uint32
+	refs    int16 // live chains (events or queue entries) using this record
+	attempt uint8
+	prio    uint8
+	write   bool  // the workload chose a write
+	did     uint8 // what the attempt did: didCross, didCrossSet, didWrite
+	op      uint8 // current data operation: opRead or opWrite
+	city    int16
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
-	spec   uint16
-	user   int32
-	home   int32 // home set
-	served int32 // set serving this attempt
-	shard  int32
+	spec  uint16
+	user  int32
+	home  int32 // home set
+	shard int32
 	// a chain has one leaf working at a time (calls are sequential and a
 	// caller that gave up makes no new call); its answer's network jitter
 	// (a fraction of 2^32) and queue sequence number are drawn when its
 	// work starts, so that answering ahead or not gives the same run
 	leafJit  uint32
-	leafCost uint32 // ns, at most 4.29 s
-	send     int64  // intended send time of the first attempt
-	start    int64  // this attempt's start
+	leafCost int64 // ns
+	send     int64 // intended send time of the first attempt
+	start    int64 // this attempt's start
 	leafSeq  uint64
 	frames   [scenarios.MaxDepth]frame
 }
@@ -181,6 +181,13 @@ type request struct {
 const (
 	opRead = iota
 	opWrite
+)
+
+// Bits of request.did.
+const (
+	didCross    = 1 << iota // a hop left the user's city
+	didCrossSet             // a hop left the user's home set
+	didWrite                // a shard primary acknowledged a write of this attempt
 )
 
 // frame is one level of a request's chain.
@@ -223,8 +230,8 @@ func (p *reqPool) get() int32 {
 	r := &p.recs[i]
 	fr0 := r.frames[0]
 	r.gen++
-	r.refs, r.attempt, r.prio, r.write, r.cross, r.crossSet = 0, 0, 0, false, false, false
-	r.city, r.user, r.home, r.served, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0, 0
+	r.refs, r.attempt, r.prio, r.write, r.did = 0, 0, 0, false, 0
+	r.city, r.user, r.home, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0
 	r.frames[0] = frame{token: fr0.token}
 	p.live++
 	p.peak = max(p.peak, p.live)

@@ -555,3 +555,58 @@ func TestBaseDelayMatchesPlan(t *testing.T) {
 		}
 	}
 }
+
+// cityAvail is the availability of the users of city c in windows whose
+// start is in [from, to) seconds.
+func cityAvail(res *reports.Result, c int, from, to float64) float64 {
+	var n reports.Counts
+	for _, w := range res.Windows {
+		if s := sec(w.Start); s >= from && s < to {
+			n.Add(&w.ByCity[c])
+		}
+	}
+	return n.Availability()
+}
+
+// A link fault on a city with no to covers its users' own access hop: in a
+// city-local deployment (city striping, data in the city) a lossy city
+// fails its users' requests, a slow one slows them, a partitioned one
+// cuts them off; the other city's users see nothing. With -short, loss only.
+func TestCityLinkFaultsHitItsOwnUsers(t *testing.T) {
+	local := func(fault string) *reports.Result {
+		y := scenario(map[string]string{"FAULTS": faultAt30(fault, "target: city=a")})
+		_, res := runWorld(t, strings.Replace(y, "granularity: az", "granularity: city", 1))
+		return res
+	}
+	res := local("loss, rate: 20%")
+	// a request and its answer cross the access hop: 0.8^2 get through
+	if a := cityAvail(res, 0, 31, 59); a < 0.55 || a > 0.75 {
+		t.Errorf("loss: city a's users availability %.3f; want about 64%%", a)
+	}
+	if a := cityAvail(res, 1, 5, 90); a != 1 {
+		t.Errorf("loss: city b's users availability %.4f; want untouched", a)
+	}
+	if testing.Short() {
+		return // the race run: loss only
+	}
+	res = local("latency, delay: 30ms")
+	var base, slow int64
+	for _, w := range res.Windows {
+		switch s := sec(w.Start); {
+		case s >= 10 && s < 30:
+			base = max(base, w.Latency.P99)
+		case s >= 31 && s < 59:
+			slow = max(slow, w.Latency.P99)
+		}
+	}
+	if d := slow - base; d < 50e6 || d > 80e6 {
+		t.Errorf("latency: p99 rose by %s; want about 2 x 30ms (the access hop both ways)", dur(d))
+	}
+	res = local("partition")
+	if a := cityAvail(res, 0, 31, 59); a != 0 {
+		t.Errorf("partition: city a's users availability %.4f; want cut off", a)
+	}
+	if a := cityAvail(res, 1, 5, 90); a != 1 {
+		t.Errorf("partition: city b's users availability %.4f; want untouched", a)
+	}
+}

@@ -35,6 +35,12 @@ func (f *fifo[T]) pop() T {
 	return x
 }
 
+// popNewest removes and returns the newest element.
+func (f *fifo[T]) popNewest() T {
+	f.size--
+	return f.buf[(f.head+f.size)&(len(f.buf)-1)]
+}
+
 // clear pops every element, oldest first, into each.
 func (f *fifo[T]) clear(each func(T)) {
 	for f.size > 0 {

@@ -62,7 +62,9 @@ func (w *World) buildSets() {
 }
 
 // admit applies the gateway's rate limit and shedding policy to a request
-// arriving at gateway instance inst.
+// arriving at gateway instance inst. The occupancy it sheds by is the part
+// of the queue the request would wait behind (waitQueue.ahead): under
+// priority shedding, requests of its class and higher.
 func (w *World) admit(ri int32, inst int32) status {
 	r := &w.reqs.recs[ri]
 	in := &w.insts[inst]
@@ -79,7 +81,7 @@ func (w *World) admit(ri int32, inst int32) status {
 		w.settle(m)
 	}
 	if in.qcap > 0 {
-		occ = float64(in.q.len()) / float64(in.qcap)
+		occ = float64(in.q.ahead(r.prio)) / float64(in.qcap)
 	} else if in.busy < in.conc {
 		occ = 0
 	}

@@ -116,36 +116,27 @@ func (w *World) onMsg(ri int32, d int) {
 		return
 	}
 	f.inc = in.inc
+	w.countCall(in, w.now, 1)
 	if in.role == scenarios.RoleGateway {
 		if st := w.admit(ri, f.inst); st != stOK {
+			if st == stShed && w.measured(w.now) {
+				in.qc.shed++
+			}
 			w.sendUp(ri, d, st)
 			return
 		}
 	}
-	in.arrivals++
 	m := &w.machines[in.machine]
 	if in.busy >= in.conc && len(m.holds) > 0 {
 		w.demoteArrivals(m)
 	}
-	switch {
-	case in.busy < in.conc:
+	if in.busy < in.conc {
 		in.busy++
+		w.takeThread(in, w.now)
 		w.startCPU(ri, d)
-	case in.q.len() < int(in.qcap):
-		if len(m.holds) > 0 {
-			w.demote(m) // the queued request starts when a hold ends
-		}
-		in.queued++
-		in.q.push(work{req: ri, depth: int8(d), enq: w.now})
-		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && !in.gwTimer {
-			in.gwTimer = true
-			w.at(w.now+w.gwQueueTimeout, evGwTimer, f.inst, 0, in.inc, 0)
-		}
-	case in.role == scenarios.RoleGateway:
-		w.sendUp(ri, d, stShed)
-	default:
-		w.sendUp(ri, d, stError)
+		return
 	}
+	w.queueCall(ri, d, f.inst)
 }
 
 // startCPU runs the CPU part of frame d on its machine's cores, or queues
@@ -210,11 +201,7 @@ func (w *World) beginCPU(ri int32, d int, in *instance, m *machine) {
 }
 
 func (w *World) cpuCost(in *instance, m *machine) int64 {
-	c := in.samp.draw(in.rng)
-	if m.slow != 1 {
-		c = int64(float64(c) * m.slow)
-	}
-	return max(c, 0)
+	return slowed(in.samp.draw(in.rng), m)
 }
 
 func (w *World) onCPU(ri int32, d int, inc uint32, epoch uint8) {
@@ -368,10 +355,10 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	w.insts[target].outstanding++
 	tm := &w.machines[w.insts[target].machine]
 	if tm.city != int32(r.city) {
-		r.cross = true
+		r.did |= didCross
 	}
 	if tm.set != r.home {
-		r.crossSet = true
+		r.did |= didCrossSet
 	}
 }
 
@@ -410,6 +397,7 @@ func (w *World) respondUp(ri int32, d int, st status) {
 	in := &w.insts[f.inst]
 	if f.inc == in.inc {
 		in.busy--
+		w.releaseThread(in, w.now)
 		w.startQueued(f.inst)
 	}
 	w.sendUp(ri, d, st)
@@ -420,12 +408,13 @@ func (w *World) startQueued(inst int32) {
 	in := &w.insts[inst]
 	for in.busy < in.conc && in.q.len() > 0 {
 		x := in.q.pop()
+		w.leftQueue(in, x)
 		if in.role == scenarios.RoleGateway && w.gwQueueTimeout > 0 && x.enq+w.gwQueueTimeout <= w.now {
-			w.sendUp(x.req, int(x.depth), stShed)
+			w.expire(in, x)
 			continue
 		}
 		in.busy++
-		in.waitSum += w.now - x.enq
+		w.takeThread(in, w.now)
 		w.startCPU(x.req, int(x.depth))
 	}
 }
@@ -461,23 +450,4 @@ func (w *World) onResp(ri int32, d int, st status) {
 		return
 	}
 	w.respondUp(ri, d, stOK)
-}
-
-// onGwTimer sheds the requests that waited too long in a gateway's queue.
-func (w *World) onGwTimer(inst int32, inc uint32) {
-	in := &w.insts[inst]
-	if inc != in.inc {
-		return
-	}
-	in.gwTimer = false
-	for in.q.len() > 0 {
-		x := in.q.peek()
-		if x.enq+w.gwQueueTimeout > w.now {
-			in.gwTimer = true
-			w.at(x.enq+w.gwQueueTimeout, evGwTimer, inst, 0, in.inc, 0)
-			return
-		}
-		y := in.q.pop()
-		w.sendUp(y.req, int(y.depth), stShed)
-	}
 }

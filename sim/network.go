@@ -10,7 +10,9 @@ const (
 )
 
 // linkFault is an active partition, latency or loss fault between two
-// groups of endpoints (machines, and the users of whole cities).
+// groups of endpoints (machines, and the users of whole cities); with no
+// peer given it also covers the access hop of the target's own users
+// (ownAccess).
 type linkFault struct {
 	fault   int32
 	kind    faults.Kind
@@ -49,7 +51,25 @@ func (l *linkFault) hits(src, dst int32) bool {
 	if l.inTarget(src) && l.inPeer(dst) {
 		return true
 	}
-	return !l.oneWay && l.inPeer(src) && l.inTarget(dst)
+	if !l.oneWay && l.inPeer(src) && l.inTarget(dst) {
+		return true
+	}
+	return l.peerAll && l.ownAccess(src, dst)
+}
+
+// ownAccess reports whether a message from src to dst is on the access hop
+// between the users of a city inside the target and a machine inside it.
+// A fault on a scope with no peer covers that hop too: a lossy, slow or
+// cut-off city is so for its own users. The users are the outside end of
+// their hop, so one-way (target -> everything else) takes only answers.
+func (l *linkFault) ownAccess(src, dst int32) bool {
+	switch {
+	case src >= 0 && dst < 0:
+		return l.tMach[src] && l.tCity[-1-dst]
+	case src < 0 && dst >= 0:
+		return !l.oneWay && l.tCity[-1-src] && l.tMach[dst]
+	}
+	return false
 }
 
 // baseDelay is the one-way delay between two endpoints before jitter and

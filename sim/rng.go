@@ -75,11 +75,18 @@ const (
 	distUniform
 )
 
+// maxDrawNS bounds a service time: about 36 years, far past the end of
+// any run (work that long never finishes within it, whatever its length),
+// and small enough that adding it to a run's time cannot overflow.
+const maxDrawNS = 1 << 60
+
+// draw returns a service time in ns, in [0, maxDrawNS]: the whole tail of
+// the distribution, only ever bounded where no run can tell.
 func (s *sampler) draw(r *rng) int64 {
 	var v float64
 	switch s.kind {
 	case distConstant:
-		return int64(s.mean)
+		return clampNS(s.mean)
 	case distExp:
 		v = r.ExpFloat64() * s.mean
 	case distLognormal:
@@ -87,5 +94,21 @@ func (s *sampler) draw(r *rng) int64 {
 	default:
 		v = s.lo + r.Float64()*s.spread
 	}
-	return int64(v)
+	return clampNS(v)
+}
+
+// clampNS converts a duration in ns to an integer in [0, maxDrawNS].
+func clampNS(v float64) int64 {
+	if v >= maxDrawNS {
+		return maxDrawNS
+	}
+	return max(int64(v), 0)
+}
+
+// slowed is a service time c on machine m, stretched by its slow factor.
+func slowed(c int64, m *machine) int64 {
+	if m.slow == 1 {
+		return c
+	}
+	return clampNS(float64(c) * m.slow)
 }

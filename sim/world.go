@@ -11,7 +11,7 @@ import (
 type evKind uint8
 
 const (
-	evArrival       evKind = iota // a: city
+	evArrival       evKind = iota // a: city, gen: its arrival clock's generation
 	evAttempt                     // a: request (an attempt starting after backoff)
 	evMsg                         // a: request, c: depth it arrives at
 	evResp                        // a: request, c: depth it arrives at, b: status
@@ -62,6 +62,7 @@ type World struct {
 	// would have come first (passed)
 	seqNow uint64
 	end    int64 // arrivals stop here
+	warmup int64 // measures start here
 	stop   int64 // events after this are not processed (end plus drain)
 	seed   uint64
 
@@ -133,6 +134,7 @@ type World struct {
 	registryOf  []int32 // set -> the registry serving it
 	// registryOfInst maps a registry copy's instance to its registry
 	registryOfInst []int32
+	dataRouters    []int32 // instances that route data operations (copyMatters)
 
 	progress func(now, end int64)
 }
@@ -159,7 +161,7 @@ type Options struct {
 // finished request.
 func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	s := p.Scenario
-	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration), ahead: true}
+	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration), warmup: int64(s.Run.Warmup), ahead: true}
 	w.stop = w.end + Horizon(s)
 	w.q = newQueue()
 	w.netRand = newStream(seed, streamNetwork)
@@ -174,6 +176,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildCities()
 	w.buildEdges()
 	w.buildShards()
+	w.buildDataRouters()
 	w.buildDiscovery()
 	w.buildAccess()
 	w.buildFaults()
@@ -363,11 +366,7 @@ func (w *World) RunUntil(t int64) {
 func (w *World) dispatch(e *event) {
 	switch e.kind {
 	case evArrival:
-		if e.c == 1 {
-			w.scheduleArrival(e.a) // re-check after a zero rate
-		} else {
-			w.onArrival(e.a)
-		}
+		w.onArrival(e.a, e.gen)
 	case evAttempt:
 		w.startAttempt(e.a)
 	case evMsg:
@@ -448,6 +447,7 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("edge_timers", w.edgeTimers)
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
+	w.rec.SetQueues(w.queueRows())
 	end := w.now
 	if !incomplete {
 		end = w.end
@@ -455,8 +455,9 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	return w.rec.Finish(min(end, w.end), incomplete)
 }
 
-// QueueStats are an instance's admission counters: requests that reached
-// it, those that had to wait for a thread, and their total wait in ns.
+// QueueStats are an instance's admission counters over the measured part
+// of the run: requests that reached it, those that had to wait for a
+// thread, and their total wait in ns.
 type QueueStats struct {
 	Arrivals, Queued, WaitNS int64
 }
@@ -465,10 +466,10 @@ type QueueStats struct {
 func (w *World) ServiceQueueStats(svc int) QueueStats {
 	var s QueueStats
 	for i := range w.insts {
-		if in := &w.insts[i]; in.svc == int32(svc) {
-			s.Arrivals += in.arrivals
-			s.Queued += in.queued
-			s.WaitNS += in.waitSum
+		if in := &w.insts[i]; in.role == scenarios.RoleService && in.svc == int32(svc) {
+			s.Arrivals += in.qc.calls
+			s.Queued += in.qc.waited
+			s.WaitNS += in.qc.waitNS
 		}
 	}
 	return s
