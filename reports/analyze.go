@@ -272,14 +272,16 @@ func (a *analysis) spanEnd(fi int) int64 {
 // window of its span whose availability is below the objective; 0 when no
 // window was; -1 when no window with traffic came after the last bad one,
 // or when no request at all was measured after the fault started (a fault
-// in warm-up, or past the end of a run stopped early). It also returns that
+// in warm-up, or past the end of a run stopped early). A window whose
+// requests in flight at a stop could still have made it healthy is left
+// out (undecided). It also returns that
 // last bad window (-1 when none).
 func (a *analysis) recovery(fi int) (rto int64, lastBad int) {
 	f := &a.res.Faults[fi]
 	lastBad, lastSeen := -1, -1
 	for _, i := range a.overlapping(f.Start, a.spanEnd(fi)) {
 		c := &a.res.Windows[i].Counts
-		if c.Offered == 0 {
+		if c.Offered == 0 || a.undecided(c) {
 			continue
 		}
 		lastSeen = i
@@ -296,6 +298,14 @@ func (a *analysis) recovery(fi int) (rto int64, lastBad int) {
 		return -1, lastBad
 	}
 	return a.res.Windows[lastBad].Start + a.res.WindowNS - f.Start, lastBad
+}
+
+// undecided reports whether a window's requests whose outcome is unknown
+// (in flight when the run stopped) leave open whether the window met the
+// objective: it would have if they were all served. Such a window neither
+// fails nor recovers anything.
+func (a *analysis) undecided(c *Counts) bool {
+	return c.Partial() && float64(c.OK()+c.Outcomes[Unknown])/float64(c.Offered) >= a.objective
 }
 
 // shedOrder checks, in every measured window where some class lost

@@ -236,7 +236,7 @@ func (f *figures) throughput() (*plot.Plot, error) {
 	return p, nil
 }
 
-var failureColors = [NumOutcomes]color.Color{nil, colOrange, colYellow, colVermil, colPurple, colSky}
+var failureColors = [NumOutcomes]color.Color{nil, colOrange, colYellow, colVermil, colPurple, colSky, colGrey}
 
 func (f *figures) failures() (*plot.Plot, error) {
 	idx := f.windows()

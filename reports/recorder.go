@@ -186,7 +186,7 @@ func (r *Recorder) Record(q *Request) {
 		if q.Send >= f.start && q.Send < f.end {
 			word, bit := q.User>>6, uint64(1)<<(q.User&63)
 			f.active[word] |= bit
-			if !ok {
+			if !ok && q.Outcome != Unknown { // an unknown outcome is not a failure seen
 				f.fail[word] |= bit
 			}
 		}
@@ -311,6 +311,7 @@ func (r *Recorder) Finish(end int64, incomplete bool) *Result {
 	res := r.res
 	res.Incomplete = incomplete
 	if incomplete {
+		res.StoppedNS = end
 		n := (end + r.window - 1) / r.window
 		res.Windows = res.Windows[:min(int64(len(res.Windows)), n)]
 	}

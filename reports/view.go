@@ -11,9 +11,14 @@ import (
 // view is what the HTML, Markdown and terminal reports show, computed
 // once from an analysed Result so that the templates only print strings.
 type view struct {
-	Res        *Result
-	Passed     bool
-	Status     string // PASS or FAIL
+	Res    *Result
+	Passed bool
+	Status string // PASS, FAIL or INCOMPLETE
+	// Class is the run's status for styles: pass, fail or incomplete;
+	// Icon marks it in Markdown.
+	Class, Icon string
+	// Stopped explains an incomplete run; empty for a run that ended.
+	Stopped    string
 	Failures   int
 	Verdicts   []verdictRow
 	Key        []keyFigure
@@ -29,7 +34,11 @@ type view struct {
 type keyFigure struct{ Name, Value string }
 
 type verdictRow struct {
-	Name, SLO, Scope, Target, Measured, Window, Detail, Class string
+	Name, SLO, Scope, Target, Measured, Window, Detail string
+	// Class is the verdict's status (pass, fail or incomplete), Result
+	// how a report shows it (pass, FAIL, incomplete) and Icon its mark in
+	// Markdown.
+	Class, Result, Icon string
 	// Where is the window and detail of a failure, empty for a pass.
 	Where string
 	Pass  bool
@@ -53,10 +62,9 @@ type countRow struct {
 // newView prepares the reports of res, which must have been analysed.
 func newView(res *Result) *view {
 	m := res.Measures
-	v := &view{Res: res, Failures: res.Failures(), Passed: res.Passed(), Status: "PASS"}
-	if !v.Passed {
-		v.Status = "FAIL"
-	}
+	v := &view{Res: res, Failures: res.Failures(), Passed: res.Passed(), Class: res.Status()}
+	v.Status, v.Icon = strings.ToUpper(v.Class), statusIcons[v.Class]
+	v.Stopped = stoppedLine(res)
 	v.Objective = trimFloat(m.AvailabilityObjective*100, 6) + "%"
 	v.Run = runLine(res)
 	for i := range res.Verdicts {
@@ -76,21 +84,62 @@ func runLine(res *Result) string {
 		FormatLatency(res.DurationNS) + " run", FormatLatency(res.WarmupNS) + " warm-up",
 		FormatLatency(res.WindowNS) + " windows"}
 	if res.Incomplete {
-		parts = append(parts, "INCOMPLETE: stopped at "+FormatTime(int64(len(res.Windows))*res.WindowNS))
+		parts = append(parts, "INCOMPLETE: stopped at "+FormatTime(res.Reached())+" of "+FormatLatency(res.DurationNS))
 	}
 	return strings.Join(parts, " · ")
 }
 
+// stoppedLine says what an incomplete run measured and what it cannot
+// tell; "" for a run that ended.
+func stoppedLine(res *Result) string {
+	if !res.Incomplete {
+		return ""
+	}
+	s := "This run stopped at " + FormatTime(res.Reached()) + " of " + FormatLatency(res.DurationNS) +
+		": no objective can be judged, so none passes."
+	var unknown int64
+	from := int64(-1)
+	for i := range res.Windows {
+		if c := &res.Windows[i].Counts; c.Partial() {
+			unknown += c.Outcomes[Unknown]
+			if from < 0 {
+				from = res.Windows[i].Start
+			}
+		}
+	}
+	if unknown > 0 {
+		s += " " + groupDigits(unknown) + " " + plural(unknown, "request was", "requests were") +
+			" still in flight (outcome unknown, counted as not served) in the windows from " + FormatTime(from) + "."
+	}
+	return s
+}
+
+// statusIcons mark a status in Markdown.
+var statusIcons = map[string]string{StatusPass: "✅", StatusFail: "❌", StatusIncomplete: "⚠️"}
+
+// plural picks the singular or plural form for n.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func newVerdictRow(v *Verdict) verdictRow {
 	r := verdictRow{Name: v.Name(), SLO: v.SLO, Scope: v.Scope, Target: v.Target, Measured: v.Measured,
-		Detail: v.Detail, Pass: v.Pass, Class: "pass"}
-	if !v.Pass {
-		r.Class = "fail"
-	}
+		Detail: v.Detail, Pass: v.Pass, Class: v.Status(), Result: v.Status(), Icon: statusIcons[v.Status()]}
 	if v.WindowStart >= 0 {
 		r.Window = formatRange(v.WindowStart, v.WindowEnd)
 	}
-	if !v.Pass {
+	switch {
+	case v.Incomplete && v.Pass:
+		r.Detail = strings.TrimSuffix("holding when the run stopped; "+v.Detail, "; ")
+	case v.Incomplete:
+		r.Detail = strings.TrimSuffix("failing when the run stopped; "+v.Detail, "; ")
+	case !v.Pass:
+		r.Result = "FAIL"
+	}
+	if !v.Pass || v.Incomplete {
 		r.Where = strings.TrimPrefix(r.Window+": "+v.Detail, ": ")
 		r.Where = strings.TrimSuffix(r.Where, ": ")
 	}
@@ -168,8 +217,11 @@ func newFaultRow(res *Result, i int) faultRow {
 		pri = append(pri, priorityName(k)+" "+FormatPercent(fm.ByPriority[k]))
 	}
 	r.Priorities = strings.Join(pri, " · ")
-	if fm.RTO > 0 {
+	switch {
+	case fm.RTO > 0:
 		r.RTO += " (at " + FormatTime(f.Start+fm.RTO) + ")"
+	case fm.RTO < 0 && res.Incomplete:
+		r.RTO = "unknown (the run stopped first)"
 	}
 	if fm.LostWrites > 0 {
 		r.LostWrites += " over " + FormatLatency(fm.LostSpanNS)

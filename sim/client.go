@@ -237,6 +237,7 @@ func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 		n.home, n.shard, n.send = r.home, r.shard, r.send
 		n.attempt = r.attempt + 1
 		n.refs = 1
+		n.start = -1 // waiting for its backoff: still in flight for recordInFlight
 		w.at(t+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
 	} else {
 		w.rec.Record(&reports.Request{

@@ -24,6 +24,10 @@ var errUsage = errors.New("usage")
 // errSLO marks a run whose objectives failed (exit 1).
 var errSLO = errors.New("an objective failed")
 
+// errInterrupted marks a run or analysis stopped by Ctrl-C or SIGTERM
+// (exit 1: it proves nothing).
+var errInterrupted = errors.New("interrupted")
+
 // errRegression marks a comparison that found a result worse than its
 // baseline (exit 1).
 var errRegression = errors.New("regression")
@@ -37,7 +41,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errSLO), errors.Is(err, errRegression):
+	case errors.Is(err, errSLO), errors.Is(err, errRegression), errors.Is(err, errInterrupted):
 		fmt.Fprintln(os.Stderr, err)
 		return exitFailed
 	case errors.Is(err, errUsage), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, reports.ErrBadResult):

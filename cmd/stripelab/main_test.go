@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	junit "github.com/joshdk/go-junit"
 
@@ -250,5 +252,47 @@ func TestSchemaCommandPrintsJSON(t *testing.T) {
 	}
 	if code := cli(t, "schema"); code != 0 {
 		t.Fatalf("schema: exit %d", code)
+	}
+}
+
+// stopAt is a progress that cancels its context once a task reaches
+// simulated time at, so that a test can interrupt a run at a known point.
+type stopAt struct {
+	at     time.Duration
+	cancel context.CancelFunc
+}
+
+func (s stopAt) task(string, time.Duration) task { return stopTask(s) }
+func (stopAt) wait()                             {}
+
+type stopTask stopAt
+
+func (s stopTask) update(now time.Duration) {
+	if now >= s.at {
+		s.cancel()
+	}
+}
+func (stopTask) done(bool) {}
+
+// TestSuiteInterruptedIsNotAPass stops a suite of two scenarios during
+// the first: the console must list it as incomplete and the second as
+// not run, and the suite must exit 1.
+func TestSuiteInterruptedIsNotAPass(t *testing.T) {
+	items, err := collect([]string{"ci/smoke", "ci/az-failover"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runAll(ctx, items, 1, 0, stopAt{at: 5 * time.Second, cancel: cancel})
+	var out strings.Builder
+	err = finishSuite(&out, items, t.TempDir(), "", "", reports.DefaultTolerance, time.Second)
+	if exitCode(err) != 1 {
+		t.Errorf("exit %d, want 1", exitCode(err))
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], "smoke") || !strings.Contains(lines[0], "incomplete (stopped at 5s of") ||
+		!strings.Contains(lines[1], "az-failover") || !strings.HasSuffix(lines[1], "not run") || strings.Contains(out.String(), "pass") {
+		t.Errorf("console:\n%s", out.String())
 	}
 }

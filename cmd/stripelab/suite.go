@@ -130,7 +130,7 @@ func cmdSuite(args []string) error {
 	defer stop()
 	start := time.Now()
 	runAll(ctx, items, *parallel, *seed, newProgress(os.Stderr, *quiet))
-	return finishSuite(items, *out, *junit, *baseline, tol, time.Since(start))
+	return finishSuite(os.Stdout, items, *out, *junit, *baseline, tol, time.Since(start))
 }
 
 // runAll simulates every item with a pool of workers; each simulation
@@ -143,6 +143,9 @@ func runAll(ctx context.Context, items []suiteItem, workers int, seed uint64, pr
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				if ctx.Err() != nil {
+					continue // interrupted before it started: not run
+				}
 				it := &items[i]
 				p := scenarios.NewPlan(it.file)
 				s := seed
@@ -164,14 +167,19 @@ func runAll(ctx context.Context, items []suiteItem, workers int, seed uint64, pr
 	pr.wait()
 }
 
-func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tolerance, wall time.Duration) error {
+// finishSuite writes every report, the index and JUnit, and prints one
+// status line per scenario to w: pass, FAIL, incomplete (stopped mid-run)
+// or not run (an interrupt came first).
+func finishSuite(w io.Writer, items []suiteItem, out, junit, baseline string, tol reports.Tolerance, wall time.Duration) error {
 	var entries []reports.IndexEntry
 	var results []*reports.Result
-	failed, regressions, skipped := 0, 0, 0
+	failed, regressions, skipped, stopped := 0, 0, 0, 0
 	for i := range items {
 		it := &items[i]
 		if it.res == nil {
 			skipped++
+			entries = append(entries, reports.IndexEntry{Dir: filepath.ToSlash(it.name), Regressions: -1})
+			fmt.Fprintf(w, "  %-32s not run\n", it.name)
 			continue
 		}
 		dir := filepath.Join(out, it.name)
@@ -187,16 +195,15 @@ func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tol
 			e.Regressions = n
 			regressions += max(n, 0)
 		}
-		if !it.res.Passed() || it.res.Incomplete {
+		switch it.res.Status() {
+		case reports.StatusIncomplete:
+			stopped++
+		case reports.StatusFail:
 			failed++
 		}
 		entries = append(entries, e)
 		results = append(results, it.res)
-		status := "pass"
-		if !it.res.Passed() {
-			status = fmt.Sprintf("FAIL (%d of %d objectives)", it.res.Failures(), len(it.res.Verdicts))
-		}
-		fmt.Printf("  %-32s %s\n", it.name, status)
+		fmt.Fprintf(w, "  %-32s %s\n", it.name, suiteStatus(it.res))
 	}
 	if err := writeFile(filepath.Join(out, "index.md"), func(w io.Writer) error { return reports.WriteIndexMarkdown(w, entries) }); err != nil {
 		return err
@@ -209,17 +216,36 @@ func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tol
 			return err
 		}
 	}
-	fmt.Printf("suite: %d scenarios in %s, %d failed objectives, %d regressions; index: %s\n",
-		len(results), wall.Truncate(time.Millisecond), failed, regressions, filepath.Join(out, "index.html"))
+	fmt.Fprintf(w, "suite: %d of %d scenarios run in %s, %d failed, %d regressions; index: %s\n",
+		len(results)-stopped, len(items), wall.Truncate(time.Millisecond), failed, regressions, filepath.Join(out, "index.html"))
 	switch {
-	case skipped > 0:
-		return fmt.Errorf("%w: interrupted; %d scenarios did not run", errSLO, skipped)
+	case skipped > 0 || stopped > 0:
+		return fmt.Errorf("%w: %d %s stopped mid-run, %d did not run", errInterrupted, stopped, plural(stopped, "scenario", "scenarios"), skipped)
 	case failed > 0:
 		return fmt.Errorf("%w: %d scenarios failed an objective, %d regressions", errSLO, failed, regressions)
 	case regressions > 0:
 		return fmt.Errorf("%w: %d measures worse than the baseline", errRegression, regressions)
 	}
 	return nil
+}
+
+// suiteStatus is a scenario's line on the console.
+func suiteStatus(res *reports.Result) string {
+	switch res.Status() {
+	case reports.StatusIncomplete:
+		return fmt.Sprintf("incomplete (stopped at %s of %s)", reports.FormatTime(res.Reached()), reports.FormatLatency(res.DurationNS))
+	case reports.StatusFail:
+		return fmt.Sprintf("FAIL (%d of %d objectives)", res.Failures(), len(res.Verdicts))
+	}
+	return "pass"
+}
+
+// plural picks the singular or the plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // compareBaseline diffs a result with the one saved at path; -1 when the
