@@ -119,6 +119,9 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	return r
 }
 
+// CostOf is what a plan deploys, as a Result of it records.
+func CostOf(p *scenarios.Plan) Cost { return costOf(p) }
+
 func costOf(p *scenarios.Plan) Cost {
 	c := Cost{Machines: len(p.Machines), Sets: len(p.Sets), Instances: len(p.Instances), Shards: len(p.Shards), ByRole: map[string]int{}}
 	for _, in := range p.Instances {

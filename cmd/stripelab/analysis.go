@@ -65,20 +65,31 @@ func (a analysisFlags) options(kind string, pos []string) (*scenarios.File, anal
 
 // analysisError maps an analysis failure to the CLI's exit codes: bad
 // options are usage errors (2), scenario errors keep theirs (2), an
-// interruption fails the command (1).
-func analysisError(kind string, err error) error {
+// interruption fails the command (1) after the partial analysis was
+// written to dir.
+func analysisError(kind, dir string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, analysis.ErrBadInput):
 		return fmt.Errorf("%w: %s: %v", errUsage, kind, err)
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("%w: interrupted; no report was written", errSLO)
+		return fmt.Errorf("%w: the partial analysis in %s is marked incomplete", errInterrupted, dir)
 	}
 	return err
 }
 
-// finishAnalysis prints where the report is and how long it took.
-func finishAnalysis(reading, dir string, runs int, wall time.Duration) {
+// writer is an analysis' result.
+type writer interface{ Write(dir string) error }
+
+// finishAnalysis writes what an analysis returned, complete or cut short
+// by an interrupt, says where the report is and how long it took, and
+// maps err to the exit code.
+func finishAnalysis(kind, dir string, w writer, reading string, runs int, wall time.Duration, err error) error {
+	if werr := w.Write(dir); werr != nil {
+		return werr
+	}
 	fmt.Printf("%s\n  %d simulations in %s; report: %s\n", reading, runs, wall.Truncate(time.Millisecond), filepath.Join(dir, analysis.FileHTML))
+	return analysisError(kind, dir, err)
 }
+

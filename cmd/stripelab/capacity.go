@@ -43,12 +43,8 @@ func cmdCapacity(args []string) error {
 	defer stop()
 	start := time.Now()
 	c, err := analysis.FindCapacity(ctx, f, analysis.CapacityOptions{Options: o, Lose: *lose, Precision: prec.Fraction(), Measure: dur})
-	if err != nil {
-		return analysisError("capacity", err)
+	if c == nil {
+		return analysisError("capacity", dir, err)
 	}
-	if err := c.Write(dir); err != nil {
-		return err
-	}
-	finishAnalysis(c.Reading, dir, c.Runs, time.Since(start))
-	return nil
+	return finishAnalysis("capacity", dir, c, c.Reading, c.Runs, time.Since(start), err)
 }

@@ -40,12 +40,8 @@ func cmdCompare(args []string) error {
 	defer stop()
 	start := time.Now()
 	c, err := analysis.Compare(ctx, f, analysis.CompareOptions{Options: o, Granularities: gs, SizeForSLO: *size, ScenarioFaults: *own})
-	if err != nil {
-		return analysisError("compare", err)
+	if c == nil {
+		return analysisError("compare", dir, err)
 	}
-	if err := c.Write(dir); err != nil {
-		return err
-	}
-	finishAnalysis(c.Reading, dir, c.Runs, time.Since(start))
-	return nil
+	return finishAnalysis("compare", dir, c, c.Reading, c.Runs, time.Since(start), err)
 }

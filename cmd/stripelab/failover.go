@@ -29,14 +29,10 @@ func cmdFailover(args []string) error {
 	defer stop()
 	start := time.Now()
 	sw, err := analysis.Failover(ctx, f, analysis.FailoverOptions{Options: o, Lose: *lose})
-	if err != nil {
-		return analysisError("failover", err)
+	if sw == nil {
+		return analysisError("failover", dir, err)
 	}
-	if err := sw.Write(dir); err != nil {
-		return err
-	}
-	finishAnalysis(sw.Reading, dir, sw.Runs, time.Since(start))
-	return nil
+	return finishAnalysis("failover", dir, sw, sw.Reading, sw.Runs, time.Since(start), err)
 }
 
 // seedOf is the seed an analysis runs with.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stripelab/stripelab/reports"
@@ -454,4 +455,122 @@ func checkContains(t *testing.T, path string, want ...string) {
 			t.Errorf("%s does not contain %q", filepath.Base(path), w)
 		}
 	}
+}
+
+// stopAfter is a Runner that simulates normally until n runs have ended,
+// then cancels the analysis halfway through the next run, as Ctrl-C would.
+func stopAfter(n int, cancel context.CancelFunc) Runner {
+	var mu sync.Mutex
+	ended := 0
+	return func(ctx context.Context, p *scenarios.Plan, seed uint64) (*reports.Result, error) {
+		mu.Lock()
+		stop := ended >= n
+		mu.Unlock()
+		o := sim.Options{Seed: seed}
+		if stop {
+			o.Progress = func(now, end int64) {
+				if now >= end/2 {
+					cancel()
+				}
+			}
+		}
+		res, err := sim.Run(ctx, p, o)
+		mu.Lock()
+		ended++
+		mu.Unlock()
+		return res, err
+	}
+}
+
+func TestInterruptedFailoverKeepsWhatRan(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	fs, err := Failover(ctx, f, FailoverOptions{Options: Options{Runner: stopAfter(1, cancel), Parallel: 1, Dir: dir}})
+	if !errors.Is(err, context.Canceled) || fs == nil {
+		t.Fatalf("err %v, sweep %v; want the partial sweep and the cancellation", err, fs)
+	}
+	if !fs.Incomplete || len(fs.Rows) != 2 || fs.Rows[0].Incomplete == fs.Rows[1].Incomplete || fs.Worst < 0 || !fs.Rows[fs.Worst].complete() {
+		t.Fatalf("sweep incomplete %v, worst %d, rows %+v", fs.Incomplete, fs.Worst, fs.Rows)
+	}
+	ended, stopped := fs.Rows[fs.Worst], fs.Rows[1-fs.Worst]
+	if !strings.HasPrefix(fs.Reading, "interrupted: 1 of 2 losses ran to the end; among them, losing az "+ended.Place+" hurts most") {
+		t.Errorf("reading: %s", fs.Reading)
+	}
+	if err := fs.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, dir, FileFailover, "runs/az-c-a/report.html", "runs/az-c-b/report.html")
+	checkContains(t, filepath.Join(dir, FileHTML), `id="stopped"`, stopped.Place+" (stopped)", "(incomplete)")
+	res, err := reports.ReadResult(filepath.Join(dir, stopped.Dir, reports.FileResult))
+	if err != nil || !res.Incomplete {
+		t.Errorf("the stopped run's result: %v, incomplete %v", err, res != nil && res.Incomplete)
+	}
+}
+
+func TestInterruptedCompareKeepsWhatRan(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	c, err := Compare(ctx, f, CompareOptions{Options: Options{Runner: stopAfter(2, cancel), Parallel: 1, Dir: dir}, Granularities: []string{"city", "az"}})
+	if !errors.Is(err, context.Canceled) || c == nil {
+		t.Fatalf("err %v, comparison %v; want the partial comparison and the cancellation", err, c)
+	}
+	counts := map[string]int{}
+	for _, l := range c.Layouts {
+		for _, o := range l.Faults {
+			switch {
+			case o.NotRun:
+				counts["not run"]++
+			case o.Incomplete:
+				counts["stopped"]++
+			default:
+				counts["ended"]++
+			}
+		}
+	}
+	if !c.Incomplete || counts["ended"] != 2 || counts["stopped"] != 1 || counts["not run"] != 3 {
+		t.Errorf("incomplete %v, runs %v; want 2 ended, 1 stopped, 3 not run", c.Incomplete, counts)
+	}
+	if !strings.HasPrefix(c.Reading, "interrupted: 2 of 6 runs ran to the end") {
+		t.Errorf("reading: %s", c.Reading)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkContains(t, filepath.Join(dir, FileHTML), `id="stopped"`, "not run")
+}
+
+func TestInterruptedCapacityKeepsWhatRan(t *testing.T) {
+	f := parse(t, "one-service", oneService)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := FindCapacity(ctx, f, CapacityOptions{Options: Options{Runner: stopAfter(3, cancel), Parallel: 1}, Measure: scenarios.Duration(20e9), Precision: 0.05})
+	if !errors.Is(err, context.Canceled) || c == nil {
+		t.Fatalf("err %v, capacity %v; want the partial analysis and the cancellation", err, c)
+	}
+	done, stopped := 0, 0
+	for _, p := range c.Probes {
+		if p.Incomplete {
+			stopped++
+			if p.Held || p.Failed != nil {
+				t.Errorf("a stopped probe carries figures: %+v", p)
+			}
+		} else {
+			done++
+		}
+	}
+	if !c.Incomplete || done != 3 || stopped < 1 {
+		t.Errorf("incomplete %v, %d probes ended, %d stopped, instances %+v", c.Incomplete, done, stopped, c.Instances)
+	}
+	if !strings.HasPrefix(c.Reading, "interrupted after 3 probes") || !strings.Contains(c.Reading, "no limit or size is recommended") {
+		t.Errorf("reading: %s", c.Reading)
+	}
+	dir := t.TempDir()
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkContains(t, filepath.Join(dir, FileMarkdown), "stopped (interrupted)", "⚠️")
 }

@@ -52,6 +52,9 @@ type Capacity struct {
 	Probes  []Probe `json:"probes"`
 	Reading string  `json:"reading"`
 	Runs    int     `json:"runs"`
+	// Incomplete marks an analysis stopped by an interrupt: its limits are
+	// the brackets reached so far, not converged searches.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // ProbeSetup is how probes run: a constant rate, no scenario fault, warm
@@ -97,6 +100,8 @@ type InstanceNeed struct {
 	PerSet  []PerSet    `json:"instances_per_set"`
 	Now     []PerSet    `json:"instances_per_set_now"`
 	Probes  []SizeProbe `json:"probes"`
+	// Incomplete marks a search an interrupt stopped: nothing is recommended.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Probe is one tested rate (and size).
@@ -109,6 +114,9 @@ type Probe struct {
 	P99NS        int64    `json:"p99_ns"`
 	Worst        string   `json:"worst,omitempty"`
 	Failed       []string `json:"failed,omitempty"`
+	// Incomplete marks a probe an interrupt stopped: it neither held nor
+	// failed, and no search decision used it.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Search names.
@@ -180,12 +188,13 @@ func FindCapacity(ctx context.Context, f *scenarios.File, o CapacityOptions) (*C
 		}
 		c.Places = r.places
 	}
-	if err := r.searchAll(ctx, o.Precision); err != nil {
+	err = r.searchAll(ctx, o.Precision)
+	if err != nil && !interrupted(ctx, err) {
 		return nil, err
 	}
-	c.Runs = pl.n
+	c.Runs, c.Incomplete = pl.n, err != nil
 	c.Reading = capacityReading(c)
-	return c, nil
+	return c, err
 }
 
 // searchAll runs the searches at once: steady (then the sweep around its
@@ -225,11 +234,12 @@ func (r *capacityRun) searchAll(ctx context.Context, precision float64) error {
 		r.c.Instances, inst, errs[2] = r.searchInstances(run)
 	}()
 	wg.Wait()
-	if err := firstError(ctx, errs); err != nil {
+	err := firstError(ctx, errs)
+	if err != nil && !interrupted(ctx, err) {
 		return err
 	}
 	r.c.Probes = slices.Concat(steady, n1, inst, sweep)
-	return nil
+	return err
 }
 
 // probeSetup sizes the probes: warm-up as the scenario's (5s to 30s); for
@@ -295,7 +305,16 @@ type prober struct {
 // fails without running the others, otherwise the others run together and
 // the worst is the one with the lowest availability (the first on ties).
 func (pr *prober) test(ctx context.Context, rate float64, scale int) (Probe, error) {
-	p := Probe{Search: pr.search, Rate: rate, Scale: scale}
+	p, err := pr.measure(ctx, Probe{Search: pr.search, Rate: rate, Scale: scale})
+	if err != nil { // stopped: it tells nothing
+		p = Probe{Search: pr.search, Rate: rate, Scale: scale, Incomplete: true}
+	}
+	return p, err
+}
+
+// measure runs probe p (see test).
+func (pr *prober) measure(ctx context.Context, p Probe) (Probe, error) {
+	rate, scale := p.Rate, p.Scale
 	if !pr.n1 {
 		res, err := pr.run(ctx, rate, scale, []string{""})
 		if err != nil {
@@ -383,7 +402,7 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 		return p.Held, err
 	}
 	start := roundRate(r.c.PeakRate)
-	held, failed, err := bracket(start, precision, test)
+	held, failed, err := bracket(start, precision, test) // on an interrupt: the bracket so far
 	l := Limit{Held: held, Failed: failed, Probes: len(probes)}
 	for _, p := range probes {
 		if p.Rate == held && held > 0 {
@@ -404,7 +423,9 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 // bracket finds the highest rate for which test holds: the start, then
 // doubling while it holds (up to 1024 x) or halving while it fails (down
 // to 1/64), then bisection until failed - held <= precision x held. It
-// returns 0 for held when nothing held, and 0 for failed when nothing failed.
+// returns 0 for held when nothing held, and 0 for failed when nothing
+// failed. When test fails it returns the bracket reached so far with the
+// error.
 func bracket(start, precision float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
 	// probe tests rate r and moves the bound it belongs to
 	probe := func(r float64) error {
@@ -420,7 +441,7 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 		return nil
 	}
 	if err := probe(start); err != nil {
-		return 0, 0, err
+		return held, failed, err
 	}
 	for i := 0; i < maxDoublings && held > 0 && failed == 0; i++ {
 		r := roundRate(held * 2)
@@ -428,12 +449,12 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 			break
 		}
 		if err := probe(r); err != nil {
-			return 0, 0, err
+			return held, failed, err
 		}
 	}
 	for i := 0; i < maxHalvings && held == 0 && failed > 0; i++ {
 		if err := probe(roundRate(failed / 2)); err != nil {
-			return 0, 0, err
+			return held, failed, err
 		}
 	}
 	if held == 0 || failed == 0 {
@@ -445,7 +466,7 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 			break
 		}
 		if err := probe(mid); err != nil {
-			return 0, 0, err
+			return held, failed, err
 		}
 	}
 	return held, failed, nil
@@ -465,15 +486,20 @@ func (r *capacityRun) sweep(ctx context.Context, limit float64) ([]Probe, error)
 		jobs[i] = job{file: v, label: "capacity sweep " + formatRate(rates[i])}
 	}
 	results, err := r.pl.runAll(ctx, jobs)
-	if err != nil {
+	if err != nil && !interrupted(ctx, err) {
 		return nil, err
 	}
-	out := make([]Probe, len(results))
+	var out []Probe
 	for i, res := range results {
-		out[i] = Probe{Search: searchSweep, Rate: rates[i], Scale: r.k0}
-		fill(&out[i], res, "")
+		if res == nil {
+			continue // not run
+		}
+		p := Probe{Search: searchSweep, Rate: rates[i], Scale: r.k0}
+		fill(&p, res, "")
+		p.Incomplete = res.Incomplete
+		out = append(out, p)
 	}
-	return out, nil
+	return out, err
 }
 
 // searchInstances finds the smallest size (see SizeSearch) that holds at
@@ -493,11 +519,14 @@ func (r *capacityRun) searchInstances(ctx context.Context) (*InstanceNeed, []Pro
 	k, met, err := smallestPassing(r.k0, 8*r.k0, func(k int) (bool, error) {
 		p, err := pr.test(ctx, rate, k)
 		probes = append(probes, p)
-		need.Probes = append(need.Probes, SizeProbe{Scale: k, Passed: p.Held, Failed: p.Failed})
+		if !p.Incomplete {
+			need.Probes = append(need.Probes, SizeProbe{Scale: k, Passed: p.Held, Failed: p.Failed})
+		}
 		return p.Held, err
 	})
 	if err != nil {
-		return nil, nil, err
+		need.Incomplete = true
+		return need, probes, err
 	}
 	need.Met, need.Scale = met, k
 	for _, c := range r.comps {
@@ -508,6 +537,9 @@ func (r *capacityRun) searchInstances(ctx context.Context) (*InstanceNeed, []Pro
 
 // capacityReading sums the analysis up in one line from its numbers.
 func capacityReading(c *Capacity) string {
+	if c.Incomplete {
+		return incompleteCapacityReading(c)
+	}
 	s := "steady state " + limitPhrase(&c.Steady, c.PeakRate)
 	if c.N1 != nil {
 		s += "; losing the worst " + c.Lose
@@ -532,6 +564,40 @@ func capacityReading(c *Capacity) string {
 		}
 	}
 	return s + "."
+}
+
+// incompleteCapacityReading says where an interrupted search stood.
+func incompleteCapacityReading(c *Capacity) string {
+	n := 0
+	for _, p := range c.Probes {
+		if !p.Incomplete {
+			n++
+		}
+	}
+	s := fmt.Sprintf("interrupted after %d %s: ", n, plural(n, "probe", "probes"))
+	so := func(what string, l *Limit) string {
+		switch {
+		case l.Held > 0 && l.Failed > 0:
+			return fmt.Sprintf("%s held at %s and failed at %s so far", what, formatRate(l.Held), formatRate(l.Failed))
+		case l.Held > 0:
+			return fmt.Sprintf("%s held up to %s so far", what, formatRate(l.Held))
+		case l.Failed > 0:
+			return fmt.Sprintf("%s failed at %s so far", what, formatRate(l.Failed))
+		}
+		return what + " not measured yet"
+	}
+	s += so("steady state", &c.Steady)
+	if c.N1 != nil {
+		s += "; " + so("losing the worst "+c.Lose, c.N1)
+	}
+	return s + "; the searches had not converged, so no limit or size is recommended."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func limitPhrase(l *Limit, peak float64) string {
