@@ -92,4 +92,3 @@ func finishAnalysis(kind, dir string, w writer, reading string, runs int, wall t
 	fmt.Printf("%s\n  %d simulations in %s; report: %s\n", reading, runs, wall.Truncate(time.Millisecond), filepath.Join(dir, analysis.FileHTML))
 	return analysisError(kind, dir, err)
 }
-
