@@ -30,7 +30,7 @@ func cmdCapacity(args []string) error {
 	if err != nil || dur < scenarios.Duration(time.Second) {
 		return fmt.Errorf("%w: --measure: expected a duration of at least 1s, got %q", errUsage, *measure)
 	}
-	f, o, dir, err := af.options("capacity", pos)
+	f, o, dir, pr, err := af.options("capacity", pos)
 	if err != nil {
 		return err
 	}
@@ -43,6 +43,7 @@ func cmdCapacity(args []string) error {
 	defer stop()
 	start := time.Now()
 	c, err := analysis.FindCapacity(ctx, f, analysis.CapacityOptions{Options: o, Lose: *lose, Precision: prec.Fraction(), Measure: dur})
+	pr.wait()
 	if c == nil {
 		return analysisError("capacity", dir, err)
 	}

@@ -31,7 +31,7 @@ func cmdCompare(args []string) error {
 	if len(gs) == 0 {
 		return fmt.Errorf("%w: --granularity: expected one or more of city, az, rack, machine", errUsage)
 	}
-	f, o, dir, err := af.options("compare", pos)
+	f, o, dir, pr, err := af.options("compare", pos)
 	if err != nil {
 		return err
 	}
@@ -40,6 +40,7 @@ func cmdCompare(args []string) error {
 	defer stop()
 	start := time.Now()
 	c, err := analysis.Compare(ctx, f, analysis.CompareOptions{Options: o, Granularities: gs, SizeForSLO: *size, ScenarioFaults: *own})
+	pr.wait()
 	if c == nil {
 		return analysisError("compare", dir, err)
 	}

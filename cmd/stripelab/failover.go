@@ -20,7 +20,7 @@ func cmdFailover(args []string) error {
 	if err := needArgs("failover", pos, 1, 1, "FILE [--lose az|city] [--out DIR]"); err != nil {
 		return err
 	}
-	f, o, dir, err := af.options("failover", pos)
+	f, o, dir, pr, err := af.options("failover", pos)
 	if err != nil {
 		return err
 	}
@@ -29,6 +29,7 @@ func cmdFailover(args []string) error {
 	defer stop()
 	start := time.Now()
 	sw, err := analysis.Failover(ctx, f, analysis.FailoverOptions{Options: o, Lose: *lose})
+	pr.wait()
 	if sw == nil {
 		return analysisError("failover", dir, err)
 	}

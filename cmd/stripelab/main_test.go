@@ -263,6 +263,7 @@ type stopAt struct {
 }
 
 func (s stopAt) task(string, time.Duration) task { return stopTask(s) }
+func (stopAt) log(string)                        {}
 func (stopAt) wait()                             {}
 
 type stopTask stopAt

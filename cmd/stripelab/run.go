@@ -88,7 +88,7 @@ func cmdRun(args []string) error {
 	fmt.Printf("running %s (%s) in the simulator, seed %d: %s\n", p.Scenario.Name, f.Path, s, p.Summary())
 	ctx, stop := interruptible()
 	defer stop()
-	pr := newProgress(os.Stderr, *quiet)
+	pr := newProgress(os.Stderr, *quiet, false)
 	start := time.Now()
 	res, runErr := simulate(ctx, p, s, pr.task(p.Scenario.Name, p.Scenario.Run.Duration.Std()))
 	pr.wait()

@@ -129,7 +129,7 @@ func cmdSuite(args []string) error {
 	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
-	runAll(ctx, items, *parallel, *seed, newProgress(os.Stderr, *quiet))
+	runAll(ctx, items, *parallel, *seed, newProgress(os.Stderr, *quiet, false))
 	return finishSuite(os.Stdout, items, *out, *junit, *baseline, tol, time.Since(start))
 }
 
