@@ -3,6 +3,8 @@ package reports
 import (
 	"math"
 	"sort"
+
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 // DefaultAvailabilityObjective is the availability a window must reach to
@@ -338,7 +340,7 @@ func (a *analysis) shedOrder() ShedOrder {
 		if lossy == 0 {
 			so.Detail = "no class lost availability"
 		} else {
-			so.Detail = "no higher class lost more than a lower one in the " + itoa(lossy) + " windows with losses"
+			so.Detail = "no higher class lost more than a lower one in the " + scenarios.Quantity(lossy, "window") + " with losses"
 		}
 	}
 	return so

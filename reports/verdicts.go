@@ -304,7 +304,7 @@ func shedVerdict(so *ShedOrder, window int64) Verdict {
 	v := Verdict{SLO: "shed_order", Scope: ScopeOverall, Target: "lower priorities first",
 		Measured: "held", Pass: so.Held, TargetV: 0, MeasureV: float64(so.Violations), Detail: so.Detail}
 	if !so.Held {
-		v.Measured = "violated in " + itoa(so.Violations) + " of " + itoa(so.LossyWindows) + " windows"
+		v.Measured = "violated in " + itoa(so.Violations) + " of " + scenarios.Quantity(so.LossyWindows, "window")
 		v.WindowStart, v.WindowEnd = so.FirstViolation, so.FirstViolation+window
 	}
 	return v

@@ -161,7 +161,7 @@ func keyFigures(res *Result) []keyFigure {
 	}
 	shed := "held"
 	if !m.ShedOrder.Held {
-		shed = "violated in " + itoa(m.ShedOrder.Violations) + " windows"
+		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window")
 	}
 	c := &res.Cost
 	return []keyFigure{
@@ -177,8 +177,8 @@ func keyFigures(res *Result) []keyFigure {
 		{"Retry amplification", strconv.FormatFloat(m.RetryAmplification, 'f', 3, 64) + " attempts per request"},
 		{"Acknowledged writes lost", lost},
 		{"Shed order", shed + ": " + m.ShedOrder.Detail},
-		{"Cost", itoa(c.Machines) + " machines, " + itoa(c.Cores) + " cores, " + itoa(c.Sets) + " sets, " +
-			itoa(c.Instances) + " instances, " + itoa(c.Shards) + " shards"},
+		{"Cost", strings.Join([]string{scenarios.Quantity(c.Machines, "machine"), scenarios.Quantity(c.Cores, "core"),
+			scenarios.Quantity(c.Sets, "set"), scenarios.Quantity(c.Instances, "instance"), scenarios.Quantity(c.Shards, "shard")}, ", ")},
 	}
 }
 

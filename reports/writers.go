@@ -15,6 +15,8 @@ import (
 	texttemplate "text/template"
 
 	"github.com/pkg/errors"
+
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 //go:embed templates/*.tmpl
@@ -251,10 +253,10 @@ func WriteSummary(w io.Writer, res *Result, dir string, verbose bool) error {
 	v := newView(res)
 	var b strings.Builder
 	if res.Incomplete {
-		fmt.Fprintf(&b, "%s: %s (%d of %d objectives failing when it stopped; none can pass)\n  %s\n  %s\n",
-			res.Scenario, v.Status, v.Failures, len(v.Verdicts), v.Run, v.Stopped)
+		fmt.Fprintf(&b, "%s: %s (%d of %s failing when it stopped; none can pass)\n  %s\n  %s\n",
+			res.Scenario, v.Status, v.Failures, scenarios.Quantity(len(v.Verdicts), "objective"), v.Run, v.Stopped)
 	} else {
-		fmt.Fprintf(&b, "%s: %s (%d of %d objectives failed)\n  %s\n", res.Scenario, v.Status, v.Failures, len(v.Verdicts), v.Run)
+		fmt.Fprintf(&b, "%s: %s (%d of %s failed)\n  %s\n", res.Scenario, v.Status, v.Failures, scenarios.Quantity(len(v.Verdicts), "objective"), v.Run)
 	}
 	for _, r := range v.Verdicts {
 		if r.Class == StatusPass && !verbose {

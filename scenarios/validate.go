@@ -425,7 +425,7 @@ func (v *validator) data() {
 	v.oneOf(base+".reads", d.Reads, "nearest", "primary")
 	if v.oneOf(base+".placement", d.Placement, "machine", "rack", "az", "city") && v.topo != nil {
 		if n := v.topo.domains(d.Placement); d.Replicas > n {
-			v.errf(base+".replicas", "%d replicas spread over distinct %ss need %d; the topology has %d", d.Replicas, d.Placement, d.Replicas, n)
+			v.errf(base+".replicas", "%s spread over distinct %s need %d; the topology has %d", Quantity(d.Replicas, "replica"), Plural(d.Placement), d.Replicas, n)
 		}
 	}
 	if d.Mode == "global" && v.topo != nil {

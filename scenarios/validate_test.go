@@ -158,7 +158,7 @@ var errorCases = []errCase{
 	{"bad reads", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {reads: any}}\n", "2:46", "stack.data.reads", `expected one of nearest, primary, got "any"`},
 	{"bad placement level", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {placement: region}}\n", "2:50", "stack.data.placement", `expected one of machine, rack, az, city, got "region"`},
 	{"too many replicas", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replicas: 3, placement: az}}\n", "2:49", "stack.data.replicas", "3 replicas spread over distinct azs need 3; the topology has 2"},
-	{"replicas over cities", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replicas: 2, placement: city}}\n", "2:49", "stack.data.replicas", "2 replicas spread over distinct citys need 2; the topology has 1"},
+	{"replicas over cities", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replicas: 2, placement: city}}\n", "2:49", "stack.data.replicas", "2 replicas spread over distinct cities need 2; the topology has 1"},
 	{"bad primary", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: global, primary: shard=1}}\n", "2:62", "stack.data.primary", `expected a place such as city=NAME, got "shard=1"`},
 	{"unknown primary", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: global, primary: city=x}}\n", "2:62", "stack.data.primary", `unknown city "x"; known: a`},
 	{"bad replication", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replication: semi}}\n", "2:52", "stack.data.replication", `expected one of sync, async, got "semi"`},

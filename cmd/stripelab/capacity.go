@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 )
 
 func cmdCapacity(args []string) error {
-	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
+	fs := newFlags("capacity")
 	lose := fs.String("lose", "", "also search N-1: the worst single az, city or rack lost")
 	precision := fs.String("precision", "1%", "stop bisecting when the bracket is this close to the rate that held")
 	measure := fs.String("measure", "50s", "measured length of each probe (after warm-up, and for N-1 after the loss settled)")
@@ -19,7 +18,7 @@ func cmdCapacity(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("capacity", pos, 1, 1, "FILE [--lose az|city|rack] [--out DIR]"); err != nil {
+	if err := needArgs("capacity", pos, 1, 1); err != nil {
 		return err
 	}
 	prec, err := scenarios.ParsePercent(*precision)

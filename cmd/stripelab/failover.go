@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"time"
 
@@ -10,14 +9,14 @@ import (
 )
 
 func cmdFailover(args []string) error {
-	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
+	fs := newFlags("failover")
 	lose := fs.String("lose", "az", "the place lost in turn: az or city")
 	af := addAnalysisFlags(fs, "failover")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("failover", pos, 1, 1, "FILE [--lose az|city] [--out DIR]"); err != nil {
+	if err := needArgs("failover", pos, 1, 1); err != nil {
 		return err
 	}
 	f, o, dir, pr, err := af.options("failover", pos)

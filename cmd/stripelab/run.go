@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -51,7 +50,7 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 func cmdRun(args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs := newFlags("run")
 	backend := fs.String("backend", "sim", "backend that runs the scenario: sim")
 	seed := fs.Uint64("seed", 0, "seed overriding the scenario's run.seed (0 keeps it)")
 	out := fs.String("out", "", "output folder (default out/NAME)")
@@ -62,7 +61,7 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("run", pos, 0, 1, "[FILE] [--seed N] [--out DIR] [--backend sim]"); err != nil {
+	if err := needArgs("run", pos, 0, 1); err != nil {
 		return err
 	}
 	if *backend != "sim" {
@@ -107,7 +106,7 @@ func cmdRun(args []string) error {
 		return runErr
 	}
 	if !res.Passed() {
-		return fmt.Errorf("%w: %d of %d objectives failed", errSLO, res.Failures(), len(res.Verdicts))
+		return fmt.Errorf("%w: %d of %s failed", errSLO, res.Failures(), scenarios.Quantity(len(res.Verdicts), "objective"))
 	}
 	return nil
 }

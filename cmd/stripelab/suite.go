@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -29,7 +29,11 @@ type suiteItem struct {
 
 // collect expands the suite's arguments into scenario files: folders are
 // searched for *.yaml (sorted), and a name that is not a path picks the
-// shipped scenarios under it (ci, or ci/smoke).
+// shipped scenarios under it (ci, or ci/smoke). Every scenario's output
+// folder is its path relative to the folder given (a file given alone:
+// its name), and a shipped name is treated as the folder or file it names
+// in scenarios/library, so that "suite ci" and "suite
+// scenarios/library/ci" write the same layout and diff can pair them.
 func collect(args []string) ([]suiteItem, error) {
 	var items []suiteItem
 	var bad scenarios.ErrorList
@@ -70,10 +74,11 @@ func collect(args []string) ([]suiteItem, error) {
 			add(strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg)), f, err)
 		default:
 			found := false
+			dir := strings.TrimSuffix(strings.TrimSuffix(arg, ".yaml"), "/")
 			for _, n := range scenarios.LibraryNames() {
-				if n == arg || strings.HasPrefix(n, strings.TrimSuffix(arg, "/")+"/") {
+				if n == dir || strings.HasPrefix(n, dir+"/") {
 					f, err := scenarios.LoadLibrary(n)
-					add(n, f, err)
+					add(libraryOutName(n, dir), f, err)
 					found = true
 				}
 			}
@@ -98,8 +103,18 @@ func collect(args []string) ([]suiteItem, error) {
 	return items, nil
 }
 
+// libraryOutName is the output folder of shipped scenario n picked by
+// arg: its path below the folder arg names, or its base name when arg
+// names the scenario itself.
+func libraryOutName(n, arg string) string {
+	if n == arg {
+		return path.Base(n)
+	}
+	return strings.TrimPrefix(n, arg+"/")
+}
+
 func cmdSuite(args []string) error {
-	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	fs := newFlags("suite")
 	out := fs.String("out", filepath.Join("out", "suite"), "output folder: one sub-folder per scenario, index.html and index.md")
 	junit := fs.String("junit", "", "write a JUnit XML file (one test case per objective)")
 	parallel := fs.Int("parallel", runtime.NumCPU(), "simulations run at once (each on one core); results do not depend on it")
@@ -111,7 +126,7 @@ func cmdSuite(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("suite", pos, 1, -1, "DIR|FILE... [--junit FILE] [--out DIR] [--parallel N] [--baseline DIR]"); err != nil {
+	if err := needArgs("suite", pos, 1, -1); err != nil {
 		return err
 	}
 	if *parallel < 1 {
@@ -125,7 +140,7 @@ func cmdSuite(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("suite: %d scenarios, %d at a time\n", len(items), *parallel)
+	fmt.Printf("suite: %s, %d at a time\n", scenarios.Quantity(len(items), "scenario"), *parallel)
 	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
@@ -216,15 +231,15 @@ func finishSuite(w io.Writer, items []suiteItem, out, junit, baseline string, to
 			return err
 		}
 	}
-	fmt.Fprintf(w, "suite: %d of %d scenarios run in %s, %d failed, %d regressions; index: %s\n",
-		len(results)-stopped, len(items), wall.Truncate(time.Millisecond), failed, regressions, filepath.Join(out, "index.html"))
+	fmt.Fprintf(w, "suite: %d of %s run in %s, %d failed, %s; index: %s\n", len(results)-stopped, scenarios.Quantity(len(items), "scenario"),
+		wall.Truncate(time.Millisecond), failed, scenarios.Quantity(regressions, "regression"), filepath.Join(out, "index.html"))
 	switch {
 	case skipped > 0 || stopped > 0:
-		return fmt.Errorf("%w: %d %s stopped mid-run, %d did not run", errInterrupted, stopped, plural(stopped, "scenario", "scenarios"), skipped)
+		return fmt.Errorf("%w: %s stopped mid-run, %d did not run", errInterrupted, scenarios.Quantity(stopped, "scenario"), skipped)
 	case failed > 0:
-		return fmt.Errorf("%w: %d scenarios failed an objective, %d regressions", errSLO, failed, regressions)
+		return fmt.Errorf("%w: %s failed an objective, %s", errSLO, scenarios.Quantity(failed, "scenario"), scenarios.Quantity(regressions, "regression"))
 	case regressions > 0:
-		return fmt.Errorf("%w: %d measures worse than the baseline", errRegression, regressions)
+		return fmt.Errorf("%w: %s worse than the baseline", errRegression, scenarios.Quantity(regressions, "measure"))
 	}
 	return nil
 }
@@ -238,14 +253,6 @@ func suiteStatus(res *reports.Result) string {
 		return fmt.Sprintf("FAIL (%d of %d objectives)", res.Failures(), len(res.Verdicts))
 	}
 	return "pass"
-}
-
-// plural picks the singular or the plural form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // compareBaseline diffs a result with the one saved at path; -1 when the
