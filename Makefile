@@ -21,6 +21,7 @@ run: build ## run the default scenario in the simulator and print where the repo
 test: ## run every test (unit, determinism, queueing theory, golden files, fuzz smoke, browser)
 	$(GO) test -count=1 ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
+	@$(GO) run ./internal/browsertest/checkchromium
 
 race: ## run the tests under the race detector (-short: the long statistical runs are left to make test)
 	$(GO) test -count=1 -race -short ./...

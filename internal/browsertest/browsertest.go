@@ -18,9 +18,12 @@ import (
 
 // Chromium finds a Chromium to drive: $STRIPELAB_CHROMIUM, Debian's
 // /usr/bin/chromium, or chromium / chromium-browser / google-chrome on the
-// PATH; "" when there is none.
+// PATH; "" when there is none, or when STRIPELAB_CHROMIUM is "none" (the
+// browser tests are then skipped).
 func Chromium() string {
-	if p := os.Getenv("STRIPELAB_CHROMIUM"); p != "" {
+	if p := os.Getenv("STRIPELAB_CHROMIUM"); p == "none" {
+		return ""
+	} else if p != "" {
 		return p
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
@@ -32,6 +35,16 @@ func Chromium() string {
 		}
 	}
 	return ""
+}
+
+// SkipNotice is the line make test prints when the browser tests will
+// be skipped for want of a Chromium (go test shows no skip without -v);
+// "" when they will run.
+func SkipNotice() string {
+	if Chromium() != "" {
+		return ""
+	}
+	return "browser tests skipped: no Chromium found (apt-get install chromium, or set STRIPELAB_CHROMIUM to its path)"
 }
 
 // Page is what rendered in a report page.
