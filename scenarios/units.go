@@ -328,6 +328,9 @@ func (n *Names) unmarshalNode(d *decoder, node *yaml.Node, path string) {
 			c = resolveAlias(c)
 			ip := fmt.Sprintf("%s[%d]", path, i)
 			d.pos[ip] = Pos{c.Line, c.Column}
+			if !d.plainTag(c, ip) {
+				continue
+			}
 			if c.Kind != yaml.ScalarNode || c.Value == "" {
 				d.errorf(c, ip, "expected a name")
 				continue

@@ -46,6 +46,11 @@ var errorCases = []errCase{
 	{"duplicate map key", base + "slo: {latency: {p99: 1s, p99: 2s}}\n", "3:26", "slo.latency.p99", `key "p99" is given twice`},
 	{"mapping for a scalar", base + "run: {seed: {a: 1}}\n", "3:13", "run.seed", "expected a single value, got a mapping"},
 	{"mapping for a duration", base + "run: {duration: [5m]}\n", "3:17", "run.duration", "expected a single value, got a list"},
+	{"binary tag", base + "name: !!binary aGVsbG8=\n", "3:7", "name", "the YAML tag !!binary is not supported"},
+	{"custom tag", base + "run: {duration: !minutes 5}\n", "3:17", "run.duration", "the YAML tag !minutes is not supported"},
+	{"tagged key", base + "run: {!k seed: 1}\n", "3:7", "run.seed", "the YAML tag !k is not supported"},
+	{"tagged list item", "topology: {cities: [{name: a, azs: [x, !y z]}]}\nstack: {services: [{name: s}]}\n", "1:40", "topology.cities[0].azs[1]", "the YAML tag !y is not supported"},
+	{"timestamp tag", base + "description: !!timestamp 2024-01-01\n", "3:14", "description", "the YAML tag !!timestamp is not supported"},
 	{"bad bool", base + "slo: {shed_order: maybe}\n", "3:19", "slo.shed_order", `expected true or false, got "maybe"`},
 	{"bad int", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, instances: two}]}\n", "2:41", "stack.services[0].instances", `expected a whole number, got "two"`},
 	{"quoted int", base + "workload: {client: {retries: \"2\"}}\n", "3:30", "workload.client.retries", `expected a whole number, got "2"`},
@@ -358,5 +363,17 @@ func checkErrors(t *testing.T, src string, want []string) {
 	}
 	if lines := strings.Count(err.Error(), "\n") + 1; lines != len(list) {
 		t.Errorf("Error() has %d lines for %d errors", lines, len(list))
+	}
+}
+
+// TestPlainTagsAccepted checks that the core-schema tags, which change
+// nothing, are still read.
+func TestPlainTagsAccepted(t *testing.T) {
+	f, err := Parse("tags.yaml", []byte(base+"name: !!str 123\nrun: {seed: !!int 7, duration: !!str 2m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Scenario; s.Name != "123" || s.Run.Seed != 7 || s.Run.Duration != 2*minute {
+		t.Errorf("name %q, seed %d, duration %s", s.Name, s.Run.Seed, s.Run.Duration)
 	}
 }
