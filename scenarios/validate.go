@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stripelab/stripelab/faults"
@@ -20,15 +21,26 @@ const (
 	MaxRate = 10_000_000
 )
 
-// machineCount is how many machines the topology lists (saturating well
-// above MaxMachines).
-func machineCount(t Topology) int {
-	n := 0
+// machineCount is how many machines the topology lists, exactly (it
+// saturates only beyond 10^18, far above any count a file can write).
+func machineCount(t Topology) int64 {
+	var n int64
 	for _, c := range t.Cities {
-		f := func(n Names) int { return min(n.N(), MaxMachines+1) }
-		n += min(f(c.AZs)*f(c.Racks)*f(c.Machines), MaxMachines+1)
+		m := satMul(satMul(int64(max(c.AZs.N(), 0)), int64(max(c.Racks.N(), 0))), int64(max(c.Machines.N(), 0)))
+		n = min(n+m, maxCount18)
 	}
 	return n
+}
+
+// maxCount18 is where machineCount saturates.
+const maxCount18 = int64(1e18)
+
+// satMul multiplies non-negative a and b, saturating at maxCount18.
+func satMul(a, b int64) int64 {
+	if a != 0 && b > maxCount18/a {
+		return maxCount18
+	}
+	return a * b
 }
 
 // MaxDepth is the deepest call chain a request may take: client, gateway,
@@ -151,7 +163,7 @@ func (v *validator) topology() {
 	}
 	v.positive("topology.machine.cores", t.Machine.Cores)
 	if n := machineCount(t); n > MaxMachines && len(v.errs) == before {
-		v.errf("topology.cities", "the topology has %d machines; at most %d are supported", n, MaxMachines)
+		v.errf("topology.cities", "the topology has %s machines; at most %s are supported", groupDigits(n), groupDigits(MaxMachines))
 	}
 	pairs := map[[2]string]bool{}
 	for i, cl := range t.Latency.Cities {
@@ -177,6 +189,15 @@ func (v *validator) topology() {
 	if t.Latency.Jitter > 10 {
 		v.errf("topology.latency.jitter", "expected at most 1000%%")
 	}
+}
+
+// groupDigits writes n with a comma every three digits: 2,000,016.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func (v *validator) names(path string, n Names) {
@@ -231,9 +252,24 @@ func (v *validator) gateway() {
 			v.notFor(base, "none", "policy", "low", "normal", "high", "start")
 		}
 	}
-	if g.Upstream != "" && v.service(g.Upstream) < 0 {
+	if g.Upstream != "" && v.service(g.Upstream) < 0 && !v.duplicateService() {
 		v.errf("stack.gateway.upstream", "unknown service %q", g.Upstream)
 	}
+}
+
+// duplicateService reports whether two services share a name. Then a name
+// that matches no service is most likely the one written twice by
+// mistake, so only the duplicate is reported, not the calls it leaves
+// unresolved.
+func (v *validator) duplicateService() bool {
+	seen := map[string]bool{}
+	for _, s := range v.s.Stack.Services {
+		if seen[s.Name] {
+			return true
+		}
+		seen[s.Name] = true
+	}
+	return false
 }
 
 func (v *validator) service(name string) int {
@@ -311,7 +347,7 @@ func (v *validator) call(p string, c Call) {
 	case c.Service != "" && c.Data != "":
 		v.errf(p, "a call names either a service or data, not both")
 	case c.Service != "":
-		if v.service(c.Service) < 0 {
+		if v.service(c.Service) < 0 && !v.duplicateService() {
 			v.errf(p+".service", "unknown service %q", c.Service)
 		}
 	case c.Data != "":
