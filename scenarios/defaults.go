@@ -1,12 +1,15 @@
 package scenarios
 
 import (
+	"fmt"
 	"reflect"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Defaults are applied in two passes. setDefaults fills a value before the
+// Defaults are applied in two passes, and only to fields the file left
+// out: a value written, 0 included, is used as written or rejected by
+// validation, never replaced by a default. setDefaults fills a value before the
 // file is decoded over it, so a written field replaces its default. Defaults
 // that depend on a mode (registry or mesh, sync or async, a profile shape)
 // are filled by finishDefaults after decoding, and only where the field was
@@ -122,20 +125,18 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 	s.finishDataDefaults(written)
 	s.finishWorkloadDefaults(written)
 	for i := range st.Services {
-		finishDist(&st.Services[i].ServiceTime)
+		finishDist(written, fmt.Sprintf("stack.services[%d].service_time", i), &st.Services[i].ServiceTime)
 	}
-	finishDist(&st.Data.ServiceTime)
+	finishDist(written, "stack.data.service_time", &st.Data.ServiceTime)
 	if st.Gateway.Upstream == "" && len(st.Services) > 0 {
 		st.Gateway.Upstream = st.Services[0].Name
 	}
-	if s.Stack.Gateway.Timeout == 0 {
-		s.Stack.Gateway.Timeout = s.Workload.Client.Timeout
-	}
+	// Timeouts left out wait as long as the client; a written 0 is kept
+	// (and rejected by validation: a call needs a positive timeout).
+	fill(written, "stack.gateway.timeout", &st.Gateway.Timeout, s.Workload.Client.Timeout)
 	for i := range st.Services {
 		for j := range st.Services[i].Calls {
-			if c := &st.Services[i].Calls[j]; c.Timeout == 0 {
-				c.Timeout = s.Workload.Client.Timeout
-			}
+			fill(written, fmt.Sprintf("stack.services[%d].calls[%d].timeout", i, j), &st.Services[i].Calls[j].Timeout, s.Workload.Client.Timeout)
 		}
 	}
 }
@@ -196,9 +197,11 @@ func (s *Scenario) finishWorkloadDefaults(written func(string) bool) {
 	}
 }
 
-func finishDist(d *Dist) {
-	if d.Dist == "lognormal" && d.Sigma == 0 {
-		d.Sigma = 0.5
+// finishDist gives a lognormal its default shape when the file left
+// sigma out; a written sigma, 0 included, is kept for validation to judge.
+func finishDist(written func(string) bool, path string, d *Dist) {
+	if d.Dist == "lognormal" {
+		fill(written, path+".sigma", &d.Sigma, 0.5)
 	}
 }
 

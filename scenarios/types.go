@@ -151,7 +151,8 @@ type Gateway struct {
 	Shedding Shedding `yaml:"shedding" json:"shedding"`
 	// Upstream is the service the gateway calls. Default: the first service.
 	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
-	// Timeout is how long the gateway waits for the upstream. Default: the client timeout.
+	// Timeout is how long the gateway waits for the upstream; a written
+	// value must be positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
@@ -249,7 +250,8 @@ type Call struct {
 	Service string `yaml:"service,omitempty" json:"service,omitempty" jsonschema:"oneof_required=service"`
 	// Data is read, write, or request (a read or a write following the workload mix).
 	Data string `yaml:"data,omitempty" json:"data,omitempty" jsonschema:"oneof_required=data,enum=read,enum=write,enum=request"`
-	// Timeout is how long the caller waits. Default: the client timeout.
+	// Timeout is how long the caller waits; a written value must be
+	// positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 

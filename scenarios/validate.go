@@ -252,8 +252,18 @@ func (v *validator) gateway() {
 			v.notFor(base, "none", "policy", "low", "normal", "high", "start")
 		}
 	}
+	v.timeout("stack.gateway.timeout", g.Timeout)
 	if g.Upstream != "" && v.service(g.Upstream) < 0 && !v.duplicateService() {
 		v.errf("stack.gateway.upstream", "unknown service %q", g.Upstream)
+	}
+}
+
+// timeout rejects a written timeout of 0: a caller that gives up at once
+// is never what is meant, and leaving the field out waits as long as the
+// client (workload.client.timeout, checked on its own).
+func (v *validator) timeout(path string, d Duration) {
+	if d <= 0 && v.f.written(path) {
+		v.errf(path, "expected a positive duration; leave timeout out to wait as long as the client (workload.client.timeout)")
 	}
 }
 
@@ -343,6 +353,7 @@ func (v *validator) services() {
 }
 
 func (v *validator) call(p string, c Call) {
+	v.timeout(p+".timeout", c.Timeout)
 	switch {
 	case c.Service != "" && c.Data != "":
 		v.errf(p, "a call names either a service or data, not both")
