@@ -159,7 +159,7 @@ func (a *analysis) mergedLatency(idx []int) Latency {
 		}
 		if w.Latency.Count > 0 {
 			fb.Count += w.Latency.Count
-			fb.P50, fb.P90 = max(fb.P50, w.Latency.P50), max(fb.P90, w.Latency.P90)
+			fb.P50, fb.P90, fb.P95 = max(fb.P50, w.Latency.P50), max(fb.P90, w.Latency.P90), max(fb.P95, w.Latency.P95)
 			fb.P99, fb.P999 = max(fb.P99, w.Latency.P99), max(fb.P999, w.Latency.P999)
 			fb.Max = max(fb.Max, w.Latency.Max)
 			fb.Mean = max(fb.Mean, w.Latency.Mean)
@@ -170,7 +170,8 @@ func (a *analysis) mergedLatency(idx []int) Latency {
 		return l
 	}
 	l.Count += fb.Count
-	l.P50, l.P90, l.P99, l.P999 = max(l.P50, fb.P50), max(l.P90, fb.P90), max(l.P99, fb.P99), max(l.P999, fb.P999)
+	l.P50, l.P90, l.P95 = max(l.P50, fb.P50), max(l.P90, fb.P90), max(l.P95, fb.P95)
+	l.P99, l.P999 = max(l.P99, fb.P99), max(l.P999, fb.P999)
 	l.Max, l.Mean = max(l.Max, fb.Max), max(l.Mean, fb.Mean)
 	return l
 }

@@ -190,18 +190,21 @@ type Latency struct {
 	Mean  float64 `json:"mean_ns"`
 	P50   int64   `json:"p50_ns"`
 	P90   int64   `json:"p90_ns"`
+	P95   int64   `json:"p95_ns"`
 	P99   int64   `json:"p99_ns"`
 	P999  int64   `json:"p999_ns"`
 	Max   int64   `json:"max_ns"`
 }
 
-// Quantile returns the summary value for a percentile key (p50, p90, p99, p99.9).
+// Quantile returns the summary value for a percentile key (p50, p90, p95, p99, p99.9).
 func (l *Latency) Quantile(key string) (int64, bool) {
 	switch key {
 	case "p50":
 		return l.P50, true
 	case "p90":
 		return l.P90, true
+	case "p95":
+		return l.P95, true
 	case "p99":
 		return l.P99, true
 	case "p99.9":
@@ -287,10 +290,10 @@ func Summarize(h *hdrhistogram.Histogram) Latency {
 	if h.TotalCount() == 0 {
 		return Latency{}
 	}
-	q := h.ValueAtPercentilesSlice([]float64{50, 90, 99, 99.9})
+	q := h.ValueAtPercentilesSlice([]float64{50, 90, 95, 99, 99.9})
 	return Latency{
 		Count: h.TotalCount(), Mean: h.Mean() * HistUnitNS,
-		P50: q[0] * HistUnitNS, P90: q[1] * HistUnitNS, P99: q[2] * HistUnitNS, P999: q[3] * HistUnitNS,
+		P50: q[0] * HistUnitNS, P90: q[1] * HistUnitNS, P95: q[2] * HistUnitNS, P99: q[3] * HistUnitNS, P999: q[4] * HistUnitNS,
 		Max: h.Max() * HistUnitNS,
 	}
 }

@@ -233,3 +233,34 @@ func placementDomains(t Topology, level string) int {
 	}
 	return n
 }
+
+// scaleShares scales the shares that must sum to 100% (the mix, the
+// priorities, the cities' users), which validation accepts within
+// ShareTolerance, to sum to exactly 100%: thirds written 33.3% become
+// exact thirds.
+func (s *Scenario) scaleShares() {
+	w := &s.Workload
+	scale := func(ps ...*Percent) {
+		var sum Percent
+		for _, p := range ps {
+			sum += *p
+		}
+		if sum > 0 && sum != 1 {
+			for _, p := range ps {
+				*p /= sum
+			}
+		}
+	}
+	scale(&w.Mix.Read, &w.Mix.Write)
+	scale(&w.Priorities.High, &w.Priorities.Normal, &w.Priorities.Low)
+	cities := make([]*Percent, 0, len(w.Users.ByCity))
+	shares := make([]Percent, len(w.Users.ByCity))
+	for i, name := range sortedMapKeys(w.Users.ByCity) {
+		shares[i] = w.Users.ByCity[name]
+		cities = append(cities, &shares[i])
+	}
+	scale(cities...)
+	for i, name := range sortedMapKeys(w.Users.ByCity) {
+		w.Users.ByCity[name] = shares[i]
+	}
+}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,7 +25,8 @@ func (p *Plan) Describe(w io.Writer) error {
 				n += len(p.Racks[r].Children)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%s)\n", c.Name, len(c.AZs), n, len(c.Sets), p.UserCities[i].Count, Percent(c.Share))
+		share := strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(c.Share*100, 'f', 2, 64), "0"), ".") + "%"
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%s)\n", c.Name, len(c.AZs), n, len(c.Sets), p.UserCities[i].Count, share)
 	}
 	fmt.Fprintln(tw, "\nSET\tCITY\tMACHINES\tINSTANCES")
 	roles := make([][RoleRegistry + 1]int, len(p.Sets))

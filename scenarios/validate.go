@@ -43,6 +43,17 @@ func satMul(a, b int64) int64 {
 	return a * b
 }
 
+// ShareTolerance is how far shares that must sum to 100% (the mix, the
+// priorities, the cities' users) may miss it, so that thirds written
+// 33.3% pass; they are then scaled to sum to exactly 100%.
+const ShareTolerance = 0.001
+
+func sumsToOne(s float64) bool { return math.Abs(s-1) <= ShareTolerance+1e-12 }
+
+// MaxZipf bounds the Zipf exponent of workload.keys: at 10 the hottest
+// user sends all but a thousandth of the traffic already.
+const MaxZipf = 10.0
+
 // MaxDepth is the deepest call chain a request may take: client, gateway,
 // services, data proxy and shard node each hold one level.
 const MaxDepth = 12
@@ -548,21 +559,21 @@ func (v *validator) workload() {
 				unknown = true
 			}
 		}
-		if !unknown && math.Abs(sum-1) > 1e-9 {
-			v.errf("workload.users.by_city", "shares sum to %s, expected 100%%", Percent(sum))
+		if !unknown && !sumsToOne(sum) {
+			v.errf("workload.users.by_city", "shares sum to %s, expected 100%% (within %s)", Percent(sum), Percent(ShareTolerance))
 		}
 	}
-	if s := w.Mix.Read + w.Mix.Write; math.Abs(float64(s)-1) > 1e-9 {
-		v.errf("workload.mix", "read and write sum to %s, expected 100%%", s)
+	if s := w.Mix.Read + w.Mix.Write; !sumsToOne(float64(s)) {
+		v.errf("workload.mix", "read and write sum to %s, expected 100%% (within %s)", s, Percent(ShareTolerance))
 	}
-	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; math.Abs(float64(s)-1) > 1e-9 {
-		v.errf("workload.priorities", "high, normal and low sum to %s, expected 100%%", s)
+	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; !sumsToOne(float64(s)) {
+		v.errf("workload.priorities", "high, normal and low sum to %s, expected 100%% (within %s)", s, Percent(ShareTolerance))
 	}
 	if v.oneOf("workload.keys.distribution", w.Keys.Distribution, "uniform", "zipf") {
 		if w.Keys.Distribution == "uniform" {
 			v.notFor("workload.keys", "uniform", "distribution", "s")
-		} else if w.Keys.S <= 1 {
-			v.errf("workload.keys.s", "expected a Zipf exponent above 1, got %v", w.Keys.S)
+		} else if w.Keys.S <= 0 || w.Keys.S > MaxZipf {
+			v.errf("workload.keys.s", "expected a Zipf exponent above 0 and at most %v, got %v", MaxZipf, w.Keys.S)
 		}
 	}
 	v.client()
@@ -681,10 +692,11 @@ func (v *validator) fault(p string, fl Fault) {
 	if spec.Check != nil && !missing {
 		if err := spec.Check(paramsOf(fl)); err != nil {
 			name, msg, ok := strings.Cut(err.Error(), ": ")
+			at := joinPath(p, name)
 			if !ok {
-				name, msg = "", err.Error()
+				at, msg = p, err.Error()
 			}
-			v.errf(joinPath(p, name), "%s", msg)
+			v.errf(at, "%s", msg)
 		}
 	}
 	if spec.Kind == faults.ShardPrimaryDown && v.s.Stack.Data.Mode == "none" {
@@ -798,7 +810,7 @@ func (v *validator) slo() {
 		for _, k := range sortedMapKeys(m.l) {
 			d := m.l[k]
 			if _, ok := Percentiles[k]; !ok {
-				v.keyErrf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p99 or p99.9", k)
+				v.keyErrf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p95, p99 or p99.9", k)
 			} else if d <= 0 {
 				v.errf("slo."+m.n+"."+k, "expected a positive duration")
 			}

@@ -197,7 +197,7 @@ var errorCases = []errCase{
 	{"priorities not summing", base + "workload: {priorities: {high: 50%, normal: 60%}}\n", "3:24", "workload.priorities", "high, normal and low sum to 110%, expected 100%"},
 	{"bad key distribution", base + "workload: {keys: {distribution: pareto}}\n", "3:33", "workload.keys.distribution", `expected one of uniform, zipf, got "pareto"`},
 	{"s under uniform", base + "workload: {keys: {s: 1.2}}\n", "3:19", "workload.keys.s", "s does not apply when distribution is uniform"},
-	{"flat zipf", base + "workload: {keys: {distribution: zipf, s: 0.8}}\n", "3:42", "workload.keys.s", "expected a Zipf exponent above 1, got 0.8"},
+	{"flat zipf", base + "workload: {keys: {distribution: zipf, s: 0}}\n", "3:42", "workload.keys.s", "expected a Zipf exponent above 0 and at most 10, got 0"},
 	{"zero gateway timeout", "topology: {cities: [{name: a}]}\nstack: {gateway: {timeout: 0}, services: [{name: s}]}\n", "2:28", "stack.gateway.timeout", "expected a positive duration; leave timeout out to wait as long as the client"},
 	{"zero call timeout", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, calls: [{service: t, timeout: 0}]}, {name: t}]}\n", "2:60", "stack.services[0].calls[0].timeout", "expected a positive duration; leave timeout out"},
 	{"zero lognormal sigma", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, service_time: {dist: lognormal, mean: 2ms, sigma: 0}}]}\n", "2:80", "stack.services[0].service_time.sigma", "expected a shape above 0 and at most 5, got 0"},
@@ -214,7 +214,8 @@ var errorCases = []errCase{
 	{"fault after the run", base + "faults: [{at: 6m, kind: overload, factor: 2}]\n", "3:15", "faults[0].at", "the fault starts at 6m0s, at or after the end of the 5m0s run"},
 	{"fault window past the end", base + "faults: [{at: 4m, for: 2m, kind: overload, factor: 2}]\n", "3:24", "faults[0].for", "the fault ends at 6m0s, after the end of the 5m0s run"},
 	{"param not for kind", base + "faults: [{at: 1m, kind: az-down, target: az=a/a, delay: 5ms}]\n", "3:50", "faults[0].delay", "delay does not apply to kind az-down"},
-	{"missing required param", base + "faults: [{at: 1m, kind: latency, target: az=a/a}]\n", "3:10", "faults[0]", "kind latency needs delay"},
+	{"missing required param", base + "faults: [{at: 1m, kind: overload}]\n", "3:10", "faults[0]", "kind overload needs factor"},
+	{"latency without delay or jitter", base + "faults: [{at: 1m, kind: latency, target: az=a/a}]\n", "3:10", "faults[0]", "expected a delay, a jitter or both"},
 	{"bad param value", base + "faults: [{at: 1m, kind: slow-machine, target: machine=a/a/r1/m1, factor: 0.5}]\n", "3:74", "faults[0].factor", "expected a multiplier of at least 1"},
 	{"loss above 100%", base + "faults: [{at: 1m, kind: loss, target: az=a/a, rate: 150%}]\n", "3:53", "faults[0].rate", "expected a percentage above 0% and at most 100%"},
 	{"bad direction", base + "faults: [{at: 1m, kind: partition, target: az=a/a, direction: inbound}]\n", "3:63", "faults[0].direction", `expected both or one-way, got "inbound"`},
@@ -237,7 +238,7 @@ var errorCases = []errCase{
 	{"availability above 100%", base + "slo: {availability: 100.1%}\n", "3:21", "slo.availability", "expected at most 100%, got 100.1%"},
 	{"unknown priority", base + "slo: {availability_by_priority: {urgent: 99%}}\n", "3:34", "slo.availability_by_priority.urgent", `unknown priority "urgent"; expected high, normal or low`},
 	{"priority above 100%", base + "slo: {availability_by_priority: {high: 101%}}\n", "3:40", "slo.availability_by_priority.high", "expected at most 100%, got 101%"},
-	{"unknown percentile", base + "slo: {latency: {p95: 10ms}}\n", "3:17", "slo.latency.p95", `unknown percentile "p95"; expected p50, p90, p99 or p99.9`},
+	{"unknown percentile", base + "slo: {latency: {p75: 10ms}}\n", "3:17", "slo.latency.p75", `unknown percentile "p75"; expected p50, p90, p95, p99 or p99.9`},
 	{"zero latency objective", base + "slo: {latency_in_fault: {p99: 0}}\n", "3:31", "slo.latency_in_fault.p99", "expected a positive duration"},
 	{"negative lost writes", base + "slo: {lost_writes: -1}\n", "3:20", "slo.lost_writes", "expected 0 or more"},
 	{"rpo without data", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: none}}\nslo: {rpo: 1s}\n", "3:6", "slo", "rpo and lost_writes need stack.data.mode other than none"},
@@ -329,7 +330,7 @@ func TestSeveralErrors(t *testing.T) {
 			"faults:\n" +
 			"  - {at: 10m, kind: az-down, target: az=a/a}\n" +
 			"  - {at: 1m, kind: latency, target: city=x, delay: 5ms}\n" +
-			"slo: {latency: {p95: 1s}}\n" +
+			"slo: {latency: {p75: 1s}}\n" +
 			"workload: {mix: {read: 50%}}\n" +
 			"stack:\n" +
 			"  discovery: {mode: mesh, ttl: 5s}\n" +
@@ -340,7 +341,7 @@ func TestSeveralErrors(t *testing.T) {
 			"test.yaml:1:29: run.warmup: warm-up 5m0s leaves nothing",
 			"test.yaml:3:10: faults[0].at: the fault starts at 10m0s",
 			"test.yaml:4:37: faults[1].target: unknown city \"x\"",
-			"test.yaml:5:17: slo.latency.p95: unknown percentile",
+			"test.yaml:5:17: slo.latency.p75: unknown percentile",
 			"test.yaml:6:17: workload.mix: read and write sum to 50%",
 			"test.yaml:8:27: stack.discovery.ttl: ttl does not apply when mode is mesh",
 			"test.yaml:9:31: stack.services[0].calls: calls form a cycle: s -> s",
@@ -380,5 +381,45 @@ func TestPlainTagsAccepted(t *testing.T) {
 	}
 	if s := f.Scenario; s.Name != "123" || s.Run.Seed != 7 || s.Run.Duration != 2*minute {
 		t.Errorf("name %q, seed %d, duration %s", s.Name, s.Run.Seed, s.Run.Duration)
+	}
+}
+
+// TestValuesPeopleWrite checks values common in practice that must be
+// accepted: thirds rounded to 33.3%, a Zipf exponent of 1 or below, a p95
+// objective, a latency fault made of jitter alone.
+func TestValuesPeopleWrite(t *testing.T) {
+	f, err := Parse("people.yaml", []byte(topo2+`workload:
+  priorities: {high: 33.3%, normal: 33.3%, low: 33.3%}
+  mix: {read: 66.7%, write: 33.4%}
+  users: {by_city: {a: 33.3%, b: 66.6%}}
+  keys: {distribution: zipf, s: 0.99}
+slo: {latency: {p95: 50ms}, latency_in_fault: {p95: 80ms}}
+faults: [{at: 1m, for: 1m, kind: latency, target: city=a, jitter: 20ms}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.Scenario.Workload
+	near := func(a, b float64) bool { return a > b-1e-12 && a < b+1e-12 }
+	if p := w.Priorities; !near(float64(p.High+p.Normal+p.Low), 1) || !near(float64(p.High), 1.0/3) {
+		t.Errorf("priorities %+v are not scaled to sum to 100%%", p)
+	}
+	if m := w.Mix; !near(float64(m.Read+m.Write), 1) {
+		t.Errorf("mix %+v is not scaled to sum to 100%%", m)
+	}
+	if c := w.Users.ByCity; !near(float64(c["a"]+c["b"]), 1) || !near(float64(c["a"]), 0.333/0.999) {
+		t.Errorf("city shares %v are not scaled to sum to 100%%", c)
+	}
+	if w.Keys.S != 0.99 {
+		t.Errorf("zipf exponent %v", w.Keys.S)
+	}
+	for _, src := range []string{
+		base + "workload: {mix: {read: 70%, write: 29.8%}}\n",
+		base + "workload: {keys: {distribution: zipf, s: 0}}\n",
+		base + "faults: [{at: 1m, kind: latency, target: az=a/a}]\n",
+	} {
+		if _, err := Parse("bad.yaml", []byte(src)); err == nil {
+			t.Errorf("accepted:\n%s", src)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"math/rand/v2"
 
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
@@ -21,7 +20,7 @@ type cityState struct {
 	arr          *rng
 	users        *rng
 	client       *rng
-	zipf         *rand.Zipf
+	zipf         *zipf
 	tokens       float64
 	tokenCap     float64
 	byDelay      []int32 // other cities, nearest first
@@ -40,7 +39,7 @@ func (w *World) buildCities() {
 			client: newStream(w.seed, streamClient+uint64(i)),
 		}
 		if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
-			c.zipf = rand.NewZipf(c.users.Rand, s.Workload.Keys.S, 1, uint64(ur.Count-1))
+			c.zipf = newZipf(s.Workload.Keys.S, uint64(ur.Count))
 		}
 		c.rate = float64(s.Workload.Rate) * c.share
 		pr := &s.Workload.Priorities
@@ -166,7 +165,7 @@ func (w *World) newRequest(ci int32) {
 	var local int32
 	if c.zipf != nil {
 		// rank r is user (r * stride) so hot users are spread, not adjacent
-		local = int32((c.zipf.Uint64() * 2654435761) % uint64(c.count))
+		local = int32(((c.zipf.draw(c.users) - 1) * 2654435761) % uint64(c.count))
 	} else {
 		local = int32(c.users.IntN(int(c.count)))
 	}
