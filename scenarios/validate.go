@@ -122,6 +122,7 @@ func (f *File) validate() ErrorList {
 	v.instances()
 	v.workload()
 	v.faults()
+	v.load()
 	v.slo()
 	return v.errs
 }

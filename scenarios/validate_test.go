@@ -179,6 +179,11 @@ var errorCases = []errCase{
 
 	// workload
 	{"zero rate", base + "workload: {rate: 0}\n", "3:18", "workload.rate", "expected a positive rate"},
+	{"overload beyond the budget", base + "workload: {rate: 10k/s}\nfaults: [{at: 1m, for: 1m, kind: overload, factor: 250}]\n", "4:52", "faults[0].factor",
+		"the offered rate reaches 2.5M/s (workload.rate 10k/s x overload 250) and a request lives up to 6s (3 attempts, each timing out after 1s): up to 15,000,000 requests could be in flight, and the simulator holds at most 1,000,000"},
+	{"overload beyond the rate", base + "workload: {rate: 1M/s, client: {timeout: 10ms, retries: 0}}\nfaults: [{at: 1m, kind: overload, factor: 20}]\n", "4:43", "faults[0].factor", "the offered rate reaches 20M/s (workload.rate 1M/s x overload 20); at most 10M/s is simulated"},
+	{"overloads multiply", base + "workload: {rate: 1k/s}\nfaults: [{at: 1m, for: 2m, kind: overload, factor: 30}, {at: 2m, for: 1m, kind: overload, target: city=a, factor: 40}]\n", "4:115", "faults[1].factor", "reaches 1.2M/s (workload.rate 1k/s x overload 1200)"},
+	{"spike beyond the budget", base + "workload: {rate: 200k/s, profile: {shape: spike, start: 1m, level: 300%}}\n", "3:35", "workload.profile", "reaches 600k/s (workload.rate 200k/s x profile peak 300%)"},
 	{"rate too high", base + "workload: {rate: 20M/s}\n", "3:18", "workload.rate", "expected at most 10M/s, got 20M/s"},
 	{"bad shape", base + "workload: {profile: {shape: wave}}\n", "3:29", "workload.profile.shape", `expected one of constant, ramp, step, spike, diurnal, got "wave"`},
 	{"field of another shape", base + "workload: {profile: {shape: ramp, level: 200%}}\n", "3:35", "workload.profile.level", "level does not apply when shape is ramp"},

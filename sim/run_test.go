@@ -2,6 +2,9 @@ package sim
 
 import (
 	"context"
+	"errors"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stripelab/stripelab/reports"
@@ -58,5 +61,77 @@ func TestInterruptCountsInFlightAsUnknown(t *testing.T) {
 	}
 	if rto := part.Measures.Faults[0].RTO; rto >= 0 {
 		t.Errorf("RTO %s measured 3s into a 2m fault, before anything recovered", reports.FormatLatency(rto))
+	}
+}
+
+// TestBudgetRefusesBeforeAllocating builds a plan the validator would
+// reject (an overload of 250 at 10k/s: up to 15M requests in flight) and
+// checks that the simulator refuses it at once.
+func TestBudgetRefusesBeforeAllocating(t *testing.T) {
+	f, err := scenarios.Parse("ok.yaml", []byte(`
+run: {duration: 2m}
+topology: {cities: [{name: c}]}
+stack: {services: [{name: api}], data: {mode: none}}
+workload: {rate: 10k/s}
+faults: [{at: 1m, for: 10s, kind: overload, factor: 2}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := scenarios.NewPlan(f)
+	p.Scenario.Faults[0].Factor, p.Faults[0].Params.Factor = 250, 250
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := Run(context.Background(), p, Options{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrBudget) || res != nil || !strings.Contains(err.Error(), "up to 15000000 requests") {
+		t.Fatalf("err %v, result %v; want ErrBudget and nothing run", err, res != nil)
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+		t.Errorf("allocated %d bytes before refusing", grown)
+	}
+}
+
+// TestBudgetStopsPilingWork runs a gateway that forwards without limit to
+// a service that serves 10 requests a second from a queue of 10M: the
+// clients give up after 100ms, but the abandoned requests wait in the
+// queue, so the records in flight grow by 5k/s until the budget stops the
+// run.
+func TestBudgetStopsPilingWork(t *testing.T) {
+	defer func(n int) { maxInFlight = n }(maxInFlight)
+	maxInFlight = 20_000
+	f, err := scenarios.Parse("pile.yaml", []byte(`
+run: {duration: 30s, warmup: 1s}
+topology: {cities: [{name: c, azs: 1, racks: 1, machines: 1}]}
+striping: {granularity: city}
+stack:
+  gateway: {instances: 1, concurrency: 100000000}
+  services: [{name: api, instances: 1, concurrency: 1, queue: 10000000, service_time: 100ms}]
+  data: {mode: none}
+workload: {rate: 5k/s, client: {timeout: 100ms, retries: 0}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), scenarios.NewPlan(f), Options{})
+	if !errors.Is(err, ErrBudget) || res != nil {
+		t.Fatalf("err %v; want the run stopped by the budget", err)
+	}
+	if !strings.Contains(err.Error(), "requests in flight at 4.") {
+		t.Errorf("stopped at the wrong point: %v", err)
+	}
+}
+
+// TestHorizonIsRequestLifetime keeps the simulator's horizon and the
+// lifetime the scenarios' budget check assumes equal.
+func TestHorizonIsRequestLifetime(t *testing.T) {
+	for _, n := range scenarios.LibraryNames() {
+		f, err := scenarios.LoadLibrary(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, l := Horizon(f.Scenario), scenarios.RequestLifetime(f.Scenario); h != int64(l) {
+			t.Errorf("%s: horizon %d, request lifetime %d", n, h, l)
+		}
 	}
 }

@@ -9,13 +9,14 @@ import (
 
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
+	"github.com/stripelab/stripelab/sim"
 )
 
 // Exit codes shared by every command.
 const (
 	exitOK      = 0
 	exitFailed  = 1 // an SLO failed or a regression was found
-	exitBadUser = 2 // bad usage or bad input
+	exitBadUser = 2 // bad usage or bad input (a scenario the simulator cannot hold included)
 )
 
 // errUsage marks a usage error (exit 2).
@@ -44,7 +45,7 @@ func exitCode(err error) int {
 	case errors.Is(err, errSLO), errors.Is(err, errRegression), errors.Is(err, errInterrupted):
 		fmt.Fprintln(os.Stderr, err)
 		return exitFailed
-	case errors.Is(err, errUsage), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, reports.ErrBadResult):
+	case errors.Is(err, errUsage), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, reports.ErrBadResult), errors.Is(err, sim.ErrBudget):
 		fmt.Fprintln(os.Stderr, err)
 		return exitBadUser
 	default:

@@ -418,3 +418,16 @@ func TestQuietOutputs(t *testing.T) {
 		t.Errorf("validate summary: %s", out)
 	}
 }
+
+// TestOverloadBeyondBudget checks that a factor that would put millions of
+// requests in flight is an error at the field for validate and run, not a
+// run out of memory.
+func TestOverloadBeyondBudget(t *testing.T) {
+	f := writeScenario(t, "flood.yaml", strings.Replace(failing, "faults:\n", "faults:\n  - {at: 10s, for: 5s, kind: overload, factor: 20000}\n", 1))
+	for _, args := range [][]string{{"validate", f}, {"run", f, "--out", t.TempDir()}} {
+		code, _, errOut := cliOut(t, args...)
+		if code != 2 || !strings.Contains(errOut, "flood.yaml:12:48: ") || !strings.Contains(errOut, "faults[0].factor: the offered rate reaches 10M/s") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errOut)
+		}
+	}
+}

@@ -92,6 +92,9 @@ func cmdRun(args []string) error {
 	res, runErr := simulate(ctx, p, s, pr.task(p.Scenario.Name, p.Scenario.Run.Duration.Std()))
 	pr.wait()
 	wall := time.Since(start)
+	if res == nil {
+		return runErr // refused: nothing was measured
+	}
 	if err := reports.WriteAll(res, dir); err != nil {
 		return err
 	}

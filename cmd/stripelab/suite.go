@@ -191,6 +191,9 @@ func finishSuite(w io.Writer, items []suiteItem, out, junit, baseline string, to
 	failed, regressions, skipped, stopped := 0, 0, 0, 0
 	for i := range items {
 		it := &items[i]
+		if it.res == nil && it.err != nil && !errors.Is(it.err, context.Canceled) {
+			return fmt.Errorf("%s: %w", it.name, it.err) // the simulator refused it
+		}
 		if it.res == nil {
 			skipped++
 			entries = append(entries, reports.IndexEntry{Dir: filepath.ToSlash(it.name), Regressions: -1})

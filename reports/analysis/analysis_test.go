@@ -377,7 +377,7 @@ func TestBracket(t *testing.T) {
 		{1000, 2345, 0}, {1000, 123, 0}, {1000, 1000, 0}, {100, 1e9, 102400}, {1000, 1, 0},
 	} {
 		n := 0
-		held, failed, err := bracket(tc.start, 0.01, func(r float64) (bool, error) { n++; return r <= tc.limit, nil })
+		held, failed, err := bracket(tc.start, 0.01, scenarios.MaxRate, func(r float64) (bool, error) { n++; return r <= tc.limit, nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,6 +398,20 @@ func TestBracket(t *testing.T) {
 		if n > 20 {
 			t.Errorf("limit %v: %d probes", tc.limit, n)
 		}
+	}
+}
+
+// TestBracketCeiling checks that the doubling stops below the rate a probe
+// may not offer (the simulator's budget), instead of failing the analysis.
+func TestBracketCeiling(t *testing.T) {
+	held, failed, err := bracket(1000, 0.01, 50000, func(r float64) (bool, error) {
+		if r > 50000 {
+			t.Fatalf("probed %v, above the ceiling", r)
+		}
+		return true, nil
+	})
+	if err != nil || held != 32000 || failed != 0 {
+		t.Errorf("held %v failed %v err %v; want 32000 and no failure", held, failed, err)
 	}
 }
 

@@ -242,6 +242,14 @@ func (r *capacityRun) searchAll(ctx context.Context, precision float64) error {
 	return err
 }
 
+// ceiling is the highest rate a probe may offer: the simulator's limit on
+// the offered rate, and the rate at which requests living as long as the
+// scenario's client lets them could exceed its budget in flight.
+func (r *capacityRun) ceiling() float64 {
+	life := scenarios.RequestLifetime(r.f.Scenario).Seconds()
+	return min(scenarios.MaxRate, scenarios.MaxInFlight/life)
+}
+
 // probeSetup sizes the probes: warm-up as the scenario's (5s to 30s); for
 // N-1 the loss right after it, and a settling time of the slowest of
 // re-homing, discovery expiry and data failover, plus 5s.
@@ -402,7 +410,7 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 		return p.Held, err
 	}
 	start := roundRate(r.c.PeakRate)
-	held, failed, err := bracket(start, precision, test) // on an interrupt: the bracket so far
+	held, failed, err := bracket(start, precision, r.ceiling(), test) // on an interrupt: the bracket so far
 	l := Limit{Held: held, Failed: failed, Probes: len(probes)}
 	for _, p := range probes {
 		if p.Rate == held && held > 0 {
@@ -421,12 +429,12 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 }
 
 // bracket finds the highest rate for which test holds: the start, then
-// doubling while it holds (up to 1024 x) or halving while it fails (down
-// to 1/64), then bisection until failed - held <= precision x held. It
+// doubling while it holds (up to 1024 x, and no further than ceiling) or
+// halving while it fails (down to 1/64), then bisection until failed - held <= precision x held. It
 // returns 0 for held when nothing held, and 0 for failed when nothing
 // failed. When test fails it returns the bracket reached so far with the
 // error.
-func bracket(start, precision float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
+func bracket(start, precision, ceiling float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
 	// probe tests rate r and moves the bound it belongs to
 	probe := func(r float64) error {
 		ok, err := test(r)
@@ -445,7 +453,7 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 	}
 	for i := 0; i < maxDoublings && held > 0 && failed == 0; i++ {
 		r := roundRate(held * 2)
-		if r > scenarios.MaxRate {
+		if r > ceiling {
 			break
 		}
 		if err := probe(r); err != nil {
