@@ -44,13 +44,25 @@ type verdictRow struct {
 	Pass  bool
 }
 
+// faultRow is one fault in the reports' two fault tables, timing and
+// impact, each narrow enough that its cells stay on a line or two: a
+// figure, and in HTML a smaller detail line under it.
 type faultRow struct {
-	Index                                                int
-	Name, Kind, Target, Window, Availability, Worst      string
-	Detection, Reroute, Failover, RTO, LostWrites, Users string
-	Sets, Latency                                        string
-	// Priorities is the availability of each class inside the fault.
+	Index                                           int
+	Name, Kind, Target, Window, Availability, Worst string
+	Detection, Reroute, Failover, LostWrites        string
+	// RTO is the recovery time; RTOAt when it ended, or what it means when
+	// it equals the fault's length (RTONote).
+	RTO, RTOAt, RTONote string
+	// Users and Sets are the blast radius shares; UsersOf and SetsOf the
+	// counts behind them.
+	Users, UsersOf, Sets, SetsOf string
+	// Latency is p50 / p99 / p99.9 inside the fault.
+	Latency string
+	// Priorities is the availability of each class inside the fault (one
+	// string for the terminal), ByPriority the same class by class.
 	Priorities string
+	ByPriority [NumPriorities]string
 }
 
 type timelineRow struct{ T, Kind, Fault, Detail string }
@@ -206,20 +218,22 @@ func newFaultRow(res *Result, i int) faultRow {
 	r := faultRow{Index: i, Name: f.Name, Kind: f.Kind, Target: f.Target, Window: formatRange(f.Start, f.End),
 		Availability: FormatPercent(fm.Availability), Detection: optDur(fm.Detection), Reroute: optDur(fm.Reroute),
 		Failover: optDur(fm.FailoverDone), RTO: FormatLatency(fm.RTO),
-		Users: FormatPercent(fm.BlastUsers) + " (" + groupDigits(f.UsersFailed) + " of " + groupDigits(f.UsersActive) + ")",
-		Sets:  FormatPercent(fm.BlastSets) + " (" + itoa(fm.SetsAffected) + " of " + itoa(len(res.Sets)) + ")",
+		Users: FormatPercent(fm.BlastUsers), UsersOf: groupDigits(f.UsersFailed) + " of " + groupDigits(f.UsersActive) + " users",
+		Sets: FormatPercent(fm.BlastSets), SetsOf: itoa(fm.SetsAffected) + " of " + scenarios.Quantity(len(res.Sets), "set"),
 		Latency: FormatLatency(fm.Latency.P50) + " / " + FormatLatency(fm.Latency.P99) + " / " +
 			FormatLatency(fm.Latency.P999),
 		LostWrites: strconv.FormatInt(fm.LostWrites, 10),
 	}
 	var pri []string
 	for k := range fm.ByPriority {
-		pri = append(pri, priorityName(k)+" "+FormatPercent(fm.ByPriority[k]))
+		r.ByPriority[k] = FormatPercent(fm.ByPriority[k])
+		pri = append(pri, priorityName(k)+" "+r.ByPriority[k])
 	}
 	r.Priorities = strings.Join(pri, " · ")
 	switch {
 	case fm.RTO > 0:
-		r.RTO += " (at " + FormatTime(f.Start+fm.RTO) + ")"
+		r.RTOAt = "at " + FormatTime(f.Start+fm.RTO)
+		r.RTONote = RTONote(fm.RTO, f.End-f.Start, res.WindowNS)
 	case fm.RTO < 0 && res.Incomplete:
 		r.RTO = "unknown (the run stopped first)"
 	}

@@ -273,7 +273,17 @@ func WriteSummary(w io.Writer, res *Result, dir string, verbose bool) error {
 		fmt.Fprintf(&b, "  %-34s %s\n", k.Name, k.Value)
 	}
 	for _, f := range v.Faults {
-		fmt.Fprintf(&b, "  fault %q: availability %s, detected %s, RTO %s, lost writes %s\n", f.Name, f.Availability, f.Detection, f.RTO, f.LostWrites)
+		rto := f.RTO
+		var extra []string
+		for _, s := range []string{f.RTOAt, f.RTONote} {
+			if s != "" {
+				extra = append(extra, s)
+			}
+		}
+		if len(extra) > 0 {
+			rto += " (" + strings.Join(extra, "; ") + ")"
+		}
+		fmt.Fprintf(&b, "  fault %q: availability %s, detected %s, RTO %s, lost writes %s\n", f.Name, f.Availability, f.Detection, rto, f.LostWrites)
 	}
 	if dir != "" {
 		fmt.Fprintf(&b, "  report: %s\n", filepath.Join(dir, FileHTML))

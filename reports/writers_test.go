@@ -327,3 +327,31 @@ func TestIncompleteRunNeverPasses(t *testing.T) {
 		t.Errorf("terminal summary:\n%s", s)
 	}
 }
+
+// TestFaultTablesNarrow checks that the fault tables of report.html and
+// report.md are split into timing and impact, neither wide enough to
+// wrap its cells: at most 10 columns each.
+func TestFaultTablesNarrow(t *testing.T) {
+	res, figs := analysed(t)
+	var h, m bytes.Buffer
+	if err := WriteHTML(&h, res, figs); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&m, res, figs); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"failover", "fault-impact"} {
+		table := regexp.MustCompile(`(?s)<table id="` + id + `".*?</table>`).FindString(h.String())
+		head := regexp.MustCompile(`(?s)<thead>.*?</thead>`).FindString(table)
+		if n := strings.Count(head, "<th>") + strings.Count(head, "<th "); n == 0 || n > 10 {
+			t.Errorf("report.html table %s has %d columns", id, n)
+		}
+	}
+	for _, title := range []string{"### Faults: timing", "### Faults: impact"} {
+		_, rest, ok := strings.Cut(m.String(), title+"\n\n")
+		header, _, _ := strings.Cut(rest, "\n")
+		if n := strings.Count(header, "|") - 1; !ok || n > 10 {
+			t.Errorf("report.md %q: %d columns (found %v)", title, n, ok)
+		}
+	}
+}

@@ -64,6 +64,10 @@ type Page struct {
 	Svgs     []int `json:"svgs"`
 	Timeline int   `json:"timeline"`
 	Failover int   `json:"failover"`
+	// FaultLines is the most lines of text any cell of the fault tables
+	// takes; FaultsOverflow is set when one is wider than the page.
+	FaultLines     int  `json:"faultLines"`
+	FaultsOverflow bool `json:"faultsOverflow"`
 	// Requests are the URLs the page loaded (itself included).
 	Requests []string `json:"-"`
 }
@@ -81,6 +85,12 @@ const readPage = `(async () => {
     svgs: [...document.querySelectorAll('svg')].map(s => Math.round(s.getBoundingClientRect().width)),
     timeline: document.querySelectorAll('#timeline tbody tr').length,
     failover: document.querySelectorAll('#failover tbody tr').length,
+    faultLines: Math.max(0, ...[...document.querySelectorAll('#failover td, #fault-impact td')].map(td => {
+      const cs = getComputedStyle(td);
+      const h = td.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+      return Math.round(h / parseFloat(cs.lineHeight));
+    })),
+    faultsOverflow: [...document.querySelectorAll('#failover, #fault-impact')].some(t => t.scrollWidth > t.parentElement.clientWidth + 1),
   };
 })()`
 
