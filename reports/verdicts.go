@@ -104,7 +104,11 @@ func (a *analysis) verdicts(m *Measures) []Verdict {
 		a.lostVerdicts(m, "lost_writes", add, float64(*slo.LostWrites))
 	}
 	if slo.ShedOrder {
-		add(shedVerdict(&m.ShedOrder, a.res.WindowNS))
+		v := shedVerdict(&m.ShedOrder, a.res.WindowNS)
+		if a.res.Totals.Counts.Outcomes[Shed] == 0 {
+			v.Detail = "no request was shed; " + v.Detail
+		}
+		add(v)
 	}
 	if a.res.Incomplete {
 		for i := range out {

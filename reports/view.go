@@ -171,9 +171,14 @@ func keyFigures(res *Result) []keyFigure {
 	if m.LostWrites > 0 {
 		lost += " (span " + FormatLatency(m.LostSpanNS) + ")"
 	}
-	shed := "held"
-	if !m.ShedOrder.Held {
-		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window")
+	shed := "held: " + m.ShedOrder.Detail
+	switch {
+	case t.Counts.Outcomes[Shed] == 0:
+		// losses came from faults or timeouts, not from the gateway
+		// choosing whom to drop: there is no order to judge
+		shed = "no shedding: no request was shed"
+	case !m.ShedOrder.Held:
+		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window") + ": " + m.ShedOrder.Detail
 	}
 	c := &res.Cost
 	return []keyFigure{
@@ -188,7 +193,7 @@ func keyFigures(res *Result) []keyFigure {
 		{"Cross-set share", FormatPercent(m.CrossSet)},
 		{"Retry amplification", strconv.FormatFloat(m.RetryAmplification, 'f', 3, 64) + " attempts per request"},
 		{"Acknowledged writes lost", lost},
-		{"Shed order", shed + ": " + m.ShedOrder.Detail},
+		{"Shed order", shed},
 		{"Cost", strings.Join([]string{scenarios.Quantity(c.Machines, "machine"), scenarios.Quantity(c.Cores, "core"),
 			scenarios.Quantity(c.Sets, "set"), scenarios.Quantity(c.Instances, "instance"), scenarios.Quantity(c.Shards, "shard")}, ", ")},
 	}

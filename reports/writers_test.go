@@ -355,3 +355,31 @@ func TestFaultTablesNarrow(t *testing.T) {
 		}
 	}
 }
+
+// TestShedOrderWithoutShedding checks the key figure of a run where
+// nothing was shed and high priority lost the most: it must say there was
+// no shedding, not that the order held.
+func TestShedOrderWithoutShedding(t *testing.T) {
+	r := handResult(10)
+	for i := 2; i < 6; i++ {
+		setCounts(r, i, [3]int64{100, 600, 300}, [3]int64{90, 594, 300})
+	}
+	fillTotals(r)
+	Analyze(r)
+	var fig string
+	for _, k := range newView(r).Key {
+		if k.Name == "Shed order" {
+			fig = k.Value
+		}
+	}
+	if fig != "no shedding: no request was shed" {
+		t.Errorf("shed order figure %q", fig)
+	}
+	shed := synthResult(t)
+	Analyze(shed)
+	for _, k := range newView(shed).Key {
+		if k.Name == "Shed order" && !strings.HasPrefix(k.Value, "held: ") {
+			t.Errorf("the synthetic flash crowd sheds low priority first; figure %q", k.Value)
+		}
+	}
+}
