@@ -193,7 +193,7 @@ func TestCompareDirections(t *testing.T) {
 	if by["az"].ExtraInstances != 0 || by["machine"].ExtraInstances <= 0 {
 		t.Errorf("extra instances: az %d (the scenario's layout), machine %d", by["az"].ExtraInstances, by["machine"].ExtraInstances)
 	}
-	if !strings.Contains(c.Reading, "of users with") {
+	if !strings.HasPrefix(c.Reading, "with the scenario's az striping, losing ") {
 		t.Errorf("reading: %s", c.Reading)
 	}
 	if err := c.Write(dir); err != nil {
@@ -587,4 +587,52 @@ func TestInterruptedCapacityKeepsWhatRan(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkContains(t, filepath.Join(dir, FileMarkdown), "stopped (interrupted)", "⚠️")
+}
+
+// TestCompareReadingAgainstOwnLayout checks that the reading compares the
+// layouts with the scenario's own striping, not the extremes with each
+// other.
+func TestCompareReadingAgainstOwnLayout(t *testing.T) {
+	layout := func(g string, instances int, users ...float64) Layout {
+		l := Layout{Granularity: g, Cost: reports.Cost{Instances: instances}, Passed: true}
+		for _, u := range users {
+			l.Faults = append(l.Faults, FaultOutcome{BlastUsers: u})
+		}
+		return l
+	}
+	c := &Comparison{
+		Base:       BaseLayout{Granularity: "az", Instances: 40},
+		Objectives: []string{"availability ≥ 99%"},
+		Suite: []SuiteFault{{Class: "machine-down", Kind: "machine-down", Target: "machine=c/a/r1/m1"},
+			{Class: "az-down", Kind: "az-down", Target: "az=c/a"}},
+		Layouts: []Layout{layout("city", 20, 0.10, 1), layout("az", 40, 0.08, 0.5), layout("machine", 90, 0.01, 0.5)},
+	}
+	want := "with the scenario's az striping, losing az c/a hits 50.00% of users; machine striping cuts that to 50.00%"
+	if got := compareReading(c); !strings.HasPrefix(got, "with the scenario's az striping, losing az c/a hits 50.00% of users, the fewest of the layouts compared") {
+		t.Errorf("reading %q (not %q)", got, want)
+	}
+	c.Layouts[2].Faults[1].BlastUsers = 0.125
+	if got := compareReading(c); !strings.HasPrefix(got, "with the scenario's az striping, losing az c/a hits 50.00% of users; machine striping cuts that to 12.50%, for 50 more instances (90 against 40, +125%)") {
+		t.Errorf("reading %q", got)
+	}
+	c.Base.Granularity = "rack"
+	if got := compareReading(c); !strings.HasPrefix(got, "losing az c/a hits 12.50% of users with machine striping against 100% with city striping") {
+		t.Errorf("reading without the scenario's layout compared: %q", got)
+	}
+}
+
+// TestRTOAtTheFaultsEnd checks the wording of an RTO that is the fault's
+// own length: the system recovered only because the fault ended.
+func TestRTOAtTheFaultsEnd(t *testing.T) {
+	for _, tc := range []struct {
+		rto  int64
+		want string
+	}{
+		{12e9, "12s"}, {60e9, "1m0s (recovered only when the fault ended)"}, {60.5e9, "1m1s (recovered only when the fault ended)"},
+		{65e9, "1m5s (recovered 5s after the fault ended)"}, {-1, "never"},
+	} {
+		if got := rtoText(tc.rto, 60e9, 1e9); got != tc.want {
+			t.Errorf("RTO %d of a 1m fault: %q, want %q", tc.rto, got, tc.want)
+		}
+	}
 }

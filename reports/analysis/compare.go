@@ -35,9 +35,14 @@ type Comparison struct {
 	// equal as possible) or "slo" (sized for the objectives).
 	Sizing string `json:"sizing"`
 	// ScenarioFaults is true when the suite is the scenario's own faults.
-	ScenarioFaults bool         `json:"scenario_faults"`
-	Objectives     []string     `json:"objectives"`
-	Suite          []SuiteFault `json:"suite"`
+	ScenarioFaults bool     `json:"scenario_faults"`
+	Objectives     []string `json:"objectives"`
+	// WindowNS is the runs' metrics window (what an RTO is measured in).
+	WindowNS int64 `json:"window_ns"`
+	// InFaultObjective is the scenario's availability_in_fault (0: none),
+	// drawn on the in-fault availability chart.
+	InFaultObjective float64      `json:"in_fault_objective,omitempty"`
+	Suite            []SuiteFault `json:"suite"`
 	// Base describes the scenario's own layout, the reference for extra instances.
 	Base    BaseLayout `json:"base"`
 	Layouts []Layout   `json:"layouts"`
@@ -161,7 +166,8 @@ func Compare(ctx context.Context, f *scenarios.File, o CompareOptions) (*Compari
 	}
 	base := scenarios.NewPlan(f)
 	c := &Comparison{Scenario: f.Scenario.Name, File: f.Path, Seed: pl.seed, Sizing: "equal",
-		Objectives: describeObjectives(f.Scenario.SLO), Base: baseLayout(base), ScenarioFaults: o.ScenarioFaults}
+		Objectives: describeObjectives(f.Scenario.SLO), Base: baseLayout(base), ScenarioFaults: o.ScenarioFaults,
+		InFaultObjective: f.Scenario.SLO.AvailabilityInFault.Fraction(), WindowNS: int64(f.Scenario.Run.Window)}
 	if o.SizeForSLO {
 		c.Sizing = "slo"
 	}
@@ -579,14 +585,19 @@ func (c *Comparison) completeClasses() []int {
 	return out
 }
 
-// blastReading is the reading's first half: the fault class whose blast
-// radius varies most across layouts, among those every layout finished.
+// blastReading is the reading's first half. It takes the fault class
+// whose blast radius varies most across the layouts (among those every
+// layout finished) and reads it against the scenario's own striping, the
+// design under review: the share of users that loss hits with it, and the
+// layout that hits the fewest with what it costs in instances against it.
+// When the scenario's striping is not among those compared, it reads the
+// least hit layout against the most hit.
 func blastReading(c *Comparison) string {
 	cls, lo, hi, spread := -1, 0, 0, -1.0
 	for _, k := range c.completeClasses() {
 		l, h := 0, 0
 		for i, ly := range c.Layouts {
-			if ly.Faults[k].BlastUsers < c.Layouts[l].Faults[k].BlastUsers {
+			if u, best := ly.Faults[k].BlastUsers, c.Layouts[l].Faults[k].BlastUsers; u < best || u == best && ly.Cost.Instances < c.Layouts[l].Cost.Instances {
 				l = i
 			}
 			if ly.Faults[k].BlastUsers > c.Layouts[h].Faults[k].BlastUsers {
@@ -597,21 +608,32 @@ func blastReading(c *Comparison) string {
 			cls, lo, hi, spread = k, l, h, d
 		}
 	}
-	var s string
 	switch {
 	case cls < 0:
-		s = "no fault was injected"
+		return "no fault was injected"
 	case spread <= 0.0005:
-		s = fmt.Sprintf("%s hits the same share of users in every layout (%s)", lossPhrase(c.Suite[cls]),
+		return fmt.Sprintf("%s hits the same share of users in every layout (%s)", lossPhrase(c.Suite[cls]),
 			reports.FormatPercent(c.Layouts[lo].Faults[cls].BlastUsers))
-	default:
-		a, b := &c.Layouts[lo], &c.Layouts[hi]
-		s = fmt.Sprintf("%s hits %s of users with %s striping against %s with %s striping", lossPhrase(c.Suite[cls]),
-			reports.FormatPercent(a.Faults[cls].BlastUsers), a.Granularity,
-			reports.FormatPercent(b.Faults[cls].BlastUsers), b.Granularity)
-		s += ", " + costDelta(a, b)
 	}
-	return s
+	own := -1
+	for i, l := range c.Layouts {
+		if l.Granularity == c.Base.Granularity {
+			own = i
+		}
+	}
+	users := func(i int) string { return reports.FormatPercent(c.Layouts[i].Faults[cls].BlastUsers) }
+	loss := lossPhrase(c.Suite[cls])
+	if own < 0 {
+		a, b := &c.Layouts[lo], &c.Layouts[hi]
+		return fmt.Sprintf("%s hits %s of users with %s striping against %s with %s striping, %s", loss,
+			users(lo), a.Granularity, users(hi), b.Granularity, costDelta(a, b))
+	}
+	s := fmt.Sprintf("with the scenario's %s striping, %s hits %s of users", c.Base.Granularity, loss, users(own))
+	if c.Layouts[own].Faults[cls].BlastUsers-c.Layouts[lo].Faults[cls].BlastUsers <= 0.0005 {
+		return s + ", the fewest of the layouts compared"
+	}
+	best := &c.Layouts[lo]
+	return s + fmt.Sprintf("; %s striping cuts that to %s, %s", best.Granularity, users(lo), costDelta(best, &c.Layouts[own]))
 }
 
 // lossPhrase names a suite fault in a sentence: "losing az shenzhen/a".

@@ -23,9 +23,11 @@ type FailoverSweep struct {
 	Seed     uint64 `json:"seed"`
 	Lose     string `json:"lose"`
 	// AtNS and ForNS bound the loss; Window says where they come from.
-	AtNS       int64         `json:"at_ns"`
-	ForNS      int64         `json:"for_ns"`
-	Window     string        `json:"window"`
+	AtNS   int64  `json:"at_ns"`
+	ForNS  int64  `json:"for_ns"`
+	Window string `json:"window"`
+	// WindowNS is the runs' metrics window (what an RTO is measured in).
+	WindowNS   int64         `json:"window_ns"`
 	Objectives []string      `json:"objectives"`
 	Rows       []FailoverRow `json:"rows"`
 	// Worst is the index of the loss that hurts most: the lowest
@@ -91,7 +93,7 @@ func Failover(ctx context.Context, f *scenarios.File, o FailoverOptions) (*Failo
 		return nil, badInput("the topology has one %s: losing it loses everything", o.Lose)
 	}
 	at, dur, fromScenario := defaultWindow(s)
-	fs := &FailoverSweep{Scenario: s.Name, File: f.Path, Seed: pl.seed, Lose: o.Lose, AtNS: int64(at), ForNS: int64(dur),
+	fs := &FailoverSweep{Scenario: s.Name, File: f.Path, Seed: pl.seed, Lose: o.Lose, AtNS: int64(at), ForNS: int64(dur), WindowNS: int64(s.Run.Window),
 		Objectives: describeObjectives(s.SLO),
 		Window:     "a quarter of the run from a quarter in (the scenario has no fault)"}
 	if fromScenario {
@@ -213,7 +215,7 @@ func rankedReading(fs *FailoverSweep) string {
 	w := &fs.Rows[fs.Worst]
 	s := fmt.Sprintf("losing %s %s hurts most: %s served in the window, %s of users hit, RTO %s, %d acknowledged writes lost",
 		fs.Lose, w.Place, reports.FormatPercent(w.Availability), reports.FormatPercent(w.BlastUsers),
-		reports.FormatLatency(w.RTONS), w.LostWrites)
+		rtoText(w.RTONS, fs.ForNS, fs.WindowNS), w.LostWrites)
 	best := fs.Worst
 	var lost int64
 	for i := range fs.Rows {

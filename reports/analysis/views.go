@@ -17,6 +17,15 @@ var (
 	latency = reports.FormatLatency
 )
 
+// rtoText is an RTO with what it means against the fault's length:
+// "2m0s (recovered only when the fault ended)".
+func rtoText(rto, faultLen, window int64) string {
+	if note := reports.RTONote(rto, faultLen, window); note != "" {
+		return latency(rto) + " (" + note + ")"
+	}
+	return latency(rto)
+}
+
 func optDur(ns int64) string {
 	if ns < 0 {
 		return "—"
@@ -222,7 +231,7 @@ func (c *Comparison) faultRows(k int, group func(string), add func(string, func(
 	add("Availability in the fault", func(l *Layout) cell { return txt(pct(l.Faults[k].Availability)) })
 	add("By priority", func(l *Layout) cell { return txt(byPriority(l.Faults[k].ByPriority)) })
 	add("Latency p99 in the fault", func(l *Layout) cell { return txt(latency(l.Faults[k].P99NS)) })
-	add("RTO", func(l *Layout) cell { return txt(latency(l.Faults[k].RTONS)) })
+	add("RTO", func(l *Layout) cell { return txt(rtoText(l.Faults[k].RTONS, sf.ForNS, c.WindowNS)) })
 	add("Detected · rerouted", func(l *Layout) cell {
 		return txt(optDur(l.Faults[k].DetectionNS) + " · " + optDur(l.Faults[k].RerouteNS))
 	})
@@ -337,12 +346,6 @@ func (c *Comparison) charts() []chart {
 	if len(classes) == 0 {
 		return []chart{{"cost", c.costChart}}
 	}
-	lowAvail := 100.0
-	for _, l := range c.Layouts {
-		for _, k := range classes {
-			lowAvail = min(lowAvail, 100*l.Faults[k].Availability)
-		}
-	}
 	b := func(name, title, ylabel string, v [][]float64, ymin float64) chart {
 		return chart{name, bars{title: title, xlabel: "fault", ylabel: ylabel, groups: groups, series: series,
 			values: v, ymin: ymin, highlight: -1}.plot}
@@ -352,8 +355,9 @@ func (c *Comparison) charts() []chart {
 			per(func(o *FaultOutcome) float64 { return 100 * o.BlastUsers }), 0),
 		b("blast-sets", "Blast radius: share of sets hit, by striping", "sets below the objective (%)",
 			per(func(o *FaultOutcome) float64 { return 100 * o.BlastSets }), 0),
-		b("availability-in-fault", "Availability inside the fault window, by striping", "availability (% served)",
-			per(func(o *FaultOutcome) float64 { return 100 * o.Availability }), max(0, lowAvail-(100-lowAvail)*0.3-0.5)),
+		{"availability-in-fault", dots{title: "Availability inside the fault window, by striping", xlabel: "fault", ylabel: "availability (% served)",
+			groups: groups, series: series, values: per(func(o *FaultOutcome) float64 { return 100 * o.Availability }), ymax: 100,
+			objective: 100 * c.InFaultObjective, objectiveName: "objective in a fault", highlight: -1}.plot},
 		b("p99-in-fault", "Latency p99 inside the fault window, by striping", "p99 (ms)",
 			per(func(o *FaultOutcome) float64 { return float64(o.P99NS) / 1e6 }), 0),
 		b("rto", "Recovery time (RTO) by striping (a fault never recovered from is not drawn)", "RTO (s)",
@@ -626,7 +630,7 @@ func (fs *FailoverSweep) page() *page {
 			name += " (stopped)"
 		}
 		rw.Cells = []cell{txt(name), txt(optDur(r.DetectionNS)), txt(optDur(r.RerouteNS)), txt(optDur(r.FailoverDoneNS)),
-			txt(latency(r.RTONS)), txt(lost), txt(pct(r.Availability)), txt(byPriority(r.ByPriority)), txt(latency(r.P99NS)),
+			txt(rtoText(r.RTONS, fs.ForNS, fs.WindowNS)), txt(lost), txt(pct(r.Availability)), txt(byPriority(r.ByPriority)), txt(latency(r.P99NS)),
 			txt(fmt.Sprintf("%s (%d of %d)", pct(r.BlastUsers), r.UsersFailed, r.UsersActive)),
 			txt(fmt.Sprintf("%s (%d of %d)", pct(r.BlastSets), r.SetsAffected, r.Sets)),
 			passCell(r.Passed, r.Failed, r.Dir+"/report.html")}
@@ -659,16 +663,12 @@ func (fs *FailoverSweep) charts() []chart {
 		}
 		return out
 	}
-	low := 100.0
-	for _, r := range rows {
-		low = min(low, 100*r.Availability)
-	}
 	secs := func(ns int64) float64 { return max(0, float64(ns)/1e9) }
 	x := fs.Lose + " lost"
 	return []chart{
-		{"availability", bars{title: "Availability inside the loss window, by " + fs.Lose + " lost", xlabel: x, ylabel: "availability (% served)",
+		{"availability", dots{title: "Availability inside the loss window, by " + fs.Lose + " lost", xlabel: x, ylabel: "availability (% served)",
 			groups: groups, series: []string{"availability"}, values: [][]float64{col(func(r *FailoverRow) float64 { return 100 * r.Availability })},
-			ymin: max(0, low-(100-low)*0.3-0.5), highlight: worst}.plot},
+			ymax: 100, highlight: worst}.plot},
 		{"blast-radius", bars{title: "Blast radius by " + fs.Lose + " lost", xlabel: x, ylabel: "share hit (%)",
 			groups: groups, series: []string{"users hit", "sets hit"}, highlight: worst,
 			values: [][]float64{col(func(r *FailoverRow) float64 { return 100 * r.BlastUsers }), col(func(r *FailoverRow) float64 { return 100 * r.BlastSets })}}.plot},
