@@ -88,6 +88,16 @@ func TestCapacityFindsTheSaturationPoint(t *testing.T) {
 	if in := c.Instances; !in.Met || in.Scale != 1 || in.Against != searchN1 {
 		t.Errorf("instances for N-1 at 600 req/s: %+v; one per set holds 800 req/s", in)
 	}
+	// One gateway and one api per set held, but a set of one gateway is
+	// lost with its machine: the recommendation keeps a spare of each.
+	for i, p := range c.Instances.PerSet {
+		if h := c.Instances.Held[i]; h.Instances != 1 || p.Instances != 2 || p.Component != h.Component {
+			t.Errorf("%s: held with %d per set, recommended %d; want 1 and 2", p.Component, h.Instances, p.Instances)
+		}
+	}
+	if !strings.Contains(c.Reading, "takes 1 gateway, 1 api per set, so 2 gateway, 2 api with a spare of each") {
+		t.Errorf("reading: %s", c.Reading)
+	}
 	sweeps := 0
 	for _, p := range c.Probes {
 		if p.Search == searchSweep {

@@ -89,16 +89,22 @@ type Limit struct {
 }
 
 // InstanceNeed is the per-set sizing found to hold at the peak rate (with
-// the worst loss when Lose is set).
+// the worst loss when Lose is set), and the sizing recommended from it.
 type InstanceNeed struct {
 	Against string `json:"against"`
 	Met     bool   `json:"met"`
-	// Scale is the per-set count of the largest component (the others in
-	// proportion); Current is the scenario's.
-	Scale   int         `json:"scale"`
-	Current int         `json:"current"`
-	PerSet  []PerSet    `json:"instances_per_set"`
-	Now     []PerSet    `json:"instances_per_set_now"`
+	// Scale is the smallest per-set count of the largest component that
+	// held (the others in proportion); Current is the scenario's.
+	Scale   int `json:"scale"`
+	Current int `json:"current"`
+	// Held is each component's count per set at Scale. PerSet, the
+	// recommendation, is one instance more of each: a set that loses any
+	// one of its instances (a machine dies) then keeps a size that held,
+	// whereas a set sized exactly to hold, one gateway say, is lost or
+	// overloaded with one machine.
+	Held   []PerSet    `json:"instances_per_set_held"`
+	PerSet []PerSet    `json:"instances_per_set"`
+	Now    []PerSet    `json:"instances_per_set_now"`
 	Probes  []SizeProbe `json:"probes"`
 	// Incomplete marks a search an interrupt stopped: nothing is recommended.
 	Incomplete bool `json:"incomplete,omitempty"`
@@ -538,7 +544,9 @@ func (r *capacityRun) searchInstances(ctx context.Context) (*InstanceNeed, []Pro
 	}
 	need.Met, need.Scale = met, k
 	for _, c := range r.comps {
-		need.PerSet = append(need.PerSet, PerSet{c.Name, max(1, ceilDiv(c.Instances*k, r.k0))})
+		held := max(1, ceilDiv(c.Instances*k, r.k0))
+		need.Held = append(need.Held, PerSet{c.Name, held})
+		need.PerSet = append(need.PerSet, PerSet{c.Name, held + 1})
 	}
 	return need, probes, nil
 }
@@ -564,11 +572,10 @@ func capacityReading(c *Capacity) string {
 		switch {
 		case !in.Met:
 			s += fmt.Sprintf("; even %s instances per set do not hold %s (the limit lies beyond instances: data, cores or re-homing)",
-				perSetText(in.PerSet), what)
-		case in.Scale == in.Current:
-			s += fmt.Sprintf("; holding %s needs the current %s per set", what, perSetText(in.PerSet))
+				perSetText(in.Held), what)
 		default:
-			s += fmt.Sprintf("; holding %s needs %s per set (now %s)", what, perSetText(in.PerSet), perSetText(in.Now))
+			s += fmt.Sprintf("; holding %s takes %s per set, so %s with a spare of each, for a set to survive losing an instance (now %s)",
+				what, perSetText(in.Held), perSetText(in.PerSet), perSetText(in.Now))
 		}
 	}
 	return s + "."

@@ -495,9 +495,11 @@ func (c *Capacity) instanceSection() section {
 	if in.Against == searchN1 {
 		what = "the worst " + c.Lose + " lost at the peak rate"
 	}
-	s := section{ID: "instances", Title: "Instances per set to hold " + what, Head: []string{"Component", "Per set now", "Per set needed"}}
+	s := section{ID: "instances", Title: "Instances per set to hold " + what,
+		Head: []string{"Component", "Per set now", "Smallest that held", "Recommended (one spare)"}}
 	for i, p := range in.PerSet {
-		s.Rows = append(s.Rows, row{Cells: []cell{txt(p.Component), txt(strconv.Itoa(in.Now[i].Instances)), txt(strconv.Itoa(p.Instances))}})
+		s.Rows = append(s.Rows, row{Cells: []cell{txt(p.Component), txt(strconv.Itoa(in.Now[i].Instances)),
+			txt(strconv.Itoa(in.Held[i].Instances)), txt(strconv.Itoa(p.Instances))}})
 	}
 	var tried []string
 	for _, p := range in.Probes {
@@ -507,7 +509,8 @@ func (c *Capacity) instanceSection() section {
 		}
 		tried = append(tried, fmt.Sprintf("%d %s", p.Scale, mark))
 	}
-	s.Note = "Scales tried (per-set count of the largest component, the others in proportion): " + strings.Join(tried, ", ") + "."
+	s.Note = "Scales tried (per-set count of the largest component, the others in proportion): " + strings.Join(tried, ", ") + ". " +
+		"The recommendation adds one instance of each component to the smallest size that held, so that a set which loses one instance (its machine) still holds."
 	switch {
 	case in.Incomplete:
 		s.Note += " The search was interrupted before it ended: no size is recommended."
