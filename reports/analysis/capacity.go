@@ -105,7 +105,7 @@ type InstanceNeed struct {
 	Held   []PerSet    `json:"instances_per_set_held"`
 	PerSet []PerSet    `json:"instances_per_set"`
 	Now    []PerSet    `json:"instances_per_set_now"`
-	Probes  []SizeProbe `json:"probes"`
+	Probes []SizeProbe `json:"probes"`
 	// Incomplete marks a search an interrupt stopped: nothing is recommended.
 	Incomplete bool `json:"incomplete,omitempty"`
 }
