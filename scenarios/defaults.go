@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 
 	"gopkg.in/yaml.v3"
@@ -245,7 +246,7 @@ func (s *Scenario) scaleShares() {
 		for _, p := range ps {
 			sum += *p
 		}
-		if sum > 0 && sum != 1 {
+		if sum > 0 && math.Abs(float64(sum)-1) > 1e-9 { // rounding written by a person, not float noise
 			for _, p := range ps {
 				*p /= sum
 			}
