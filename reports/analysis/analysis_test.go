@@ -646,3 +646,31 @@ func TestRTOAtTheFaultsEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestAvailabilityChartsEndAt100 checks that availability inside faults
+// is drawn on an axis that stops at 100% (a dot chart), where bars showed
+// an axis from 20% to 120%.
+func TestAvailabilityChartsEndAt100(t *testing.T) {
+	c := &Comparison{Suite: []SuiteFault{{Class: "az-down"}, {Class: "city-down"}}, InFaultObjective: 0.92}
+	for _, g := range []string{"city", "az"} {
+		c.Layouts = append(c.Layouts, Layout{Granularity: g, Faults: []FaultOutcome{{Availability: 0.9}, {Availability: 0.4}}})
+	}
+	fs := &FailoverSweep{Lose: "az", Worst: 1, Rows: []FailoverRow{{Place: "c/a", Availability: 0.999}, {Place: "c/b", Availability: 0.95}}}
+	for _, ch := range append(c.charts(), fs.charts()...) {
+		if ch.name != "availability-in-fault" && ch.name != "availability" {
+			continue
+		}
+		p, err := ch.fn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Y.Max > 100.5 || p.Y.Min < 0 {
+			t.Errorf("%s: axis %v to %v", ch.name, p.Y.Min, p.Y.Max)
+		}
+		for _, tk := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+			if tk.Label != "" && tk.Value > 100 {
+				t.Errorf("%s: a tick at %v%%", ch.name, tk.Value)
+			}
+		}
+	}
+}

@@ -139,7 +139,7 @@ func (d dots) plot() (*plot.Plot, error) {
 		lo = min(lo, d.objective)
 	}
 	pad := max((d.ymax-lo)*0.08, 0.05)
-	p.Y.Min, p.Y.Max = max(0, lo-pad), d.ymax+pad*0.25
+	p.Y.Min, p.Y.Max = max(0, lo-pad), d.ymax+min(pad*0.25, 0.5) // room for a dot at the top, no more
 	p.Y.Tick.Marker = upTo{d.ymax}
 	p.X.Min, p.X.Max = -0.5, float64(len(d.groups))-0.5
 	p.NominalX(d.groups...)
