@@ -225,16 +225,16 @@ func (cv curve) plot() (*plot.Plot, error) {
 		lo, hi = max(lo, 0.01), max(hi, 0.02)
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi*4)))
+		p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
 	} else {
 		pad := max((hi-lo)*0.1, 0.05)
-		p.Y.Min, p.Y.Max = max(0, lo-pad), hi+pad*3
+		p.Y.Min, p.Y.Max = max(0, lo-pad), hi+pad
 		p.Y.Tick.Marker = niceTicks{}
 	}
-	p.X.Min, p.X.Max = 0, xhi*1.3
+	p.X.Min, p.X.Max = 0, xhi*1.05
 	p.X.Tick.Marker = niceTicks{}
 	if cv.hline > 0 {
-		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: cv.hline}, {X: xhi * 1.3, Y: cv.hline}})
+		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: cv.hline}, {X: xhi * 1.05, Y: cv.hline}})
 		if err != nil {
 			return nil, err
 		}

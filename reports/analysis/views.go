@@ -404,7 +404,7 @@ func (c *Comparison) costChart() (*plot.Plot, error) {
 	p.NominalX(groups...)
 	p.Y.Tick.Marker = niceTicks{}
 	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
-	p.Y.Min, p.Y.Max = 0, max(hi, 1)*1.45
+	p.Y.Min, p.Y.Max = 0, max(hi, 1)*1.08 // the legend is beside the plot
 	return p, nil
 }
 
