@@ -26,6 +26,7 @@ test: ## run every test (unit, determinism, queueing theory, golden files, fuzz 
 		command -v google-chrome >/dev/null || echo "browser tests SKIPPED: no Chromium (apt-get install chromium, or set STRIPELAB_CHROMIUM)"
 	$(GO) test -count=1 ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
+	@$(GO) run ./internal/browsertest/checkchromium
 
 race: ## run the tests under the race detector (-short: the long statistical runs are left to make test)
 	$(GO) test -count=1 -race -short ./...

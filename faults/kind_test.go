@@ -52,7 +52,8 @@ func TestChecks(t *testing.T) {
 		err  string
 	}{
 		{"latency", Params{Delay: time.Millisecond}, ""},
-		{"latency", Params{}, "delay:"},
+		{"latency", Params{}, "expected a delay, a jitter or both"},
+		{"latency", Params{Jitter: time.Millisecond}, ""},
 		{"latency", Params{Delay: time.Millisecond, Direction: "up"}, "direction:"},
 		{"loss", Params{Rate: 0.5}, ""},
 		{"loss", Params{Rate: 0}, "rate:"},

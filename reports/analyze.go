@@ -3,6 +3,8 @@ package reports
 import (
 	"math"
 	"sort"
+
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 // DefaultAvailabilityObjective is the availability a window must reach to
@@ -181,7 +183,7 @@ func (a *analysis) mergedLatency(idx []int) Latency {
 		}
 		if w.Latency.Count > 0 {
 			fb.Count += w.Latency.Count
-			fb.P50, fb.P90 = max(fb.P50, w.Latency.P50), max(fb.P90, w.Latency.P90)
+			fb.P50, fb.P90, fb.P95 = max(fb.P50, w.Latency.P50), max(fb.P90, w.Latency.P90), max(fb.P95, w.Latency.P95)
 			fb.P99, fb.P999 = max(fb.P99, w.Latency.P99), max(fb.P999, w.Latency.P999)
 			fb.Max = max(fb.Max, w.Latency.Max)
 			fb.Mean = max(fb.Mean, w.Latency.Mean)
@@ -192,7 +194,8 @@ func (a *analysis) mergedLatency(idx []int) Latency {
 		return l
 	}
 	l.Count += fb.Count
-	l.P50, l.P90, l.P99, l.P999 = max(l.P50, fb.P50), max(l.P90, fb.P90), max(l.P99, fb.P99), max(l.P999, fb.P999)
+	l.P50, l.P90, l.P95 = max(l.P50, fb.P50), max(l.P90, fb.P90), max(l.P95, fb.P95)
+	l.P99, l.P999 = max(l.P99, fb.P99), max(l.P999, fb.P999)
 	l.Max, l.Mean = max(l.Max, fb.Max), max(l.Mean, fb.Mean)
 	return l
 }
@@ -296,14 +299,16 @@ func (a *analysis) spanEnd(fi int) int64 {
 // window of its span whose availability is below the objective; 0 when no
 // window was; -1 when no window with traffic came after the last bad one,
 // or when no request at all was measured after the fault started (a fault
-// in warm-up, or past the end of a run stopped early). It also returns that
+// in warm-up, or past the end of a run stopped early). A window whose
+// requests in flight at a stop could still have made it healthy is left
+// out (undecided). It also returns that
 // last bad window (-1 when none).
 func (a *analysis) recovery(fi int) (rto int64, lastBad int) {
 	f := &a.res.Faults[fi]
 	lastBad, lastSeen := -1, -1
 	for _, i := range a.overlapping(f.Start, a.spanEnd(fi)) {
 		c := &a.res.Windows[i].Counts
-		if c.Offered == 0 {
+		if c.Offered == 0 || a.undecided(c) {
 			continue
 		}
 		lastSeen = i
@@ -320,6 +325,14 @@ func (a *analysis) recovery(fi int) (rto int64, lastBad int) {
 		return -1, lastBad
 	}
 	return a.res.Windows[lastBad].Start + a.res.WindowNS - f.Start, lastBad
+}
+
+// undecided reports whether a window's requests whose outcome is unknown
+// (in flight when the run stopped) leave open whether the window met the
+// objective: it would have if they were all served. Such a window neither
+// fails nor recovers anything.
+func (a *analysis) undecided(c *Counts) bool {
+	return c.Partial() && float64(c.OK()+c.Outcomes[Unknown])/float64(c.Offered) >= a.objective
 }
 
 // shedOrder checks, in every measured window where some class lost
@@ -352,7 +365,7 @@ func (a *analysis) shedOrder() ShedOrder {
 		if lossy == 0 {
 			so.Detail = "no class lost availability"
 		} else {
-			so.Detail = "no higher class lost more than a lower one in the " + itoa(lossy) + " windows with losses"
+			so.Detail = "no higher class lost more than a lower one in the " + scenarios.Quantity(lossy, "window") + " with losses"
 		}
 	}
 	return so

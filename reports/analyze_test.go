@@ -441,3 +441,34 @@ func TestQueueMeasures(t *testing.T) {
 		t.Errorf("queue rows %+v", rows)
 	}
 }
+
+// TestP95Objective checks that a p95 objective is measured between p90
+// and p99 from the histograms, overall and in each fault.
+func TestP95Objective(t *testing.T) {
+	res := synthResult(t)
+	res.SLO.Latency = map[string]scenarios.Duration{"p95": scenarios.Duration(time.Second)}
+	res.SLO.LatencyInFault = map[string]scenarios.Duration{"p95": scenarios.Duration(time.Millisecond)}
+	Analyze(res)
+	l := res.Measures.Latency
+	if l.P95 < l.P90 || l.P95 > l.P99 || l.P95 == 0 {
+		t.Fatalf("p90 %d p95 %d p99 %d", l.P90, l.P95, l.P99)
+	}
+	found := 0
+	for _, v := range res.Verdicts {
+		switch v.Name() {
+		case "latency p95 [overall]":
+			found++
+			if !v.Pass || v.Measured != FormatLatency(l.P95) {
+				t.Errorf("%s: %+v", v.Name(), v)
+			}
+		case "latency_in_fault p95 [lose shenzhen/a]":
+			found++
+			if fl := res.Measures.Faults[0].Latency; v.Pass || v.Measured != FormatLatency(fl.P95) || fl.P95 == 0 {
+				t.Errorf("%s: %+v (fault p95 %d)", v.Name(), v, fl.P95)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d p95 verdicts of 2: %+v", found, res.Verdicts)
+	}
+}

@@ -42,4 +42,8 @@ func TestReportInBrowser(t *testing.T) {
 	if got.Timeline < 6 || got.Failover != len(res.Faults) {
 		t.Errorf("timeline rows %d, failover rows %d", got.Timeline, got.Failover)
 	}
+	// A figure and at most two detail lines per cell, on the page's width.
+	if got.FaultLines > 3 || got.FaultLines == 0 || got.FaultsOverflow {
+		t.Errorf("fault tables: cells of up to %d lines, overflowing the page: %v", got.FaultLines, got.FaultsOverflow)
+	}
 }

@@ -11,11 +11,12 @@ import (
 
 // TimeseriesHeader is the header row of timeseries.csv. Availability is a
 // fraction (empty when a window had no traffic), latency in milliseconds
-// (of successful requests), warmup is 1 for warm-up windows and
+// (of successful requests), unknown counts the requests in flight when
+// a run was stopped early, warmup is 1 for warm-up windows and
 // faults_active lists the indexes of the faults overlapping the window,
 // separated by ";".
 var TimeseriesHeader = []string{
-	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable",
+	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable", "unknown",
 	"availability", "availability_high", "availability_normal", "availability_low",
 	"p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms",
 	"attempts", "cross_region", "cross_set", "writes_acked", "warmup", "faults_active",

@@ -69,7 +69,11 @@ func TestWriteTimeseriesEmptyWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, _ := csv.NewReader(&buf).ReadAll()
-	if rows[2][8] != "" || rows[2][12] != "" || rows[1][8] != "1.000000" {
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	if rows[2][col["availability"]] != "" || rows[2][col["p50_ms"]] != "" || rows[1][col["availability"]] != "1.000000" {
 		t.Errorf("rows = %q", rows)
 	}
 }

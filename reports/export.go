@@ -17,8 +17,8 @@ import (
 var SeriesColors = []color.Color{colBlue, colOrange, colGreen, colVermil, colPurple, colSky, colYellow, colGrey, colBlack}
 
 // NewChart is an empty plot in the style of the run reports: the same
-// fonts, a light grid, a legend at the top right and tick labels without
-// trailing zeros. The caller sets the axes' ranges and adds the data.
+// fonts, a light grid, a legend beside the plot (RenderFigure puts it
+// there) and tick labels without trailing zeros. The caller sets the axes' ranges and adds the data.
 func NewChart(title, xlabel, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
@@ -34,6 +34,7 @@ func NewChart(title, xlabel, ylabel string) *plot.Plot {
 	p.Legend.TextStyle.Font = font.From(sansFont, 10.5)
 	p.Legend.Top = true
 	p.Legend.ThumbnailWidth = vg.Points(22)
+	p.Legend.Padding = vg.Points(2)
 	grid := plotter.NewGrid()
 	grid.Vertical.Color, grid.Horizontal.Color = color.NRGBA{0, 0, 0, 28}, color.NRGBA{0, 0, 0, 28}
 	p.Add(grid)
@@ -42,7 +43,9 @@ func NewChart(title, xlabel, ylabel string) *plot.Plot {
 
 // RenderFigure draws p as a Figure named name, at the size and resolution
 // of the run reports' plots (PNG and SVG).
-func RenderFigure(name string, p *plot.Plot) (Figure, error) { return render(name, p) }
+// Its legend, if any, goes in a column to the right of the plot, as the
+// run reports' legends do, so that it never covers the data.
+func RenderFigure(name string, p *plot.Plot) (Figure, error) { return render(name, &chart{Plot: p}) }
 
 // Swatch is a legend entry filled with one colour (for bars and bands).
 func Swatch(c color.Color) plot.Thumbnailer { return swatch{c} }

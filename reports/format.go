@@ -77,3 +77,19 @@ func trimFloat(v float64, prec int) string {
 func formatRange(start, end int64) string {
 	return FormatTime(start) + "–" + FormatTime(end)
 }
+
+// RTONote says what an RTO means against the fault's length (both in ns,
+// window the metrics window): "" when availability recovered while the
+// fault lasted; "recovered only when the fault ended" when the last window
+// below the objective is the one the fault ended in (the system did not
+// recover by itself: the fault going away did it); "recovered N after the
+// fault ended" when it took longer still.
+func RTONote(rto, faultLen, window int64) string {
+	switch {
+	case rto <= 0 || faultLen <= 0 || rto < faultLen:
+		return ""
+	case rto-faultLen < window:
+		return "recovered only when the fault ended"
+	}
+	return "recovered " + FormatLatency(rto-faultLen) + " after the fault ended"
+}

@@ -70,7 +70,7 @@ func TestWriteAllEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, FileMarkdown))
-	if err != nil || !bytes.Contains(b, []byte("stopped early")) {
+	if err != nil || !bytes.Contains(b, []byte("This run stopped at 0s of 2m0s")) {
 		t.Errorf("report.md: %v\n%s", err, b)
 	}
 	// Objectives on no traffic are not evidence that they hold.

@@ -115,4 +115,8 @@ type Verdict struct {
 	WindowStart int64  `json:"window_start_ns"`
 	WindowEnd   int64  `json:"window_end_ns"`
 	Detail      string `json:"detail,omitempty"`
+	// Incomplete marks a verdict of a run stopped before its end: Pass
+	// says how it stood when the run stopped, which proves nothing either
+	// way, and the verdict counts as neither passed nor failed.
+	Incomplete bool `json:"incomplete,omitempty"`
 }

@@ -68,7 +68,7 @@ func RenderPlots(res *Result) ([]Figure, error) {
 	f := newFigures(res)
 	type mk struct {
 		name string
-		fn   func() (*plot.Plot, error)
+		fn   func() (*chart, error)
 	}
 	list := []mk{
 		{"latency", f.latency}, {"availability", f.availability}, {"throughput", f.throughput},
@@ -76,16 +76,16 @@ func RenderPlots(res *Result) ([]Figure, error) {
 	}
 	for i := range res.Faults {
 		if fi := &res.Faults[i]; fi.Detected >= 0 || fi.Rerouted >= 0 || fi.FailoverDone >= 0 {
-			list = append(list, mk{"failover-" + itoa(i), func() (*plot.Plot, error) { return f.failover(i) }})
+			list = append(list, mk{"failover-" + itoa(i), func() (*chart, error) { return f.failover(i) }})
 		}
 	}
 	var out []Figure
 	for _, m := range list {
-		p, err := m.fn()
+		ch, err := m.fn()
 		if err != nil {
 			return nil, errors.Wrapf(err, "plot %s", m.name)
 		}
-		fig, err := render(m.name, p)
+		fig, err := render(m.name, ch)
 		if err != nil {
 			return nil, errors.Wrapf(err, "render %s", m.name)
 		}
@@ -94,10 +94,18 @@ func RenderPlots(res *Result) ([]Figure, error) {
 	return out, nil
 }
 
-func render(name string, p *plot.Plot) (Figure, error) {
-	fig := Figure{Name: name, Title: p.Title.Text}
+// chart is a plot with what the reports draw around its data area: a
+// strip above it for band labels and milestone glyphs, and the legend in a
+// column to its right, so that neither covers or stretches the data.
+type chart struct {
+	*plot.Plot
+	strip strip
+}
+
+func render(name string, ch *chart) (Figure, error) {
+	fig := Figure{Name: name, Title: ch.Title.Text}
 	img := vgimg.NewWith(vgimg.UseWH(plotW, plotH), vgimg.UseDPI(plotDPI))
-	p.Draw(draw.New(img))
+	ch.draw(draw.New(img))
 	var b bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
 		return fig, err
@@ -105,12 +113,65 @@ func render(name string, p *plot.Plot) (Figure, error) {
 	fig.PNG = bytes.Clone(b.Bytes())
 	b.Reset()
 	svg := vgsvg.New(plotW, plotH)
-	p.Draw(draw.New(svg))
+	ch.draw(draw.New(svg))
 	if _, err := svg.WriteTo(&b); err != nil {
 		return fig, err
 	}
 	fig.SVG = b.Bytes()
 	return fig, nil
+}
+
+// layout is where a chart's parts go on a canvas.
+type layout struct {
+	plot, data, legend vg.Rectangle
+	stripH             vg.Length
+}
+
+// legendGap is the space between the data area and the legend column.
+const legendGap = vg.Length(12)
+
+// arrange computes the layout of ch on c: the legend column's width from
+// its entries, the data area from the axes, and the strip's rows from the
+// data area's width. It leaves ch.Title.Padding raised by the strip's
+// height; draw restores it.
+func (ch *chart) arrange(c draw.Canvas) layout {
+	var l layout
+	legW := ch.Legend.Rectangle(c).Size().X
+	if legW > 0 {
+		legW += 2 * legendGap
+	}
+	left := draw.Crop(c, 0, -legW, 0, 0)
+	l.plot = left.Rectangle
+	l.stripH = ch.strip.arrange(ch.Plot, ch.DataCanvas(left))
+	ch.Title.Padding += l.stripH
+	l.data = ch.DataCanvas(left).Rectangle
+	if legW > 0 {
+		l.legend = vg.Rectangle{Min: vg.Point{X: left.Max.X + legendGap, Y: c.Min.Y}, Max: vg.Point{X: c.Max.X, Y: l.data.Max.Y}}
+	}
+	return l
+}
+
+// draw draws ch on c: the plot with its strip on the left, the legend
+// column on the right, aligned with the top of the data area.
+func (ch *chart) draw(c draw.Canvas) layout {
+	pad, leg := ch.Title.Padding, ch.Legend
+	defer func() { ch.Title.Padding, ch.Legend = pad, leg }()
+	l := ch.arrange(c)
+	ch.Legend = plot.NewLegend()
+	left := c
+	left.Rectangle = l.plot
+	if !ch.strip.added && len(ch.strip.items) > 0 {
+		ch.Add(&ch.strip) // drawn last, over the data
+		ch.strip.added = true
+	}
+	ch.Plot.Draw(left)
+	if l.legend.Size().X > 0 {
+		leg.Top, leg.Left, leg.XOffs, leg.YOffs = true, true, 0, 0
+		lc := c
+		lc.Rectangle = l.legend
+		leg.Draw(lc)
+	}
+	return l
 }
 
 // WritePlots writes each figure as dir/NAME.png and dir/NAME.svg.
@@ -135,20 +196,23 @@ type figures struct {
 	unitName   string
 	fromNS     int64
 	toNS       int64
-	start, end float64 // the time shown, in x units
-	xmax       float64 // the axis goes further, to leave room for the legend
+	start, end float64 // the time shown, in x units: the axis spans exactly that
 }
 
 func newFigures(res *Result) *figures {
 	last := res.Windows[len(res.Windows)-1].Start + res.WindowNS
-	end := min(last, max(res.DurationNS, res.Windows[len(res.Windows)-1].Start+1))
+	end := min(last, max(res.Reached(), res.Windows[len(res.Windows)-1].Start+1))
 	return (&figures{res: res}).zoom(0, end)
 }
 
-// zoom is the same result shown over [from, to) ns, in seconds or minutes.
+// minutesFrom is the span from which time is labelled in minutes.
+const minutesFrom = 3 * 60 * 1e9
+
+// zoom is the same result shown over [from, to) ns, in seconds, or in
+// minutes for spans over three minutes.
 func (f *figures) zoom(from, to int64) *figures {
 	g := &figures{res: f.res, unit: 1e9, unitName: "s", fromNS: from, toNS: to}
-	if to-from > 15*60*1e9 {
+	if to-from > minutesFrom {
 		g.unit, g.unitName = 60e9, "min"
 	}
 	g.start, g.end = g.x(from), g.x(to)
@@ -166,36 +230,41 @@ func style(fnt font.Font, size vg.Length) text.Style {
 	return text.Style{Color: colBlack, Font: font.From(fnt, size), Handler: plot.DefaultTextHandler}
 }
 
-// base makes a titled plot with labelled axes, a grid, readable fonts and
-// a legend at the top right, in a margin kept free of data.
-func (f *figures) base(title, ylabel string, legend []string) *plot.Plot {
+// base makes a titled chart with labelled axes, a grid and readable
+// fonts, whose time axis spans exactly the time shown, with about ten
+// round ticks; the legend goes beside the plot, not over it.
+func (f *figures) base(title, ylabel string) *chart {
 	p := NewChart(title, "time since start of run ("+f.unitName+")", ylabel)
-	p.Legend.YOffs = -vg.Points(4)
-	f.xmax = f.start + (f.end-f.start)/(1-f.legendShare(p, legend))
-	p.X.Min, p.X.Max = f.start, f.xmax
-	p.X.Tick.Marker = upTo{min: f.start, max: f.end}
-	return p
+	p.X.Min, p.X.Max = f.start, f.end
+	p.X.Tick.Marker = timeTicks{}
+	return &chart{Plot: p}
 }
 
-// legendShare is the share of the x axis to keep free for the legend.
-func (f *figures) legendShare(p *plot.Plot, legend []string) float64 {
-	w := vg.Length(0)
-	for _, s := range legend {
-		w = max(w, p.Legend.TextStyle.Width(s))
+// timeTicks labels about ten round times (1, 2 or 5 times a power of ten
+// apart) within the axis, with an unlabelled tick halfway between.
+type timeTicks struct{}
+
+func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: trimFloat(lo, 6)}}
 	}
-	w += p.Legend.ThumbnailWidth + vg.Points(16)
-	return min(float64(w/(plotW-vg.Points(80))), 0.4)
-}
-
-// upTo is the default ticker without the ticks outside the time shown.
-type upTo struct{ min, max float64 }
-
-func (u upTo) Ticks(lo, hi float64) []plot.Tick {
-	var out []plot.Tick
-	for _, t := range (plot.DefaultTicks{}).Ticks(u.min, u.max) {
-		if t.Value <= u.max+1e-9 && t.Value >= u.min-1e-9 {
-			out = append(out, t)
+	raw := (hi - lo) / 10
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag >= raw {
+			step = m * mag
+			break
 		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(lo/step*2) * step / 2; v <= hi+step*1e-9; v += step / 2 {
+		x := math.Round(v/step*2) * step / 2
+		t := plot.Tick{Value: x}
+		if math.Abs(math.Remainder(x, step)) < step*1e-6 {
+			t.Label = trimFloat(x, 6)
+		}
+		out = append(out, t)
 	}
 	return out
 }
@@ -214,53 +283,91 @@ func (trimmedTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-// yAt is the y value at share frac of the axis height.
-func yAt(p *plot.Plot, frac float64) float64 {
-	if _, log := p.Y.Scale.(plot.LogScale); log {
-		return math.Exp(math.Log(p.Y.Min) + frac*(math.Log(p.Y.Max)-math.Log(p.Y.Min)))
-	}
-	return p.Y.Min + frac*(p.Y.Max-p.Y.Min)
-}
-
 func rect(x0, x1, y0, y1 float64) plotter.XYs {
 	return plotter.XYs{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
 }
 
-// shade adds the warm-up and the fault windows as translucent rectangles
-// spanning the y axis; call it after setting p.Y.Min and p.Y.Max and
-// before adding the data. It returns the labels (at the top of the bands,
-// or at the bottom when top is false), to add after the data.
-func (f *figures) shade(p *plot.Plot, top bool) []plot.Plotter {
-	from, to := f.start, f.end
-	var bands []plot.Plotter
-	var names []string
-	var at []float64
-	add := func(x0, x1 float64, fill color.Color, edge bool, name string) {
-		x0, x1 = max(x0, from), min(x1, to)
-		if x1 <= x0 {
-			return
+// Band colours: warm-up and the windows a stop left with requests in
+// flight are grey, faults orange.
+var (
+	colPartial = color.NRGBA{70, 70, 70, 45}
+	bandEdge   = color.NRGBA{213, 94, 0, 110}
+)
+
+// band is one shaded stretch of time.
+type band struct {
+	x0, x1 float64
+	name   string
+	fill   color.Color
+	edge   bool
+}
+
+// bands lists the warm-up, the faults by start time, and the windows
+// holding requests whose outcome a stop left unknown, clipped to the time
+// shown.
+func (f *figures) bands() []band {
+	var out []band
+	add := func(b band) {
+		b.x0, b.x1 = max(b.x0, f.start), min(b.x1, f.end)
+		if b.x1 > b.x0 {
+			out = append(out, b)
 		}
-		poly, err := plotter.NewPolygon(rect(x0, x1, p.Y.Min, p.Y.Max))
-		if err != nil {
-			panic(err) // finite values only
-		}
-		poly.Color = fill
-		poly.LineStyle.Width = 0
-		if edge {
-			poly.LineStyle = draw.LineStyle{Color: color.NRGBA{213, 94, 0, 110}, Width: vg.Points(0.8)}
-		}
-		bands = append(bands, poly)
-		names, at = append(names, name), append(at, x0)
 	}
 	if f.res.WarmupNS > 0 {
-		add(0, f.x(f.res.WarmupNS), colWarmup, false, "warm-up")
+		add(band{0, f.x(f.res.WarmupNS), "warm-up", colWarmup, false})
 	}
 	for _, i := range f.faultOrder() {
 		fi := &f.res.Faults[i]
-		add(f.x(fi.Start), f.x(fi.End), colFault, true, fi.Name)
+		add(band{f.x(fi.Start), f.x(fi.End), fi.Name, colFault, true})
 	}
-	p.Add(bands...)
-	return f.bandLabels(p, names, at, to-from, top)
+	if from, to := f.partialSpan(); from >= 0 {
+		add(band{f.x(from), f.x(to), "requests in flight at the stop", colPartial, false})
+	}
+	return out
+}
+
+// partialSpan is the stretch of windows holding requests in flight when
+// the run was stopped (-1 when none).
+func (f *figures) partialSpan() (int64, int64) {
+	from, to := int64(-1), int64(-1)
+	for i := range f.res.Windows {
+		if w := &f.res.Windows[i]; w.Counts.Partial() {
+			if from < 0 {
+				from = w.Start
+			}
+			to = min(w.Start+f.res.WindowNS, f.res.Reached())
+		}
+	}
+	return from, to
+}
+
+// shade adds the bands as translucent rectangles spanning the y axis
+// (call it after setting the y range, before adding the data) and their
+// labels to the strip above the plot.
+func (f *figures) shade(ch *chart) {
+	for _, b := range f.bands() {
+		poly, err := plotter.NewPolygon(rect(b.x0, b.x1, ch.Y.Min, ch.Y.Max))
+		if err != nil {
+			panic(err) // finite values only
+		}
+		poly.Color = b.fill
+		poly.LineStyle.Width = 0
+		if b.edge {
+			poly.LineStyle = draw.LineStyle{Color: bandEdge, Width: vg.Points(0.8)}
+		}
+		ch.Add(poly)
+		f.bandLabel(ch, b)
+	}
+}
+
+// bandLabel writes a band's name in the strip at its start.
+func (f *figures) bandLabel(ch *chart, b band) {
+	st := style(sansFont, 10)
+	st.Color = colFaultLn
+	if b.fill != colFault {
+		st.Color = colGrey
+	}
+	ch.strip.label(b.x0, b.name, st)
 }
 
 // faultOrder lists faults by start time (then index).
@@ -272,58 +379,6 @@ func (f *figures) faultOrder() []int {
 	sort.SliceStable(idx, func(a, b int) bool { return f.res.Faults[idx[a]].Start < f.res.Faults[idx[b]].Start })
 	return idx
 }
-
-// bandLabels writes names at the top of their bands, moving a label one
-// row down when it would run into the previous one.
-func (f *figures) bandLabels(p *plot.Plot, names []string, at []float64, span float64, top bool) []plot.Plotter {
-	if len(names) == 0 {
-		return nil
-	}
-	st := style(sansFont, 10)
-	st.Color = colFaultLn
-	st.YAlign = draw.YTop
-	if !top {
-		st.YAlign = draw.YBottom
-	}
-	perPt := span / float64(plotW-vg.Points(80))
-	var xys plotter.XYs
-	var rows []float64
-	ends := []float64{}
-	for i, n := range names {
-		row := 0
-		for row < len(ends) && at[i] < ends[row] {
-			row++
-		}
-		if row == len(ends) {
-			ends = append(ends, 0)
-		}
-		ends[row] = at[i] + float64(st.Width(n)+vg.Points(8))*perPt
-		rows = append(rows, float64(row))
-		xys = append(xys, plotter.XY{X: at[i], Y: 0})
-	}
-	for i := range xys {
-		if top {
-			xys[i].Y = yAt(p, 0.985-0.075*math.Mod(rows[i], 4))
-		} else {
-			xys[i].Y = yAt(p, 0.015+0.075*math.Mod(rows[i], 4))
-		}
-	}
-	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
-	if err != nil {
-		panic(err)
-	}
-	for i := range l.TextStyle {
-		l.TextStyle[i] = st
-	}
-	l.Offset = vg.Point{X: vg.Points(3)}
-	return []plot.Plotter{plainLabels{l}}
-}
-
-// plainLabels draws labels without claiming glyph boxes, so that labels
-// inside the data area do not make gonum shrink it.
-type plainLabels struct{ l *plotter.Labels }
-
-func (p plainLabels) Plot(c draw.Canvas, plt *plot.Plot) { p.l.Plot(c, plt) }
 
 func line(xys plotter.XYs, c color.Color, width float64, dashes ...vg.Length) (*plotter.Line, error) {
 	l, err := plotter.NewLine(xys)

@@ -38,7 +38,7 @@ var (
 	classColors   = [NumPriorities]color.Color{colBlue, colGreen, colOrange}
 )
 
-func (f *figures) latency() (*plot.Plot, error) {
+func (f *figures) latency() (*chart, error) {
 	series := make([]plotter.XYs, len(latencyKeys))
 	lo, hi := math.Inf(1), 0.0
 	for _, i := range f.windows() {
@@ -53,7 +53,6 @@ func (f *figures) latency() (*plot.Plot, error) {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	names := append([]string{}, latencyKeys...)
 	objectives := percentileKeys(f.res.SLO.Latency)
 	kept := objectives[:0]
 	for _, key := range objectives {
@@ -63,16 +62,15 @@ func (f *figures) latency() (*plot.Plot, error) {
 		kept = append(kept, key)
 		v := max(float64(f.res.SLO.Latency[key])/1e6, 0.001)
 		lo, hi = min(lo, v), max(hi, v)
-		names = append(names, key+" objective "+FormatLatency(int64(f.res.SLO.Latency[key])))
 	}
 	objectives = kept
-	p := f.base("Latency of successful requests, per window", "latency (ms, log scale)", names)
+	p := f.base("Latency of successful requests, per window", "latency (ms, log scale)")
 	if hi == 0 {
 		lo, hi = 1, 1000
 	}
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
 	p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi*1.15)))
-	labels := f.shade(p, true)
+	f.shade(p)
 	for _, key := range objectives {
 		k := indexOf(latencyKeys, key)
 		c := color.Color(colGrey)
@@ -97,7 +95,6 @@ func (f *figures) latency() (*plot.Plot, error) {
 		p.Add(l)
 		p.Legend.Add(latencyKeys[k], l)
 	}
-	p.Add(labels...)
 	return p, nil
 }
 
@@ -142,7 +139,7 @@ func availabilityRange(lo, objective float64) (float64, float64) {
 	return max(0, lo-pad), 100 + pad*0.6
 }
 
-func (f *figures) availability() (*plot.Plot, error) {
+func (f *figures) availability() (*chart, error) {
 	var all plotter.XYs
 	var classes [NumPriorities]plotter.XYs
 	lo := 100.0
@@ -161,13 +158,9 @@ func (f *figures) availability() (*plot.Plot, error) {
 	}
 	obj := f.objective()
 	objName := "objective " + trimFloat(obj*100, 4) + "%"
-	names := []string{"all requests", objName}
-	for k := range classes {
-		names = append(names, priorityName(k)+" priority")
-	}
-	p := f.base("Availability per window, overall and by priority", "availability (% served)", names)
+	p := f.base("Availability per window, overall and by priority", "availability (% served)")
 	p.Y.Min, p.Y.Max = availabilityRange(lo, obj)
-	labels := f.shade(p, false)
+	f.shade(p)
 	ol, err := f.hline(obj*100, colVermil)
 	if err != nil {
 		return nil, err
@@ -193,7 +186,6 @@ func (f *figures) availability() (*plot.Plot, error) {
 		p.Legend.Add("all requests", l)
 	}
 	p.Legend.Add(objName, ol)
-	p.Add(labels...)
 	return p, nil
 }
 
@@ -208,7 +200,7 @@ func (f *figures) objective() float64 {
 	return DefaultAvailabilityObjective
 }
 
-func (f *figures) throughput() (*plot.Plot, error) {
+func (f *figures) throughput() (*chart, error) {
 	var offered, served plotter.XYs
 	hi := 0.0
 	for _, i := range f.windows() {
@@ -218,9 +210,9 @@ func (f *figures) throughput() (*plot.Plot, error) {
 		served = append(served, plotter.XY{X: f.mid(i), Y: float64(w.Counts.OK()) / s})
 		hi = max(hi, float64(w.Counts.Offered)/s)
 	}
-	p := f.base("Offered and served throughput", "requests per second (req/s)", []string{"offered", "served (ok)"})
-	p.Y.Min, p.Y.Max = 0, max(hi*1.12, 1)
-	labels := f.shade(p, true)
+	p := f.base("Offered and served throughput", "requests per second (req/s)")
+	p.Y.Min, p.Y.Max = 0, max(hi*1.08, 1)
+	f.shade(p)
 	lo, err := line(offered, colGrey, 1.6, vg.Points(5), vg.Points(3))
 	if err != nil {
 		return nil, err
@@ -232,13 +224,12 @@ func (f *figures) throughput() (*plot.Plot, error) {
 	p.Add(lo, ls)
 	p.Legend.Add("offered", lo)
 	p.Legend.Add("served (ok)", ls)
-	p.Add(labels...)
 	return p, nil
 }
 
-var failureColors = [NumOutcomes]color.Color{nil, colOrange, colYellow, colVermil, colPurple, colSky}
+var failureColors = [NumOutcomes]color.Color{nil, colOrange, colYellow, colVermil, colPurple, colSky, colGrey}
 
-func (f *figures) failures() (*plot.Plot, error) {
+func (f *figures) failures() (*chart, error) {
 	idx := f.windows()
 	var reasons []Outcome
 	for o := Outcome(1); o < NumOutcomes; o++ {
@@ -268,9 +259,9 @@ func (f *figures) failures() (*plot.Plot, error) {
 	if len(reasons) == 0 {
 		title += ": none failed"
 	}
-	p := f.base(title, "failed requests per second (req/s)", names)
-	p.Y.Min, p.Y.Max = 0, max(hi*1.12, 1)
-	labels := f.shade(p, true)
+	p := f.base(title, "failed requests per second (req/s)")
+	p.Y.Min, p.Y.Max = 0, max(hi*1.08, 1)
+	f.shade(p)
 	for k := range reasons {
 		poly, err := plotter.NewPolygon(f.stepBand(idx, layers[k], layers[k+1]))
 		if err != nil {
@@ -284,7 +275,6 @@ func (f *figures) failures() (*plot.Plot, error) {
 	for k := len(reasons) - 1; k >= 0; k-- { // the legend reads top down like the stack
 		p.Legend.Add(names[k], swatch{failureColors[reasons[k]]})
 	}
-	p.Add(labels...)
 	return p, nil
 }
 
@@ -404,24 +394,22 @@ func (f *figures) setCellsOf(idx []int) *setCells {
 	return h
 }
 
-func (f *figures) sets() (*plot.Plot, error) {
+func (f *figures) sets() (*chart, error) {
 	n := len(f.res.Sets)
 	idx := f.windows()
-	p := f.base("Availability per set over time", "set", setBandNames)
-	// A strip above the rows holds the fault labels.
-	p.Y.Min, p.Y.Max = -0.5, float64(max(n, 1))-0.5+max(0.6, float64(n)*0.08)
+	p := f.base("Availability per set over time", "set")
+	p.Y.Min, p.Y.Max = -0.5, float64(max(n, 1))-0.5
 	if n == 0 || len(idx) == 0 {
 		p.Title.Text += ": no sets"
 		return p, nil
 	}
 	p.Add(f.setCellsOf(idx))
-	labels := f.faultOutlines(p)
+	f.faultOutlines(p)
 	p.Y.Tick.Marker = setTicks(f.res.Sets)
 	p.Y.Tick.Label.Font.Size = vg.Points(max(7, min(10.5, 300/float64(n))))
 	for k := len(setBandNames) - 1; k >= 0; k-- {
 		p.Legend.Add(setBandNames[k], swatch{setBandColors[k]})
 	}
-	p.Add(labels...)
 	return p, nil
 }
 
@@ -440,32 +428,30 @@ func setTicks(sets []SetInfo) plot.ConstantTicks {
 	return ticks
 }
 
-// faultOutlines draws the fault windows as dashed outlines (over a heat
-// map, which would hide a shaded band) and returns their labels.
-func (f *figures) faultOutlines(p *plot.Plot) []plot.Plotter {
-	var names []string
-	var at []float64
-	for _, i := range f.faultOrder() {
-		fi := &f.res.Faults[i]
-		x0, x1 := max(f.x(fi.Start), f.start), min(f.x(fi.End), f.end)
-		if x1 <= x0 {
-			continue
-		}
-		poly, err := plotter.NewPolygon(rect(x0, x1, p.Y.Min, p.Y.Max))
+// faultOutlines draws the bands as dashed outlines (over a heat map,
+// which would hide a shaded band) with their labels in the strip.
+func (f *figures) faultOutlines(ch *chart) {
+	for _, b := range f.bands() {
+		poly, err := plotter.NewPolygon(rect(b.x0, b.x1, ch.Y.Min, ch.Y.Max))
 		if err != nil {
 			panic(err)
 		}
 		poly.LineStyle = draw.LineStyle{Color: colBlack, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
-		p.Add(poly)
-		names, at = append(names, fi.Name), append(at, x0)
+		if !b.edge {
+			poly.LineStyle.Color = colGrey
+		}
+		ch.Add(poly)
+		f.bandLabel(ch, b)
 	}
-	return f.bandLabels(p, names, at, f.end-f.start, true)
 }
 
 // failover zooms on one fault: availability of everyone and of the set it
-// hit hardest, with markers where the fault was detected, traffic was
-// rerouted, failover finished, writes were lost and availability recovered.
-func (f *figures) failover(fi int) (*plot.Plot, error) {
+// hit hardest, with the milestones (detected, rerouted, failover done,
+// writes lost, recovered) as glyphs in the strip above the plot, each
+// with a line down through the data at its time: milestones at the same
+// time stack in the strip instead of hiding each other, and the fault's
+// label sits beside them, not on them.
+func (f *figures) failover(fi int) (*chart, error) {
 	info := &f.res.Faults[fi]
 	pad := max(5*f.res.WindowNS, (info.End-info.Start)/10)
 	last := info.End
@@ -488,23 +474,18 @@ func (f *figures) failover(fi int) (*plot.Plot, error) {
 			lo = min(lo, 100*a)
 		}
 	}
-	marks := g.failoverMarks(fi)
 	names := []string{"all requests"}
 	if worstSet >= 0 {
 		names = append(names, "set "+f.res.Sets[worstSet].Name+" (hardest hit)")
 	}
-	for _, m := range marks {
-		names = append(names, m.name)
-	}
-	p := g.base("Failover timeline: "+info.Name, "availability (% served)", names)
+	p := g.base("Failover timeline: "+info.Name, "availability (% served)")
 	p.Y.Min, p.Y.Max = availabilityRange(lo, f.objective())
-	labels := g.shade(p, false)
+	g.shade(p)
 	ol, err := g.hline(f.objective()*100, colVermil)
 	if err != nil {
 		return nil, err
 	}
 	p.Add(ol)
-	on := all
 	for k, s := range []plotter.XYs{all, set} {
 		if len(s) == 0 {
 			continue
@@ -515,20 +496,20 @@ func (f *figures) failover(fi int) (*plot.Plot, error) {
 		}
 		p.Add(l)
 		p.Legend.Add(names[k], l)
-		on = s
 	}
-	for _, m := range marks {
-		sc, err := plotter.NewScatter(plotter.XYs{{X: g.x(m.t), Y: valueAt(on, g.x(m.t))}})
-		if err != nil {
-			return nil, err
-		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: m.color, Radius: vg.Points(5), Shape: m.shape}
-		p.Add(sc)
-		p.Legend.Add(m.name, sc)
+	p.Legend.Add("objective "+trimFloat(f.objective()*100, 4)+"%", ol)
+	for _, m := range g.failoverMarks(fi) {
+		gs := draw.GlyphStyle{Color: m.color, Radius: vg.Points(5), Shape: m.shape}
+		p.strip.mark(g.x(m.t), gs)
+		p.Legend.Add(m.name, glyphThumb{gs})
 	}
-	p.Add(labels...)
 	return p, nil
 }
+
+// glyphThumb is a legend entry showing one glyph.
+type glyphThumb struct{ g draw.GlyphStyle }
+
+func (t glyphThumb) Thumbnail(c *draw.Canvas) { c.DrawGlyph(t.g, c.Center()) }
 
 // recoveredAt is when fault fi's RTO ended, or -1.
 func (f *figures) recoveredAt(fi int) int64 {
@@ -549,7 +530,7 @@ func (f *figures) failoverMarks(fi int) []mark {
 	info := &f.res.Faults[fi]
 	var out []mark
 	add := func(name string, t int64, c color.Color, s draw.GlyphDrawer) {
-		if t >= 0 {
+		if t >= 0 && f.x(t) >= f.start && f.x(t) <= f.end {
 			out = append(out, mark{name + " (+" + FormatLatency(t-info.Start) + ")", t, c, s})
 		}
 	}
@@ -590,18 +571,4 @@ func setAvailability(w *Window, set int) float64 {
 		}
 	}
 	return 1
-}
-
-// valueAt is the y of the series point nearest to x.
-func valueAt(s plotter.XYs, x float64) float64 {
-	if len(s) == 0 {
-		return 100
-	}
-	best := 0
-	for i := range s {
-		if math.Abs(s[i].X-x) < math.Abs(s[best].X-x) {
-			best = i
-		}
-	}
-	return s[best].Y
 }

@@ -121,6 +121,9 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	return r
 }
 
+// CostOf is what a plan deploys, as a Result of it records.
+func CostOf(p *scenarios.Plan) Cost { return costOf(p) }
+
 func costOf(p *scenarios.Plan) Cost {
 	c := Cost{Machines: len(p.Machines), Sets: len(p.Sets), Instances: len(p.Instances), Shards: len(p.Shards), ByRole: map[string]int{}}
 	for _, in := range p.Instances {
@@ -186,7 +189,7 @@ func (r *Recorder) Record(q *Request) {
 		if q.Send >= f.start && q.Send < f.end {
 			word, bit := q.User>>6, uint64(1)<<(q.User&63)
 			f.active[word] |= bit
-			if !ok {
+			if !ok && q.Outcome != Unknown { // an unknown outcome is not a failure seen
 				f.fail[word] |= bit
 			}
 		}
@@ -315,6 +318,7 @@ func (r *Recorder) Finish(end int64, incomplete bool) *Result {
 	res := r.res
 	res.Incomplete = incomplete
 	if incomplete {
+		res.StoppedNS = end
 		n := (end + r.window - 1) / r.window
 		res.Windows = res.Windows[:min(int64(len(res.Windows)), n)]
 	}

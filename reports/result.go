@@ -29,11 +29,17 @@ const (
 	Timeout
 	Failed // an error returned by a hop (a refused connection, a hop timeout, a failed write)
 	Unavailable
+	// Unknown is a request still in flight when a run was stopped early:
+	// it was offered, and nobody knows whether it would have been served.
+	// It counts as not served (availability is OK over offered), so the
+	// windows of an interrupted run can only look worse than they were,
+	// never better; Counts.Partial tells the windows that hold some.
+	Unknown
 	NumOutcomes
 )
 
 // OutcomeNames are the outcome names used in result.json, CSV and reports.
-var OutcomeNames = [NumOutcomes]string{"ok", "shed", "rate_limited", "timeout", "error", "unavailable"}
+var OutcomeNames = [NumOutcomes]string{"ok", "shed", "rate_limited", "timeout", "error", "unavailable", "unknown"}
 
 func (o Outcome) String() string { return OutcomeNames[o] }
 
@@ -47,10 +53,14 @@ type Result struct {
 	Scenario string `json:"scenario"`
 	File     string `json:"file"`
 	// Text is the scenario file as it was run.
-	Text       string `json:"scenario_text"`
-	Seed       uint64 `json:"seed"`
-	Backend    string `json:"backend"`
-	Incomplete bool   `json:"incomplete,omitempty"`
+	Text    string `json:"scenario_text"`
+	Seed    uint64 `json:"seed"`
+	Backend string `json:"backend"`
+	// Incomplete marks a run stopped before its end (an interrupt);
+	// StoppedNS is how far it got. Its requests still in flight then are
+	// counted with the Unknown outcome.
+	Incomplete bool  `json:"incomplete,omitempty"`
+	StoppedNS  int64 `json:"stopped_ns,omitempty"`
 	// WindowNS, DurationNS and WarmupNS are in nanoseconds of run time.
 	WindowNS   int64         `json:"window_ns"`
 	DurationNS int64         `json:"duration_ns"`
@@ -180,6 +190,10 @@ type Counts struct {
 // OK is the number of successful requests.
 func (c *Counts) OK() int64 { return c.Outcomes[OK] }
 
+// Partial reports whether some of the requests have no known outcome
+// (they were in flight when the run stopped).
+func (c *Counts) Partial() bool { return c.Outcomes[Unknown] > 0 }
+
 // Availability is OK / Offered, or 1 when nothing was offered.
 func (c *Counts) Availability() float64 {
 	if c.Offered == 0 {
@@ -209,18 +223,21 @@ type Latency struct {
 	Mean  float64 `json:"mean_ns"`
 	P50   int64   `json:"p50_ns"`
 	P90   int64   `json:"p90_ns"`
+	P95   int64   `json:"p95_ns"`
 	P99   int64   `json:"p99_ns"`
 	P999  int64   `json:"p999_ns"`
 	Max   int64   `json:"max_ns"`
 }
 
-// Quantile returns the summary value for a percentile key (p50, p90, p99, p99.9).
+// Quantile returns the summary value for a percentile key (p50, p90, p95, p99, p99.9).
 func (l *Latency) Quantile(key string) (int64, bool) {
 	switch key {
 	case "p50":
 		return l.P50, true
 	case "p90":
 		return l.P90, true
+	case "p95":
+		return l.P95, true
 	case "p99":
 		return l.P99, true
 	case "p99.9":
@@ -310,12 +327,23 @@ func Summarize(h *hdrhistogram.Histogram) Latency {
 	if h.TotalCount() == 0 {
 		return Latency{}
 	}
-	q := h.ValueAtPercentilesSlice([]float64{50, 90, 99, 99.9})
+	q := h.ValueAtPercentilesSlice([]float64{50, 90, 95, 99, 99.9})
 	return Latency{
 		Count: h.TotalCount(), Mean: h.Mean() * HistUnitNS,
-		P50: q[0] * HistUnitNS, P90: q[1] * HistUnitNS, P99: q[2] * HistUnitNS, P999: q[3] * HistUnitNS,
+		P50: q[0] * HistUnitNS, P90: q[1] * HistUnitNS, P95: q[2] * HistUnitNS, P99: q[3] * HistUnitNS, P999: q[4] * HistUnitNS,
 		Max: h.Max() * HistUnitNS,
 	}
+}
+
+// Reached is how far the run got: its duration, or where it was stopped.
+func (r *Result) Reached() int64 {
+	switch {
+	case !r.Incomplete:
+		return r.DurationNS
+	case r.StoppedNS > 0:
+		return r.StoppedNS
+	}
+	return min(int64(len(r.Windows))*r.WindowNS, r.DurationNS)
 }
 
 // WriteJSON writes r to path, indented for diffs.

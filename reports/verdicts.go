@@ -18,7 +18,27 @@ const (
 // "availability_in_fault [lose shenzhen/a]".
 func (v *Verdict) Name() string { return v.SLO + " [" + v.Scope + "]" }
 
-// Failures counts the verdicts that did not pass.
+// Verdict and run statuses.
+const (
+	StatusPass       = "pass"
+	StatusFail       = "fail"
+	StatusIncomplete = "incomplete"
+)
+
+// Status is pass, fail, or incomplete for a verdict of a run stopped
+// before its end.
+func (v *Verdict) Status() string {
+	switch {
+	case v.Incomplete:
+		return StatusIncomplete
+	case v.Pass:
+		return StatusPass
+	}
+	return StatusFail
+}
+
+// Failures counts the verdicts that did not pass (in a run stopped early:
+// those failing when it stopped).
 func (r *Result) Failures() int {
 	n := 0
 	for i := range r.Verdicts {
@@ -29,8 +49,21 @@ func (r *Result) Failures() int {
 	return n
 }
 
-// Passed reports whether every verdict passed (true when there are none).
-func (r *Result) Passed() bool { return r.Failures() == 0 }
+// Passed reports whether the run went to its end and every verdict passed
+// (true when there are none). A run stopped early never passes.
+func (r *Result) Passed() bool { return !r.Incomplete && r.Failures() == 0 }
+
+// Status is incomplete for a run stopped before its end, else pass when
+// every verdict passed and fail otherwise.
+func (r *Result) Status() string {
+	switch {
+	case r.Incomplete:
+		return StatusIncomplete
+	case r.Failures() == 0:
+		return StatusPass
+	}
+	return StatusFail
+}
 
 // verdicts turns each objective of the SLO into verdicts, in a fixed order.
 func (a *analysis) verdicts(m *Measures) []Verdict {
@@ -71,7 +104,16 @@ func (a *analysis) verdicts(m *Measures) []Verdict {
 		a.lostVerdicts(m, "lost_writes", add, float64(*slo.LostWrites))
 	}
 	if slo.ShedOrder {
-		add(shedVerdict(&m.ShedOrder, a.res.WindowNS))
+		v := shedVerdict(&m.ShedOrder, a.res.WindowNS)
+		if a.res.Totals.Counts.Outcomes[Shed] == 0 {
+			v.Detail = "no request was shed; " + v.Detail
+		}
+		add(v)
+	}
+	if a.res.Incomplete {
+		for i := range out {
+			out[i].Incomplete = true
+		}
 	}
 	return out
 }
@@ -211,6 +253,11 @@ func (a *analysis) rtoVerdict(m *Measures, fi int, target int64) Verdict {
 	obj := trimFloat(a.objective*100, 6) + "%"
 	_, last := a.recovery(fi)
 	switch {
+	case a.res.Incomplete && fm.RTO < 0:
+		v.Measured, v.Detail = "n/a", "the run stopped at "+FormatTime(a.res.Reached())+", before availability was seen back above "+obj
+		if last < 0 {
+			v.WindowStart, v.WindowEnd = fm.Start, fm.End
+		}
 	case last < 0 && fm.RTO < 0:
 		v.Measured, v.Detail = "n/a", "no request was measured after the fault started"
 		v.WindowStart, v.WindowEnd = fm.Start, fm.End
@@ -261,7 +308,7 @@ func shedVerdict(so *ShedOrder, window int64) Verdict {
 	v := Verdict{SLO: "shed_order", Scope: ScopeOverall, Target: "lower priorities first",
 		Measured: "held", Pass: so.Held, TargetV: 0, MeasureV: float64(so.Violations), Detail: so.Detail}
 	if !so.Held {
-		v.Measured = "violated in " + itoa(so.Violations) + " of " + itoa(so.LossyWindows) + " windows"
+		v.Measured = "violated in " + itoa(so.Violations) + " of " + scenarios.Quantity(so.LossyWindows, "window")
 		v.WindowStart, v.WindowEnd = so.FirstViolation, so.FirstViolation+window
 	}
 	return v

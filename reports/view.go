@@ -12,9 +12,14 @@ import (
 // view is what the HTML, Markdown and terminal reports show, computed
 // once from an analysed Result so that the templates only print strings.
 type view struct {
-	Res        *Result
-	Passed     bool
-	Status     string // PASS or FAIL
+	Res    *Result
+	Passed bool
+	Status string // PASS, FAIL or INCOMPLETE
+	// Class is the run's status for styles: pass, fail or incomplete;
+	// Icon marks it in Markdown.
+	Class, Icon string
+	// Stopped explains an incomplete run; empty for a run that ended.
+	Stopped    string
 	Failures   int
 	Verdicts   []verdictRow
 	Key        []keyFigure
@@ -31,19 +36,35 @@ type view struct {
 type keyFigure struct{ Name, Value string }
 
 type verdictRow struct {
-	Name, SLO, Scope, Target, Measured, Window, Detail, Class string
+	Name, SLO, Scope, Target, Measured, Window, Detail string
+	// Class is the verdict's status (pass, fail or incomplete), Result
+	// how a report shows it (pass, FAIL, incomplete) and Icon its mark in
+	// Markdown.
+	Class, Result, Icon string
 	// Where is the window and detail of a failure, empty for a pass.
 	Where string
 	Pass  bool
 }
 
+// faultRow is one fault in the reports' two fault tables, timing and
+// impact, each narrow enough that its cells stay on a line or two: a
+// figure, and in HTML a smaller detail line under it.
 type faultRow struct {
-	Index                                                int
-	Name, Kind, Target, Window, Availability, Worst      string
-	Detection, Reroute, Failover, RTO, LostWrites, Users string
-	Sets, Latency                                        string
-	// Priorities is the availability of each class inside the fault.
+	Index                                           int
+	Name, Kind, Target, Window, Availability, Worst string
+	Detection, Reroute, Failover, LostWrites        string
+	// RTO is the recovery time; RTOAt when it ended, or what it means when
+	// it equals the fault's length (RTONote).
+	RTO, RTOAt, RTONote string
+	// Users and Sets are the blast radius shares; UsersOf and SetsOf the
+	// counts behind them.
+	Users, UsersOf, Sets, SetsOf string
+	// Latency is p50 / p99 / p99.9 inside the fault.
+	Latency string
+	// Priorities is the availability of each class inside the fault (one
+	// string for the terminal), ByPriority the same class by class.
 	Priorities string
+	ByPriority [NumPriorities]string
 }
 
 type timelineRow struct{ T, Kind, Fault, Detail string }
@@ -62,10 +83,9 @@ type countRow struct {
 // newView prepares the reports of res, which must have been analysed.
 func newView(res *Result) *view {
 	m := res.Measures
-	v := &view{Res: res, Failures: res.Failures(), Passed: res.Passed(), Status: "PASS"}
-	if !v.Passed {
-		v.Status = "FAIL"
-	}
+	v := &view{Res: res, Failures: res.Failures(), Passed: res.Passed(), Class: res.Status()}
+	v.Status, v.Icon = strings.ToUpper(v.Class), statusIcons[v.Class]
+	v.Stopped = stoppedLine(res)
 	v.Objective = trimFloat(m.AvailabilityObjective*100, 6) + "%"
 	v.Run = runLine(res)
 	for i := range res.Verdicts {
@@ -116,21 +136,62 @@ func runLine(res *Result) string {
 		FormatLatency(res.DurationNS) + " run", FormatLatency(res.WarmupNS) + " warm-up",
 		FormatLatency(res.WindowNS) + " windows"}
 	if res.Incomplete {
-		parts = append(parts, "INCOMPLETE: stopped at "+FormatTime(int64(len(res.Windows))*res.WindowNS))
+		parts = append(parts, "INCOMPLETE: stopped at "+FormatTime(res.Reached())+" of "+FormatLatency(res.DurationNS))
 	}
 	return strings.Join(parts, " · ")
 }
 
+// stoppedLine says what an incomplete run measured and what it cannot
+// tell; "" for a run that ended.
+func stoppedLine(res *Result) string {
+	if !res.Incomplete {
+		return ""
+	}
+	s := "This run stopped at " + FormatTime(res.Reached()) + " of " + FormatLatency(res.DurationNS) +
+		": no objective can be judged, so none passes."
+	var unknown int64
+	from := int64(-1)
+	for i := range res.Windows {
+		if c := &res.Windows[i].Counts; c.Partial() {
+			unknown += c.Outcomes[Unknown]
+			if from < 0 {
+				from = res.Windows[i].Start
+			}
+		}
+	}
+	if unknown > 0 {
+		s += " " + groupDigits(unknown) + " " + plural(unknown, "request was", "requests were") +
+			" still in flight (outcome unknown, counted as not served) in the windows from " + FormatTime(from) + "."
+	}
+	return s
+}
+
+// statusIcons mark a status in Markdown.
+var statusIcons = map[string]string{StatusPass: "✅", StatusFail: "❌", StatusIncomplete: "⚠️"}
+
+// plural picks the singular or plural form for n.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func newVerdictRow(v *Verdict) verdictRow {
 	r := verdictRow{Name: v.Name(), SLO: v.SLO, Scope: v.Scope, Target: v.Target, Measured: v.Measured,
-		Detail: v.Detail, Pass: v.Pass, Class: "pass"}
-	if !v.Pass {
-		r.Class = "fail"
-	}
+		Detail: v.Detail, Pass: v.Pass, Class: v.Status(), Result: v.Status(), Icon: statusIcons[v.Status()]}
 	if v.WindowStart >= 0 {
 		r.Window = formatRange(v.WindowStart, v.WindowEnd)
 	}
-	if !v.Pass {
+	switch {
+	case v.Incomplete && v.Pass:
+		r.Detail = strings.TrimSuffix("holding when the run stopped; "+v.Detail, "; ")
+	case v.Incomplete:
+		r.Detail = strings.TrimSuffix("failing when the run stopped; "+v.Detail, "; ")
+	case !v.Pass:
+		r.Result = "FAIL"
+	}
+	if !v.Pass || v.Incomplete {
 		r.Where = strings.TrimPrefix(r.Window+": "+v.Detail, ": ")
 		r.Where = strings.TrimSuffix(r.Where, ": ")
 	}
@@ -150,9 +211,14 @@ func keyFigures(res *Result) []keyFigure {
 	if m.LostWrites > 0 {
 		lost += " (span " + FormatLatency(m.LostSpanNS) + ")"
 	}
-	shed := "held"
-	if !m.ShedOrder.Held {
-		shed = "violated in " + itoa(m.ShedOrder.Violations) + " windows"
+	shed := "held: " + m.ShedOrder.Detail
+	switch {
+	case t.Counts.Outcomes[Shed] == 0:
+		// losses came from faults or timeouts, not from the gateway
+		// choosing whom to drop: there is no order to judge
+		shed = "no shedding: no request was shed"
+	case !m.ShedOrder.Held:
+		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window") + ": " + m.ShedOrder.Detail
 	}
 	c := &res.Cost
 	return []keyFigure{
@@ -167,9 +233,9 @@ func keyFigures(res *Result) []keyFigure {
 		{"Cross-set share", FormatPercent(m.CrossSet)},
 		{"Retry amplification", strconv.FormatFloat(m.RetryAmplification, 'f', 3, 64) + " attempts per request"},
 		{"Acknowledged writes lost", lost},
-		{"Shed order", shed + ": " + m.ShedOrder.Detail},
-		{"Cost", itoa(c.Machines) + " machines, " + itoa(c.Cores) + " cores, " + itoa(c.Sets) + " sets, " +
-			itoa(c.Instances) + " instances, " + itoa(c.Shards) + " shards"},
+		{"Shed order", shed},
+		{"Cost", strings.Join([]string{scenarios.Quantity(c.Machines, "machine"), scenarios.Quantity(c.Cores, "core"),
+			scenarios.Quantity(c.Sets, "set"), scenarios.Quantity(c.Instances, "instance"), scenarios.Quantity(c.Shards, "shard")}, ", ")},
 	}
 }
 
@@ -197,19 +263,24 @@ func newFaultRow(res *Result, i int) faultRow {
 	r := faultRow{Index: i, Name: f.Name, Kind: f.Kind, Target: f.Target, Window: formatRange(f.Start, f.End),
 		Availability: FormatPercent(fm.Availability), Detection: optDur(fm.Detection), Reroute: optDur(fm.Reroute),
 		Failover: optDur(fm.FailoverDone), RTO: FormatLatency(fm.RTO),
-		Users: FormatPercent(fm.BlastUsers) + " (" + groupDigits(f.UsersFailed) + " of " + groupDigits(f.UsersActive) + ")",
-		Sets:  FormatPercent(fm.BlastSets) + " (" + itoa(fm.SetsAffected) + " of " + itoa(len(res.Sets)) + ")",
+		Users: FormatPercent(fm.BlastUsers), UsersOf: groupDigits(f.UsersFailed) + " of " + groupDigits(f.UsersActive) + " users",
+		Sets: FormatPercent(fm.BlastSets), SetsOf: itoa(fm.SetsAffected) + " of " + scenarios.Quantity(len(res.Sets), "set"),
 		Latency: FormatLatency(fm.Latency.P50) + " / " + FormatLatency(fm.Latency.P99) + " / " +
 			FormatLatency(fm.Latency.P999),
 		LostWrites: strconv.FormatInt(fm.LostWrites, 10),
 	}
 	var pri []string
 	for k := range fm.ByPriority {
-		pri = append(pri, priorityName(k)+" "+FormatPercent(fm.ByPriority[k]))
+		r.ByPriority[k] = FormatPercent(fm.ByPriority[k])
+		pri = append(pri, priorityName(k)+" "+r.ByPriority[k])
 	}
 	r.Priorities = strings.Join(pri, " · ")
-	if fm.RTO > 0 {
-		r.RTO += " (at " + FormatTime(f.Start+fm.RTO) + ")"
+	switch {
+	case fm.RTO > 0:
+		r.RTOAt = "at " + FormatTime(f.Start+fm.RTO)
+		r.RTONote = RTONote(fm.RTO, f.End-f.Start, res.WindowNS)
+	case fm.RTO < 0 && res.Incomplete:
+		r.RTO = "unknown (the run stopped first)"
 	}
 	if fm.LostWrites > 0 {
 		r.LostWrites += " over " + FormatLatency(fm.LostSpanNS)

@@ -15,6 +15,8 @@ import (
 	texttemplate "text/template"
 
 	"github.com/pkg/errors"
+
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 //go:embed templates/*.tmpl
@@ -155,6 +157,8 @@ type junitCase struct {
 	ClassName string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	// Error marks a case that could not be judged: its run stopped early.
+	Error *junitFailure `xml:"error,omitempty"`
 }
 
 type junitFailure struct {
@@ -165,8 +169,10 @@ type junitFailure struct {
 
 // WriteJUnit writes one testsuite per result and one testcase per verdict
 // (named like "availability_in_fault [lose shenzhen/a]"); a failing one
-// carries the measured value, the target, the window and the seed. A run
-// that stopped early adds a failing "run [incomplete]" case. Results
+// carries the measured value, the target, the window and the seed. In a
+// run that stopped early no case passes: every verdict is an error of type
+// incomplete (with what it measured so far), and a "run [incomplete]"
+// error case says where the run stopped. Results
 // without measures are analysed first. Times are 0: the suites measure a
 // simulated or replayed run, not the time the test took.
 func WriteJUnit(w io.Writer, results []*Result) error {
@@ -183,6 +189,7 @@ func WriteJUnit(w io.Writer, results []*Result) error {
 		all.Suites = append(all.Suites, s)
 		all.Tests += s.Tests
 		all.Failures += s.Failures
+		all.Errors += s.Errors
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -206,26 +213,31 @@ func junitSuiteOf(res *Result, withSeed bool) junitSuite {
 		{"duration", FormatLatency(res.DurationNS)}, {"availability", FormatPercent(res.Measures.Availability)},
 	}}
 	class := "stripelab." + res.Scenario
+	stopped := "the run stopped at " + FormatTime(res.Reached()) + " of " + FormatTime(res.DurationNS)
 	for i := range res.Verdicts {
 		v := &res.Verdicts[i]
 		c := junitCase{Name: v.Name(), ClassName: class, Time: "0"}
-		if !v.Pass {
-			msg := "measured " + v.Measured + " vs target " + v.Target
-			if v.WindowStart >= 0 {
-				msg += " in window " + formatRange(v.WindowStart, v.WindowEnd)
-			}
-			msg += fmt.Sprintf(" (scenario %s, seed %d)", res.Scenario, res.Seed)
+		msg := "measured " + v.Measured + " vs target " + v.Target
+		if v.WindowStart >= 0 && !v.Pass {
+			msg += " in window " + formatRange(v.WindowStart, v.WindowEnd)
+		}
+		msg += fmt.Sprintf(" (scenario %s, seed %d)", res.Scenario, res.Seed)
+		switch {
+		case v.Incomplete:
+			msg = stopped + ", so this objective cannot be judged; " + strings.Replace(msg, "measured", "measured so far", 1)
+			c.Error = &junitFailure{Message: msg, Type: StatusIncomplete, Body: strings.TrimSpace(msg + "\n" + v.Detail)}
+			s.Errors++
+		case !v.Pass:
 			c.Failure = &junitFailure{Message: msg, Type: "slo", Body: strings.TrimSpace(msg + "\n" + v.Detail)}
 			s.Failures++
 		}
 		s.Cases = append(s.Cases, c)
 	}
 	if res.Incomplete {
-		msg := "the run stopped early at " + FormatTime(int64(len(res.Windows))*res.WindowNS) +
-			" of " + FormatTime(res.DurationNS) + fmt.Sprintf(" (seed %d)", res.Seed)
+		msg := stopped + fmt.Sprintf(" (seed %d)", res.Seed)
 		s.Cases = append(s.Cases, junitCase{Name: "run [incomplete]", ClassName: class, Time: "0",
-			Failure: &junitFailure{Message: msg, Type: "incomplete", Body: msg}})
-		s.Failures++
+			Error: &junitFailure{Message: msg, Type: StatusIncomplete, Body: msg}})
+		s.Errors++
 	}
 	s.Tests = len(s.Cases)
 	return s
@@ -240,16 +252,18 @@ func WriteSummary(w io.Writer, res *Result, dir string, verbose bool) error {
 	}
 	v := newView(res)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s (%d of %d objectives failed)\n  %s\n", res.Scenario, v.Status, v.Failures, len(v.Verdicts), v.Run)
+	if res.Incomplete {
+		fmt.Fprintf(&b, "%s: %s (%d of %s failing when it stopped; none can pass)\n  %s\n  %s\n",
+			res.Scenario, v.Status, v.Failures, scenarios.Quantity(len(v.Verdicts), "objective"), v.Run, v.Stopped)
+	} else {
+		fmt.Fprintf(&b, "%s: %s (%d of %s failed)\n  %s\n", res.Scenario, v.Status, v.Failures, scenarios.Quantity(len(v.Verdicts), "objective"), v.Run)
+	}
 	for _, r := range v.Verdicts {
-		if r.Pass && !verbose {
+		if r.Class == StatusPass && !verbose {
 			continue
 		}
-		mark := "ok  "
-		if !r.Pass {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(&b, "  %s %-44s %-10s target %s", mark, r.Name, r.Measured, r.Target)
+		mark := map[string]string{StatusPass: "ok  ", StatusFail: "FAIL", StatusIncomplete: "incomplete"}[r.Class]
+		fmt.Fprintf(&b, "  %-4s %-44s %-10s target %s", mark, r.Name, r.Measured, r.Target)
 		if r.Where != "" {
 			fmt.Fprintf(&b, "  [%s]", r.Where)
 		}
@@ -259,7 +273,17 @@ func WriteSummary(w io.Writer, res *Result, dir string, verbose bool) error {
 		fmt.Fprintf(&b, "  %-34s %s\n", k.Name, k.Value)
 	}
 	for _, f := range v.Faults {
-		fmt.Fprintf(&b, "  fault %q: availability %s, detected %s, RTO %s, lost writes %s\n", f.Name, f.Availability, f.Detection, f.RTO, f.LostWrites)
+		rto := f.RTO
+		var extra []string
+		for _, s := range []string{f.RTOAt, f.RTONote} {
+			if s != "" {
+				extra = append(extra, s)
+			}
+		}
+		if len(extra) > 0 {
+			rto += " (" + strings.Join(extra, "; ") + ")"
+		}
+		fmt.Fprintf(&b, "  fault %q: availability %s, detected %s, RTO %s, lost writes %s\n", f.Name, f.Availability, f.Detection, rto, f.LostWrites)
 	}
 	if dir != "" {
 		fmt.Fprintf(&b, "  report: %s\n", filepath.Join(dir, FileHTML))

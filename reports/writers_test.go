@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -125,15 +127,21 @@ func TestReadResultErrors(t *testing.T) {
 type junitDoc struct {
 	Tests    int `xml:"tests,attr"`
 	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
 	Suites   []struct {
 		Name     string `xml:"name,attr"`
 		Tests    int    `xml:"tests,attr"`
 		Failures int    `xml:"failures,attr"`
+		Errors   int    `xml:"errors,attr"`
 		Cases    []struct {
 			Name    string `xml:"name,attr"`
 			Failure *struct {
 				Message string `xml:"message,attr"`
 			} `xml:"failure"`
+			Error *struct {
+				Type    string `xml:"type,attr"`
+				Message string `xml:"message,attr"`
+			} `xml:"error"`
 		} `xml:"testcase"`
 	} `xml:"testsuite"`
 }
@@ -157,12 +165,21 @@ func TestJUnitSuites(t *testing.T) {
 	if len(doc.Suites) != 3 || doc.Suites[0].Name != "synthetic (seed 42)" || doc.Suites[2].Name != "synthetic (seed 8)" {
 		t.Fatalf("suites = %+v", doc.Suites)
 	}
-	if doc.Tests != doc.Suites[0].Tests+doc.Suites[1].Tests+doc.Suites[2].Tests || doc.Failures != 2*a.Failures()+1 {
-		t.Errorf("totals tests %d failures %d", doc.Tests, doc.Failures)
+	if doc.Tests != doc.Suites[0].Tests+doc.Suites[1].Tests+doc.Suites[2].Tests || doc.Failures != 2*a.Failures() || doc.Errors != 2 {
+		t.Errorf("totals tests %d failures %d errors %d", doc.Tests, doc.Failures, doc.Errors)
 	}
+	// The quiet run held its objective when it stopped: still no case passes.
 	q := doc.Suites[1]
-	if q.Tests != 2 || q.Failures != 1 || q.Cases[1].Name != "run [incomplete]" || q.Cases[1].Failure == nil {
+	if q.Tests != 2 || q.Failures != 0 || q.Errors != 2 || q.Cases[1].Name != "run [incomplete]" {
 		t.Errorf("incomplete suite = %+v", q)
+	}
+	for _, tc := range q.Cases {
+		if tc.Error == nil || tc.Error.Type != "incomplete" || tc.Failure != nil {
+			t.Errorf("case %s of an incomplete run: error %+v, failure %+v; want an incomplete error", tc.Name, tc.Error, tc.Failure)
+		}
+	}
+	if m := q.Cases[0].Error.Message; !strings.Contains(m, "the run stopped at 5s of 5s") || !strings.Contains(m, "measured so far 100%") {
+		t.Errorf("incomplete verdict message %q", m)
 	}
 	for _, tc := range doc.Suites[0].Cases {
 		if tc.Name == "availability_in_fault [lose shenzhen/a]" {
@@ -254,5 +271,116 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), `x \| y`) || strings.Contains(b.String(), "x | y") {
 		t.Errorf("pipes not escaped:\n%s", b.String())
+	}
+}
+
+// TestIncompleteRunNeverPasses stops a run of 2m at 20s, where every
+// objective still holds: every report must call it incomplete, never pass.
+func TestIncompleteRunNeverPasses(t *testing.T) {
+	res := handResult(20)
+	res.Scenario, res.DurationNS, res.Incomplete, res.StoppedNS = "synthetic", 120*sec, true, 20*sec
+	res.SLO.Availability, res.SLO.AvailabilityByPriority = 0.99, map[string]scenarios.Percent{"high": 0.99}
+	w := &res.Windows[19].Counts
+	w.Offered++
+	w.Outcomes[Unknown]++
+	fillTotals(res)
+	Analyze(res)
+	if res.Failures() != 0 || len(res.Verdicts) != 2 {
+		t.Fatalf("%d of %d objectives failing; the test needs them holding", res.Failures(), len(res.Verdicts))
+	}
+	if res.Passed() || res.Status() != StatusIncomplete || res.Reached() != 20*sec {
+		t.Fatalf("passed %v, status %s, reached %s", res.Passed(), res.Status(), FormatTime(res.Reached()))
+	}
+	dir := t.TempDir()
+	if err := WriteAll(res, dir); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	md, html := read(FileMarkdown), read(FileHTML)
+	if !strings.Contains(md, "⚠️ INCOMPLETE") || strings.Contains(md, "PASS") || strings.Contains(md, "✅") {
+		t.Errorf("report.md of an incomplete run:\n%s", md)
+	}
+	if !strings.Contains(md, "This run stopped at 20s of 2m0s") || !strings.Contains(md, "1 request was still in flight") {
+		t.Errorf("report.md does not say where the run stopped and what was in flight:\n%s", md)
+	}
+	rows := regexp.MustCompile(`(?s)<table id="verdicts">.*?</table>`).FindString(html)
+	if !strings.Contains(html, `id="status">INCOMPLETE<`) || strings.Count(rows, `<tr class="incomplete">`) != len(res.Verdicts) {
+		t.Errorf("report.html shows a pass in an incomplete run")
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal([]byte(read(FileJUnit)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Errors != doc.Tests || doc.Tests != len(res.Verdicts)+1 {
+		t.Errorf("junit: %d tests, %d errors; every case of an incomplete run is an error", doc.Tests, doc.Errors)
+	}
+	var sum bytes.Buffer
+	if err := WriteSummary(&sum, res, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if s := sum.String(); !strings.Contains(s, "synthetic: INCOMPLETE") || strings.Contains(s, "PASS") || strings.Count(s, "incomplete ") != len(res.Verdicts) {
+		t.Errorf("terminal summary:\n%s", s)
+	}
+}
+
+// TestFaultTablesNarrow checks that the fault tables of report.html and
+// report.md are split into timing and impact, neither wide enough to
+// wrap its cells: at most 10 columns each.
+func TestFaultTablesNarrow(t *testing.T) {
+	res, figs := analysed(t)
+	var h, m bytes.Buffer
+	if err := WriteHTML(&h, res, figs); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&m, res, figs); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"failover", "fault-impact"} {
+		table := regexp.MustCompile(`(?s)<table id="` + id + `".*?</table>`).FindString(h.String())
+		head := regexp.MustCompile(`(?s)<thead>.*?</thead>`).FindString(table)
+		if n := strings.Count(head, "<th>") + strings.Count(head, "<th "); n == 0 || n > 10 {
+			t.Errorf("report.html table %s has %d columns", id, n)
+		}
+	}
+	for _, title := range []string{"### Faults: timing", "### Faults: impact"} {
+		_, rest, ok := strings.Cut(m.String(), title+"\n\n")
+		header, _, _ := strings.Cut(rest, "\n")
+		if n := strings.Count(header, "|") - 1; !ok || n > 10 {
+			t.Errorf("report.md %q: %d columns (found %v)", title, n, ok)
+		}
+	}
+}
+
+// TestShedOrderWithoutShedding checks the key figure of a run where
+// nothing was shed and high priority lost the most: it must say there was
+// no shedding, not that the order held.
+func TestShedOrderWithoutShedding(t *testing.T) {
+	r := handResult(10)
+	for i := 2; i < 6; i++ {
+		setCounts(r, i, [3]int64{100, 600, 300}, [3]int64{90, 594, 300})
+	}
+	fillTotals(r)
+	Analyze(r)
+	var fig string
+	for _, k := range newView(r).Key {
+		if k.Name == "Shed order" {
+			fig = k.Value
+		}
+	}
+	if fig != "no shedding: no request was shed" {
+		t.Errorf("shed order figure %q", fig)
+	}
+	shed := synthResult(t)
+	Analyze(shed)
+	for _, k := range newView(shed).Key {
+		if k.Name == "Shed order" && !strings.HasPrefix(k.Value, "held: ") {
+			t.Errorf("the synthetic flash crowd sheds low priority first; figure %q", k.Value)
+		}
 	}
 }

@@ -49,9 +49,25 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 	d.errs = append(d.errs, e)
 }
 
+// plainTags are the tags of YAML's core schema that the decoder reads the
+// way it reads untagged values; any other tag written in a file (!!binary,
+// !!timestamp, a custom !tag) would be silently dropped or misread, so it
+// is an error.
+var plainTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true, "!!merge": true}
+
+// plainTag reports whether n carries no tag beyond the plain ones,
+// reporting the tag at n otherwise.
+func (d *decoder) plainTag(n *yaml.Node, path string) bool {
+	if n.Style&yaml.TaggedStyle == 0 || plainTags[n.Tag] {
+		return true
+	}
+	d.errorf(n, path, "the YAML tag %s is not supported; write the value without it", n.Tag)
+	return false
+}
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	n = resolveAlias(n)
-	if !d.spend(n, path) {
+	if !d.spend(n, path) || !d.plainTag(n, path) {
 		return
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
@@ -116,6 +132,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		name := k.Value
 		fp := joinPath(path, name)
+		if !d.plainTag(k, fp) {
+			continue
+		}
 		if k.Kind != yaml.ScalarNode {
 			d.errorf(k, path, "expected a field name, got a %s", kindName(k))
 			continue
@@ -149,7 +168,7 @@ func (d *decoder) spend(n *yaml.Node, path string) bool {
 // merge decodes the mapping (or list of mappings) of a merge key into v.
 func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
 	n = resolveAlias(n)
-	if !d.spend(n, path) {
+	if !d.spend(n, path) || !d.plainTag(n, path) {
 		return
 	}
 	switch n.Kind {
@@ -157,7 +176,7 @@ func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeStruct(n, v, path)
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			if c = resolveAlias(c); !d.spend(c, path) {
+			if c = resolveAlias(c); !d.spend(c, path) || !d.plainTag(c, path) {
 				return
 			}
 			if c.Kind != yaml.MappingNode {
@@ -209,6 +228,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		fp := joinPath(path, k.Value)
+		if !d.plainTag(k, fp) {
+			continue
+		}
 		if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
 			d.errorf(k, fp, "key %q is given twice", k.Value)
 			continue

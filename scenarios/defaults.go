@@ -1,12 +1,16 @@
 package scenarios
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Defaults are applied in two passes. setDefaults fills a value before the
+// Defaults are applied in two passes, and only to fields the file left
+// out: a value written, 0 included, is used as written or rejected by
+// validation, never replaced by a default. setDefaults fills a value before the
 // file is decoded over it, so a written field replaces its default. Defaults
 // that depend on a mode (registry or mesh, sync or async, a profile shape)
 // are filled by finishDefaults after decoding, and only where the field was
@@ -122,20 +126,18 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 	s.finishDataDefaults(written)
 	s.finishWorkloadDefaults(written)
 	for i := range st.Services {
-		finishDist(&st.Services[i].ServiceTime)
+		finishDist(written, fmt.Sprintf("stack.services[%d].service_time", i), &st.Services[i].ServiceTime)
 	}
-	finishDist(&st.Data.ServiceTime)
+	finishDist(written, "stack.data.service_time", &st.Data.ServiceTime)
 	if st.Gateway.Upstream == "" && len(st.Services) > 0 {
 		st.Gateway.Upstream = st.Services[0].Name
 	}
-	if s.Stack.Gateway.Timeout == 0 {
-		s.Stack.Gateway.Timeout = s.Workload.Client.Timeout
-	}
+	// Timeouts left out wait as long as the client; a written 0 is kept
+	// (and rejected by validation: a call needs a positive timeout).
+	fill(written, "stack.gateway.timeout", &st.Gateway.Timeout, s.Workload.Client.Timeout)
 	for i := range st.Services {
 		for j := range st.Services[i].Calls {
-			if c := &st.Services[i].Calls[j]; c.Timeout == 0 {
-				c.Timeout = s.Workload.Client.Timeout
-			}
+			fill(written, fmt.Sprintf("stack.services[%d].calls[%d].timeout", i, j), &st.Services[i].Calls[j].Timeout, s.Workload.Client.Timeout)
 		}
 	}
 }
@@ -196,9 +198,11 @@ func (s *Scenario) finishWorkloadDefaults(written func(string) bool) {
 	}
 }
 
-func finishDist(d *Dist) {
-	if d.Dist == "lognormal" && d.Sigma == 0 {
-		d.Sigma = 0.5
+// finishDist gives a lognormal its default shape when the file left
+// sigma out; a written sigma, 0 included, is kept for validation to judge.
+func finishDist(written func(string) bool, path string, d *Dist) {
+	if d.Dist == "lognormal" {
+		fill(written, path+".sigma", &d.Sigma, 0.5)
 	}
 }
 
@@ -229,4 +233,35 @@ func placementDomains(t Topology, level string) int {
 		}
 	}
 	return n
+}
+
+// scaleShares scales the shares that must sum to 100% (the mix, the
+// priorities, the cities' users), which validation accepts within
+// ShareTolerance, to sum to exactly 100%: thirds written 33.3% become
+// exact thirds.
+func (s *Scenario) scaleShares() {
+	w := &s.Workload
+	scale := func(ps ...*Percent) {
+		var sum Percent
+		for _, p := range ps {
+			sum += *p
+		}
+		if sum > 0 && math.Abs(float64(sum)-1) > 1e-9 { // rounding written by a person, not float noise
+			for _, p := range ps {
+				*p /= sum
+			}
+		}
+	}
+	scale(&w.Mix.Read, &w.Mix.Write)
+	scale(&w.Priorities.High, &w.Priorities.Normal, &w.Priorities.Low)
+	cities := make([]*Percent, 0, len(w.Users.ByCity))
+	shares := make([]Percent, len(w.Users.ByCity))
+	for i, name := range sortedMapKeys(w.Users.ByCity) {
+		shares[i] = w.Users.ByCity[name]
+		cities = append(cities, &shares[i])
+	}
+	scale(cities...)
+	for i, name := range sortedMapKeys(w.Users.ByCity) {
+		w.Users.ByCity[name] = shares[i]
+	}
 }

@@ -41,6 +41,7 @@ func Derive(f *File, edits ...func(s *Scenario)) (*File, error) {
 	if errs := d.validate(); len(errs) > 0 {
 		return nil, errs.sorted()
 	}
+	s.scaleShares()
 	return d, nil
 }
 

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,7 +25,8 @@ func (p *Plan) Describe(w io.Writer) error {
 				n += len(p.Racks[r].Children)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%s)\n", c.Name, len(c.AZs), n, len(c.Sets), p.UserCities[i].Count, Percent(c.Share))
+		share := strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(c.Share*100, 'f', 2, 64), "0"), ".") + "%"
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%s)\n", c.Name, len(c.AZs), n, len(c.Sets), p.UserCities[i].Count, share)
 	}
 	fmt.Fprintln(tw, "\nSET\tCITY\tMACHINES\tINSTANCES")
 	roles := make([][RoleRegistry + 1]int, len(p.Sets))
@@ -51,7 +53,8 @@ func (p *Plan) describeShards(tw io.Writer) {
 		return
 	}
 	d := p.Scenario.Stack.Data
-	fmt.Fprintf(tw, "\ndata: %s, %d shards, %d replicas over distinct %ss, %s replication\n", d.Mode, len(p.Shards), d.Replicas, d.Placement, d.Replication)
+	fmt.Fprintf(tw, "\ndata: %s, %s, %s over distinct %s, %s replication\n", d.Mode, Quantity(len(p.Shards), "shard"),
+		Quantity(d.Replicas, "replica"), Plural(d.Placement), d.Replication)
 	fmt.Fprintln(tw, "SHARD\tPRIMARY\tREPLICAS")
 	for i, sh := range p.Shards {
 		if i == 24 {
@@ -76,10 +79,10 @@ func (p *Plan) describeRegistries(tw io.Writer) {
 		on = append(on, p.Machines[p.Instances[in].Machine].Name)
 	}
 	if len(r.Sets) > 1 {
-		fmt.Fprintf(tw, "\nregistry: one for all sets, %d copies on %s\n", len(r.Instances), strings.Join(on, " "))
+		fmt.Fprintf(tw, "\nregistry: one for all sets, %s on %s\n", Quantity(len(r.Instances), "copy"), strings.Join(on, " "))
 		return
 	}
-	fmt.Fprintf(tw, "\nregistry: one per set, %d copies each (set %s: %s)\n", len(r.Instances), p.Sets[r.Sets[0]].Name, strings.Join(on, " "))
+	fmt.Fprintf(tw, "\nregistry: one per set, %s each (set %s: %s)\n", Quantity(len(r.Instances), "copy"), p.Sets[r.Sets[0]].Name, strings.Join(on, " "))
 }
 
 func (p *Plan) describeFaults(tw io.Writer) {
@@ -88,14 +91,14 @@ func (p *Plan) describeFaults(tw io.Writer) {
 		fmt.Fprintln(tw, "(none)")
 	}
 	for _, f := range p.Faults {
-		hits := fmt.Sprintf("%d machines, %d sets", len(f.Machines), len(f.Sets))
+		hits := Quantity(len(f.Machines), "machine") + ", " + Quantity(len(f.Sets), "set")
 		if len(f.Shards) > 0 {
-			hits += fmt.Sprintf(", %d shard primaries", len(f.Shards))
+			hits += ", " + Quantity(len(f.Shards), "shard primary")
 		}
 		if f.Kind.IsLink() {
 			peer := "everything else"
 			if !f.PeerAll {
-				peer = fmt.Sprintf("%d machines, %d cities", len(f.PeerMachines), len(f.PeerCities))
+				peer = Quantity(len(f.PeerMachines), "machine") + ", " + Quantity(len(f.PeerCities), "city")
 			}
 			hits += " <-> " + peer
 		}

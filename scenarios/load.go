@@ -43,6 +43,7 @@ func Parse(path string, data []byte) (*File, error) {
 	if errs := f.validate(); len(errs) > 0 {
 		return nil, errs.sorted()
 	}
+	f.Scenario.scaleShares()
 	return f, nil
 }
 

@@ -628,6 +628,7 @@ func containsInt(sorted []int, x int) bool {
 
 // Summary is the one-line count of what a plan deploys.
 func (p *Plan) Summary() string {
-	return fmt.Sprintf("%d cities, %d machines, %d sets (%s), %d instances, %d shards, %d faults",
-		len(p.Cities), len(p.Machines), len(p.Sets), p.Scenario.Striping.Granularity, len(p.Instances), len(p.Shards), len(p.Faults))
+	return fmt.Sprintf("%s, %s, %s (%s), %s, %s, %s", Quantity(len(p.Cities), "city"), Quantity(len(p.Machines), "machine"),
+		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, Quantity(len(p.Instances), "instance"),
+		Quantity(len(p.Shards), "shard"), Quantity(len(p.Faults), "fault"))
 }

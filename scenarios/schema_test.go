@@ -184,7 +184,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"bad granularity", "striping: {granularity: region}\n", "/striping/granularity"},
 		{"unknown fault kind", "faults: [{at: 1m, kind: meteor, target: city=a}]\n", "/faults/0/kind"},
 		{"param not for kind", "faults: [{at: 1m, kind: az-down, target: az=a/a, factor: 2}]\n", "/faults/0"},
-		{"missing required param", "faults: [{at: 1m, kind: latency, target: city=a}]\n", "/faults/0"},
+		{"missing required param", "faults: [{at: 1m, kind: overload}]\n", "/faults/0"},
 		{"wrong target kind", "faults: [{at: 1m, kind: rack-down, target: az=a/a}]\n", "/faults/0"},
 		{"missing target", "faults: [{at: 1m, kind: machine-down}]\n", "/faults/0"},
 		{"fault without at", "faults: [{kind: overload, factor: 2}]\n", "/faults/0"},
@@ -193,7 +193,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"call names neither", "stack:\n  services: [{name: s, calls: [{timeout: 1s}]}]\n", "/stack/services/0/calls/0"},
 		{"bad distribution", "stack:\n  services: [{name: s, service_time: {dist: pareto, mean: 1ms}}]\n", "/stack/services/0/service_time"},
 		{"unknown priority", "slo: {availability_by_priority: {urgent: 99%}}\n", "urgent"},
-		{"unknown percentile", "slo: {latency: {p95: 10ms}}\n", "p95"},
+		{"unknown percentile", "slo: {latency: {p75: 10ms}}\n", "p75"},
 		{"string for a count", "topology:\n  cities: [{name: a, azs: two}]\n", "/topology/cities/0/azs"},
 		{"city name with slash", "topology:\n  cities: [{name: a/b}]\n", "/topology/cities/0/name"},
 		// the validator's location for a propertyNames error varies between

@@ -153,7 +153,8 @@ type Gateway struct {
 	Shedding Shedding `yaml:"shedding" json:"shedding"`
 	// Upstream is the service the gateway calls. Default: the first service.
 	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
-	// Timeout is how long the gateway waits for the upstream. Default: the client timeout.
+	// Timeout is how long the gateway waits for the upstream; a written
+	// value must be positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
@@ -266,7 +267,8 @@ type Call struct {
 	Service string `yaml:"service,omitempty" json:"service,omitempty" jsonschema:"oneof_required=service"`
 	// Data is read, write, or request (a read or a write following the workload mix).
 	Data string `yaml:"data,omitempty" json:"data,omitempty" jsonschema:"oneof_required=data,enum=read,enum=write,enum=request"`
-	// Timeout is how long the caller waits. Default: the client timeout.
+	// Timeout is how long the caller waits; a written value must be
+	// positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
@@ -349,11 +351,13 @@ type Workload struct {
 	Arrivals string `yaml:"arrivals" json:"arrivals" jsonschema:"enum=poisson,enum=uniform"`
 	// Users is the user population and its split over cities.
 	Users Users `yaml:"users" json:"users"`
-	// Mix is the share of reads and writes; they sum to 100%.
+	// Mix is the share of reads and writes; they sum to 100% (within 0.1%,
+	// then scaled to it exactly).
 	Mix Mix `yaml:"mix" json:"mix"`
 	// Keys is how requests pick users (the key of their data).
 	Keys Keys `yaml:"keys" json:"keys"`
-	// Priorities is the share of each priority class; they sum to 100%.
+	// Priorities is the share of each priority class; they sum to 100%
+	// (within 0.1%, then scaled to it exactly).
 	Priorities Priorities `yaml:"priorities" json:"priorities"`
 	// Client is the client's timeout and retry policy.
 	Client Client `yaml:"client" json:"client"`
@@ -400,7 +404,8 @@ type Step struct {
 type Users struct {
 	// Count is the number of users. Default 100k.
 	Count Count `yaml:"count" json:"count"`
-	// ByCity is the share of users (and of traffic) per city. Default: equal shares.
+	// ByCity is the share of users (and of traffic) per city; they sum to
+	// 100% (within 0.1%, then scaled to it exactly). Default: equal shares.
 	ByCity map[string]Percent `yaml:"by_city,omitempty" json:"by_city,omitempty"`
 }
 
@@ -416,8 +421,10 @@ type Mix struct {
 type Keys struct {
 	// Distribution is uniform or zipf (a few hot users send most requests). Default uniform.
 	Distribution string `yaml:"distribution" json:"distribution" jsonschema:"enum=uniform,enum=zipf"`
-	// S is the Zipf exponent, above 1 (zipf). Default 1.1.
-	S float64 `yaml:"s,omitempty" json:"s,omitempty" jsonschema:"exclusiveMinimum=1"`
+	// S is the Zipf exponent, above 0 and at most 10: the user of rank k
+	// sends in proportion to 1/k^s over the city's finite population, so
+	// 1 and below (common for web workloads) are allowed (zipf). Default 1.1.
+	S float64 `yaml:"s,omitempty" json:"s,omitempty" jsonschema:"exclusiveMinimum=0,maximum=10"`
 }
 
 // Priorities is the priority mix.
@@ -474,7 +481,8 @@ type Fault struct {
 	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=one-way"`
 	// Action is drop (messages vanish; callers time out) or reject (callers get an error at once) (partition). Default drop.
 	Action string `yaml:"action,omitempty" json:"action,omitempty" jsonschema:"enum=drop,enum=reject"`
-	// Delay is extra one-way delay (latency).
+	// Delay is extra one-way delay (latency; a latency fault needs a delay,
+	// a jitter or both).
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
 	// Jitter is extra delay drawn uniformly in [0, jitter] on top of delay (latency).
 	Jitter Duration `yaml:"jitter,omitempty" json:"jitter,omitempty"`
@@ -492,7 +500,7 @@ type SLO struct {
 	AvailabilityInFault Percent `yaml:"availability_in_fault,omitempty" json:"availability_in_fault,omitempty"`
 	// AvailabilityByPriority is the least share served per priority class.
 	AvailabilityByPriority map[string]Percent `yaml:"availability_by_priority,omitempty" json:"availability_by_priority,omitempty"`
-	// Latency caps percentiles of client-observed latency over the run: p50, p90, p99, p99.9.
+	// Latency caps percentiles of client-observed latency over the run: p50, p90, p95, p99, p99.9.
 	Latency map[string]Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
 	// LatencyInFault caps percentiles inside each fault window.
 	LatencyInFault map[string]Duration `yaml:"latency_in_fault,omitempty" json:"latency_in_fault,omitempty"`
@@ -512,4 +520,4 @@ type SLO struct {
 var PriorityNames = [3]string{"high", "normal", "low"}
 
 // Percentiles maps the latency objective keys to quantiles.
-var Percentiles = map[string]float64{"p50": 0.50, "p90": 0.90, "p99": 0.99, "p99.9": 0.999}
+var Percentiles = map[string]float64{"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p99.9": 0.999}

@@ -316,18 +316,24 @@ func letters(i int) string {
 func (n *Names) unmarshalNode(d *decoder, node *yaml.Node, path string) {
 	switch node.Kind {
 	case yaml.ScalarNode:
-		v, err := strconv.Atoi(node.Value)
-		if err != nil || v < 0 || node.Tag != "!!int" {
-			d.errorf(node, path, "expected a count or a list of names, got %q", node.Value)
+		// a count is written as any count (4, 10k), unquoted: a quoted
+		// "4" is a string, and a lone name is not a list
+		var c Count
+		quoted := node.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+		if err := c.unmarshalScalar(node.Value); err != nil || quoted || (node.Tag != "!!int" && node.Tag != "!!str") || c > math.MaxInt32 {
+			d.errorf(node, path, "expected a count (such as 4 or 10k) or a list of names, got %q", node.Value)
 			return
 		}
-		*n = Names{Count: v}
+		*n = Names{Count: int(c)}
 	case yaml.SequenceNode:
 		list := make([]string, 0, len(node.Content))
 		for i, c := range node.Content {
 			c = resolveAlias(c)
 			ip := fmt.Sprintf("%s[%d]", path, i)
 			d.pos[ip] = Pos{c.Line, c.Column}
+			if !d.plainTag(c, ip) {
+				continue
+			}
 			if c.Kind != yaml.ScalarNode || c.Value == "" {
 				d.errorf(c, ip, "expected a name")
 				continue
@@ -336,7 +342,7 @@ func (n *Names) unmarshalNode(d *decoder, node *yaml.Node, path string) {
 		}
 		*n = Names{List: list}
 	default:
-		d.errorf(node, path, "expected a count or a list of names")
+		d.errorf(node, path, "expected a count (such as 4 or 10k) or a list of names")
 	}
 }
 
@@ -366,6 +372,7 @@ func (Names) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
 		AnyOf: []*jsonschema.Schema{
 			{Type: "integer", Minimum: "1"},
+			{Type: "string", Pattern: `^[0-9]+(\.[0-9]+)?[kKM]?$`},
 			{Type: "array", Items: &jsonschema.Schema{Type: "string", MinLength: ptrU(1)}, MinItems: ptrU(1)},
 		},
 	}

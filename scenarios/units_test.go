@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,9 +158,13 @@ func TestNames(t *testing.T) {
 		{"2", "r", []string{"r1", "r2"}, ""},
 		{"[x, y]", "r", []string{"x", "y"}, ""},
 		{"[east]", "", []string{"east"}, ""},
-		{`"3"`, "", nil, `expected a count or a list of names, got "3"`},
-		{"-1", "", nil, "expected a count or a list of names"},
-		{"{a: 1}", "", nil, "expected a count or a list of names"},
+		{"10k", "m", generated("m", 10000), ""},
+		{"1.5k", "m", generated("m", 1500), ""},
+		{"2.5", "", nil, "expected a count (such as 4 or 10k)"},
+		{"a", "", nil, `expected a count (such as 4 or 10k) or a list of names, got "a"`},
+		{`"3"`, "", nil, `expected a count (such as 4 or 10k) or a list of names, got "3"`},
+		{"-1", "", nil, "expected a count (such as 4 or 10k) or a list of names"},
+		{"{a: 1}", "", nil, "expected a count (such as 4 or 10k) or a list of names"},
 		{"[a, [b]]", "", nil, "expected a name"},
 		{"[a, '']", "", nil, "expected a name"},
 	} {
@@ -186,6 +191,15 @@ func TestNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+// generated is the names a count of n makes with a prefix: m1, m2...
+func generated(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i+1)
+	}
+	return out
 }
 
 func TestLetters(t *testing.T) {

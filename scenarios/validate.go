@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stripelab/stripelab/faults"
@@ -20,16 +21,38 @@ const (
 	MaxRate = 10_000_000
 )
 
-// machineCount is how many machines the topology lists (saturating well
-// above MaxMachines).
-func machineCount(t Topology) int {
-	n := 0
+// machineCount is how many machines the topology lists, exactly (it
+// saturates only beyond 10^18, far above any count a file can write).
+func machineCount(t Topology) int64 {
+	var n int64
 	for _, c := range t.Cities {
-		f := func(n Names) int { return min(n.N(), MaxMachines+1) }
-		n += min(f(c.AZs)*f(c.Racks)*f(c.Machines), MaxMachines+1)
+		m := satMul(satMul(int64(max(c.AZs.N(), 0)), int64(max(c.Racks.N(), 0))), int64(max(c.Machines.N(), 0)))
+		n = min(n+m, maxCount18)
 	}
 	return n
 }
+
+// maxCount18 is where machineCount saturates.
+const maxCount18 = int64(1e18)
+
+// satMul multiplies non-negative a and b, saturating at maxCount18.
+func satMul(a, b int64) int64 {
+	if a != 0 && b > maxCount18/a {
+		return maxCount18
+	}
+	return a * b
+}
+
+// ShareTolerance is how far shares that must sum to 100% (the mix, the
+// priorities, the cities' users) may miss it, so that thirds written
+// 33.3% pass; they are then scaled to sum to exactly 100%.
+const ShareTolerance = 0.001
+
+func sumsToOne(s float64) bool { return math.Abs(s-1) <= ShareTolerance+1e-12 }
+
+// MaxZipf bounds the Zipf exponent of workload.keys: at 10 the hottest
+// user sends all but a thousandth of the traffic already.
+const MaxZipf = 10.0
 
 // MaxDepth is the deepest call chain a request may take: client, gateway,
 // services, data proxy and shard node each hold one level.
@@ -95,6 +118,7 @@ func (f *File) validate() ErrorList {
 	v.instances()
 	v.workload()
 	v.faults()
+	v.load()
 	v.slo()
 	return v.errs
 }
@@ -147,7 +171,7 @@ func (v *validator) topology() {
 	}
 	v.positive("topology.machine.cores", t.Machine.Cores)
 	if n := machineCount(t); n > MaxMachines && len(v.errs) == before {
-		v.errf("topology.cities", "the topology has %d machines; at most %d are supported", n, MaxMachines)
+		v.errf("topology.cities", "the topology has %s machines; at most %s are supported", groupDigits(n), groupDigits(MaxMachines))
 	}
 	pairs := map[[2]string]bool{}
 	for i, cl := range t.Latency.Cities {
@@ -173,6 +197,15 @@ func (v *validator) topology() {
 	if t.Latency.Jitter > 10 {
 		v.errf("topology.latency.jitter", "expected at most 1000%%")
 	}
+}
+
+// groupDigits writes n with a comma every three digits: 2,000,016.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func (v *validator) names(path string, n Names) {
@@ -227,9 +260,34 @@ func (v *validator) gateway() {
 			v.notFor(base, "none", "policy", "low", "normal", "high", "start")
 		}
 	}
-	if g.Upstream != "" && v.service(g.Upstream) < 0 {
+	v.timeout("stack.gateway.timeout", g.Timeout)
+	if g.Upstream != "" && v.service(g.Upstream) < 0 && !v.duplicateService() {
 		v.errf("stack.gateway.upstream", "unknown service %q", g.Upstream)
 	}
+}
+
+// timeout rejects a written timeout of 0: a caller that gives up at once
+// is never what is meant, and leaving the field out waits as long as the
+// client (workload.client.timeout, checked on its own).
+func (v *validator) timeout(path string, d Duration) {
+	if d <= 0 && v.f.written(path) {
+		v.errf(path, "expected a positive duration; leave timeout out to wait as long as the client (workload.client.timeout)")
+	}
+}
+
+// duplicateService reports whether two services share a name. Then a name
+// that matches no service is most likely the one written twice by
+// mistake, so only the duplicate is reported, not the calls it leaves
+// unresolved.
+func (v *validator) duplicateService() bool {
+	seen := map[string]bool{}
+	for _, s := range v.s.Stack.Services {
+		if seen[s.Name] {
+			return true
+		}
+		seen[s.Name] = true
+	}
+	return false
 }
 
 func (v *validator) service(name string) int {
@@ -303,11 +361,12 @@ func (v *validator) services() {
 }
 
 func (v *validator) call(p string, c Call) {
+	v.timeout(p+".timeout", c.Timeout)
 	switch {
 	case c.Service != "" && c.Data != "":
 		v.errf(p, "a call names either a service or data, not both")
 	case c.Service != "":
-		if v.service(c.Service) < 0 {
+		if v.service(c.Service) < 0 && !v.duplicateService() {
 			v.errf(p+".service", "unknown service %q", c.Service)
 		}
 	case c.Data != "":
@@ -415,7 +474,7 @@ func (v *validator) data() {
 	v.oneOf(base+".reads", d.Reads, "nearest", "primary")
 	if v.oneOf(base+".placement", d.Placement, "machine", "rack", "az", "city") && v.topo != nil {
 		if n := v.topo.domains(d.Placement); d.Replicas > n {
-			v.errf(base+".replicas", "%d replicas spread over distinct %ss need %d; the topology has %d", d.Replicas, d.Placement, d.Replicas, n)
+			v.errf(base+".replicas", "%s spread over distinct %s need %d; the topology has %d", Quantity(d.Replicas, "replica"), Plural(d.Placement), d.Replicas, n)
 		}
 	}
 	if d.Mode == "global" && v.topo != nil {
@@ -491,21 +550,21 @@ func (v *validator) workload() {
 				unknown = true
 			}
 		}
-		if !unknown && math.Abs(sum-1) > 1e-9 {
-			v.errf("workload.users.by_city", "shares sum to %s, expected 100%%", Percent(sum))
+		if !unknown && !sumsToOne(sum) {
+			v.errf("workload.users.by_city", "shares sum to %s, expected 100%% (within %s)", Percent(sum), Percent(ShareTolerance))
 		}
 	}
-	if s := w.Mix.Read + w.Mix.Write; math.Abs(float64(s)-1) > 1e-9 {
-		v.errf("workload.mix", "read and write sum to %s, expected 100%%", s)
+	if s := w.Mix.Read + w.Mix.Write; !sumsToOne(float64(s)) {
+		v.errf("workload.mix", "read and write sum to %s, expected 100%% (within %s)", s, Percent(ShareTolerance))
 	}
-	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; math.Abs(float64(s)-1) > 1e-9 {
-		v.errf("workload.priorities", "high, normal and low sum to %s, expected 100%%", s)
+	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; !sumsToOne(float64(s)) {
+		v.errf("workload.priorities", "high, normal and low sum to %s, expected 100%% (within %s)", s, Percent(ShareTolerance))
 	}
 	if v.oneOf("workload.keys.distribution", w.Keys.Distribution, "uniform", "zipf") {
 		if w.Keys.Distribution == "uniform" {
 			v.notFor("workload.keys", "uniform", "distribution", "s")
-		} else if w.Keys.S <= 1 {
-			v.errf("workload.keys.s", "expected a Zipf exponent above 1, got %v", w.Keys.S)
+		} else if w.Keys.S <= 0 || w.Keys.S > MaxZipf {
+			v.errf("workload.keys.s", "expected a Zipf exponent above 0 and at most %v, got %v", MaxZipf, w.Keys.S)
 		}
 	}
 	v.client()
@@ -624,10 +683,11 @@ func (v *validator) fault(p string, fl Fault) {
 	if spec.Check != nil && !missing {
 		if err := spec.Check(paramsOf(fl)); err != nil {
 			name, msg, ok := strings.Cut(err.Error(), ": ")
+			at := joinPath(p, name)
 			if !ok {
-				name, msg = "", err.Error()
+				at, msg = p, err.Error()
 			}
-			v.errf(joinPath(p, name), "%s", msg)
+			v.errf(at, "%s", msg)
 		}
 	}
 	if spec.Kind == faults.ShardPrimaryDown && v.s.Stack.Data.Mode == "none" {
@@ -741,7 +801,7 @@ func (v *validator) slo() {
 		for _, k := range sortedMapKeys(m.l) {
 			d := m.l[k]
 			if _, ok := Percentiles[k]; !ok {
-				v.keyErrf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p99 or p99.9", k)
+				v.keyErrf("slo."+m.n+"."+k, "unknown percentile %q; expected p50, p90, p95, p99 or p99.9", k)
 			} else if d <= 0 {
 				v.errf("slo."+m.n+"."+k, "expected a positive duration")
 			}

@@ -46,6 +46,11 @@ var errorCases = []errCase{
 	{"duplicate map key", base + "slo: {latency: {p99: 1s, p99: 2s}}\n", "3:26", "slo.latency.p99", `key "p99" is given twice`},
 	{"mapping for a scalar", base + "run: {seed: {a: 1}}\n", "3:13", "run.seed", "expected a single value, got a mapping"},
 	{"mapping for a duration", base + "run: {duration: [5m]}\n", "3:17", "run.duration", "expected a single value, got a list"},
+	{"binary tag", base + "name: !!binary aGVsbG8=\n", "3:7", "name", "the YAML tag !!binary is not supported"},
+	{"custom tag", base + "run: {duration: !minutes 5}\n", "3:17", "run.duration", "the YAML tag !minutes is not supported"},
+	{"tagged key", base + "run: {!k seed: 1}\n", "3:7", "run.seed", "the YAML tag !k is not supported"},
+	{"tagged list item", "topology: {cities: [{name: a, azs: [x, !y z]}]}\nstack: {services: [{name: s}]}\n", "1:40", "topology.cities[0].azs[1]", "the YAML tag !y is not supported"},
+	{"timestamp tag", base + "description: !!timestamp 2024-01-01\n", "3:14", "description", "the YAML tag !!timestamp is not supported"},
 	{"bad bool", base + "slo: {shed_order: maybe}\n", "3:19", "slo.shed_order", `expected true or false, got "maybe"`},
 	{"bad int", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, instances: two}]}\n", "2:41", "stack.services[0].instances", `expected a whole number, got "two"`},
 	{"quoted int", base + "workload: {client: {retries: \"2\"}}\n", "3:30", "workload.client.retries", `expected a whole number, got "2"`},
@@ -60,8 +65,8 @@ var errorCases = []errCase{
 	{"negative percent", base + "slo: {availability: -5%}\n", "3:21", "slo.availability", "expected a non-negative percentage"},
 	{"bad count", base + "workload: {users: {count: 1.5}}\n", "3:27", "workload.users.count", `expected a whole number such as 1000, 64k or 1M, got "1.5"`},
 	{"huge count", base + "workload: {users: {count: 1e300}}\n", "3:27", "workload.users.count", "expected a whole number"},
-	{"bad names count", "topology: {cities: [{name: a, azs: -2}]}\nstack: {services: [{name: s}]}\n", "1:36", "topology.cities[0].azs", `expected a count or a list of names, got "-2"`},
-	{"names mapping", "topology: {cities: [{name: a, racks: {r: 1}}]}\nstack: {services: [{name: s}]}\n", "1:38", "topology.cities[0].racks", "expected a count or a list of names"},
+	{"bad names count", "topology: {cities: [{name: a, azs: -2}]}\nstack: {services: [{name: s}]}\n", "1:36", "topology.cities[0].azs", `expected a count (such as 4 or 10k) or a list of names, got "-2"`},
+	{"names mapping", "topology: {cities: [{name: a, racks: {r: 1}}]}\nstack: {services: [{name: s}]}\n", "1:38", "topology.cities[0].racks", "expected a count (such as 4 or 10k) or a list of names"},
 	{"names list item", "topology: {cities: [{name: a, azs: [x, [y]]}]}\nstack: {services: [{name: s}]}\n", "1:40", "topology.cities[0].azs[1]", "expected a name"},
 	{"bad distribution scalar", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, service_time: fast}]}\n", "2:44", "stack.services[0].service_time", "expected a duration (constant) or a mapping with dist and mean"},
 	{"bad merge", base + "run: {<<: 5}\n", "3:11", "run", "a merge (<<) takes a mapping or a list of mappings"},
@@ -86,7 +91,9 @@ var errorCases = []errCase{
 	{"listed twice", "topology: {cities: [{name: a, azs: [x, x]}]}\nstack: {services: [{name: s}]}\n", "1:40", "topology.cities[0].azs[1]", `name "x" is listed twice`},
 	{"negative city cores", "topology: {cities: [{name: a, cores: -1}]}\nstack: {services: [{name: s}]}\n", "1:38", "topology.cities[0].cores", "expected a positive count or 0 for the default"},
 	{"zero machine cores", "topology: {cities: [{name: a}], machine: {cores: 0}}\nstack: {services: [{name: s}]}\n", "1:50", "topology.machine.cores", "expected at least 1, got 0"},
-	{"too many machines", "topology: {cities: [{name: a, azs: 100, racks: 100, machines: 100}]}\nstack: {services: [{name: s}]}\n", "1:20", "topology.cities", "the topology has 100001 machines; at most 100000 are supported"},
+	{"machines counted exactly", "topology: {cities: [{name: a, azs: 2, racks: 1000, machines: 1000}, {name: b}]}\nstack: {services: [{name: s}]}\n", "1:20", "topology.cities", "the topology has 2,000,016 machines; at most 100,000 are supported"},
+	{"duplicate service, not the call it leaves unknown", "topology: {cities: [{name: a}]}\nstack:\n  services:\n    - {name: api, calls: [{service: db}]}\n    - {name: api}\n", "5:14", "stack.services[1].name", `service "api" is listed twice`},
+	{"too many machines", "topology: {cities: [{name: a, azs: 100, racks: 100, machines: 100}]}\nstack: {services: [{name: s}]}\n", "1:20", "topology.cities", "the topology has 1,000,000 machines; at most 100,000 are supported"},
 	{"between one city", "topology:\n  cities: [{name: a}]\n  latency: {cities: [{between: [a, a], delay: 5ms}]}\nstack: {services: [{name: s}]}\n", "3:32", "topology.latency.cities[0].between", "expected two different city names"},
 	{"unknown city in latency", "topology:\n  cities: [{name: a}]\n  latency: {cities: [{between: [a, x], delay: 5ms}]}\nstack: {services: [{name: s}]}\n", "3:32", "topology.latency.cities[0].between", `unknown city "x"`},
 	{"latency pair twice", "topology:\n  cities: [{name: a}, {name: b}]\n  latency:\n    cities:\n      - {between: [a, b], delay: 5ms}\n      - {between: [b, a], delay: 6ms}\nstack: {services: [{name: s}]}\n", "6:19", "topology.latency.cities[1].between", "the delay between a and b is given twice"},
@@ -156,7 +163,7 @@ var errorCases = []errCase{
 	{"bad reads", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {reads: any}}\n", "2:46", "stack.data.reads", `expected one of nearest, primary, got "any"`},
 	{"bad placement level", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {placement: region}}\n", "2:50", "stack.data.placement", `expected one of machine, rack, az, city, got "region"`},
 	{"too many replicas", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replicas: 3, placement: az}}\n", "2:49", "stack.data.replicas", "3 replicas spread over distinct azs need 3; the topology has 2"},
-	{"replicas over cities", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replicas: 2, placement: city}}\n", "2:49", "stack.data.replicas", "2 replicas spread over distinct citys need 2; the topology has 1"},
+	{"replicas over cities", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replicas: 2, placement: city}}\n", "2:49", "stack.data.replicas", "2 replicas spread over distinct cities need 2; the topology has 1"},
 	{"bad primary", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: global, primary: shard=1}}\n", "2:62", "stack.data.primary", `expected a place such as city=NAME, got "shard=1"`},
 	{"unknown primary", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: global, primary: city=x}}\n", "2:62", "stack.data.primary", `unknown city "x"; known: a`},
 	{"bad replication", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {replication: semi}}\n", "2:52", "stack.data.replication", `expected one of sync, async, got "semi"`},
@@ -170,6 +177,11 @@ var errorCases = []errCase{
 
 	// workload
 	{"zero rate", base + "workload: {rate: 0}\n", "3:18", "workload.rate", "expected a positive rate"},
+	{"overload beyond the budget", base + "workload: {rate: 10k/s}\nfaults: [{at: 1m, for: 1m, kind: overload, factor: 250}]\n", "4:52", "faults[0].factor",
+		"the offered rate reaches 2.5M/s (workload.rate 10k/s x overload 250) and a request lives up to 6s (3 attempts, each timing out after 1s): up to 15,000,000 requests could be in flight, and the simulator holds at most 1,000,000"},
+	{"overload beyond the rate", base + "workload: {rate: 1M/s, client: {timeout: 10ms, retries: 0}}\nfaults: [{at: 1m, kind: overload, factor: 20}]\n", "4:43", "faults[0].factor", "the offered rate reaches 20M/s (workload.rate 1M/s x overload 20); at most 10M/s is simulated"},
+	{"overloads multiply", base + "workload: {rate: 1k/s}\nfaults: [{at: 1m, for: 2m, kind: overload, factor: 30}, {at: 2m, for: 1m, kind: overload, target: city=a, factor: 40}]\n", "4:115", "faults[1].factor", "reaches 1.2M/s (workload.rate 1k/s x overload 1200)"},
+	{"spike beyond the budget", base + "workload: {rate: 200k/s, profile: {shape: spike, start: 1m, level: 300%}}\n", "3:35", "workload.profile", "reaches 600k/s (workload.rate 200k/s x profile peak 300%)"},
 	{"rate too high", base + "workload: {rate: 20M/s}\n", "3:18", "workload.rate", "expected at most 10M/s, got 20M/s"},
 	{"bad shape", base + "workload: {profile: {shape: wave}}\n", "3:29", "workload.profile.shape", `expected one of constant, ramp, step, spike, diurnal, got "wave"`},
 	{"field of another shape", base + "workload: {profile: {shape: ramp, level: 200%}}\n", "3:35", "workload.profile.level", "level does not apply when shape is ramp"},
@@ -188,7 +200,10 @@ var errorCases = []errCase{
 	{"priorities not summing", base + "workload: {priorities: {high: 50%, normal: 60%}}\n", "3:24", "workload.priorities", "high, normal and low sum to 110%, expected 100%"},
 	{"bad key distribution", base + "workload: {keys: {distribution: pareto}}\n", "3:33", "workload.keys.distribution", `expected one of uniform, zipf, got "pareto"`},
 	{"s under uniform", base + "workload: {keys: {s: 1.2}}\n", "3:19", "workload.keys.s", "s does not apply when distribution is uniform"},
-	{"flat zipf", base + "workload: {keys: {distribution: zipf, s: 0.8}}\n", "3:42", "workload.keys.s", "expected a Zipf exponent above 1, got 0.8"},
+	{"flat zipf", base + "workload: {keys: {distribution: zipf, s: 0}}\n", "3:42", "workload.keys.s", "expected a Zipf exponent above 0 and at most 10, got 0"},
+	{"zero gateway timeout", "topology: {cities: [{name: a}]}\nstack: {gateway: {timeout: 0}, services: [{name: s}]}\n", "2:28", "stack.gateway.timeout", "expected a positive duration; leave timeout out to wait as long as the client"},
+	{"zero call timeout", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, calls: [{service: t, timeout: 0}]}, {name: t}]}\n", "2:60", "stack.services[0].calls[0].timeout", "expected a positive duration; leave timeout out"},
+	{"zero lognormal sigma", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, service_time: {dist: lognormal, mean: 2ms, sigma: 0}}]}\n", "2:80", "stack.services[0].service_time.sigma", "expected a shape above 0 and at most 5, got 0"},
 	{"zero client timeout", base + "workload: {client: {timeout: 0}}\n", "3:30", "workload.client.timeout", "expected a positive duration"},
 	{"too many retries", base + "workload: {client: {retries: 20}}\n", "3:30", "workload.client.retries", "expected 0 to 10 retries, got 20"},
 	{"backoff max under base", base + "workload: {client: {backoff: {base: 2s}}}\n", "3:30", "workload.client.backoff.max", "expected at least the base 2s"},
@@ -202,7 +217,8 @@ var errorCases = []errCase{
 	{"fault after the run", base + "faults: [{at: 6m, kind: overload, factor: 2}]\n", "3:15", "faults[0].at", "the fault starts at 6m0s, at or after the end of the 5m0s run"},
 	{"fault window past the end", base + "faults: [{at: 4m, for: 2m, kind: overload, factor: 2}]\n", "3:24", "faults[0].for", "the fault ends at 6m0s, after the end of the 5m0s run"},
 	{"param not for kind", base + "faults: [{at: 1m, kind: az-down, target: az=a/a, delay: 5ms}]\n", "3:50", "faults[0].delay", "delay does not apply to kind az-down"},
-	{"missing required param", base + "faults: [{at: 1m, kind: latency, target: az=a/a}]\n", "3:10", "faults[0]", "kind latency needs delay"},
+	{"missing required param", base + "faults: [{at: 1m, kind: overload}]\n", "3:10", "faults[0]", "kind overload needs factor"},
+	{"latency without delay or jitter", base + "faults: [{at: 1m, kind: latency, target: az=a/a}]\n", "3:10", "faults[0]", "expected a delay, a jitter or both"},
 	{"bad param value", base + "faults: [{at: 1m, kind: slow-machine, target: machine=a/a/r1/m1, factor: 0.5}]\n", "3:74", "faults[0].factor", "expected a multiplier of at least 1"},
 	{"loss above 100%", base + "faults: [{at: 1m, kind: loss, target: az=a/a, rate: 150%}]\n", "3:53", "faults[0].rate", "expected a percentage above 0% and at most 100%"},
 	{"bad direction", base + "faults: [{at: 1m, kind: partition, target: az=a/a, direction: inbound}]\n", "3:63", "faults[0].direction", `expected both or one-way, got "inbound"`},
@@ -225,7 +241,7 @@ var errorCases = []errCase{
 	{"availability above 100%", base + "slo: {availability: 100.1%}\n", "3:21", "slo.availability", "expected at most 100%, got 100.1%"},
 	{"unknown priority", base + "slo: {availability_by_priority: {urgent: 99%}}\n", "3:34", "slo.availability_by_priority.urgent", `unknown priority "urgent"; expected high, normal or low`},
 	{"priority above 100%", base + "slo: {availability_by_priority: {high: 101%}}\n", "3:40", "slo.availability_by_priority.high", "expected at most 100%, got 101%"},
-	{"unknown percentile", base + "slo: {latency: {p95: 10ms}}\n", "3:17", "slo.latency.p95", `unknown percentile "p95"; expected p50, p90, p99 or p99.9`},
+	{"unknown percentile", base + "slo: {latency: {p75: 10ms}}\n", "3:17", "slo.latency.p75", `unknown percentile "p75"; expected p50, p90, p95, p99 or p99.9`},
 	{"zero latency objective", base + "slo: {latency_in_fault: {p99: 0}}\n", "3:31", "slo.latency_in_fault.p99", "expected a positive duration"},
 	{"negative lost writes", base + "slo: {lost_writes: -1}\n", "3:20", "slo.lost_writes", "expected 0 or more"},
 	{"rpo without data", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: none}}\nslo: {rpo: 1s}\n", "3:6", "slo", "rpo and lost_writes need stack.data.mode other than none"},
@@ -307,7 +323,7 @@ func TestSeveralErrors(t *testing.T) {
 		checkErrors(t, src, []string{
 			"test.yaml:1:17: run.duration: expected a duration",
 			"test.yaml:1:26: run.seed: expected a non-negative whole number",
-			"test.yaml:2:36: topology.cities[0].azs: expected a count or a list of names",
+			"test.yaml:2:36: topology.cities[0].azs: expected a count (such as 4 or 10k) or a list of names",
 			"test.yaml:3:32: stack.colour: unknown field",
 			"test.yaml:4:21: slo.availability: expected a percentage",
 		})
@@ -317,7 +333,7 @@ func TestSeveralErrors(t *testing.T) {
 			"faults:\n" +
 			"  - {at: 10m, kind: az-down, target: az=a/a}\n" +
 			"  - {at: 1m, kind: latency, target: city=x, delay: 5ms}\n" +
-			"slo: {latency: {p95: 1s}}\n" +
+			"slo: {latency: {p75: 1s}}\n" +
 			"workload: {mix: {read: 50%}}\n" +
 			"stack:\n" +
 			"  discovery: {mode: mesh, ttl: 5s}\n" +
@@ -328,7 +344,7 @@ func TestSeveralErrors(t *testing.T) {
 			"test.yaml:1:29: run.warmup: warm-up 5m0s leaves nothing",
 			"test.yaml:3:10: faults[0].at: the fault starts at 10m0s",
 			"test.yaml:4:37: faults[1].target: unknown city \"x\"",
-			"test.yaml:5:17: slo.latency.p95: unknown percentile",
+			"test.yaml:5:17: slo.latency.p75: unknown percentile",
 			"test.yaml:6:17: workload.mix: read and write sum to 50%",
 			"test.yaml:8:27: stack.discovery.ttl: ttl does not apply when mode is mesh",
 			"test.yaml:9:31: stack.services[0].calls: calls form a cycle: s -> s",
@@ -366,6 +382,58 @@ func TestLongServiceTimesAccepted(t *testing.T) {
 		src := "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, service_time: " + st + "}]}\n"
 		if _, err := Parse("test.yaml", []byte(src)); err != nil {
 			t.Errorf("service_time %s: %v", st, err)
+		}
+	}
+}
+
+// TestPlainTagsAccepted checks that the core-schema tags, which change
+// nothing, are still read.
+func TestPlainTagsAccepted(t *testing.T) {
+	f, err := Parse("tags.yaml", []byte(base+"name: !!str 123\nrun: {seed: !!int 7, duration: !!str 2m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Scenario; s.Name != "123" || s.Run.Seed != 7 || s.Run.Duration != 2*minute {
+		t.Errorf("name %q, seed %d, duration %s", s.Name, s.Run.Seed, s.Run.Duration)
+	}
+}
+
+// TestValuesPeopleWrite checks values common in practice that must be
+// accepted: thirds rounded to 33.3%, a Zipf exponent of 1 or below, a p95
+// objective, a latency fault made of jitter alone.
+func TestValuesPeopleWrite(t *testing.T) {
+	f, err := Parse("people.yaml", []byte(topo2+`workload:
+  priorities: {high: 33.3%, normal: 33.3%, low: 33.3%}
+  mix: {read: 66.7%, write: 33.4%}
+  users: {by_city: {a: 33.3%, b: 66.6%}}
+  keys: {distribution: zipf, s: 0.99}
+slo: {latency: {p95: 50ms}, latency_in_fault: {p95: 80ms}}
+faults: [{at: 1m, for: 1m, kind: latency, target: city=a, jitter: 20ms}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.Scenario.Workload
+	near := func(a, b float64) bool { return a > b-1e-12 && a < b+1e-12 }
+	if p := w.Priorities; !near(float64(p.High+p.Normal+p.Low), 1) || !near(float64(p.High), 1.0/3) {
+		t.Errorf("priorities %+v are not scaled to sum to 100%%", p)
+	}
+	if m := w.Mix; !near(float64(m.Read+m.Write), 1) {
+		t.Errorf("mix %+v is not scaled to sum to 100%%", m)
+	}
+	if c := w.Users.ByCity; !near(float64(c["a"]+c["b"]), 1) || !near(float64(c["a"]), 0.333/0.999) {
+		t.Errorf("city shares %v are not scaled to sum to 100%%", c)
+	}
+	if w.Keys.S != 0.99 {
+		t.Errorf("zipf exponent %v", w.Keys.S)
+	}
+	for _, src := range []string{
+		base + "workload: {mix: {read: 70%, write: 29.8%}}\n",
+		base + "workload: {keys: {distribution: zipf, s: 0}}\n",
+		base + "faults: [{at: 1m, kind: latency, target: az=a/a}]\n",
+	} {
+		if _, err := Parse("bad.yaml", []byte(src)); err == nil {
+			t.Errorf("accepted:\n%s", src)
 		}
 	}
 }

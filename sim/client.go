@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"math/rand/v2"
 
 	"github.com/stripelab/stripelab/reports"
 )
@@ -21,7 +20,7 @@ type cityState struct {
 	arr          *rng
 	users        *rng
 	client       *rng
-	zipf         *rand.Zipf
+	zipf         *zipf
 	tokens       float64
 	tokenCap     float64
 	byDelay      []int32 // other cities, nearest first
@@ -40,7 +39,7 @@ func (w *World) buildCities() {
 			client: newStream(w.seed, streamClient+uint64(i)),
 		}
 		if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
-			c.zipf = rand.NewZipf(c.users.Rand, s.Workload.Keys.S, 1, uint64(ur.Count-1))
+			c.zipf = newZipf(s.Workload.Keys.S, uint64(ur.Count))
 		}
 		c.rate = float64(s.Workload.Rate) * c.share
 		pr := &s.Workload.Priorities
@@ -72,7 +71,7 @@ func (w *World) newRequest(ci int32) {
 	var local int32
 	if c.zipf != nil {
 		// rank r is user (r * stride) so hot users are spread, not adjacent
-		local = int32((c.zipf.Uint64() * 2654435761) % uint64(c.count))
+		local = int32(((c.zipf.draw(c.users) - 1) * 2654435761) % uint64(c.count))
 	} else {
 		local = int32(c.users.IntN(int(c.count)))
 	}
@@ -146,6 +145,7 @@ func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 		n.home, n.shard, n.send = r.home, r.shard, r.send
 		n.attempt = r.attempt + 1
 		n.refs = 1
+		n.start = -1 // waiting for its backoff: still in flight for recordInFlight
 		w.at(t+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
 	} else {
 		w.rec.Record(&reports.Request{

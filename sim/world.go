@@ -428,6 +428,9 @@ func (w *World) onFlush() {
 // Finish closes the run and returns the result; incomplete marks a run
 // stopped before its end.
 func (w *World) Finish(incomplete bool) *reports.Result {
+	if incomplete {
+		w.recordInFlight()
+	}
 	for i := range w.faults {
 		if t := w.faults[i].doneAt; t >= 0 {
 			w.rec.FailoverDone(i, t, "access layer re-homed the last users")

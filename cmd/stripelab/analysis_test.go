@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stripelab/stripelab/reports/analysis"
 )
@@ -108,5 +111,58 @@ func TestAnalysisBadInputExits2(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("bad input wrote %d files into the output folder", len(entries))
+	}
+}
+
+// recorder is a progress that remembers what it was told.
+type recorder struct {
+	mu    sync.Mutex
+	tasks map[string]*recTask
+	lines []string
+}
+
+type recTask struct {
+	total, last time.Duration
+	done        bool
+}
+
+func (r *recorder) task(name string, total time.Duration) task {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := &recTask{total: total}
+	r.tasks[name] = t
+	return recTaskOf{r, t}
+}
+func (r *recorder) log(line string) { r.mu.Lock(); r.lines = append(r.lines, line); r.mu.Unlock() }
+func (r *recorder) wait()           {}
+
+type recTaskOf struct {
+	r *recorder
+	t *recTask
+}
+
+func (t recTaskOf) update(now time.Duration) { t.r.mu.Lock(); t.t.last = now; t.r.mu.Unlock() }
+func (t recTaskOf) done(aborted bool)        { t.r.mu.Lock(); t.t.done = !aborted; t.r.mu.Unlock() }
+
+// TestAnalysisProgress checks that an analysis shows the progress of each
+// of its simulations, as run does, and one line per finished run.
+func TestAnalysisProgress(t *testing.T) {
+	f, err := loadScenario(writeScenario(t, "small.yaml", small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := &recorder{tasks: map[string]*recTask{}}
+	o := analysis.Options{Runner: simRunner(pr), Parallel: 2, Log: pr.log}
+	if _, err := analysis.Failover(context.Background(), f, analysis.FailoverOptions{Options: o}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"small [lose az c/a]", "small [lose az c/b]"} {
+		tk := pr.tasks[name]
+		if tk == nil || tk.total != 40*time.Second || tk.last != tk.total || !tk.done {
+			t.Errorf("progress of %q: %+v (tasks %v)", name, tk, pr.tasks)
+		}
+	}
+	if len(pr.tasks) != 2 || len(pr.lines) != 2 {
+		t.Errorf("%d tasks, %d lines: %q", len(pr.tasks), len(pr.lines), pr.lines)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 )
 
 func cmdCapacity(args []string) error {
-	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
+	fs := newFlags("capacity")
 	lose := fs.String("lose", "", "also search N-1: the worst single az, city or rack lost")
 	precision := fs.String("precision", "1%", "stop bisecting when the bracket is this close to the rate that held")
 	measure := fs.String("measure", "50s", "measured length of each probe (after warm-up, and for N-1 after the loss settled)")
@@ -19,7 +18,7 @@ func cmdCapacity(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("capacity", pos, 1, 1, "FILE [--lose az|city|rack] [--out DIR]"); err != nil {
+	if err := needArgs("capacity", pos, 1, 1); err != nil {
 		return err
 	}
 	prec, err := scenarios.ParsePercent(*precision)
@@ -30,7 +29,7 @@ func cmdCapacity(args []string) error {
 	if err != nil || dur < scenarios.Duration(time.Second) {
 		return fmt.Errorf("%w: --measure: expected a duration of at least 1s, got %q", errUsage, *measure)
 	}
-	f, o, dir, err := af.options("capacity", pos)
+	f, o, dir, pr, err := af.options("capacity", pos)
 	if err != nil {
 		return err
 	}
@@ -43,12 +42,9 @@ func cmdCapacity(args []string) error {
 	defer stop()
 	start := time.Now()
 	c, err := analysis.FindCapacity(ctx, f, analysis.CapacityOptions{Options: o, Lose: *lose, Precision: prec.Fraction(), Measure: dur})
-	if err != nil {
-		return analysisError("capacity", err)
+	pr.wait()
+	if c == nil {
+		return analysisError("capacity", dir, err)
 	}
-	if err := c.Write(dir); err != nil {
-		return err
-	}
-	finishAnalysis(c.Reading, dir, c.Runs, time.Since(start))
-	return nil
+	return finishAnalysis("capacity", dir, c, c.Reading, c.Runs, time.Since(start), err)
 }

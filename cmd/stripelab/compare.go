@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -10,7 +9,7 @@ import (
 )
 
 func cmdCompare(args []string) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs := newFlags("compare")
 	gran := fs.String("granularity", "city,az,rack,machine", "striping granularities to compare, comma-separated")
 	size := fs.Bool("size-for-slo", false, "size each layout for the objectives (searched) instead of equal total instances")
 	own := fs.Bool("scenario-faults", false, "use the scenario's own faults (each in its own run) instead of one loss per place class")
@@ -19,7 +18,7 @@ func cmdCompare(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("compare", pos, 1, 1, "FILE [--granularity city,az,rack,machine] [--out DIR] [--size-for-slo]"); err != nil {
+	if err := needArgs("compare", pos, 1, 1); err != nil {
 		return err
 	}
 	var gs []string
@@ -31,7 +30,7 @@ func cmdCompare(args []string) error {
 	if len(gs) == 0 {
 		return fmt.Errorf("%w: --granularity: expected one or more of city, az, rack, machine", errUsage)
 	}
-	f, o, dir, err := af.options("compare", pos)
+	f, o, dir, pr, err := af.options("compare", pos)
 	if err != nil {
 		return err
 	}
@@ -40,12 +39,9 @@ func cmdCompare(args []string) error {
 	defer stop()
 	start := time.Now()
 	c, err := analysis.Compare(ctx, f, analysis.CompareOptions{Options: o, Granularities: gs, SizeForSLO: *size, ScenarioFaults: *own})
-	if err != nil {
-		return analysisError("compare", err)
+	pr.wait()
+	if c == nil {
+		return analysisError("compare", dir, err)
 	}
-	if err := c.Write(dir); err != nil {
-		return err
-	}
-	finishAnalysis(c.Reading, dir, c.Runs, time.Since(start))
-	return nil
+	return finishAnalysis("compare", dir, c, c.Reading, c.Runs, time.Since(start), err)
 }

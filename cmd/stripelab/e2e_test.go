@@ -42,6 +42,9 @@ func TestAZLossReportInBrowser(t *testing.T) {
 	if len(page.Images) < 6 || page.Failover != len(res.Faults) || page.Timeline == 0 {
 		t.Errorf("%d images, %d failover rows, %d timeline rows", len(page.Images), page.Failover, page.Timeline)
 	}
+	if page.FaultLines > 3 || page.FaultsOverflow {
+		t.Errorf("fault tables: cells of up to %d lines, overflowing the page: %v", page.FaultLines, page.FaultsOverflow)
+	}
 }
 
 // TestInterruptKeepsPartialResult builds the binary, starts a long run,

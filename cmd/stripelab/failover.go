@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"time"
 
@@ -10,17 +9,17 @@ import (
 )
 
 func cmdFailover(args []string) error {
-	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
+	fs := newFlags("failover")
 	lose := fs.String("lose", "az", "the place lost in turn: az or city")
 	af := addAnalysisFlags(fs, "failover")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("failover", pos, 1, 1, "FILE [--lose az|city] [--out DIR]"); err != nil {
+	if err := needArgs("failover", pos, 1, 1); err != nil {
 		return err
 	}
-	f, o, dir, err := af.options("failover", pos)
+	f, o, dir, pr, err := af.options("failover", pos)
 	if err != nil {
 		return err
 	}
@@ -29,14 +28,11 @@ func cmdFailover(args []string) error {
 	defer stop()
 	start := time.Now()
 	sw, err := analysis.Failover(ctx, f, analysis.FailoverOptions{Options: o, Lose: *lose})
-	if err != nil {
-		return analysisError("failover", err)
+	pr.wait()
+	if sw == nil {
+		return analysisError("failover", dir, err)
 	}
-	if err := sw.Write(dir); err != nil {
-		return err
-	}
-	finishAnalysis(sw.Reading, dir, sw.Runs, time.Since(start))
-	return nil
+	return finishAnalysis("failover", dir, sw, sw.Reading, sw.Runs, time.Since(start), err)
 }
 
 // seedOf is the seed an analysis runs with.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	junit "github.com/joshdk/go-junit"
 
@@ -164,7 +167,7 @@ func TestSuiteWritesJUnitAndIndex(t *testing.T) {
 			t.Errorf("suite %s: %d tests, %d failed", s.Name, len(s.Tests), s.Totals.Failed)
 		}
 	}
-	for _, f := range []string{"index.html", "index.md", "ci/smoke/report.html"} {
+	for _, f := range []string{"index.html", "index.md", "smoke/report.html"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -174,8 +177,8 @@ func TestSuiteWritesJUnitAndIndex(t *testing.T) {
 	if code := cli(t, "suite", "ci", "--out", out1, "--quiet", "--parallel", "1"); code != 0 {
 		t.Fatalf("suite ci --parallel 1: exit %d", code)
 	}
-	a, _ := os.ReadFile(filepath.Join(out, "ci", "smoke", "result.json"))
-	b, _ := os.ReadFile(filepath.Join(out1, "ci", "smoke", "result.json"))
+	a, _ := os.ReadFile(filepath.Join(out, "smoke", "result.json"))
+	b, _ := os.ReadFile(filepath.Join(out1, "smoke", "result.json"))
 	if string(a) != string(b) || len(a) == 0 {
 		t.Error("result.json differs between --parallel 2 and 1")
 	}
@@ -250,5 +253,181 @@ func TestSchemaCommandPrintsJSON(t *testing.T) {
 	}
 	if code := cli(t, "schema"); code != 0 {
 		t.Fatalf("schema: exit %d", code)
+	}
+}
+
+// stopAt is a progress that cancels its context once a task reaches
+// simulated time at, so that a test can interrupt a run at a known point.
+type stopAt struct {
+	at     time.Duration
+	cancel context.CancelFunc
+}
+
+func (s stopAt) task(string, time.Duration) task { return stopTask(s) }
+func (stopAt) log(string)                        {}
+func (stopAt) wait()                             {}
+
+type stopTask stopAt
+
+func (s stopTask) update(now time.Duration) {
+	if now >= s.at {
+		s.cancel()
+	}
+}
+func (stopTask) done(bool) {}
+
+// TestSuiteInterruptedIsNotAPass stops a suite of two scenarios during
+// the first: the console must list it as incomplete and the second as
+// not run, and the suite must exit 1.
+func TestSuiteInterruptedIsNotAPass(t *testing.T) {
+	items, err := collect([]string{"ci/smoke", "ci/az-failover"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runAll(ctx, items, 1, 0, stopAt{at: 5 * time.Second, cancel: cancel})
+	var out strings.Builder
+	err = finishSuite(&out, items, t.TempDir(), "", "", reports.DefaultTolerance, time.Second)
+	if exitCode(err) != 1 {
+		t.Errorf("exit %d, want 1", exitCode(err))
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], "smoke") || !strings.Contains(lines[0], "incomplete (stopped at 5s of") ||
+		!strings.Contains(lines[1], "az-failover") || !strings.HasSuffix(lines[1], "not run") || strings.Contains(out.String(), "pass") {
+		t.Errorf("console:\n%s", out.String())
+	}
+}
+
+// TestSuiteLayoutByNameAndByFolder runs the CI suite once by its shipped
+// name and once by its folder: both must write the same folders, so that
+// diff pairs every scenario.
+func TestSuiteLayoutByNameAndByFolder(t *testing.T) {
+	byName, byDir := t.TempDir(), t.TempDir()
+	if code := cli(t, "suite", "ci", "--out", byName, "--quiet"); code != 0 {
+		t.Fatalf("suite ci: exit %d", code)
+	}
+	if code := cli(t, "suite", filepath.Join("..", "..", "scenarios", "library", "ci"), "--out", byDir, "--quiet"); code != 0 {
+		t.Fatalf("suite scenarios/library/ci: exit %d", code)
+	}
+	list := func(root string) []string {
+		var out []string
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.Name() == reports.FileResult {
+				rel, _ := filepath.Rel(root, p)
+				out = append(out, rel)
+			}
+			return err
+		})
+		return out
+	}
+	a, b := list(byName), list(byDir)
+	if strings.Join(a, " ") != strings.Join(b, " ") || len(a) < 2 {
+		t.Fatalf("layouts differ:\n by name:   %v\n by folder: %v", a, b)
+	}
+	pairs, err := diffPairs(byName, byDir)
+	if err != nil || len(pairs) != len(a) {
+		t.Errorf("diff pairs %d of %d scenarios: %v", len(pairs), len(a), err)
+	}
+}
+
+// TestValidateAndPlanTakeShippedNames checks that every command that reads
+// a scenario takes the name of a shipped one.
+func TestValidateAndPlanTakeShippedNames(t *testing.T) {
+	if code := cli(t, "validate", "az-loss", "ci/smoke"); code != 0 {
+		t.Errorf("validate az-loss ci/smoke: exit %d", code)
+	}
+	if code := cli(t, "plan", "az-loss"); code != 0 {
+		t.Errorf("plan az-loss: exit %d", code)
+	}
+	if code := cli(t, "validate", "no-such-scenario"); code != 2 {
+		t.Errorf("validate of an unknown name: exit %d, want 2", code)
+	}
+}
+
+// cliOut runs the command line in-process and returns its exit code,
+// standard output and standard error (the messages exitCode prints).
+func cliOut(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := [2]*os.File{}
+	for i := range files {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = f
+	}
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = files[0], files[1]
+	code := exitCode(run(args))
+	os.Stdout, os.Stderr = stdout, stderr
+	var out [2]string
+	for i, f := range files {
+		f.Close()
+		b, _ := os.ReadFile(f.Name())
+		out[i] = string(b)
+	}
+	return code, out[0], out[1]
+}
+
+func TestHelp(t *testing.T) {
+	if code, _, errOut := cliOut(t); code != 2 || !strings.Contains(errOut, "usage: stripelab COMMAND") {
+		t.Errorf("bare stripelab: exit %d, stderr %q; want the usage and exit 2", code, errOut)
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		if code, out, _ := cliOut(t, args...); code != 0 || !strings.Contains(out, "commands:") {
+			t.Errorf("%q: exit %d, stdout %q", args, code, out)
+		}
+	}
+	for _, c := range commands() {
+		for _, args := range [][]string{{c.name, "--help"}, {"help", c.name}} {
+			code, out, _ := cliOut(t, args...)
+			want := "usage: stripelab " + strings.TrimSpace(c.name+" "+c.args) + "\n\n" + upperFirst(c.summary) + "."
+			if code != 0 || !strings.HasPrefix(out, want) {
+				t.Errorf("%q: exit %d, stdout %q; want it to start with %q", args, code, out, want)
+			}
+		}
+	}
+	if _, out, _ := cliOut(t, "run", "--help"); !strings.Contains(out, "-seed") || !strings.Contains(out, "-verbose") {
+		t.Errorf("run --help lacks its flags:\n%s", out)
+	}
+	code, out, errOut := cliOut(t, "frobnicate")
+	if lines := strings.Split(strings.TrimSpace(errOut), "\n"); code != 2 || out != "" || len(lines) != 1 || !strings.Contains(lines[0], `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d, stdout %q, stderr %q; want one line saying so", code, out, errOut)
+	}
+}
+
+// TestQuietOutputs checks what a new user reads: diff with nothing worse
+// prints no bare table header, run keeps the simulator's event counts
+// for --verbose, and counts of one are singular.
+func TestQuietOutputs(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	code, out, _ := cliOut(t, "run", "ci/smoke", "--out", a, "--quiet")
+	if code != 0 || strings.Contains(out, "model events") || !strings.Contains(out, "simulated 30s in ") {
+		t.Errorf("run: exit %d, stdout:\n%s", code, out)
+	}
+	if _, out, _ := cliOut(t, "run", "ci/smoke", "--out", b, "--quiet", "--verbose"); !strings.Contains(out, "model events") {
+		t.Errorf("run --verbose lacks the event counts:\n%s", out)
+	}
+	code, out, _ = cliOut(t, "diff", a, b)
+	if code != 0 || strings.Contains(out, "SCENARIO") || !strings.Contains(out, "no measure changed beyond the tolerance\n1 scenario compared, 0 regressions") {
+		t.Errorf("diff of equal results: exit %d, stdout:\n%s", code, out)
+	}
+	if _, out, _ := cliOut(t, "validate", writeScenario(t, "one.yaml", failing)); strings.Contains(out, "1 faults") || !strings.Contains(out, "1 city, 4 machines, 2 sets (az), 12 instances, 0 shards, 1 fault") {
+		t.Errorf("validate summary: %s", out)
+	}
+}
+
+// TestOverloadBeyondBudget checks that a factor that would put millions of
+// requests in flight is an error at the field for validate and run, not a
+// run out of memory.
+func TestOverloadBeyondBudget(t *testing.T) {
+	f := writeScenario(t, "flood.yaml", strings.Replace(failing, "faults:\n", "faults:\n  - {at: 10s, for: 5s, kind: overload, factor: 20000}\n", 1))
+	for _, args := range [][]string{{"validate", f}, {"run", f, "--out", t.TempDir()}} {
+		code, _, errOut := cliOut(t, args...)
+		if code != 2 || !strings.Contains(errOut, "flood.yaml:12:48: ") || !strings.Contains(errOut, "faults[0].factor: the offered rate reaches 10M/s") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errOut)
+		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 // (mpb prints nothing when its output is not a terminal).
 type progress interface {
 	task(name string, total time.Duration) task
+	// log prints a line: above the bars on a terminal, in the log otherwise.
+	log(line string)
 	wait()
 }
 
@@ -27,13 +29,15 @@ type task interface {
 }
 
 // newProgress writes progress to w: bars when both standard output and w
-// are terminals (an interactive run), plain lines otherwise (a pipeline's log).
-func newProgress(w *os.File, quiet bool) progress {
+// are terminals (an interactive run), plain lines otherwise (a pipeline's
+// log). Transient bars leave the screen when their simulation ends (the
+// analyses run dozens).
+func newProgress(w *os.File, quiet, transient bool) progress {
 	if quiet {
 		return noProgress{}
 	}
 	if term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(w.Fd())) {
-		return &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))}
+		return &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond)), transient: transient}
 	}
 	return &lineProgress{w: w, every: 5 * time.Second}
 }
@@ -41,6 +45,7 @@ func newProgress(w *os.File, quiet bool) progress {
 type noProgress struct{}
 
 func (noProgress) task(string, time.Duration) task { return noTask{} }
+func (noProgress) log(string)                      {}
 func (noProgress) wait()                           {}
 
 type noTask struct{}
@@ -48,10 +53,17 @@ type noTask struct{}
 func (noTask) update(time.Duration) {}
 func (noTask) done(bool)            {}
 
-type barProgress struct{ p *mpb.Progress }
+type barProgress struct {
+	p         *mpb.Progress
+	transient bool
+}
 
 func (b *barProgress) task(name string, total time.Duration) task {
-	bar := b.p.AddBar(int64(total/time.Millisecond),
+	var opts []mpb.BarOption
+	if b.transient {
+		opts = append(opts, mpb.BarRemoveOnComplete())
+	}
+	bar := b.p.AddBar(int64(total/time.Millisecond), append(opts,
 		mpb.PrependDecorators(decor.Name(name, decor.WC{W: len(name) + 1, C: decor.DindentRight})),
 		mpb.AppendDecorators(
 			decor.Any(func(s decor.Statistics) string {
@@ -59,15 +71,18 @@ func (b *barProgress) task(name string, total time.Duration) task {
 			}, decor.WCSyncSpace),
 			decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO, decor.WCSyncSpace), "done"),
 		),
-	)
-	return &barTask{bar: bar, start: time.Now()}
+	)...)
+	return &barTask{bar: bar, start: time.Now(), drop: b.transient}
 }
+
+func (b *barProgress) log(line string) { fmt.Fprintln(b.p, line) }
 
 func (b *barProgress) wait() { b.p.Wait() }
 
 type barTask struct {
 	bar   *mpb.Bar
 	start time.Time
+	drop  bool
 }
 
 func (t *barTask) update(now time.Duration) {
@@ -76,7 +91,7 @@ func (t *barTask) update(now time.Duration) {
 
 func (t *barTask) done(aborted bool) {
 	if aborted {
-		t.bar.Abort(false)
+		t.bar.Abort(t.drop)
 		return
 	}
 	t.bar.SetTotal(-1, true)
@@ -91,6 +106,12 @@ type lineProgress struct {
 
 func (l *lineProgress) task(name string, total time.Duration) task {
 	return &lineTask{l: l, name: name, total: total, start: time.Now(), last: time.Now()}
+}
+
+func (l *lineProgress) log(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintln(l.w, line)
 }
 
 func (l *lineProgress) wait() {}

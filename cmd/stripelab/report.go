@@ -2,24 +2,26 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 func cmdReport(args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs := newFlags("report")
 	out := fs.String("out", "", "output folder (default: the result's folder)")
 	verbose := fs.Bool("v", false, "list every objective, not only the failed ones")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("report", pos, 1, 1, "RESULT.json [--out DIR]"); err != nil {
+	if err := needArgs("report", pos, 1, 1); err != nil {
 		return err
 	}
 	res, err := readResult(pos[0])
@@ -37,7 +39,7 @@ func cmdReport(args []string) error {
 		return err
 	}
 	if !res.Passed() {
-		return fmt.Errorf("%w: %d of %d objectives failed", errSLO, res.Failures(), len(res.Verdicts))
+		return fmt.Errorf("%w: %d of %s failed", errSLO, res.Failures(), scenarios.Quantity(len(res.Verdicts), "objective"))
 	}
 	return nil
 }
@@ -55,14 +57,14 @@ func readResult(path string) (*reports.Result, error) {
 }
 
 func cmdDiff(args []string) error {
-	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
+	fs := newFlags("diff")
 	tolerance := fs.String("tolerance", "", "allowed worsening, e.g. availability=0.1%,latency=10%,rto=5s,lost_writes=0")
 	all := fs.Bool("all", false, "list every comparison, not only regressions and improvements")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("diff", pos, 2, 2, "BASE NEW [--tolerance ...] (results, result folders or suite folders)"); err != nil {
+	if err := needArgs("diff", pos, 2, 2); err != nil {
 		return err
 	}
 	tol, err := reports.ParseTolerance(*tolerance)
@@ -74,8 +76,7 @@ func cmdDiff(args []string) error {
 		return err
 	}
 	total := 0
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tMEASURE\tSCOPE\tBASE\tNEW\t")
+	var rows []string
 	for _, pr := range pairs {
 		base, err := readResult(pr[0])
 		if err != nil {
@@ -100,16 +101,35 @@ func cmdDiff(args []string) error {
 			case !*all:
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur.Scenario, c.Measure, c.Scope, c.Base, c.New, mark)
+			rows = append(rows, strings.Join([]string{cur.Scenario, c.Measure, c.Scope, c.Base, c.New, mark}, "\t"))
 		}
 		total += reports.Regressions(changes)
 	}
-	tw.Flush()
-	fmt.Printf("%d scenarios compared, %d regressions\n", len(pairs), total)
+	printChanges(os.Stdout, rows, *all)
+	fmt.Printf("%s compared, %s\n", scenarios.Quantity(len(pairs), "scenario"), scenarios.Quantity(total, "regression"))
 	if total > 0 {
-		return fmt.Errorf("%w: %d measures worse than the baseline beyond the tolerance", errRegression, total)
+		return fmt.Errorf("%w: %s worse than the baseline beyond the tolerance", errRegression, scenarios.Quantity(total, "measure"))
 	}
 	return nil
+}
+
+// printChanges prints the table of changes, or one line saying there are
+// none (never a bare header).
+func printChanges(w io.Writer, rows []string, all bool) {
+	if len(rows) == 0 {
+		if all {
+			fmt.Fprintln(w, "no measure to compare")
+		} else {
+			fmt.Fprintln(w, "no measure changed beyond the tolerance")
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tMEASURE\tSCOPE\tBASE\tNEW\t")
+	for _, r := range rows {
+		fmt.Fprintln(tw, r)
+	}
+	tw.Flush()
 }
 
 // diffPairs matches results: two result files (or folders holding one),

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -51,17 +50,18 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 func cmdRun(args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs := newFlags("run")
 	backend := fs.String("backend", "sim", "backend that runs the scenario: sim")
 	seed := fs.Uint64("seed", 0, "seed overriding the scenario's run.seed (0 keeps it)")
 	out := fs.String("out", "", "output folder (default out/NAME)")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	verbose := fs.Bool("v", false, "list every objective, not only the failed ones")
+	verbose := fs.Bool("verbose", false, "list every objective, not only the failed ones, and the simulator's event counts")
+	fs.BoolVar(verbose, "v", false, "short for --verbose")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("run", pos, 0, 1, "[FILE] [--seed N] [--out DIR] [--backend sim]"); err != nil {
+	if err := needArgs("run", pos, 0, 1); err != nil {
 		return err
 	}
 	if *backend != "sim" {
@@ -87,27 +87,48 @@ func cmdRun(args []string) error {
 	fmt.Printf("running %s (%s) in the simulator, seed %d: %s\n", p.Scenario.Name, f.Path, s, p.Summary())
 	ctx, stop := interruptible()
 	defer stop()
-	pr := newProgress(os.Stderr, *quiet)
+	pr := newProgress(os.Stderr, *quiet, false)
 	start := time.Now()
 	res, runErr := simulate(ctx, p, s, pr.task(p.Scenario.Name, p.Scenario.Run.Duration.Std()))
 	pr.wait()
 	wall := time.Since(start)
+	if res == nil {
+		return runErr // refused: nothing was measured
+	}
 	if err := reports.WriteAll(res, dir); err != nil {
 		return err
 	}
 	if err := reports.WriteSummary(os.Stdout, res, dir, *verbose); err != nil {
 		return err
 	}
-	fmt.Printf("  simulated %s in %s (%d requests, %d model events, %d through the event queue)\n", p.Scenario.Run.Duration,
-		wall.Truncate(time.Millisecond), res.Totals.Counts.Offered, res.Engine["model_events"], res.Engine["events"])
+	fmt.Println(simulatedLine(res, wall, *verbose))
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
-			return fmt.Errorf("%w: interrupted; the partial result in %s is marked incomplete", errSLO, dir)
+			return fmt.Errorf("%w: the partial result in %s is marked incomplete", errInterrupted, dir)
 		}
 		return runErr
 	}
 	if !res.Passed() {
-		return fmt.Errorf("%w: %d of %d objectives failed", errSLO, res.Failures(), len(res.Verdicts))
+		return fmt.Errorf("%w: %d of %s failed", errSLO, res.Failures(), scenarios.Quantity(len(res.Verdicts), "objective"))
 	}
 	return nil
+}
+
+// simulatedLine says how much was simulated in how long: the whole run,
+// or how far an interrupted one got; verbose adds the simulator's event
+// counts.
+func simulatedLine(res *reports.Result, wall time.Duration, verbose bool) string {
+	what := reports.FormatLatency(res.DurationNS)
+	if res.Incomplete {
+		what = reports.FormatTime(res.Reached()) + " of " + what
+	}
+	s := fmt.Sprintf("  simulated %s in %s", what, wall.Truncate(time.Millisecond))
+	if res.Incomplete {
+		s += " (interrupted)"
+	}
+	if verbose {
+		s += fmt.Sprintf(" (%d requests, %d model events, %d through the event queue)",
+			res.Totals.Counts.Offered, res.Engine["model_events"], res.Engine["events"])
+	}
+	return s
 }

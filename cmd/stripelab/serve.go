@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -11,7 +10,7 @@ import (
 )
 
 func cmdServe(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlags("serve")
 	addr := fs.String("addr", web.DefaultAddr, "address to listen on (host:port); beyond loopback needs --allow-remote")
 	results := fs.String("results", "out", "folder of results to serve (searched recursively); the playground writes under its playground/")
 	remote := fs.Bool("allow-remote", false, "allow an address that is not loopback (the dashboard has no login: anyone who reaches it can run scenarios)")
@@ -20,7 +19,7 @@ func cmdServe(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("serve", pos, 0, 0, "[--addr 127.0.0.1:8080] [--results DIR]"); err != nil {
+	if err := needArgs("serve", pos, 0, 0); err != nil {
 		return err
 	}
 	if err := web.CheckAddr(*addr, *remote); err != nil {

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -29,7 +29,11 @@ type suiteItem struct {
 
 // collect expands the suite's arguments into scenario files: folders are
 // searched for *.yaml (sorted), and a name that is not a path picks the
-// shipped scenarios under it (ci, or ci/smoke).
+// shipped scenarios under it (ci, or ci/smoke). Every scenario's output
+// folder is its path relative to the folder given (a file given alone:
+// its name), and a shipped name is treated as the folder or file it names
+// in scenarios/library, so that "suite ci" and "suite
+// scenarios/library/ci" write the same layout and diff can pair them.
 func collect(args []string) ([]suiteItem, error) {
 	var items []suiteItem
 	var bad scenarios.ErrorList
@@ -70,10 +74,11 @@ func collect(args []string) ([]suiteItem, error) {
 			add(strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg)), f, err)
 		default:
 			found := false
+			dir := strings.TrimSuffix(strings.TrimSuffix(arg, ".yaml"), "/")
 			for _, n := range scenarios.LibraryNames() {
-				if n == arg || strings.HasPrefix(n, strings.TrimSuffix(arg, "/")+"/") {
+				if n == dir || strings.HasPrefix(n, dir+"/") {
 					f, err := scenarios.LoadLibrary(n)
-					add(n, f, err)
+					add(libraryOutName(n, dir), f, err)
 					found = true
 				}
 			}
@@ -98,8 +103,18 @@ func collect(args []string) ([]suiteItem, error) {
 	return items, nil
 }
 
+// libraryOutName is the output folder of shipped scenario n picked by
+// arg: its path below the folder arg names, or its base name when arg
+// names the scenario itself.
+func libraryOutName(n, arg string) string {
+	if n == arg {
+		return path.Base(n)
+	}
+	return strings.TrimPrefix(n, arg+"/")
+}
+
 func cmdSuite(args []string) error {
-	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	fs := newFlags("suite")
 	out := fs.String("out", filepath.Join("out", "suite"), "output folder: one sub-folder per scenario, index.html and index.md")
 	junit := fs.String("junit", "", "write a JUnit XML file (one test case per objective)")
 	parallel := fs.Int("parallel", runtime.NumCPU(), "simulations run at once (each on one core); results do not depend on it")
@@ -111,7 +126,7 @@ func cmdSuite(args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("suite", pos, 1, -1, "DIR|FILE... [--junit FILE] [--out DIR] [--parallel N] [--baseline DIR]"); err != nil {
+	if err := needArgs("suite", pos, 1, -1); err != nil {
 		return err
 	}
 	if *parallel < 1 {
@@ -125,12 +140,12 @@ func cmdSuite(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("suite: %d scenarios, %d at a time\n", len(items), *parallel)
+	fmt.Printf("suite: %s, %d at a time\n", scenarios.Quantity(len(items), "scenario"), *parallel)
 	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
-	runAll(ctx, items, *parallel, *seed, newProgress(os.Stderr, *quiet))
-	return finishSuite(items, *out, *junit, *baseline, tol, time.Since(start))
+	runAll(ctx, items, *parallel, *seed, newProgress(os.Stderr, *quiet, false))
+	return finishSuite(os.Stdout, items, *out, *junit, *baseline, tol, time.Since(start))
 }
 
 // runAll simulates every item with a pool of workers; each simulation
@@ -143,6 +158,9 @@ func runAll(ctx context.Context, items []suiteItem, workers int, seed uint64, pr
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				if ctx.Err() != nil {
+					continue // interrupted before it started: not run
+				}
 				it := &items[i]
 				p := scenarios.NewPlan(it.file)
 				s := seed
@@ -164,14 +182,22 @@ func runAll(ctx context.Context, items []suiteItem, workers int, seed uint64, pr
 	pr.wait()
 }
 
-func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tolerance, wall time.Duration) error {
+// finishSuite writes every report, the index and JUnit, and prints one
+// status line per scenario to w: pass, FAIL, incomplete (stopped mid-run)
+// or not run (an interrupt came first).
+func finishSuite(w io.Writer, items []suiteItem, out, junit, baseline string, tol reports.Tolerance, wall time.Duration) error {
 	var entries []reports.IndexEntry
 	var results []*reports.Result
-	failed, regressions, skipped := 0, 0, 0
+	failed, regressions, skipped, stopped := 0, 0, 0, 0
 	for i := range items {
 		it := &items[i]
+		if it.res == nil && it.err != nil && !errors.Is(it.err, context.Canceled) {
+			return fmt.Errorf("%s: %w", it.name, it.err) // the simulator refused it
+		}
 		if it.res == nil {
 			skipped++
+			entries = append(entries, reports.IndexEntry{Dir: filepath.ToSlash(it.name), Regressions: -1})
+			fmt.Fprintf(w, "  %-32s not run\n", it.name)
 			continue
 		}
 		dir := filepath.Join(out, it.name)
@@ -187,16 +213,15 @@ func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tol
 			e.Regressions = n
 			regressions += max(n, 0)
 		}
-		if !it.res.Passed() || it.res.Incomplete {
+		switch it.res.Status() {
+		case reports.StatusIncomplete:
+			stopped++
+		case reports.StatusFail:
 			failed++
 		}
 		entries = append(entries, e)
 		results = append(results, it.res)
-		status := "pass"
-		if !it.res.Passed() {
-			status = fmt.Sprintf("FAIL (%d of %d objectives)", it.res.Failures(), len(it.res.Verdicts))
-		}
-		fmt.Printf("  %-32s %s\n", it.name, status)
+		fmt.Fprintf(w, "  %-32s %s\n", it.name, suiteStatus(it.res))
 	}
 	if err := writeFile(filepath.Join(out, "index.md"), func(w io.Writer) error { return reports.WriteIndexMarkdown(w, entries) }); err != nil {
 		return err
@@ -209,17 +234,28 @@ func finishSuite(items []suiteItem, out, junit, baseline string, tol reports.Tol
 			return err
 		}
 	}
-	fmt.Printf("suite: %d scenarios in %s, %d failed objectives, %d regressions; index: %s\n",
-		len(results), wall.Truncate(time.Millisecond), failed, regressions, filepath.Join(out, "index.html"))
+	fmt.Fprintf(w, "suite: %d of %s run in %s, %d failed, %s; index: %s\n", len(results)-stopped, scenarios.Quantity(len(items), "scenario"),
+		wall.Truncate(time.Millisecond), failed, scenarios.Quantity(regressions, "regression"), filepath.Join(out, "index.html"))
 	switch {
-	case skipped > 0:
-		return fmt.Errorf("%w: interrupted; %d scenarios did not run", errSLO, skipped)
+	case skipped > 0 || stopped > 0:
+		return fmt.Errorf("%w: %s stopped mid-run, %d did not run", errInterrupted, scenarios.Quantity(stopped, "scenario"), skipped)
 	case failed > 0:
-		return fmt.Errorf("%w: %d scenarios failed an objective, %d regressions", errSLO, failed, regressions)
+		return fmt.Errorf("%w: %s failed an objective, %s", errSLO, scenarios.Quantity(failed, "scenario"), scenarios.Quantity(regressions, "regression"))
 	case regressions > 0:
-		return fmt.Errorf("%w: %d measures worse than the baseline", errRegression, regressions)
+		return fmt.Errorf("%w: %s worse than the baseline", errRegression, scenarios.Quantity(regressions, "measure"))
 	}
 	return nil
+}
+
+// suiteStatus is a scenario's line on the console.
+func suiteStatus(res *reports.Result) string {
+	switch res.Status() {
+	case reports.StatusIncomplete:
+		return fmt.Sprintf("incomplete (stopped at %s of %s)", reports.FormatTime(res.Reached()), reports.FormatLatency(res.DurationNS))
+	case reports.StatusFail:
+		return fmt.Sprintf("FAIL (%d of %d objectives)", res.Failures(), len(res.Verdicts))
+	}
+	return "pass"
 }
 
 // compareBaseline diffs a result with the one saved at path; -1 when the

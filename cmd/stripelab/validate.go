@@ -10,17 +10,17 @@ import (
 )
 
 func cmdValidate(args []string) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs := newFlags("validate")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("validate", pos, 1, -1, "FILE..."); err != nil {
+	if err := needArgs("validate", pos, 1, -1); err != nil {
 		return err
 	}
 	var all []error
 	for _, path := range pos {
-		f, err := scenarios.Load(path)
+		f, err := loadScenario(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			all = append(all, err)
@@ -44,15 +44,15 @@ func helpOK(err error) error {
 }
 
 func cmdPlan(args []string) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs := newFlags("plan")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("plan", pos, 1, 1, "FILE"); err != nil {
+	if err := needArgs("plan", pos, 1, 1); err != nil {
 		return err
 	}
-	f, err := scenarios.Load(pos[0])
+	f, err := loadScenario(pos[0])
 	if err != nil {
 		return err
 	}
@@ -60,12 +60,12 @@ func cmdPlan(args []string) error {
 }
 
 func cmdSchema(args []string) error {
-	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
+	fs := newFlags("schema")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	if err := needArgs("schema", pos, 0, 0, ""); err != nil {
+	if err := needArgs("schema", pos, 0, 0); err != nil {
 		return err
 	}
 	_, err = os.Stdout.Write(scenarios.SchemaJSON)

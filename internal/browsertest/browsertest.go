@@ -18,9 +18,12 @@ import (
 
 // Chromium finds a Chromium to drive: $STRIPELAB_CHROMIUM, Debian's
 // /usr/bin/chromium, or chromium / chromium-browser / google-chrome on the
-// PATH; "" when there is none.
+// PATH; "" when there is none, or when STRIPELAB_CHROMIUM is "none" (the
+// browser tests are then skipped).
 func Chromium() string {
-	if p := os.Getenv("STRIPELAB_CHROMIUM"); p != "" {
+	if p := os.Getenv("STRIPELAB_CHROMIUM"); p == "none" {
+		return ""
+	} else if p != "" {
 		return p
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
@@ -32,6 +35,16 @@ func Chromium() string {
 		}
 	}
 	return ""
+}
+
+// SkipNotice is the line make test prints when the browser tests will
+// be skipped for want of a Chromium (go test shows no skip without -v);
+// "" when they will run.
+func SkipNotice() string {
+	if Chromium() != "" {
+		return ""
+	}
+	return "browser tests skipped: no Chromium found (apt-get install chromium, or set STRIPELAB_CHROMIUM to its path)"
 }
 
 // Page is what rendered in a report page.
@@ -51,6 +64,10 @@ type Page struct {
 	Svgs     []int `json:"svgs"`
 	Timeline int   `json:"timeline"`
 	Failover int   `json:"failover"`
+	// FaultLines is the most lines of text any cell of the fault tables
+	// takes; FaultsOverflow is set when one is wider than the page.
+	FaultLines     int  `json:"faultLines"`
+	FaultsOverflow bool `json:"faultsOverflow"`
 	// Requests are the URLs the page loaded (itself included).
 	Requests []string `json:"-"`
 }
@@ -68,6 +85,12 @@ const readPage = `(async () => {
     svgs: [...document.querySelectorAll('svg')].map(s => Math.round(s.getBoundingClientRect().width)),
     timeline: document.querySelectorAll('#timeline tbody tr').length,
     failover: document.querySelectorAll('#failover tbody tr').length,
+    faultLines: Math.max(0, ...[...document.querySelectorAll('#failover td, #fault-impact td')].map(td => {
+      const cs = getComputedStyle(td);
+      const h = td.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+      return Math.round(h / parseFloat(cs.lineHeight));
+    })),
+    faultsOverflow: [...document.querySelectorAll('#failover, #fault-impact')].some(t => t.scrollWidth > t.parentElement.clientWidth + 1),
   };
 })()`
 

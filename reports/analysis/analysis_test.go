@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stripelab/stripelab/reports"
@@ -86,6 +87,16 @@ func TestCapacityFindsTheSaturationPoint(t *testing.T) {
 	}
 	if in := c.Instances; !in.Met || in.Scale != 1 || in.Against != searchN1 {
 		t.Errorf("instances for N-1 at 600 req/s: %+v; one per set holds 800 req/s", in)
+	}
+	// One gateway and one api per set held, but a set of one gateway is
+	// lost with its machine: the recommendation keeps a spare of each.
+	for i, p := range c.Instances.PerSet {
+		if h := c.Instances.Held[i]; h.Instances != 1 || p.Instances != 2 || p.Component != h.Component {
+			t.Errorf("%s: held with %d per set, recommended %d; want 1 and 2", p.Component, h.Instances, p.Instances)
+		}
+	}
+	if !strings.Contains(c.Reading, "takes 1 gateway, 1 api per set, so 2 gateway, 2 api with a spare of each") {
+		t.Errorf("reading: %s", c.Reading)
 	}
 	sweeps := 0
 	for _, p := range c.Probes {
@@ -192,7 +203,7 @@ func TestCompareDirections(t *testing.T) {
 	if by["az"].ExtraInstances != 0 || by["machine"].ExtraInstances <= 0 {
 		t.Errorf("extra instances: az %d (the scenario's layout), machine %d", by["az"].ExtraInstances, by["machine"].ExtraInstances)
 	}
-	if !strings.Contains(c.Reading, "of users with") {
+	if !strings.HasPrefix(c.Reading, "with the scenario's az striping, losing ") {
 		t.Errorf("reading: %s", c.Reading)
 	}
 	if err := c.Write(dir); err != nil {
@@ -376,7 +387,7 @@ func TestBracket(t *testing.T) {
 		{1000, 2345, 0}, {1000, 123, 0}, {1000, 1000, 0}, {100, 1e9, 102400}, {1000, 1, 0},
 	} {
 		n := 0
-		held, failed, err := bracket(tc.start, 0.01, func(r float64) (bool, error) { n++; return r <= tc.limit, nil })
+		held, failed, err := bracket(tc.start, 0.01, scenarios.MaxRate, func(r float64) (bool, error) { n++; return r <= tc.limit, nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,6 +408,20 @@ func TestBracket(t *testing.T) {
 		if n > 20 {
 			t.Errorf("limit %v: %d probes", tc.limit, n)
 		}
+	}
+}
+
+// TestBracketCeiling checks that the doubling stops below the rate a probe
+// may not offer (the simulator's budget), instead of failing the analysis.
+func TestBracketCeiling(t *testing.T) {
+	held, failed, err := bracket(1000, 0.01, 50000, func(r float64) (bool, error) {
+		if r > 50000 {
+			t.Fatalf("probed %v, above the ceiling", r)
+		}
+		return true, nil
+	})
+	if err != nil || held != 32000 || failed != 0 {
+		t.Errorf("held %v failed %v err %v; want 32000 and no failure", held, failed, err)
 	}
 }
 
@@ -452,6 +477,200 @@ func checkContains(t *testing.T, path string, want ...string) {
 	for _, w := range want {
 		if !bytes.Contains(b, []byte(w)) {
 			t.Errorf("%s does not contain %q", filepath.Base(path), w)
+		}
+	}
+}
+
+// stopAfter is a Runner that simulates normally until n runs have ended,
+// then cancels the analysis halfway through the next run, as Ctrl-C would.
+func stopAfter(n int, cancel context.CancelFunc) Runner {
+	var mu sync.Mutex
+	ended := 0
+	return func(ctx context.Context, p *scenarios.Plan, seed uint64) (*reports.Result, error) {
+		mu.Lock()
+		stop := ended >= n
+		mu.Unlock()
+		o := sim.Options{Seed: seed}
+		if stop {
+			o.Progress = func(now, end int64) {
+				if now >= end/2 {
+					cancel()
+				}
+			}
+		}
+		res, err := sim.Run(ctx, p, o)
+		mu.Lock()
+		ended++
+		mu.Unlock()
+		return res, err
+	}
+}
+
+func TestInterruptedFailoverKeepsWhatRan(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	fs, err := Failover(ctx, f, FailoverOptions{Options: Options{Runner: stopAfter(1, cancel), Parallel: 1, Dir: dir}})
+	if !errors.Is(err, context.Canceled) || fs == nil {
+		t.Fatalf("err %v, sweep %v; want the partial sweep and the cancellation", err, fs)
+	}
+	if !fs.Incomplete || len(fs.Rows) != 2 || fs.Rows[0].Incomplete == fs.Rows[1].Incomplete || fs.Worst < 0 || !fs.Rows[fs.Worst].complete() {
+		t.Fatalf("sweep incomplete %v, worst %d, rows %+v", fs.Incomplete, fs.Worst, fs.Rows)
+	}
+	ended, stopped := fs.Rows[fs.Worst], fs.Rows[1-fs.Worst]
+	if !strings.HasPrefix(fs.Reading, "interrupted: 1 of 2 losses ran to the end; among them, losing az "+ended.Place+" hurts most") {
+		t.Errorf("reading: %s", fs.Reading)
+	}
+	if err := fs.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkFiles(t, dir, FileFailover, "runs/az-c-a/report.html", "runs/az-c-b/report.html")
+	checkContains(t, filepath.Join(dir, FileHTML), `id="stopped"`, stopped.Place+" (stopped)", "(incomplete)")
+	res, err := reports.ReadResult(filepath.Join(dir, stopped.Dir, reports.FileResult))
+	if err != nil || !res.Incomplete {
+		t.Errorf("the stopped run's result: %v, incomplete %v", err, res != nil && res.Incomplete)
+	}
+}
+
+func TestInterruptedCompareKeepsWhatRan(t *testing.T) {
+	f := parse(t, "stripes", stripes)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	c, err := Compare(ctx, f, CompareOptions{Options: Options{Runner: stopAfter(2, cancel), Parallel: 1, Dir: dir}, Granularities: []string{"city", "az"}})
+	if !errors.Is(err, context.Canceled) || c == nil {
+		t.Fatalf("err %v, comparison %v; want the partial comparison and the cancellation", err, c)
+	}
+	counts := map[string]int{}
+	for _, l := range c.Layouts {
+		for _, o := range l.Faults {
+			switch {
+			case o.NotRun:
+				counts["not run"]++
+			case o.Incomplete:
+				counts["stopped"]++
+			default:
+				counts["ended"]++
+			}
+		}
+	}
+	if !c.Incomplete || counts["ended"] != 2 || counts["stopped"] != 1 || counts["not run"] != 3 {
+		t.Errorf("incomplete %v, runs %v; want 2 ended, 1 stopped, 3 not run", c.Incomplete, counts)
+	}
+	if !strings.HasPrefix(c.Reading, "interrupted: 2 of 6 runs ran to the end") {
+		t.Errorf("reading: %s", c.Reading)
+	}
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkContains(t, filepath.Join(dir, FileHTML), `id="stopped"`, "not run")
+}
+
+func TestInterruptedCapacityKeepsWhatRan(t *testing.T) {
+	f := parse(t, "one-service", oneService)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := FindCapacity(ctx, f, CapacityOptions{Options: Options{Runner: stopAfter(3, cancel), Parallel: 1}, Measure: scenarios.Duration(20e9), Precision: 0.05})
+	if !errors.Is(err, context.Canceled) || c == nil {
+		t.Fatalf("err %v, capacity %v; want the partial analysis and the cancellation", err, c)
+	}
+	done, stopped := 0, 0
+	for _, p := range c.Probes {
+		if p.Incomplete {
+			stopped++
+			if p.Held || p.Failed != nil {
+				t.Errorf("a stopped probe carries figures: %+v", p)
+			}
+		} else {
+			done++
+		}
+	}
+	if !c.Incomplete || done != 3 || stopped < 1 {
+		t.Errorf("incomplete %v, %d probes ended, %d stopped, instances %+v", c.Incomplete, done, stopped, c.Instances)
+	}
+	if !strings.HasPrefix(c.Reading, "interrupted after 3 probes") || !strings.Contains(c.Reading, "no limit or size is recommended") {
+		t.Errorf("reading: %s", c.Reading)
+	}
+	dir := t.TempDir()
+	if err := c.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkContains(t, filepath.Join(dir, FileMarkdown), "stopped (interrupted)", "⚠️")
+}
+
+// TestCompareReadingAgainstOwnLayout checks that the reading compares the
+// layouts with the scenario's own striping, not the extremes with each
+// other.
+func TestCompareReadingAgainstOwnLayout(t *testing.T) {
+	layout := func(g string, instances int, users ...float64) Layout {
+		l := Layout{Granularity: g, Cost: reports.Cost{Instances: instances}, Passed: true}
+		for _, u := range users {
+			l.Faults = append(l.Faults, FaultOutcome{BlastUsers: u})
+		}
+		return l
+	}
+	c := &Comparison{
+		Base:       BaseLayout{Granularity: "az", Instances: 40},
+		Objectives: []string{"availability ≥ 99%"},
+		Suite: []SuiteFault{{Class: "machine-down", Kind: "machine-down", Target: "machine=c/a/r1/m1"},
+			{Class: "az-down", Kind: "az-down", Target: "az=c/a"}},
+		Layouts: []Layout{layout("city", 20, 0.10, 1), layout("az", 40, 0.08, 0.5), layout("machine", 90, 0.01, 0.5)},
+	}
+	want := "with the scenario's az striping, losing az c/a hits 50.00% of users; machine striping cuts that to 50.00%"
+	if got := compareReading(c); !strings.HasPrefix(got, "with the scenario's az striping, losing az c/a hits 50.00% of users, the fewest of the layouts compared") {
+		t.Errorf("reading %q (not %q)", got, want)
+	}
+	c.Layouts[2].Faults[1].BlastUsers = 0.125
+	if got := compareReading(c); !strings.HasPrefix(got, "with the scenario's az striping, losing az c/a hits 50.00% of users; machine striping cuts that to 12.50%, for 50 more instances (90 against 40, +125%)") {
+		t.Errorf("reading %q", got)
+	}
+	c.Base.Granularity = "rack"
+	if got := compareReading(c); !strings.HasPrefix(got, "losing az c/a hits 12.50% of users with machine striping against 100% with city striping") {
+		t.Errorf("reading without the scenario's layout compared: %q", got)
+	}
+}
+
+// TestRTOAtTheFaultsEnd checks the wording of an RTO that is the fault's
+// own length: the system recovered only because the fault ended.
+func TestRTOAtTheFaultsEnd(t *testing.T) {
+	for _, tc := range []struct {
+		rto  int64
+		want string
+	}{
+		{12e9, "12s"}, {60e9, "1m0s (recovered only when the fault ended)"}, {60.5e9, "1m1s (recovered only when the fault ended)"},
+		{65e9, "1m5s (recovered 5s after the fault ended)"}, {-1, "never"},
+	} {
+		if got := rtoText(tc.rto, 60e9, 1e9); got != tc.want {
+			t.Errorf("RTO %d of a 1m fault: %q, want %q", tc.rto, got, tc.want)
+		}
+	}
+}
+
+// TestAvailabilityChartsEndAt100 checks that availability inside faults
+// is drawn on an axis that stops at 100% (a dot chart), where bars showed
+// an axis from 20% to 120%.
+func TestAvailabilityChartsEndAt100(t *testing.T) {
+	c := &Comparison{Suite: []SuiteFault{{Class: "az-down"}, {Class: "city-down"}}, InFaultObjective: 0.92}
+	for _, g := range []string{"city", "az"} {
+		c.Layouts = append(c.Layouts, Layout{Granularity: g, Faults: []FaultOutcome{{Availability: 0.9}, {Availability: 0.4}}})
+	}
+	fs := &FailoverSweep{Lose: "az", Worst: 1, Rows: []FailoverRow{{Place: "c/a", Availability: 0.999}, {Place: "c/b", Availability: 0.95}}}
+	for _, ch := range append(c.charts(), fs.charts()...) {
+		if ch.name != "availability-in-fault" && ch.name != "availability" {
+			continue
+		}
+		p, err := ch.fn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Y.Max > 100.5 || p.Y.Min < 0 {
+			t.Errorf("%s: axis %v to %v", ch.name, p.Y.Min, p.Y.Max)
+		}
+		for _, tk := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+			if tk.Label != "" && tk.Value > 100 {
+				t.Errorf("%s: a tick at %v%%", ch.name, tk.Value)
+			}
 		}
 	}
 }

@@ -52,6 +52,9 @@ type Capacity struct {
 	Probes  []Probe `json:"probes"`
 	Reading string  `json:"reading"`
 	Runs    int     `json:"runs"`
+	// Incomplete marks an analysis stopped by an interrupt: its limits are
+	// the brackets reached so far, not converged searches.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // ProbeSetup is how probes run: a constant rate, no scenario fault, warm
@@ -86,17 +89,25 @@ type Limit struct {
 }
 
 // InstanceNeed is the per-set sizing found to hold at the peak rate (with
-// the worst loss when Lose is set).
+// the worst loss when Lose is set), and the sizing recommended from it.
 type InstanceNeed struct {
 	Against string `json:"against"`
 	Met     bool   `json:"met"`
-	// Scale is the per-set count of the largest component (the others in
-	// proportion); Current is the scenario's.
-	Scale   int         `json:"scale"`
-	Current int         `json:"current"`
-	PerSet  []PerSet    `json:"instances_per_set"`
-	Now     []PerSet    `json:"instances_per_set_now"`
-	Probes  []SizeProbe `json:"probes"`
+	// Scale is the smallest per-set count of the largest component that
+	// held (the others in proportion); Current is the scenario's.
+	Scale   int `json:"scale"`
+	Current int `json:"current"`
+	// Held is each component's count per set at Scale. PerSet, the
+	// recommendation, is one instance more of each: a set that loses any
+	// one of its instances (a machine dies) then keeps a size that held,
+	// whereas a set sized exactly to hold, one gateway say, is lost or
+	// overloaded with one machine.
+	Held   []PerSet    `json:"instances_per_set_held"`
+	PerSet []PerSet    `json:"instances_per_set"`
+	Now    []PerSet    `json:"instances_per_set_now"`
+	Probes []SizeProbe `json:"probes"`
+	// Incomplete marks a search an interrupt stopped: nothing is recommended.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Probe is one tested rate (and size).
@@ -109,6 +120,9 @@ type Probe struct {
 	P99NS        int64    `json:"p99_ns"`
 	Worst        string   `json:"worst,omitempty"`
 	Failed       []string `json:"failed,omitempty"`
+	// Incomplete marks a probe an interrupt stopped: it neither held nor
+	// failed, and no search decision used it.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Search names.
@@ -180,12 +194,13 @@ func FindCapacity(ctx context.Context, f *scenarios.File, o CapacityOptions) (*C
 		}
 		c.Places = r.places
 	}
-	if err := r.searchAll(ctx, o.Precision); err != nil {
+	err = r.searchAll(ctx, o.Precision)
+	if err != nil && !interrupted(ctx, err) {
 		return nil, err
 	}
-	c.Runs = pl.n
+	c.Runs, c.Incomplete = pl.n, err != nil
 	c.Reading = capacityReading(c)
-	return c, nil
+	return c, err
 }
 
 // searchAll runs the searches at once: steady (then the sweep around its
@@ -225,11 +240,20 @@ func (r *capacityRun) searchAll(ctx context.Context, precision float64) error {
 		r.c.Instances, inst, errs[2] = r.searchInstances(run)
 	}()
 	wg.Wait()
-	if err := firstError(ctx, errs); err != nil {
+	err := firstError(ctx, errs)
+	if err != nil && !interrupted(ctx, err) {
 		return err
 	}
 	r.c.Probes = slices.Concat(steady, n1, inst, sweep)
-	return nil
+	return err
+}
+
+// ceiling is the highest rate a probe may offer: the simulator's limit on
+// the offered rate, and the rate at which requests living as long as the
+// scenario's client lets them could exceed its budget in flight.
+func (r *capacityRun) ceiling() float64 {
+	life := scenarios.RequestLifetime(r.f.Scenario).Seconds()
+	return min(scenarios.MaxRate, scenarios.MaxInFlight/life)
 }
 
 // probeSetup sizes the probes: warm-up as the scenario's (5s to 30s); for
@@ -295,7 +319,16 @@ type prober struct {
 // fails without running the others, otherwise the others run together and
 // the worst is the one with the lowest availability (the first on ties).
 func (pr *prober) test(ctx context.Context, rate float64, scale int) (Probe, error) {
-	p := Probe{Search: pr.search, Rate: rate, Scale: scale}
+	p, err := pr.measure(ctx, Probe{Search: pr.search, Rate: rate, Scale: scale})
+	if err != nil { // stopped: it tells nothing
+		p = Probe{Search: pr.search, Rate: rate, Scale: scale, Incomplete: true}
+	}
+	return p, err
+}
+
+// measure runs probe p (see test).
+func (pr *prober) measure(ctx context.Context, p Probe) (Probe, error) {
+	rate, scale := p.Rate, p.Scale
 	if !pr.n1 {
 		res, err := pr.run(ctx, rate, scale, []string{""})
 		if err != nil {
@@ -383,7 +416,7 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 		return p.Held, err
 	}
 	start := roundRate(r.c.PeakRate)
-	held, failed, err := bracket(start, precision, test)
+	held, failed, err := bracket(start, precision, r.ceiling(), test) // on an interrupt: the bracket so far
 	l := Limit{Held: held, Failed: failed, Probes: len(probes)}
 	for _, p := range probes {
 		if p.Rate == held && held > 0 {
@@ -402,10 +435,12 @@ func (r *capacityRun) searchRate(ctx context.Context, search string, precision f
 }
 
 // bracket finds the highest rate for which test holds: the start, then
-// doubling while it holds (up to 1024 x) or halving while it fails (down
-// to 1/64), then bisection until failed - held <= precision x held. It
-// returns 0 for held when nothing held, and 0 for failed when nothing failed.
-func bracket(start, precision float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
+// doubling while it holds (up to 1024 x, and no further than ceiling) or
+// halving while it fails (down to 1/64), then bisection until failed - held <= precision x held. It
+// returns 0 for held when nothing held, and 0 for failed when nothing
+// failed. When test fails it returns the bracket reached so far with the
+// error.
+func bracket(start, precision, ceiling float64, test func(r float64) (bool, error)) (held, failed float64, err error) {
 	// probe tests rate r and moves the bound it belongs to
 	probe := func(r float64) error {
 		ok, err := test(r)
@@ -420,20 +455,20 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 		return nil
 	}
 	if err := probe(start); err != nil {
-		return 0, 0, err
+		return held, failed, err
 	}
 	for i := 0; i < maxDoublings && held > 0 && failed == 0; i++ {
 		r := roundRate(held * 2)
-		if r > scenarios.MaxRate {
+		if r > ceiling {
 			break
 		}
 		if err := probe(r); err != nil {
-			return 0, 0, err
+			return held, failed, err
 		}
 	}
 	for i := 0; i < maxHalvings && held == 0 && failed > 0; i++ {
 		if err := probe(roundRate(failed / 2)); err != nil {
-			return 0, 0, err
+			return held, failed, err
 		}
 	}
 	if held == 0 || failed == 0 {
@@ -445,7 +480,7 @@ func bracket(start, precision float64, test func(r float64) (bool, error)) (held
 			break
 		}
 		if err := probe(mid); err != nil {
-			return 0, 0, err
+			return held, failed, err
 		}
 	}
 	return held, failed, nil
@@ -465,15 +500,20 @@ func (r *capacityRun) sweep(ctx context.Context, limit float64) ([]Probe, error)
 		jobs[i] = job{file: v, label: "capacity sweep " + formatRate(rates[i])}
 	}
 	results, err := r.pl.runAll(ctx, jobs)
-	if err != nil {
+	if err != nil && !interrupted(ctx, err) {
 		return nil, err
 	}
-	out := make([]Probe, len(results))
+	var out []Probe
 	for i, res := range results {
-		out[i] = Probe{Search: searchSweep, Rate: rates[i], Scale: r.k0}
-		fill(&out[i], res, "")
+		if res == nil {
+			continue // not run
+		}
+		p := Probe{Search: searchSweep, Rate: rates[i], Scale: r.k0}
+		fill(&p, res, "")
+		p.Incomplete = res.Incomplete
+		out = append(out, p)
 	}
-	return out, nil
+	return out, err
 }
 
 // searchInstances finds the smallest size (see SizeSearch) that holds at
@@ -493,21 +533,29 @@ func (r *capacityRun) searchInstances(ctx context.Context) (*InstanceNeed, []Pro
 	k, met, err := smallestPassing(r.k0, 8*r.k0, func(k int) (bool, error) {
 		p, err := pr.test(ctx, rate, k)
 		probes = append(probes, p)
-		need.Probes = append(need.Probes, SizeProbe{Scale: k, Passed: p.Held, Failed: p.Failed})
+		if !p.Incomplete {
+			need.Probes = append(need.Probes, SizeProbe{Scale: k, Passed: p.Held, Failed: p.Failed})
+		}
 		return p.Held, err
 	})
 	if err != nil {
-		return nil, nil, err
+		need.Incomplete = true
+		return need, probes, err
 	}
 	need.Met, need.Scale = met, k
 	for _, c := range r.comps {
-		need.PerSet = append(need.PerSet, PerSet{c.Name, max(1, ceilDiv(c.Instances*k, r.k0))})
+		held := max(1, ceilDiv(c.Instances*k, r.k0))
+		need.Held = append(need.Held, PerSet{c.Name, held})
+		need.PerSet = append(need.PerSet, PerSet{c.Name, held + 1})
 	}
 	return need, probes, nil
 }
 
 // capacityReading sums the analysis up in one line from its numbers.
 func capacityReading(c *Capacity) string {
+	if c.Incomplete {
+		return incompleteCapacityReading(c)
+	}
 	s := "steady state " + limitPhrase(&c.Steady, c.PeakRate)
 	if c.N1 != nil {
 		s += "; losing the worst " + c.Lose
@@ -524,14 +572,47 @@ func capacityReading(c *Capacity) string {
 		switch {
 		case !in.Met:
 			s += fmt.Sprintf("; even %s instances per set do not hold %s (the limit lies beyond instances: data, cores or re-homing)",
-				perSetText(in.PerSet), what)
-		case in.Scale == in.Current:
-			s += fmt.Sprintf("; holding %s needs the current %s per set", what, perSetText(in.PerSet))
+				perSetText(in.Held), what)
 		default:
-			s += fmt.Sprintf("; holding %s needs %s per set (now %s)", what, perSetText(in.PerSet), perSetText(in.Now))
+			s += fmt.Sprintf("; holding %s takes %s per set, so %s with a spare of each, for a set to survive losing an instance (now %s)",
+				what, perSetText(in.Held), perSetText(in.PerSet), perSetText(in.Now))
 		}
 	}
 	return s + "."
+}
+
+// incompleteCapacityReading says where an interrupted search stood.
+func incompleteCapacityReading(c *Capacity) string {
+	n := 0
+	for _, p := range c.Probes {
+		if !p.Incomplete {
+			n++
+		}
+	}
+	s := fmt.Sprintf("interrupted after %d %s: ", n, plural(n, "probe", "probes"))
+	so := func(what string, l *Limit) string {
+		switch {
+		case l.Held > 0 && l.Failed > 0:
+			return fmt.Sprintf("%s held at %s and failed at %s so far", what, formatRate(l.Held), formatRate(l.Failed))
+		case l.Held > 0:
+			return fmt.Sprintf("%s held up to %s so far", what, formatRate(l.Held))
+		case l.Failed > 0:
+			return fmt.Sprintf("%s failed at %s so far", what, formatRate(l.Failed))
+		}
+		return what + " not measured yet"
+	}
+	s += so("steady state", &c.Steady)
+	if c.N1 != nil {
+		s += "; " + so("losing the worst "+c.Lose, c.N1)
+	}
+	return s + "; the searches had not converged, so no limit or size is recommended."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func limitPhrase(l *Limit, peak float64) string {

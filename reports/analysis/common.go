@@ -120,7 +120,7 @@ func describeObjectives(slo scenarios.SLO) []string {
 			out = append(out, "availability of "+k+" priority ≥ "+v.String())
 		}
 	}
-	for _, k := range []string{"p50", "p90", "p99", "p99.9"} {
+	for _, k := range []string{"p50", "p90", "p95", "p99", "p99.9"} {
 		if v, ok := slo.Latency[k]; ok {
 			out = append(out, "latency "+k+" ≤ "+v.String())
 		}

@@ -35,9 +35,14 @@ type Comparison struct {
 	// equal as possible) or "slo" (sized for the objectives).
 	Sizing string `json:"sizing"`
 	// ScenarioFaults is true when the suite is the scenario's own faults.
-	ScenarioFaults bool         `json:"scenario_faults"`
-	Objectives     []string     `json:"objectives"`
-	Suite          []SuiteFault `json:"suite"`
+	ScenarioFaults bool     `json:"scenario_faults"`
+	Objectives     []string `json:"objectives"`
+	// WindowNS is the runs' metrics window (what an RTO is measured in).
+	WindowNS int64 `json:"window_ns"`
+	// InFaultObjective is the scenario's availability_in_fault (0: none),
+	// drawn on the in-fault availability chart.
+	InFaultObjective float64      `json:"in_fault_objective,omitempty"`
+	Suite            []SuiteFault `json:"suite"`
 	// Base describes the scenario's own layout, the reference for extra instances.
 	Base    BaseLayout `json:"base"`
 	Layouts []Layout   `json:"layouts"`
@@ -45,6 +50,9 @@ type Comparison struct {
 	Reading string `json:"reading"`
 	// Runs counts the simulations made (size search probes included).
 	Runs int `json:"runs"`
+	// Incomplete marks a comparison stopped by an interrupt: its layouts
+	// and fault outcomes say which runs ended, were stopped or never ran.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // BaseLayout is the scenario as written.
@@ -92,6 +100,8 @@ type Layout struct {
 	Faults []FaultOutcome `json:"faults"`
 	// Passed is true when every objective held in every run.
 	Passed bool `json:"passed"`
+	// Incomplete marks a layout some of whose runs did not end.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // SizeSearch records how a layout was sized for the objectives: the
@@ -104,6 +114,8 @@ type SizeSearch struct {
 	Scale  int         `json:"scale"`
 	Equal  int         `json:"equal"`
 	Probes []SizeProbe `json:"probes"`
+	// Incomplete marks a search an interrupt stopped.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // SizeProbe is one size tried.
@@ -130,7 +142,14 @@ type FaultOutcome struct {
 	Failed       []string                       `json:"failed"`
 	// Dir is the run's report folder, relative to the analysis folder.
 	Dir string `json:"dir"`
+	// Incomplete marks a run an interrupt stopped (its figures cover what
+	// it reached); NotRun one it kept from starting (no figures, no Dir).
+	Incomplete bool `json:"incomplete,omitempty"`
+	NotRun     bool `json:"not_run,omitempty"`
 }
+
+// complete reports whether the outcome's run went to its end.
+func (o *FaultOutcome) complete() bool { return !o.Incomplete && !o.NotRun }
 
 // Compare runs the same workload and fault suite under each granularity.
 func Compare(ctx context.Context, f *scenarios.File, o CompareOptions) (*Comparison, error) {
@@ -147,7 +166,8 @@ func Compare(ctx context.Context, f *scenarios.File, o CompareOptions) (*Compari
 	}
 	base := scenarios.NewPlan(f)
 	c := &Comparison{Scenario: f.Scenario.Name, File: f.Path, Seed: pl.seed, Sizing: "equal",
-		Objectives: describeObjectives(f.Scenario.SLO), Base: baseLayout(base), ScenarioFaults: o.ScenarioFaults}
+		Objectives: describeObjectives(f.Scenario.SLO), Base: baseLayout(base), ScenarioFaults: o.ScenarioFaults,
+		InFaultObjective: f.Scenario.SLO.AvailabilityInFault.Fraction(), WindowNS: int64(f.Scenario.Run.Window)}
 	if o.SizeForSLO {
 		c.Sizing = "slo"
 	}
@@ -176,7 +196,8 @@ func Compare(ctx context.Context, f *scenarios.File, o CompareOptions) (*Compari
 		}()
 	}
 	wg.Wait()
-	if err := firstError(ctx, errs); err != nil {
+	err = firstError(ctx, errs)
+	if err != nil && !interrupted(ctx, err) {
 		return nil, err
 	}
 	var all []*reports.Result
@@ -187,12 +208,13 @@ func Compare(ctx context.Context, f *scenarios.File, o CompareOptions) (*Compari
 			names = append(names, c.Layouts[i].Faults[j].Dir)
 		}
 	}
-	if err := pl.writeRuns(ctx, o.Dir, all, names); err != nil {
-		return nil, err
+	if werr := pl.writeRuns(o.Dir, all, names); werr != nil {
+		return nil, werr
 	}
 	c.Runs = pl.n
+	c.Incomplete = err != nil
 	c.Reading = compareReading(c)
-	return c, nil
+	return c, err
 }
 
 func checkGranularities(gs []string) error {
@@ -246,21 +268,24 @@ func compareOne(ctx context.Context, pl *pool, c *Comparison, g string, equal *s
 	} else {
 		results, err = runSuite(ctx, pl, c, g, equal)
 	}
-	if err != nil {
+	if err != nil && !interrupted(ctx, err) {
 		return l, nil, err
+	}
+	if results == nil { // interrupted before the suite ran
+		results = make([]*reports.Result, max(len(c.Suite), 1))
 	}
 	for _, comp := range variant.Scenario.Components() {
 		l.PerSet = append(l.PerSet, PerSet{comp.Name, comp.Instances})
 	}
-	l.Cost = results[0].Cost
+	l.Cost = reports.CostOf(scenarios.NewPlan(variant))
 	l.ExtraInstances = l.Cost.Instances - c.Base.Instances
 	l.Steady = steadyOf(results)
-	l.Passed = true
+	l.Passed, l.Incomplete = true, err != nil
 	for i, res := range results {
 		l.Faults = append(l.Faults, outcome(res, c.Suite, i, g))
-		l.Passed = l.Passed && res.Passed()
+		l.Passed = l.Passed && res != nil && res.Passed()
 	}
-	return l, results, nil
+	return l, results, err
 }
 
 // runSuite runs every suite fault on a layout, one run each; with no
@@ -286,11 +311,15 @@ func runSuite(ctx context.Context, pl *pool, c *Comparison, g string, layout *sc
 }
 
 func outcome(res *reports.Result, suite []SuiteFault, i int, g string) FaultOutcome {
-	o := FaultOutcome{Class: "no fault", Passed: res.Passed(), Failed: failedObjectives(res), Dir: "runs/" + g + "/steady",
-		RTONS: -1, DetectionNS: -1, RerouteNS: -1}
+	o := FaultOutcome{Class: "no fault", Dir: "runs/" + g + "/steady", RTONS: -1, DetectionNS: -1, RerouteNS: -1}
 	if i < len(suite) {
 		o.Class, o.Dir = suite[i].Class, "runs/"+g+"/"+suite[i].dir
 	}
+	if res == nil {
+		o.NotRun, o.Dir, o.Failed = true, "", []string{}
+		return o
+	}
+	o.Passed, o.Failed, o.Incomplete = res.Passed(), failedObjectives(res), res.Incomplete
 	if len(res.Measures.Faults) == 0 {
 		o.Availability, o.P99NS = res.Measures.Availability, res.Measures.Latency.P99
 		o.ByPriority = res.Measures.ByPriority
@@ -305,10 +334,19 @@ func outcome(res *reports.Result, suite []SuiteFault, i int, g string) FaultOutc
 
 // steadyOf measures every run before its first fault and keeps the
 // first run's figures: every run of a layout is the same simulation until
-// its fault starts.
+// its fault starts. An interrupted analysis takes the first run it has.
 func steadyOf(results []*reports.Result) Span {
-	res := results[0]
-	end := res.DurationNS
+	var res *reports.Result
+	for _, r := range results {
+		if r != nil {
+			res = r
+			break
+		}
+	}
+	if res == nil {
+		return Span{}
+	}
+	end := min(res.DurationNS, res.Reached())
 	for _, f := range res.Faults {
 		end = min(end, f.Start)
 	}
@@ -352,7 +390,8 @@ func sizeLayout(ctx context.Context, pl *pool, c *Comparison, g string, equal *s
 	}
 	k, met, err := smallestPassing(k0, 4*k0, test)
 	if err != nil {
-		return nil, nil, nil, err
+		s.Incomplete = true
+		return equal, nil, s, err
 	}
 	s.Met, s.Scale = met, k
 	t := cache[k]
@@ -506,11 +545,59 @@ func compareReading(c *Comparison) string {
 	if len(c.Layouts) == 0 {
 		return "nothing was compared"
 	}
-	cls, lo, hi, spread := -1, 0, 0, -1.0
+	if c.Incomplete {
+		return incompleteReading(c)
+	}
+	return blastReading(c) + "; " + passing(c) + "."
+}
+
+// incompleteReading says how much of an interrupted comparison ran, and
+// reads the fault classes every layout finished.
+func incompleteReading(c *Comparison) string {
+	done, all := 0, 0
+	for _, l := range c.Layouts {
+		for k := range l.Faults {
+			all++
+			if l.Faults[k].complete() {
+				done++
+			}
+		}
+	}
+	s := fmt.Sprintf("interrupted: %d of %d runs ran to the end", done, all)
+	if len(c.completeClasses()) == 0 {
+		return s + "; no fault class finished under every striping, so nothing can be compared."
+	}
+	return s + "; of the fault classes every striping finished, " + blastReading(c) + "."
+}
+
+// completeClasses lists the suite faults whose run ended under every layout.
+func (c *Comparison) completeClasses() []int {
+	var out []int
 	for k := range c.Suite {
+		ok := true
+		for i := range c.Layouts {
+			ok = ok && k < len(c.Layouts[i].Faults) && c.Layouts[i].Faults[k].complete()
+		}
+		if ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// blastReading is the reading's first half. It takes the fault class
+// whose blast radius varies most across the layouts (among those every
+// layout finished) and reads it against the scenario's own striping, the
+// design under review: the share of users that loss hits with it, and the
+// layout that hits the fewest with what it costs in instances against it.
+// When the scenario's striping is not among those compared, it reads the
+// least hit layout against the most hit.
+func blastReading(c *Comparison) string {
+	cls, lo, hi, spread := -1, 0, 0, -1.0
+	for _, k := range c.completeClasses() {
 		l, h := 0, 0
 		for i, ly := range c.Layouts {
-			if ly.Faults[k].BlastUsers < c.Layouts[l].Faults[k].BlastUsers {
+			if u, best := ly.Faults[k].BlastUsers, c.Layouts[l].Faults[k].BlastUsers; u < best || u == best && ly.Cost.Instances < c.Layouts[l].Cost.Instances {
 				l = i
 			}
 			if ly.Faults[k].BlastUsers > c.Layouts[h].Faults[k].BlastUsers {
@@ -521,21 +608,32 @@ func compareReading(c *Comparison) string {
 			cls, lo, hi, spread = k, l, h, d
 		}
 	}
-	var s string
 	switch {
 	case cls < 0:
-		s = "no fault was injected"
+		return "no fault was injected"
 	case spread <= 0.0005:
-		s = fmt.Sprintf("%s hits the same share of users in every layout (%s)", lossPhrase(c.Suite[cls]),
+		return fmt.Sprintf("%s hits the same share of users in every layout (%s)", lossPhrase(c.Suite[cls]),
 			reports.FormatPercent(c.Layouts[lo].Faults[cls].BlastUsers))
-	default:
-		a, b := &c.Layouts[lo], &c.Layouts[hi]
-		s = fmt.Sprintf("%s hits %s of users with %s striping against %s with %s striping", lossPhrase(c.Suite[cls]),
-			reports.FormatPercent(a.Faults[cls].BlastUsers), a.Granularity,
-			reports.FormatPercent(b.Faults[cls].BlastUsers), b.Granularity)
-		s += ", " + costDelta(a, b)
 	}
-	return s + "; " + passing(c) + "."
+	own := -1
+	for i, l := range c.Layouts {
+		if l.Granularity == c.Base.Granularity {
+			own = i
+		}
+	}
+	users := func(i int) string { return reports.FormatPercent(c.Layouts[i].Faults[cls].BlastUsers) }
+	loss := lossPhrase(c.Suite[cls])
+	if own < 0 {
+		a, b := &c.Layouts[lo], &c.Layouts[hi]
+		return fmt.Sprintf("%s hits %s of users with %s striping against %s with %s striping, %s", loss,
+			users(lo), a.Granularity, users(hi), b.Granularity, costDelta(a, b))
+	}
+	s := fmt.Sprintf("with the scenario's %s striping, %s hits %s of users", c.Base.Granularity, loss, users(own))
+	if c.Layouts[own].Faults[cls].BlastUsers-c.Layouts[lo].Faults[cls].BlastUsers <= 0.0005 {
+		return s + ", the fewest of the layouts compared"
+	}
+	best := &c.Layouts[lo]
+	return s + fmt.Sprintf("; %s striping cuts that to %s, %s", best.Granularity, users(lo), costDelta(best, &c.Layouts[own]))
 }
 
 // lossPhrase names a suite fault in a sentence: "losing az shenzhen/a".

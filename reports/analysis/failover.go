@@ -23,9 +23,11 @@ type FailoverSweep struct {
 	Seed     uint64 `json:"seed"`
 	Lose     string `json:"lose"`
 	// AtNS and ForNS bound the loss; Window says where they come from.
-	AtNS       int64         `json:"at_ns"`
-	ForNS      int64         `json:"for_ns"`
-	Window     string        `json:"window"`
+	AtNS   int64  `json:"at_ns"`
+	ForNS  int64  `json:"for_ns"`
+	Window string `json:"window"`
+	// WindowNS is the runs' metrics window (what an RTO is measured in).
+	WindowNS   int64         `json:"window_ns"`
 	Objectives []string      `json:"objectives"`
 	Rows       []FailoverRow `json:"rows"`
 	// Worst is the index of the loss that hurts most: the lowest
@@ -34,6 +36,9 @@ type FailoverSweep struct {
 	Worst   int    `json:"worst"`
 	Reading string `json:"reading"`
 	Runs    int    `json:"runs"`
+	// Incomplete marks a sweep stopped by an interrupt: its rows say which
+	// losses ran to the end, which were stopped and which never ran.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // FailoverRow is what losing one place did. Durations are from the start
@@ -59,7 +64,14 @@ type FailoverRow struct {
 	Passed         bool                           `json:"passed"`
 	Failed         []string                       `json:"failed"`
 	Dir            string                         `json:"dir"`
+	// Incomplete marks a run an interrupt stopped (its figures cover what
+	// it reached); NotRun one it kept from starting (no figures, no Dir).
+	Incomplete bool `json:"incomplete,omitempty"`
+	NotRun     bool `json:"not_run,omitempty"`
 }
+
+// complete reports whether the row's run went to its end.
+func (r *FailoverRow) complete() bool { return !r.Incomplete && !r.NotRun }
 
 // Failover loses every AZ (or city) in turn, each in its own run, for the
 // scenario's first fault window (or a quarter of the run from a quarter
@@ -81,7 +93,7 @@ func Failover(ctx context.Context, f *scenarios.File, o FailoverOptions) (*Failo
 		return nil, badInput("the topology has one %s: losing it loses everything", o.Lose)
 	}
 	at, dur, fromScenario := defaultWindow(s)
-	fs := &FailoverSweep{Scenario: s.Name, File: f.Path, Seed: pl.seed, Lose: o.Lose, AtNS: int64(at), ForNS: int64(dur),
+	fs := &FailoverSweep{Scenario: s.Name, File: f.Path, Seed: pl.seed, Lose: o.Lose, AtNS: int64(at), ForNS: int64(dur), WindowNS: int64(s.Run.Window),
 		Objectives: describeObjectives(s.SLO),
 		Window:     "a quarter of the run from a quarter in (the scenario has no fault)"}
 	if fromScenario {
@@ -99,19 +111,20 @@ func Failover(ctx context.Context, f *scenarios.File, o FailoverOptions) (*Failo
 		dirs[i] = "runs/" + o.Lose + "-" + sanitize(n)
 	}
 	results, err := pl.runAll(ctx, jobs)
-	if err != nil {
+	if err != nil && !interrupted(ctx, err) {
 		return nil, err
 	}
 	for i, res := range results {
 		fs.Rows = append(fs.Rows, failoverRow(res, names[i], dirs[i]))
 	}
+	fs.Incomplete = err != nil
 	fs.Worst = worstRow(fs.Rows)
-	if err := pl.writeRuns(ctx, o.Dir, results, dirs); err != nil {
-		return nil, err
+	if werr := pl.writeRuns(o.Dir, results, dirs); werr != nil {
+		return nil, werr
 	}
 	fs.Runs = pl.n
 	fs.Reading = failoverReading(fs)
-	return fs, nil
+	return fs, err
 }
 
 func faultName(f scenarios.Fault) string {
@@ -133,6 +146,9 @@ func sanitize(name string) string {
 }
 
 func failoverRow(res *reports.Result, place, dir string) FailoverRow {
+	if res == nil {
+		return FailoverRow{Place: place, NotRun: true, DetectionNS: -1, RerouteNS: -1, FailoverDoneNS: -1, RTONS: -1, Failed: []string{}}
+	}
 	fm := &res.Measures.Faults[0]
 	fi := &res.Faults[0]
 	return FailoverRow{
@@ -141,13 +157,14 @@ func failoverRow(res *reports.Result, place, dir string) FailoverRow {
 		Availability: fm.Availability, ByPriority: fm.ByPriority, P99NS: fm.Latency.P99,
 		BlastUsers: fm.BlastUsers, UsersFailed: fi.UsersFailed, UsersActive: fi.UsersActive,
 		BlastSets: fm.BlastSets, SetsAffected: fm.SetsAffected, Sets: len(res.Sets),
-		Passed: res.Passed(), Failed: failedObjectives(res), Dir: dir,
+		Passed: res.Passed(), Failed: failedObjectives(res), Dir: dir, Incomplete: res.Incomplete,
 	}
 }
 
-// worstRow ranks the losses: lowest availability in the window, then
-// most users hit, longest RTO (never recovering is longest), most writes
-// lost; the first in file order on a full tie.
+// worstRow ranks the losses whose runs went to their end: lowest
+// availability in the window, then most users hit, longest RTO (never
+// recovering is longest), most writes lost; the first in file order on a
+// full tie; -1 when no run went to its end.
 func worstRow(rows []FailoverRow) int {
 	rto := func(ns int64) int64 {
 		if ns < 0 {
@@ -166,9 +183,9 @@ func worstRow(rows []FailoverRow) int {
 		}
 		return a.LostWrites > b.LostWrites
 	}
-	w := 0
+	w := -1
 	for i := range rows {
-		if worse(&rows[i], &rows[w]) {
+		if rows[i].complete() && (w < 0 || worse(&rows[i], &rows[w])) {
 			w = i
 		}
 	}
@@ -176,15 +193,35 @@ func worstRow(rows []FailoverRow) int {
 }
 
 // failoverReading names the worst loss with its numbers and how the
-// others compare.
+// others compare; of an interrupted sweep, among the runs that ended.
 func failoverReading(fs *FailoverSweep) string {
+	if !fs.Incomplete {
+		return rankedReading(fs)
+	}
+	done := 0
+	for i := range fs.Rows {
+		if fs.Rows[i].complete() {
+			done++
+		}
+	}
+	s := fmt.Sprintf("interrupted: %d of %d losses ran to the end", done, len(fs.Rows))
+	if fs.Worst < 0 {
+		return s + "; nothing can be ranked."
+	}
+	return s + "; among them, " + rankedReading(fs)
+}
+
+func rankedReading(fs *FailoverSweep) string {
 	w := &fs.Rows[fs.Worst]
 	s := fmt.Sprintf("losing %s %s hurts most: %s served in the window, %s of users hit, RTO %s, %d acknowledged writes lost",
 		fs.Lose, w.Place, reports.FormatPercent(w.Availability), reports.FormatPercent(w.BlastUsers),
-		reports.FormatLatency(w.RTONS), w.LostWrites)
-	best := 0
+		rtoText(w.RTONS, fs.ForNS, fs.WindowNS), w.LostWrites)
+	best := fs.Worst
 	var lost int64
 	for i := range fs.Rows {
+		if !fs.Rows[i].complete() {
+			continue
+		}
 		if fs.Rows[i].Availability > fs.Rows[best].Availability {
 			best = i
 		}

@@ -82,8 +82,7 @@ func (b bars) plot() (*plot.Plot, error) {
 	p.Y.Tick.Marker = niceTicks{}
 	p.X.Min, p.X.Max = -0.5, float64(len(b.groups))-0.5
 	p.Y.Min = b.ymin
-	// Room above the bars for the legend.
-	p.Y.Max = b.ymin + (max(hi, b.ymin+1e-9)-b.ymin)*(1.12+0.07*float64(min(n, 6)))
+	p.Y.Max = b.ymin + (max(hi, b.ymin+1e-9)-b.ymin)*1.08 // the legend is beside the plot
 	return p, nil
 }
 
@@ -108,6 +107,83 @@ func (h groupBox) Plot(c draw.Canvas, p *plot.Plot) {
 	half := h.width * 0.46
 	pts := []vg.Point{{X: x - half, Y: c.Min.Y}, {X: x + half, Y: c.Min.Y}, {X: x + half, Y: c.Max.Y}, {X: x - half, Y: c.Max.Y}, {X: x - half, Y: c.Min.Y}}
 	c.StrokeLines(draw.LineStyle{Color: color.NRGBA{0, 0, 0, 200}, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}, pts)
+}
+
+// dots is a dot chart: one group per category on the x axis, one point
+// per series in each group, side by side. It shows shares close to 100%
+// (availability), where bars mislead either way: from zero the
+// differences vanish, and from a cut axis their lengths lie. Its axis
+// ends at ymax (100%), never above.
+type dots struct {
+	title, xlabel, ylabel string
+	groups, series        []string
+	values                [][]float64 // values[s][g]
+	ymax                  float64
+	// objective, when > 0, is drawn as a dashed line named objectiveName.
+	objective     float64
+	objectiveName string
+	highlight     int
+}
+
+var dotShapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}}
+
+func (d dots) plot() (*plot.Plot, error) {
+	p := reports.NewChart(d.title, d.xlabel, d.ylabel)
+	lo := d.ymax
+	for _, vs := range d.values {
+		for _, v := range vs {
+			lo = min(lo, finite(v))
+		}
+	}
+	if d.objective > 0 {
+		lo = min(lo, d.objective)
+	}
+	pad := max((d.ymax-lo)*0.08, 0.05)
+	p.Y.Min, p.Y.Max = max(0, lo-pad), d.ymax+min(pad*0.25, 0.5) // room for a dot at the top, no more
+	p.Y.Tick.Marker = upTo{d.ymax}
+	p.X.Min, p.X.Max = -0.5, float64(len(d.groups))-0.5
+	p.NominalX(d.groups...)
+	if d.objective > 0 {
+		l, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: d.objective}, {X: p.X.Max, Y: d.objective}})
+		if err != nil {
+			return nil, err
+		}
+		l.LineStyle = draw.LineStyle{Color: color.NRGBA{213, 94, 0, 255}, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(6), vg.Points(4)}}
+		p.Add(l)
+		p.Legend.Add(d.objectiveName, l)
+	}
+	if d.highlight >= 0 {
+		p.Add(highlightGroup(d.highlight, (10*vg.Inch-vg.Points(260))/vg.Length(max(len(d.groups), 1))))
+	}
+	n := len(d.series)
+	for s, vs := range d.values {
+		xys := make(plotter.XYs, len(vs))
+		for g, v := range vs {
+			xys[g] = plotter.XY{X: float64(g) + (float64(s)-float64(n-1)/2)*min(0.6/float64(max(n, 1)), 0.15), Y: finite(v)}
+		}
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, err
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: seriesColor(s), Radius: vg.Points(5), Shape: dotShapes[s%len(dotShapes)]}
+		p.Add(sc)
+		p.Legend.Add(d.series[s], sc)
+	}
+	return p, nil
+}
+
+// upTo is niceTicks without the ticks above max (an axis of shares that
+// leaves a little room above 100% labels nothing there).
+type upTo struct{ max float64 }
+
+func (u upTo) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (niceTicks{}).Ticks(lo, min(hi, u.max)) {
+		if t.Value <= u.max+1e-9 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // curve is a line chart of probes: y against offered rate, one series
@@ -149,16 +225,16 @@ func (cv curve) plot() (*plot.Plot, error) {
 		lo, hi = max(lo, 0.01), max(hi, 0.02)
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi*4)))
+		p.Y.Min, p.Y.Max = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
 	} else {
 		pad := max((hi-lo)*0.1, 0.05)
-		p.Y.Min, p.Y.Max = max(0, lo-pad), hi+pad*3
+		p.Y.Min, p.Y.Max = max(0, lo-pad), hi+pad
 		p.Y.Tick.Marker = niceTicks{}
 	}
-	p.X.Min, p.X.Max = 0, xhi*1.3
+	p.X.Min, p.X.Max = 0, xhi*1.05
 	p.X.Tick.Marker = niceTicks{}
 	if cv.hline > 0 {
-		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: cv.hline}, {X: xhi * 1.3, Y: cv.hline}})
+		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: cv.hline}, {X: xhi * 1.05, Y: cv.hline}})
 		if err != nil {
 			return nil, err
 		}

@@ -70,7 +70,9 @@ type job struct {
 
 // runAll runs jobs and returns their analysed results by index. On a
 // failure it returns the error of the lowest failed index, after every
-// started job has finished.
+// started job has finished. When ctx is cancelled it returns what it has
+// with ctx's error: the results of the runs that finished, those of the
+// runs it stopped (marked incomplete), and nil for the runs not started.
 func (p *pool) runAll(ctx context.Context, jobs []job) ([]*reports.Result, error) {
 	out := make([]*reports.Result, len(jobs))
 	errs := p.each(ctx, len(jobs), func(i int) (err error) {
@@ -78,11 +80,21 @@ func (p *pool) runAll(ctx context.Context, jobs []job) ([]*reports.Result, error
 		return err
 	})
 	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", jobs[i].label, err)
+		if err == nil {
+			continue
 		}
+		if interrupted(ctx, err) {
+			return out, fmt.Errorf("%s: %w", jobs[i].label, err)
+		}
+		return nil, fmt.Errorf("%s: %w", jobs[i].label, err)
 	}
 	return out, nil
+}
+
+// interrupted reports whether err comes from the caller's ctx being
+// cancelled: an analysis then returns what it measured, marked incomplete.
+func interrupted(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
 func (p *pool) one(ctx context.Context, j job) (*reports.Result, error) {
@@ -90,10 +102,13 @@ func (p *pool) one(ctx context.Context, j job) (*reports.Result, error) {
 		return nil, err
 	}
 	res, err := p.run(ctx, scenarios.NewPlan(j.file), p.seed)
-	if err != nil {
+	if err != nil && !(res != nil && res.Incomplete && interrupted(ctx, err)) {
 		return nil, err
 	}
 	reports.Analyze(res)
+	if err != nil {
+		return res, err // stopped: kept, marked incomplete
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
@@ -123,12 +138,17 @@ func firstError(ctx context.Context, errs []error) error {
 }
 
 // writeRuns writes the report folder of each result under dir/runs,
-// in parallel on the pool's slots.
-func (p *pool) writeRuns(ctx context.Context, dir string, results []*reports.Result, names []string) error {
+// in parallel on the pool's slots; nil results (runs an interrupt kept
+// from starting) have none. It writes even when ctx is cancelled: an
+// interrupted analysis keeps the runs it made.
+func (p *pool) writeRuns(dir string, results []*reports.Result, names []string) error {
 	if dir == "" {
 		return nil
 	}
-	errs := p.each(ctx, len(results), func(i int) error {
+	errs := p.each(context.Background(), len(results), func(i int) error {
+		if results[i] == nil {
+			return nil
+		}
 		return reports.WriteAll(results[i], filepath.Join(dir, filepath.FromSlash(names[i])))
 	})
 	for _, err := range errs {

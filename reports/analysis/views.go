@@ -17,11 +17,36 @@ var (
 	latency = reports.FormatLatency
 )
 
+// rtoText is an RTO with what it means against the fault's length:
+// "2m0s (recovered only when the fault ended)".
+func rtoText(rto, faultLen, window int64) string {
+	if note := reports.RTONote(rto, faultLen, window); note != "" {
+		return latency(rto) + " (" + note + ")"
+	}
+	return latency(rto)
+}
+
 func optDur(ns int64) string {
 	if ns < 0 {
 		return "—"
 	}
 	return "+" + latency(ns)
+}
+
+// stoppedNote is the banner of an interrupted analysis.
+const stoppedNote = "This analysis was interrupted (Ctrl-C): its figures cover only the runs that ended. " +
+	"A run marked stopped covers what it reached and a run marked not run never started; neither counts in any ranking or verdict."
+
+// runCell shows a run that did not end instead of its figures: "not run"
+// or the figure with a note that the run was stopped.
+func runCell(notRun, incomplete bool, c cell) cell {
+	switch {
+	case notRun:
+		return cell{Text: "not run", Class: "incomplete"}
+	case incomplete:
+		c.Class, c.Detail = "incomplete", strings.TrimPrefix(c.Detail+"; run stopped early", "; ")
+	}
+	return c
 }
 
 func passCell(passed bool, failed []string, link string) cell {
@@ -83,6 +108,10 @@ func (c *Comparison) page() *page {
 			"Users hit is the share of users active during the fault who saw a failure; sets hit the share of sets whose availability fell below the objective in some window of the fault. " +
 			"Steady state is measured before the fault (after warm-up). Extra instances are counted against the scenario's own layout."},
 	}
+	if c.Incomplete {
+		pg.Title += " (incomplete)"
+		pg.Stopped = stoppedNote
+	}
 	pg.Sections = append(pg.Sections, c.sideBySide(), c.suiteSection())
 	if c.Sizing == "slo" {
 		pg.Sections = append(pg.Sections, c.sizeSection())
@@ -109,6 +138,14 @@ func (c *Comparison) sideBySide() section {
 		}
 		s.Rows = append(s.Rows, r)
 	}
+	addRun := func(k int) func(string, func(l *Layout) cell) {
+		return func(name string, f func(l *Layout) cell) {
+			add(name, func(l *Layout) cell {
+				o := &l.Faults[k]
+				return runCell(o.NotRun, o.Incomplete, f(l))
+			})
+		}
+	}
 	group := func(name string) {
 		r := row{Class: "group", Cells: []cell{txt(name)}}
 		for range c.Layouts {
@@ -128,6 +165,9 @@ func (c *Comparison) sideBySide() section {
 	})
 	if c.Sizing == "slo" {
 		add("Size search", func(l *Layout) cell {
+			if l.Size.Incomplete {
+				return cell{Text: "interrupted before it ended", Class: "incomplete"}
+			}
 			if l.Size.Met {
 				return txt(fmt.Sprintf("met at scale %d (equal sizing: %d)", l.Size.Scale, l.Size.Equal))
 			}
@@ -140,11 +180,14 @@ func (c *Comparison) sideBySide() section {
 	add("Cross-set share", func(l *Layout) cell { return txt(pct(l.Steady.CrossSet)) })
 	add("Cross-region share", func(l *Layout) cell { return txt(pct(l.Steady.CrossRegion)) })
 	for k := range c.Faults() {
-		c.faultRows(k, group, add)
+		c.faultRows(k, group, addRun(k))
 	}
 	group("Verdict")
 	add("Every objective in every run", func(l *Layout) cell {
-		if l.Passed {
+		switch {
+		case l.Incomplete:
+			return cell{Text: "unknown: not every run ended", Class: "incomplete"}
+		case l.Passed:
 			return cell{Text: "yes", Class: "pass"}
 		}
 		return cell{Text: "no", Class: "fail"}
@@ -169,12 +212,14 @@ func (c *Comparison) faultRows(k int, group func(string), add func(string, func(
 	group(title)
 	bestUsers := 2.0
 	for _, l := range c.Layouts {
-		bestUsers = min(bestUsers, l.Faults[k].BlastUsers)
+		if l.Faults[k].complete() {
+			bestUsers = min(bestUsers, l.Faults[k].BlastUsers)
+		}
 	}
 	add("Users hit", func(l *Layout) cell {
 		o := &l.Faults[k]
 		cl := ""
-		if o.BlastUsers == bestUsers && len(c.Layouts) > 1 {
+		if o.complete() && o.BlastUsers == bestUsers && len(c.Layouts) > 1 {
 			cl = "best"
 		}
 		return cell{Text: pct(o.BlastUsers), Class: cl}
@@ -186,7 +231,7 @@ func (c *Comparison) faultRows(k int, group func(string), add func(string, func(
 	add("Availability in the fault", func(l *Layout) cell { return txt(pct(l.Faults[k].Availability)) })
 	add("By priority", func(l *Layout) cell { return txt(byPriority(l.Faults[k].ByPriority)) })
 	add("Latency p99 in the fault", func(l *Layout) cell { return txt(latency(l.Faults[k].P99NS)) })
-	add("RTO", func(l *Layout) cell { return txt(latency(l.Faults[k].RTONS)) })
+	add("RTO", func(l *Layout) cell { return txt(rtoText(l.Faults[k].RTONS, sf.ForNS, c.WindowNS)) })
 	add("Detected · rerouted", func(l *Layout) cell {
 		return txt(optDur(l.Faults[k].DetectionNS) + " · " + optDur(l.Faults[k].RerouteNS))
 	})
@@ -227,6 +272,9 @@ func (c *Comparison) sizeSection() section {
 	s := section{ID: "size-search", Title: "Size search", Head: []string{"Striping", "Scales tried (largest component per set)", "Chosen"},
 		Note: "The scale is the per-set count of the largest component; the others follow in proportion (at least one). The equal-total size is tried first, then halved towards one or doubled up to four times, then bisected; more instances are assumed never to hurt."}
 	for _, l := range c.Layouts {
+		if l.Size == nil {
+			continue
+		}
 		var tried []string
 		for _, p := range l.Size.Probes {
 			mark := "pass"
@@ -236,7 +284,10 @@ func (c *Comparison) sizeSection() section {
 			tried = append(tried, fmt.Sprintf("%d %s", p.Scale, mark))
 		}
 		chosen := fmt.Sprintf("%d: %s", l.Size.Scale, perSetLine(l.PerSet))
-		if !l.Size.Met {
+		switch {
+		case l.Size.Incomplete:
+			chosen = "interrupted before the search ended"
+		case !l.Size.Met:
 			chosen = "not met; reported at " + chosen
 			if n := len(l.Size.Probes); n > 0 {
 				chosen += "; still failing: " + strings.Join(verdictNames(l.Size.Probes[n-1].Failed), ", ")
@@ -262,10 +313,23 @@ func verdictNames(failed []string) []string {
 	return out
 }
 
+// chartClasses are the fault classes the charts show: those every layout
+// finished (all of them unless the comparison was interrupted).
+func (c *Comparison) chartClasses() []int {
+	if len(c.Suite) == 0 {
+		if len(c.Layouts) > 0 && !c.Incomplete {
+			return []int{0}
+		}
+		return nil
+	}
+	return c.completeClasses()
+}
+
 func (c *Comparison) charts() []chart {
 	var groups, series []string
-	for _, sf := range c.Faults() {
-		groups = append(groups, sf.Class)
+	classes := c.chartClasses()
+	for _, k := range classes {
+		groups = append(groups, c.Faults()[k].Class)
 	}
 	for _, l := range c.Layouts {
 		series = append(series, l.Granularity+" striping")
@@ -273,17 +337,14 @@ func (c *Comparison) charts() []chart {
 	per := func(f func(o *FaultOutcome) float64) [][]float64 {
 		out := make([][]float64, len(c.Layouts))
 		for i := range c.Layouts {
-			for k := range c.Layouts[i].Faults {
+			for _, k := range classes {
 				out[i] = append(out[i], f(&c.Layouts[i].Faults[k]))
 			}
 		}
 		return out
 	}
-	lowAvail := 100.0
-	for _, l := range c.Layouts {
-		for _, o := range l.Faults {
-			lowAvail = min(lowAvail, 100*o.Availability)
-		}
+	if len(classes) == 0 {
+		return []chart{{"cost", c.costChart}}
 	}
 	b := func(name, title, ylabel string, v [][]float64, ymin float64) chart {
 		return chart{name, bars{title: title, xlabel: "fault", ylabel: ylabel, groups: groups, series: series,
@@ -294,8 +355,9 @@ func (c *Comparison) charts() []chart {
 			per(func(o *FaultOutcome) float64 { return 100 * o.BlastUsers }), 0),
 		b("blast-sets", "Blast radius: share of sets hit, by striping", "sets below the objective (%)",
 			per(func(o *FaultOutcome) float64 { return 100 * o.BlastSets }), 0),
-		b("availability-in-fault", "Availability inside the fault window, by striping", "availability (% served)",
-			per(func(o *FaultOutcome) float64 { return 100 * o.Availability }), max(0, lowAvail-(100-lowAvail)*0.3-0.5)),
+		{"availability-in-fault", dots{title: "Availability inside the fault window, by striping", xlabel: "fault", ylabel: "availability (% served)",
+			groups: groups, series: series, values: per(func(o *FaultOutcome) float64 { return 100 * o.Availability }), ymax: 100,
+			objective: 100 * c.InFaultObjective, objectiveName: "objective in a fault", highlight: -1}.plot},
 		b("p99-in-fault", "Latency p99 inside the fault window, by striping", "p99 (ms)",
 			per(func(o *FaultOutcome) float64 { return float64(o.P99NS) / 1e6 }), 0),
 		b("rto", "Recovery time (RTO) by striping (a fault never recovered from is not drawn)", "RTO (s)",
@@ -342,7 +404,7 @@ func (c *Comparison) costChart() (*plot.Plot, error) {
 	p.NominalX(groups...)
 	p.Y.Tick.Marker = niceTicks{}
 	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
-	p.Y.Min, p.Y.Max = 0, max(hi, 1)*1.45
+	p.Y.Min, p.Y.Max = 0, max(hi, 1)*1.08 // the legend is beside the plot
 	return p, nil
 }
 
@@ -380,6 +442,10 @@ func (c *Capacity) page() *page {
 			"The searches start at the peak rate, double while the objectives hold (or halve while they fail), then bisect. " +
 			"An N-1 probe holds when the loss of every place holds; the place that was worst runs first and, when it fails, the others are not run."},
 	}
+	if c.Incomplete {
+		pg.Title += " (incomplete)"
+		pg.Stopped = stoppedNote
+	}
 	pg.Sections = append(pg.Sections, c.limitSection(), c.instanceSection(), c.probeSection())
 	return pg
 }
@@ -404,6 +470,9 @@ func (c *Capacity) limitSection() section {
 		if l.HeadroomRate < 0 || l.Held == 0 {
 			r.Class = "fail"
 		}
+		if c.Incomplete {
+			r.Cells[1].Detail, r.Cells[2].Detail = "so far (interrupted)", "so far (interrupted)"
+		}
 		s.Rows = append(s.Rows, r)
 	}
 	add("steady state", &c.Steady)
@@ -426,9 +495,11 @@ func (c *Capacity) instanceSection() section {
 	if in.Against == searchN1 {
 		what = "the worst " + c.Lose + " lost at the peak rate"
 	}
-	s := section{ID: "instances", Title: "Instances per set to hold " + what, Head: []string{"Component", "Per set now", "Per set needed"}}
+	s := section{ID: "instances", Title: "Instances per set to hold " + what,
+		Head: []string{"Component", "Per set now", "Smallest that held", "Recommended (one spare)"}}
 	for i, p := range in.PerSet {
-		s.Rows = append(s.Rows, row{Cells: []cell{txt(p.Component), txt(strconv.Itoa(in.Now[i].Instances)), txt(strconv.Itoa(p.Instances))}})
+		s.Rows = append(s.Rows, row{Cells: []cell{txt(p.Component), txt(strconv.Itoa(in.Now[i].Instances)),
+			txt(strconv.Itoa(in.Held[i].Instances)), txt(strconv.Itoa(p.Instances))}})
 	}
 	var tried []string
 	for _, p := range in.Probes {
@@ -438,8 +509,12 @@ func (c *Capacity) instanceSection() section {
 		}
 		tried = append(tried, fmt.Sprintf("%d %s", p.Scale, mark))
 	}
-	s.Note = "Scales tried (per-set count of the largest component, the others in proportion): " + strings.Join(tried, ", ") + "."
-	if !in.Met {
+	s.Note = "Scales tried (per-set count of the largest component, the others in proportion): " + strings.Join(tried, ", ") + ". " +
+		"The recommendation adds one instance of each component to the smallest size that held, so that a set which loses one instance (its machine) still holds."
+	switch {
+	case in.Incomplete:
+		s.Note += " The search was interrupted before it ended: no size is recommended."
+	case !in.Met:
 		s.Note += " None held: more instances per set do not fix what fails (data, machine cores, re-homing or the objectives themselves)."
 	}
 	return s
@@ -449,7 +524,10 @@ func (c *Capacity) probeSection() section {
 	s := section{ID: "probes", Title: "Every probe", Head: []string{"Search", "Offered", "Scale", "Held", "Availability", "p99", "Worst place", "Failed objectives"}}
 	for _, p := range c.Probes {
 		held := cell{Text: "held", Class: "pass"}
-		if !p.Held {
+		switch {
+		case p.Incomplete:
+			held = cell{Text: "stopped (interrupted)", Class: "incomplete"}
+		case !p.Held:
 			held = cell{Text: "failed", Class: "fail"}
 		}
 		s.Rows = append(s.Rows, row{Cells: []cell{txt(p.Search), txt(formatRate(p.Rate)), txt(strconv.Itoa(p.Scale)), held,
@@ -463,7 +541,7 @@ func (c *Capacity) curvePoints(y func(p *Probe) float64, searches ...string) []p
 	var out []plotter.XY
 	for i := range c.Probes {
 		p := &c.Probes[i]
-		if p.Scale != c.Instances.Current {
+		if p.Scale != c.Instances.Current || p.Incomplete {
 			continue
 		}
 		for _, s := range searches {
@@ -527,6 +605,10 @@ func (fs *FailoverSweep) page() *page {
 		Notes: []string{"The scenario's own faults are replaced by the loss. Times are from the start of the loss; — means it did not happen; RTO runs until availability is back above the objective and stays there. " +
 			"The highlighted row is the loss that hurts most: lowest availability in the window, then most users hit, longest RTO, most writes lost."},
 	}
+	if fs.Incomplete {
+		pg.Title += " (incomplete)"
+		pg.Stopped = stoppedNote
+	}
 	s := section{ID: "losses", Title: "One row per " + fs.Lose + " lost",
 		Head: []string{"Lost", "Detected", "Rerouted", "Failover done", "RTO", "Writes lost", "Availability", "By priority", "p99", "Users hit", "Sets hit", "Objectives"}}
 	for i, r := range fs.Rows {
@@ -539,8 +621,19 @@ func (fs *FailoverSweep) page() *page {
 		if i == fs.Worst {
 			name, rw.Class = name+" (hurts most)", "worst"
 		}
+		if r.NotRun {
+			rw.Cells = []cell{txt(name), runCell(true, false, cell{})}
+			for len(rw.Cells) < len(s.Head) {
+				rw.Cells = append(rw.Cells, txt("—"))
+			}
+			s.Rows = append(s.Rows, rw)
+			continue
+		}
+		if r.Incomplete {
+			name += " (stopped)"
+		}
 		rw.Cells = []cell{txt(name), txt(optDur(r.DetectionNS)), txt(optDur(r.RerouteNS)), txt(optDur(r.FailoverDoneNS)),
-			txt(latency(r.RTONS)), txt(lost), txt(pct(r.Availability)), txt(byPriority(r.ByPriority)), txt(latency(r.P99NS)),
+			txt(rtoText(r.RTONS, fs.ForNS, fs.WindowNS)), txt(lost), txt(pct(r.Availability)), txt(byPriority(r.ByPriority)), txt(latency(r.P99NS)),
 			txt(fmt.Sprintf("%s (%d of %d)", pct(r.BlastUsers), r.UsersFailed, r.UsersActive)),
 			txt(fmt.Sprintf("%s (%d of %d)", pct(r.BlastSets), r.SetsAffected, r.Sets)),
 			passCell(r.Passed, r.Failed, r.Dir+"/report.html")}
@@ -552,35 +645,42 @@ func (fs *FailoverSweep) page() *page {
 
 func (fs *FailoverSweep) charts() []chart {
 	var groups []string
-	for _, r := range fs.Rows {
-		groups = append(groups, r.Place)
+	var rows []*FailoverRow // the losses whose runs ended
+	worst := -1
+	for i := range fs.Rows {
+		if fs.Rows[i].complete() {
+			if i == fs.Worst {
+				worst = len(rows)
+			}
+			rows = append(rows, &fs.Rows[i])
+			groups = append(groups, fs.Rows[i].Place)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	col := func(f func(r *FailoverRow) float64) []float64 {
-		out := make([]float64, len(fs.Rows))
-		for i := range fs.Rows {
-			out[i] = f(&fs.Rows[i])
+		out := make([]float64, len(rows))
+		for i, r := range rows {
+			out[i] = f(r)
 		}
 		return out
-	}
-	low := 100.0
-	for _, r := range fs.Rows {
-		low = min(low, 100*r.Availability)
 	}
 	secs := func(ns int64) float64 { return max(0, float64(ns)/1e9) }
 	x := fs.Lose + " lost"
 	return []chart{
-		{"availability", bars{title: "Availability inside the loss window, by " + fs.Lose + " lost", xlabel: x, ylabel: "availability (% served)",
+		{"availability", dots{title: "Availability inside the loss window, by " + fs.Lose + " lost", xlabel: x, ylabel: "availability (% served)",
 			groups: groups, series: []string{"availability"}, values: [][]float64{col(func(r *FailoverRow) float64 { return 100 * r.Availability })},
-			ymin: max(0, low-(100-low)*0.3-0.5), highlight: fs.Worst}.plot},
+			ymax: 100, highlight: worst}.plot},
 		{"blast-radius", bars{title: "Blast radius by " + fs.Lose + " lost", xlabel: x, ylabel: "share hit (%)",
-			groups: groups, series: []string{"users hit", "sets hit"}, highlight: fs.Worst,
+			groups: groups, series: []string{"users hit", "sets hit"}, highlight: worst,
 			values: [][]float64{col(func(r *FailoverRow) float64 { return 100 * r.BlastUsers }), col(func(r *FailoverRow) float64 { return 100 * r.BlastSets })}}.plot},
 		{"timing", bars{title: "Detection, reroute, failover and RTO by " + fs.Lose + " lost (what did not happen is not drawn)", xlabel: x, ylabel: "seconds from the loss",
-			groups: groups, series: []string{"detected", "rerouted", "failover done", "RTO"}, highlight: fs.Worst,
+			groups: groups, series: []string{"detected", "rerouted", "failover done", "RTO"}, highlight: worst,
 			values: [][]float64{col(func(r *FailoverRow) float64 { return secs(r.DetectionNS) }), col(func(r *FailoverRow) float64 { return secs(r.RerouteNS) }),
 				col(func(r *FailoverRow) float64 { return secs(r.FailoverDoneNS) }), col(func(r *FailoverRow) float64 { return secs(r.RTONS) })}}.plot},
 		{"lost-writes", bars{title: "Acknowledged writes lost by " + fs.Lose + " lost", xlabel: x, ylabel: "writes lost",
-			groups: groups, series: []string{"writes lost"}, highlight: fs.Worst, ymax: 1,
+			groups: groups, series: []string{"writes lost"}, highlight: worst, ymax: 1,
 			values: [][]float64{col(func(r *FailoverRow) float64 { return float64(r.LostWrites) })}}.plot},
 	}
 }

@@ -39,7 +39,9 @@ var (
 // page is what the HTML and Markdown templates show: every analysis is
 // a title, a few facts, a one-line reading, tables and plots.
 type page struct {
-	Title    string
+	Title string
+	// Stopped explains an interrupted analysis; empty otherwise.
+	Stopped  string
 	Facts    []fact
 	Reading  string
 	Notes    []string
