@@ -32,6 +32,8 @@ func commands() []command {
 			"highest offered rate that holds the objectives, steady and N-1", cmdCapacity},
 		{"failover", "FILE [--lose az|city] [--out DIR] [--parallel N]",
 			"lose every AZ (or city) in turn; which loss hurts most", cmdFailover},
+		{"calibrate", "FILE|DIR [--backend process|containers] [--real RESULT.json] [--fit] [--tolerance T] [--out DIR]",
+			"run a scenario in the simulator and on the real stack; where and by how much they disagree", cmdCalibrate},
 		{"validate", "FILE...", "check scenarios and print a one-line summary of each", cmdValidate},
 		{"plan", "FILE", "print the expanded topology, placement and fault schedule", cmdPlan},
 		{"schema", "", "print the JSON Schema of the scenario format", cmdSchema},
