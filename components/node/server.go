@@ -24,6 +24,7 @@ type Server struct {
 	Log     *slog.Logger
 	secret  string
 	healthy func() error
+	checks  []func() error
 }
 
 // NewServer builds the shared endpoints. healthy, when not nil, is asked
@@ -41,12 +42,23 @@ func NewServer(cfg *Config, log *slog.Logger, clock Clock, healthy func() error)
 				return
 			}
 		}
+		for _, check := range s.checks {
+			if err := check(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		w.Write([]byte("ok\n"))
 	})
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
 	s.Admin("GET /admin/events", s.Events.serve)
 	return s
 }
+
+// AddCheck adds a check /healthz asks after the role's readiness (a
+// machine supervisor is healthy only when its children are). Call it from
+// a StartFunc, before the server serves.
+func (s *Server) AddCheck(check func() error) { s.checks = append(s.checks, check) }
 
 // Admin registers an admin handler guarded by the run's secret.
 func (s *Server) Admin(pattern string, h http.HandlerFunc) {
