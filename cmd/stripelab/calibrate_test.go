@@ -78,3 +78,22 @@ func TestCalibrateBadInputExits2(t *testing.T) {
 		}
 	}
 }
+
+func TestCalibrateFitRecordsTheFields(t *testing.T) {
+	same := saveAsReal(t, func(*reports.Result) {})
+	out := t.TempDir()
+	cli(t, "calibrate", "ci/smoke", "--real", same, "--fit", "--out", out, "--quiet")
+	var c analysis.Calibration
+	readJSON(t, filepath.Join(out, analysis.FileCalibration), &c)
+	if len(c.Fit) != 2 {
+		t.Fatalf("fit fields %v, want the latency and service-time lines", c.Fit)
+	}
+	// The real result is the unfitted simulation: the fitted one, paying
+	// the host's hop on every message, is slower.
+	var simRes, realRes reports.Result
+	readJSON(t, filepath.Join(out, "sim", "result.json"), &simRes)
+	readJSON(t, filepath.Join(out, "real", "result.json"), &realRes)
+	if simRes.Totals.Latency.P50 <= realRes.Totals.Latency.P50 {
+		t.Fatalf("fitted p50 %d, unfitted %d: the fit changed nothing", simRes.Totals.Latency.P50, realRes.Totals.Latency.P50)
+	}
+}
