@@ -1,0 +1,299 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/stripelab/stripelab/components/node"
+	"github.com/stripelab/stripelab/components/wire"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// Gateway is one gateway instance.
+type Gateway struct {
+	clock    node.Clock
+	log      *slog.Logger
+	events   *node.Events
+	secret   []byte
+	auth     bool
+	cost     time.Duration // routing plus authentication, before the slow factor
+	timeout  time.Duration // stack.gateway.timeout
+	upstream int           // service index
+	set      int
+	setNames []string
+
+	buckets [3]*rate.Limiter // nil: unlimited
+	adm     *admission
+	pick    *picker
+	wc      *wire.Client
+	slow    atomic.Uint64 // float64 bits of the service-time factor
+	away    atomic.Int64  // the set routed to when not its own, -1 when home
+	m       *metrics
+}
+
+// Options are what New takes besides the env: the discovery client and
+// the client it forwards with (nil: one sized for its concurrency).
+type Options struct {
+	Resolver Resolver
+	Client   *wire.Client
+}
+
+// Stream ids of the gateway's random draws, derived from the config's seed.
+const (
+	streamShed = 1
+	streamPick = 2
+)
+
+// New builds the gateway of instance env.Config.Instance from the Plan.
+func New(env *node.Env, o Options) (*Gateway, error) {
+	p, cfg := env.Plan, env.Config
+	if o.Resolver == nil {
+		return nil, errors.New("gateway: no resolver")
+	}
+	in := p.Instances[cfg.Instance]
+	gs := &p.Scenario.Stack.Gateway
+	g := &Gateway{
+		clock: env.Clock, log: env.Log, events: env.Server.Events, secret: []byte(cfg.Secret),
+		auth: gs.Auth.Enabled == nil || *gs.Auth.Enabled, cost: gs.Cost.Std(), timeout: gs.Timeout.Std(),
+		upstream: -1, set: in.Set, wc: o.Client,
+	}
+	if g.clock == nil {
+		g.clock = node.RealClock{}
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.auth {
+		g.cost += gs.Auth.Cost.Std()
+	}
+	for i, sv := range p.Services {
+		if sv.Name == gs.Upstream {
+			g.upstream = i
+		}
+	}
+	if g.upstream < 0 {
+		return nil, fmt.Errorf("gateway: upstream service %q is not in the plan", gs.Upstream)
+	}
+	for _, s := range p.Sets {
+		g.setNames = append(g.setNames, s.Name)
+	}
+	g.buildBuckets(p, in.Set)
+	g.adm = newAdmission(gs, g.clock, cfg.Seed, cfg.Instance)
+	city := make([]bool, len(p.Sets))
+	for _, s := range p.Cities[p.Sets[in.Set].City].Sets {
+		city[s] = true
+	}
+	g.pick = &picker{res: o.Resolver, set: in.Set, city: city, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
+	if g.wc == nil {
+		g.wc = wire.NewClient(gs.Concurrency)
+	}
+	g.slow.Store(math.Float64bits(1))
+	g.away.Store(-1)
+	g.m = newMetrics(env.Server, g)
+	return g, nil
+}
+
+func stream(seed uint64, inst, id int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, scenarios.Mix64(uint64(inst)<<8|uint64(id))))
+}
+
+func newAdmission(gs *scenarios.Gateway, clock node.Clock, seed uint64, inst int) *admission {
+	a := &admission{clock: clock, conc: gs.Concurrency, capacity: gs.Queue.Capacity, timeout: gs.Queue.Timeout.Std(), rng: stream(seed, inst, streamShed)}
+	sh := &gs.Shedding
+	switch sh.Policy {
+	case "priority":
+		a.policy = shedPriority
+		a.shedAt = [3]float64{sh.High.Fraction(), sh.Normal.Fraction(), sh.Low.Fraction()}
+	case "random":
+		a.policy = shedRandom
+		a.shedAt = [3]float64{sh.Start.Fraction(), sh.Start.Fraction(), sh.Start.Fraction()}
+	}
+	return a
+}
+
+// buildBuckets gives each class with a limit a token bucket holding this
+// instance's share of the set's rate (the set's rate divided by its
+// gateway instances), as deep as rate_limit.burst at that rate and at
+// least one token. The simulator shares one bucket among a set's gateways;
+// real gateways keep local shares, so the set admits the same total when
+// the access layer spreads users evenly over them.
+func (g *Gateway) buildBuckets(p *scenarios.Plan, set int) {
+	n := 0
+	for _, in := range p.Instances {
+		if in.Role == scenarios.RoleGateway && in.Set == set {
+			n++
+		}
+	}
+	rl := p.Scenario.Stack.Gateway.RateLimit
+	for k, r := range [3]scenarios.Rate{rl.High, rl.Normal, rl.Low} {
+		if r <= 0 {
+			continue
+		}
+		per := r.PerSecond() / float64(max(n, 1))
+		burst := max(1, int(math.Round(per*rl.Burst.Std().Seconds())))
+		g.buckets[k] = rate.NewLimiter(rate.Limit(per), burst)
+	}
+}
+
+// Start is the gateway role's node.StartFunc.
+func Start(ctx context.Context, env *node.Env) (func(), error) {
+	res, err := newResolver(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	g, err := New(env, Options{Resolver: res})
+	if err != nil {
+		res.Close()
+		return nil, err
+	}
+	g.Register(env.Server)
+	return func() { res.Close(); g.wc.Close() }, nil
+}
+
+// Register puts the gateway's handlers on s: POST /v1/call and the admin
+// POST /admin/slow?factor=F.
+func (g *Gateway) Register(s *node.Server) {
+	s.Mux.Handle("POST "+wire.Path, g)
+	s.Admin("POST /admin/slow", g.serveSlow)
+}
+
+// ServeHTTP answers one request: 400 with the problem when it is
+// malformed, else the outcome of Handle.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.clock.Now()
+	body, err := io.ReadAll(io.LimitReader(r.Body, wire.MaxValue+1))
+	if err != nil {
+		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+		g.m.done(-1, wire.Rejected, "bad_request", 0)
+		return
+	}
+	req, err := wire.Decode(r.Header, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		g.m.done(-1, wire.Rejected, "bad_request", 0)
+		return
+	}
+	rp, why := g.Handle(r.Context(), &req, r.Header.Get(wire.HSig), start)
+	wire.WriteReply(w, rp)
+	g.m.done(req.Priority, rp.Outcome, why, g.clock.Now().Sub(start))
+}
+
+// Handle serves a decoded request that arrived at start with signature
+// sig. The work goes on when the caller leaves (a server does not learn it,
+// as in the model) but never past the request's deadline. why is the
+// reply's reason for metrics: the gateway's own, or "upstream".
+func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, start time.Time) (rp wire.Reply, why string) {
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(req.Deadline))
+	defer cancel()
+	g.m.requests.WithLabelValues(wire.PriorityNames[req.Priority]).Inc()
+	own := func(o wire.Outcome, reason string) (wire.Reply, string) {
+		return wire.Reply{Outcome: o, Reason: reason, Served: g.set}, reason
+	}
+	if req.Hops >= wire.MaxHops {
+		return own(wire.Rejected, "too_many_hops")
+	}
+	if g.auth && !wire.Verify(g.secret, req, sig) {
+		return own(wire.Rejected, "bad_signature")
+	}
+	if b := g.buckets[req.Priority]; b != nil && !b.AllowN(g.clock.Now(), 1) {
+		return own(wire.RateLimited, "rate_limit")
+	}
+	if reason := g.adm.acquire(ctx, req.Priority); reason != "" {
+		return own(wire.Shed, reason)
+	}
+	defer g.adm.release()
+	// the upstream is picked when the routing work starts, and the request
+	// leaves when it ends (gateway.cost, auth.cost), holding the slot
+	ep, done, ok := g.pick.pick(g.upstream)
+	g.spend(ctx)
+	if !ok {
+		return own(wire.Unavailable, "no_instance")
+	}
+	defer done()
+	g.noteRoute(ep.Set)
+	return g.forward(ctx, req, ep)
+}
+
+// spend sleeps the routing and authentication cost times the slow factor;
+// CPU work is not cut short by the deadline.
+func (g *Gateway) spend(ctx context.Context) {
+	d := time.Duration(float64(g.cost) * math.Float64frombits(g.slow.Load()))
+	if d > 0 {
+		<-g.clock.After(d)
+	}
+}
+
+// forward calls ep with the time left: the gateway's timeout or the
+// request's remaining deadline, whichever ends first. A call that timed
+// out, broke or was refused becomes an error, as an instance answers its
+// caller in the model; the upstream's own answers pass through.
+func (g *Gateway) forward(ctx context.Context, req *wire.Request, ep Endpoint) (wire.Reply, string) {
+	fr := *req
+	fr.Hops++
+	fr.Deadline = g.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		fr.Deadline = min(fr.Deadline, dl.Sub(g.clock.Now()))
+	}
+	rp := g.wc.Call(ctx, ep.Addr, &fr, "")
+	if rp.Served < 0 {
+		rp.Served = ep.Set
+	}
+	switch {
+	case rp.Outcome == wire.Timeout:
+		return wire.Reply{Outcome: wire.Error, Reason: "upstream_timeout", Served: ep.Set}, "upstream_timeout"
+	case rp.Outcome == wire.Reset:
+		return wire.Reply{Outcome: wire.Error, Reason: "upstream_reset", Served: ep.Set}, "upstream_reset"
+	case rp.Outcome == wire.Unavailable && rp.Reason == "refused":
+		return wire.Reply{Outcome: wire.Error, Reason: "upstream_refused", Served: ep.Set}, "upstream_refused"
+	}
+	return rp, "upstream"
+}
+
+// noteRoute emits a route event when the gateway starts sending to another
+// set than its own (none of its own is in discovery) and when it comes
+// back; moves between other sets are not events.
+func (g *Gateway) noteRoute(set int) {
+	to := int64(set)
+	if set == g.set {
+		to = -1
+	}
+	if from := g.away.Swap(to); from != to && (from < 0 || to < 0) {
+		f, t := g.set, set
+		if from >= 0 {
+			f = int(from)
+		}
+		g.events.Emit(node.EvRoute, set, 0, g.setNames[f]+"->"+g.setNames[t])
+		g.log.Info("gateway route", "from", g.setNames[f], "to", g.setNames[t])
+	}
+}
+
+// serveSlow sets the factor the routing cost is multiplied by.
+func (g *Gateway) serveSlow(w http.ResponseWriter, r *http.Request) {
+	f, err := ParseFactor(r.URL.Query().Get("factor"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	g.slow.Store(math.Float64bits(f))
+	fmt.Fprintf(w, "factor %g\n", f)
+}
+
+// ParseFactor reads a slow factor: a positive finite number, 1 = normal speed.
+func ParseFactor(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) || f > 1e6 {
+		return 0, fmt.Errorf("factor: want a number above 0 and at most 1e6 (1 reverts), got %q", s)
+	}
+	return f, nil
+}
