@@ -19,8 +19,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "[FILE] [--seed N] [--out DIR] [--backend sim] [--verbose]",
-			"run a scenario (default: the shipped az-loss) in the simulator and write its report", cmdRun},
+		{"run", "[FILE] [--seed N] [--out DIR] [--backend sim|process] [--keep] [--verbose]",
+			"run a scenario (default: the shipped az-loss) in the simulator or on the real stack and write its report", cmdRun},
 		{"suite", "DIR|FILE... [--junit FILE] [--out DIR] [--parallel N] [--baseline DIR] [--tolerance T]",
 			"run many scenarios in parallel, write an index and JUnit", cmdSuite},
 		{"report", "RESULT.json [--out DIR]", "re-render the reports of a saved result", cmdReport},
@@ -37,6 +37,8 @@ func commands() []command {
 		{"validate", "FILE...", "check scenarios and print a one-line summary of each", cmdValidate},
 		{"plan", "FILE", "print the expanded topology, placement and fault schedule", cmdPlan},
 		{"schema", "", "print the JSON Schema of the scenario format", cmdSchema},
+		{"node", "ROLE --config FILE", "run one instance of the real stack (a runner starts these)", cmdNode},
+		{"clean", "[--quiet]", "stop the processes and remove the folders that killed real runs left", cmdClean},
 		{"serve", "[--addr A] [--results DIR]", "the dashboard: runs, charts, comparisons, a scenario playground", cmdServe},
 	}
 }

@@ -51,7 +51,8 @@ func interruptible() (context.Context, context.CancelFunc) {
 
 func cmdRun(args []string) error {
 	fs := newFlags("run")
-	backend := fs.String("backend", "sim", "backend that runs the scenario: sim")
+	backend := fs.String("backend", "sim", "backend that runs the scenario: sim (the simulator) or process (the real stack as local processes)")
+	keep := fs.Bool("keep", false, "real backends: keep the run folder (configs, logs, shard data) after the run")
 	seed := fs.Uint64("seed", 0, "seed overriding the scenario's run.seed (0 keeps it)")
 	out := fs.String("out", "", "output folder (default out/NAME)")
 	quiet := fs.Bool("quiet", false, "no progress output")
@@ -64,8 +65,11 @@ func cmdRun(args []string) error {
 	if err := needArgs("run", pos, 0, 1); err != nil {
 		return err
 	}
-	if *backend != "sim" {
-		return fmt.Errorf("%w: backend %q is not available in this build; use --backend sim", errUsage, *backend)
+	if _, ok := realBackends[*backend]; !ok && *backend != "sim" {
+		return fmt.Errorf("%w: run: unknown backend %q; the backends are %s", errUsage, *backend, strings.Join(backendNames(), ", "))
+	}
+	if *keep && *backend == "sim" {
+		return fmt.Errorf("%w: run: --keep applies to the real backends only (there is no run folder in the simulator)", errUsage)
 	}
 	arg := defaultScenario
 	if len(pos) == 1 {
@@ -84,9 +88,12 @@ func cmdRun(args []string) error {
 	if dir == "" {
 		dir = filepath.Join("out", p.Scenario.Name)
 	}
-	fmt.Printf("running %s (%s) in the simulator, seed %d: %s\n", p.Scenario.Name, f.Path, s, p.Summary())
 	ctx, stop := interruptible()
 	defer stop()
+	if *backend != "sim" {
+		return runReal(ctx, *backend, p, f.Path, s, dir, *keep, *quiet, *verbose)
+	}
+	fmt.Printf("running %s (%s) in the simulator, seed %d: %s\n", p.Scenario.Name, f.Path, s, p.Summary())
 	pr := newProgress(os.Stderr, *quiet, false)
 	start := time.Now()
 	res, runErr := simulate(ctx, p, s, pr.task(p.Scenario.Name, p.Scenario.Run.Duration.Std()))

@@ -381,6 +381,9 @@ func (r *runner) settle() time.Duration {
 		return r.opts.Settle
 	}
 	s := r.plan.Scenario.Stack
+	if len(r.plan.Shards) == 0 {
+		return 500 * time.Millisecond
+	}
 	d := s.Data.Detection.Std() + s.Data.Promotion.Std() + s.Data.Lag.Std() + s.Discovery.Refresh.Std() + time.Second
 	return min(d, 15*time.Second)
 }
