@@ -67,8 +67,6 @@ func (r *runner) revertAll() {
 	}
 }
 
-
-
 func (r *runner) inject(ctx context.Context, f int) {
 	pf := &r.plan.Faults[f]
 	at := r.now()
@@ -201,7 +199,9 @@ func (r *runner) apply(ctx context.Context, pf *faults.Planned) (*undo, string, 
 		}
 		detail := fmt.Sprintf("%s toxics on %d links", pf.Kind, len(inj.Links))
 		return &undo{
-			revert: func() (string, error) { return fmt.Sprintf("toxics removed from %d links", len(inj.Links)), inj.Revert() },
+			revert: func() (string, error) {
+				return fmt.Sprintf("toxics removed from %d links", len(inj.Links)), inj.Revert()
+			},
 			verify: func(context.Context) error {
 				var errs []error
 				errs = append(errs, inj.Verify())
