@@ -1,0 +1,479 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stripelab/stripelab/components/checker"
+	"github.com/stripelab/stripelab/components/wire"
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// Stream identifiers of the generator's random draws (the simulator's
+// numbering, so a concern keeps its stream).
+const (
+	streamArrivals = 1 << 20 // + city
+	streamUsers    = 2 << 20 // + city
+	streamRouting  = 5 << 20 // + city
+	streamClient   = 6 << 20 // + city
+)
+
+// Config is one run's load.
+type Config struct {
+	Plan *scenarios.Plan
+	// Secret signs every request (wire.Sign).
+	Secret []byte
+	// Seed derives the arrival, user, client and routing streams.
+	Seed uint64
+	// Addr is where the users of city reach gateway instance gateway (their link).
+	Addr func(city, gateway int) string
+	// Transport sends attempts and health checks; nil is NewHTTP().
+	Transport Transport
+	// Start is the run's time zero (arrivals are due from it for the run's
+	// duration); zero means when Run is called.
+	Start time.Time
+	// Record receives every finished request; it must be safe for
+	// concurrent use (the runner locks its Recorder).
+	Record func(reports.Request)
+	// Log, when set, receives every acknowledged write.
+	Log *checker.Log
+	// OnRoute, when set, is told of every change the access layer acts on.
+	OnRoute func(RouteChange)
+	// HealthEvery is the health-check period of each gateway for each
+	// city. Default 100ms.
+	HealthEvery time.Duration
+	// HealthTimeout bounds a check over a link with no delay; four times
+	// the link's one-way delay is added. Default 200ms.
+	HealthTimeout time.Duration
+	// DownAfter is how many failed checks in a row make a gateway seen
+	// down (one success makes it seen up). Default 2.
+	DownAfter int
+}
+
+// Generator is the open-loop load of every city of a run.
+type Generator struct {
+	cfg    Config
+	p      *scenarios.Plan
+	tr     Transport
+	acc    *access
+	prof   profile
+	cities []*city
+	seq    atomic.Uint64
+	lag    *lagStats
+	start  time.Time
+	end    int64 // ns after start: the run's duration
+	wg     sync.WaitGroup
+}
+
+// city is the users of one city: their arrival process and retry budget.
+type city struct {
+	idx          int
+	first, count int
+	rate         float64 // per second at level 1, before overload
+	pHigh, pHiNo float64
+	pWrite       float64
+	arr, users   *rand.Rand // the city's arrival goroutine only
+	zipf         *zipf
+
+	mu       sync.Mutex
+	client   *rand.Rand
+	budget   float64
+	tokens   float64
+	tokenCap float64
+	overload float64
+	changed  chan struct{}
+}
+
+// New prepares the generator of a plan.
+func New(cfg Config) (*Generator, error) {
+	if cfg.Plan == nil || cfg.Addr == nil || cfg.Record == nil {
+		return nil, errors.New("load: a config needs Plan, Addr and Record")
+	}
+	if cfg.HealthEvery <= 0 {
+		cfg.HealthEvery = 100 * time.Millisecond
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = 200 * time.Millisecond
+	}
+	if cfg.DownAfter <= 0 {
+		cfg.DownAfter = 2
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewHTTP()
+	}
+	p := cfg.Plan
+	s := p.Scenario
+	g := &Generator{cfg: cfg, p: p, tr: cfg.Transport, prof: newProfile(&s.Workload.Profile),
+		end: int64(s.Run.Duration), lag: newLagStats(int64(s.Run.Window), int64(s.Run.Duration))}
+	g.acc = newAccess(p, cfg.Seed, cfg.OnRoute)
+	for i := range p.Cities {
+		g.cities = append(g.cities, newCity(p, cfg.Seed, i))
+	}
+	return g, nil
+}
+
+func stream(seed, id uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, scenarios.Mix64(id^0x9e3779b97f4a7c15)))
+}
+
+func newCity(p *scenarios.Plan, seed uint64, i int) *city {
+	s := p.Scenario
+	ur := p.UserCities[i]
+	c := &city{idx: i, first: ur.First, count: ur.Count, overload: 1, changed: make(chan struct{}, 1),
+		arr: stream(seed, streamArrivals+uint64(i)), users: stream(seed, streamUsers+uint64(i)), client: stream(seed, streamClient+uint64(i))}
+	if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
+		c.zipf = newZipf(s.Workload.Keys.S, uint64(ur.Count))
+	}
+	share := p.Cities[i].Share
+	c.rate = float64(s.Workload.Rate) * share
+	pr := &s.Workload.Priorities
+	c.pHigh, c.pHiNo = pr.High.Fraction(), pr.High.Fraction()+pr.Normal.Fraction()
+	c.pWrite = s.Workload.Mix.Write.Fraction()
+	c.budget = s.Workload.Client.RetryBudget.Fraction()
+	c.tokenCap = 10 + c.budget*float64(s.Workload.Rate)*share*10
+	c.tokens = c.tokenCap
+	return c
+}
+
+// Horizon is the longest a request can live: every attempt's timeout and
+// every backoff at its cap (the Recorder's horizon).
+func Horizon(s *scenarios.Scenario) time.Duration {
+	cl := &s.Workload.Client
+	h := time.Duration(cl.Timeout) * time.Duration(cl.Retries+1)
+	for k := 1; k <= cl.Retries; k++ {
+		h += time.Duration(math.Min(float64(cl.Backoff.Base)*math.Pow(2, float64(k-1)), float64(cl.Backoff.Max)))
+	}
+	return h
+}
+
+// Start is the run's time zero (set once Run has begun).
+func (g *Generator) Start() time.Time { return g.start }
+
+// SetOverload multiplies the offered rate of city c (every city when c < 0)
+// by factor from now on (overload faults; 1 reverts). The part of the gap
+// to the next arrival not yet run is stretched or shrunk to the new rate.
+func (g *Generator) SetOverload(c int, factor float64) {
+	for _, ct := range g.cities {
+		if c >= 0 && ct.idx != c {
+			continue
+		}
+		ct.mu.Lock()
+		ct.overload = factor
+		ct.mu.Unlock()
+		select {
+		case ct.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Overload is city c's current factor.
+func (g *Generator) Overload(c int) float64 {
+	ct := g.cities[c]
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.overload
+}
+
+// Healthy reports whether the access layer sends users of city c to gateway instance gw.
+func (g *Generator) Healthy(c, gw int) bool { return g.acc.healthy(c, gw) }
+
+// Sent is the number of requests started so far.
+func (g *Generator) Sent() uint64 { return g.seq.Load() }
+
+// Run offers the load from Start for the run's duration, then waits for
+// the requests in flight and returns. When ctx ends first, arrivals stop
+// and requests still in flight are recorded as Unknown; Run returns
+// ctx.Err() once every goroutine it started has ended.
+func (g *Generator) Run(ctx context.Context) error {
+	g.start = g.cfg.Start
+	if g.start.IsZero() {
+		g.start = time.Now()
+	}
+	hctx, stopChecks := context.WithCancel(ctx)
+	var checks sync.WaitGroup
+	for c := range g.p.Cities {
+		for _, gw := range g.acc.gws {
+			d := time.Duration(g.p.ClientDelay(c, g.p.Instances[gw].Machine))
+			checks.Add(1)
+			go func() {
+				defer checks.Done()
+				g.acc.checkLoop(hctx, g.tr, g.cfg.Addr(c, gw), c, gw, g.cfg.HealthEvery, defaultHealthTimeout(g.cfg.HealthTimeout, d), g.cfg.DownAfter)
+			}()
+		}
+	}
+	var arrivals sync.WaitGroup
+	for _, c := range g.cities {
+		arrivals.Add(1)
+		go func() {
+			defer arrivals.Done()
+			g.arrivals(ctx, c)
+		}()
+	}
+	arrivals.Wait()
+	g.wg.Wait()
+	stopChecks()
+	checks.Wait()
+	g.acc.stop()
+	if h, ok := g.tr.(*HTTP); ok && g.cfg.Transport == nil {
+		h.Close()
+	}
+	return ctx.Err()
+}
+
+// now is the time since Start in ns.
+func (g *Generator) now() int64 { return int64(time.Since(g.start)) }
+
+// gap draws the expected arrivals to the next one, in ns at level 1 at the
+// city's current rate (Poisson: exponential; uniform: one).
+func (g *Generator) gap(c *city, rate float64) float64 {
+	x := 1e9 / rate
+	if g.p.Scenario.Workload.Arrivals != "uniform" {
+		x *= c.arr.ExpFloat64()
+	}
+	return x
+}
+
+// due is when the integral of the profile from from reaches x; false past the run.
+func (g *Generator) due(from int64, x float64) (int64, bool) {
+	if !g.prof.constant() {
+		return g.prof.after(from, x, g.end)
+	}
+	if x < float64(g.end-from) {
+		return from + int64(x), true
+	}
+	return 0, false
+}
+
+func (c *city) factor() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.overload
+}
+
+// arrivals runs one city's arrival process: each arrival is dispatched at
+// its intended time (at once when the loop is behind: none is skipped).
+func (g *Generator) arrivals(ctx context.Context, c *city) {
+	if c.rate <= 0 || c.count == 0 {
+		return
+	}
+	f := c.factor()
+	from, x := int64(0), g.gap(c, c.rate*f)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		t, ok := g.due(from, x)
+		if !ok {
+			return
+		}
+		if wait := time.Until(g.start.Add(time.Duration(t))); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.changed:
+				if !timer.Stop() {
+					<-timer.C
+				}
+				now := g.now()
+				nf := c.factor()
+				left := x - g.prof.integral(from, now)
+				from, x = now, max(left, 0)*f/nf
+				f = nf
+				continue
+			case <-timer.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		g.dispatch(ctx, c, t)
+		from, x = t, g.gap(c, c.rate*f)
+	}
+}
+
+// dispatch draws the request's user, priority and operation and starts it.
+func (g *Generator) dispatch(ctx context.Context, c *city, t int64) {
+	var local int
+	if c.zipf != nil {
+		// rank r is user (r * stride) so hot users are spread, not adjacent
+		local = int(((c.zipf.draw(c.users) - 1) * 2654435761) % uint64(c.count))
+	} else {
+		local = c.users.IntN(c.count)
+	}
+	u := c.users.Float64()
+	prio := 2
+	switch {
+	case u < c.pHigh:
+		prio = 0
+	case u < c.pHiNo:
+		prio = 1
+	}
+	write := c.users.Float64() < c.pWrite
+	c.mu.Lock()
+	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
+	c.mu.Unlock()
+	n := g.seq.Add(1)
+	g.wg.Add(1)
+	go g.request(ctx, c, n, c.first+local, prio, write, t)
+}
+
+// attempt is what one request carries across its attempts.
+type attempt struct {
+	c                *city
+	n                uint64
+	user, prio, home int
+	shard            int
+	write            bool
+	send             int64
+	cross, crossSet  bool
+}
+
+// request runs one request's attempts: each through the access layer to a
+// gateway, retried per the client policy.
+func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio int, write bool, send int64) {
+	defer g.wg.Done()
+	a := &attempt{c: c, n: n, user: user, prio: prio, write: write, send: send, home: g.p.HomeSet(c.idx, user), shard: -1}
+	if len(g.p.Shards) > 0 {
+		a.shard = g.p.ShardOf(c.idx, user)
+	}
+	cl := &g.p.Scenario.Workload.Client
+	for k := 1; ; k++ {
+		out, rp, id := g.try(ctx, a, k)
+		if ctx.Err() != nil {
+			g.record(a, reports.Unknown, k, rp.Wrote)
+			return
+		}
+		if out == reports.OK && rp.Wrote && g.cfg.Log != nil {
+			g.cfg.Log.Add(checker.Write{ID: id, User: user, City: c.idx, Shard: a.shard, Key: uint64(user), Time: g.now()})
+		}
+		if out == reports.OK || k > cl.Retries || !retryable(cl.RetryOn, out) || !c.takeToken() {
+			g.record(a, out, k, rp.Wrote)
+			return
+		}
+		if !sleepCtx(ctx, c.backoff(&cl.Backoff, k)) {
+			g.record(a, reports.Unknown, k, false)
+			return
+		}
+	}
+}
+
+// try sends attempt k of a.
+func (g *Generator) try(ctx context.Context, a *attempt, k int) (reports.Outcome, wire.Reply, string) {
+	set, gw := g.acc.route(a.c.idx, a.user, a.home)
+	if k == 1 {
+		g.lag.record(a.send, g.now()-a.send)
+	}
+	if gw < 0 {
+		return reports.Unavailable, wire.Reply{Served: -1}, ""
+	}
+	if g.p.Machines[g.p.Instances[gw].Machine].City != a.c.idx {
+		a.cross = true
+	}
+	if set != a.home {
+		a.crossSet = true
+	}
+	id := strconv.FormatUint(a.n, 10) + "." + strconv.Itoa(k)
+	r := wire.Request{ID: id, User: a.user, City: a.c.idx, Priority: a.prio, Key: uint64(a.user),
+		Deadline: g.p.Scenario.Workload.Client.Timeout.Std()}
+	if a.write {
+		r.Op, r.Value = wire.Write, []byte(id)
+	}
+	rp := g.tr.Call(ctx, g.cfg.Addr(a.c.idx, gw), &r, wire.Sign(g.cfg.Secret, &r))
+	if rp.Served >= 0 && rp.Served != a.home {
+		a.crossSet = true
+	}
+	return Outcome(rp.Outcome), rp, id
+}
+
+func (g *Generator) record(a *attempt, out reports.Outcome, attempts int, wrote bool) {
+	g.cfg.Record(reports.Request{
+		Send: a.send, Latency: g.now() - a.send, User: int32(a.user), Set: int32(a.home), City: int16(a.c.idx),
+		Priority: uint8(a.prio), Outcome: out, Attempts: uint8(attempts), Cross: a.cross, CrossSet: a.crossSet, Write: wrote,
+	})
+}
+
+// Outcome maps a wire outcome to the Recorder's: rejected, error and a
+// reset connection are failures; a timeout is a timeout.
+func Outcome(o wire.Outcome) reports.Outcome {
+	switch o {
+	case wire.OK:
+		return reports.OK
+	case wire.Shed:
+		return reports.Shed
+	case wire.RateLimited:
+		return reports.RateLimited
+	case wire.Unavailable:
+		return reports.Unavailable
+	case wire.Timeout:
+		return reports.Timeout
+	}
+	return reports.Failed
+}
+
+// retryable reports whether retry_on lists the outcome; "error" covers
+// every failure (rejected, error, reset), as the simulator's error status.
+func retryable(on []string, out reports.Outcome) bool {
+	for _, o := range on {
+		switch {
+		case o == "timeout" && out == reports.Timeout,
+			o == "error" && out == reports.Failed,
+			o == "unavailable" && out == reports.Unavailable,
+			o == "shed" && out == reports.Shed,
+			o == "rate-limited" && out == reports.RateLimited:
+			return true
+		}
+	}
+	return false
+}
+
+// takeToken spends one retry token of the city's budget (no budget: always).
+func (c *city) takeToken() bool {
+	if c.budget == 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// backoff is the wait before attempt n+1: base doubled per attempt,
+// capped, with the configured jitter.
+func (c *city) backoff(b *scenarios.Backoff, n int) time.Duration {
+	wait := math.Min(float64(b.Base)*math.Pow(2, float64(n-1)), float64(b.Max))
+	c.mu.Lock()
+	u := c.client.Float64()
+	c.mu.Unlock()
+	switch b.Jitter {
+	case "full":
+		wait *= u
+	case "equal":
+		wait = wait/2 + wait/2*u
+	}
+	return time.Duration(wait)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
