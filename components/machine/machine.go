@@ -8,7 +8,9 @@
 // Admin endpoints (bearer = the run's secret):
 //
 //	POST /admin/kill?instance=I    SIGKILL instance I (its process group); answers once it is gone
-//	POST /admin/start?instance=I   start instance I again if it is not running
+//	POST /admin/start?instance=I   start instance I again if it is not running; a body, when
+//	                               given, is the instance's config (a new child, or a new config
+//	                               for a known one that is down)
 //	GET  /admin/children           every child: role, pid, running, starts, exits, last exit
 //
 // /healthz answers 200 only when every child runs and answers its own
@@ -17,10 +19,12 @@
 package machine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,6 +63,7 @@ type Supervisor struct {
 
 	log       *slog.Logger
 	events    *node.Events
+	parent    *node.Config
 	dir       string
 	tmpDir    bool
 	order     []int
@@ -150,36 +155,15 @@ func (s *Supervisor) Init(cfg *node.Config, log *slog.Logger, ev *node.Events) e
 	if err := os.MkdirAll(conf, 0o755); err != nil {
 		return err
 	}
+	s.parent = cfg
 	s.children = map[int]*child{}
 	for _, c := range cfg.Children {
-		if c.Role == "machine" || !slices.Contains(node.Roles, c.Role) {
-			return fmt.Errorf("machine: child instance %d: role %q is not one a machine runs", c.Instance, c.Role)
-		}
-		if c.Listen == "" {
-			return fmt.Errorf("machine: child instance %d (%s) has no listen address", c.Instance, c.Role)
-		}
 		if _, dup := s.children[c.Instance]; dup {
 			return fmt.Errorf("machine: instance %d is listed twice", c.Instance)
 		}
-		if c.Run == "" {
-			c.Run = cfg.Run
-		}
-		if c.Scenario == "" {
-			c.Scenario = cfg.Scenario
-		}
-		if c.Secret == "" {
-			c.Secret = cfg.Secret
-		}
-		b, err := json.Marshal(c)
-		if err != nil {
+		if err := s.addChild(c); err != nil {
 			return err
 		}
-		path := filepath.Join(conf, fmt.Sprintf("instance-%d.json", c.Instance))
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return err
-		}
-		s.children[c.Instance] = &child{cfg: c, path: path}
-		s.order = append(s.order, c.Instance)
 	}
 	s.hc = &http.Client{Timeout: s.HealthTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	sctx, cancel := context.WithCancel(context.Background())
@@ -189,6 +173,55 @@ func (s *Supervisor) Init(cfg *node.Config, log *slog.Logger, ev *node.Events) e
 	go s.spawner(sctx, ready)
 	<-ready
 	return nil
+}
+
+// addChild checks c, fills what it inherits and writes its config file;
+// an instance already known gets the new config (used at its next start).
+func (s *Supervisor) addChild(c node.Config) error {
+	if c.Role == "machine" || !slices.Contains(node.Roles, c.Role) {
+		return fmt.Errorf("machine: child instance %d: role %q is not one a machine runs", c.Instance, c.Role)
+	}
+	if c.Listen == "" {
+		return fmt.Errorf("machine: child instance %d (%s) has no listen address", c.Instance, c.Role)
+	}
+	if c.Run == "" {
+		c.Run = s.parent.Run
+	}
+	if c.Scenario == "" {
+		c.Scenario = s.parent.Scenario
+	}
+	if c.Secret == "" {
+		c.Secret = s.parent.Secret
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.dir, "conf", fmt.Sprintf("instance-%d.json", c.Instance))
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	if old, ok := s.children[c.Instance]; ok {
+		old.cfg, old.path = c, path
+		return nil
+	}
+	s.children[c.Instance] = &child{cfg: c, path: path}
+	s.order = append(s.order, c.Instance)
+	return nil
+}
+
+// AddChild adds instance c (or replaces the config of a known instance
+// that is not running) without starting it.
+func (s *Supervisor) AddChild(c node.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.children[c.Instance]; ok && old.running {
+		if old.cfg.Role != c.Role || old.cfg.Listen != c.Listen {
+			return fmt.Errorf("machine: instance %d runs as %s on %s; stop it before changing it", c.Instance, old.cfg.Role, old.cfg.Listen)
+		}
+		return nil
+	}
+	return s.addChild(c)
 }
 
 type spawnReq struct {
@@ -420,7 +453,10 @@ func (s *Supervisor) instanceParam(w http.ResponseWriter, r *http.Request) (int,
 		http.Error(w, fmt.Sprintf("machine: want ?instance=N (an instance index), got %q", v), http.StatusBadRequest)
 		return 0, false
 	}
-	if _, ok := s.children[i]; !ok {
+	s.mu.Lock()
+	_, ok := s.children[i]
+	s.mu.Unlock()
+	if !ok {
 		http.Error(w, fmt.Sprintf("machine: instance %d is not on this machine", i), http.StatusNotFound)
 		return 0, false
 	}
@@ -451,7 +487,34 @@ func (s *Supervisor) serveKill(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Answer{Instance: i, Running: false, Changed: was})
 }
 
+// maxConfig bounds a child config sent to /admin/start.
+const maxConfig = 4 << 20
+
 func (s *Supervisor) serveStart(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxConfig+1))
+	if err != nil {
+		http.Error(w, "machine: reading the body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxConfig {
+		http.Error(w, fmt.Sprintf("machine: a config of more than %d bytes", maxConfig), http.StatusRequestEntityTooLarge)
+		return
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		var c node.Config
+		if err := json.Unmarshal(body, &c); err != nil {
+			http.Error(w, "machine: the body is not an instance config: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if q := r.URL.Query().Get("instance"); q != strconv.Itoa(c.Instance) {
+			http.Error(w, fmt.Sprintf("machine: ?instance=%s but the config is instance %d", q, c.Instance), http.StatusBadRequest)
+			return
+		}
+		if err := s.AddChild(c); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
 	i, ok := s.instanceParam(w, r)
 	if !ok {
 		return

@@ -418,3 +418,65 @@ func TestChildrenDieWithTheSupervisor(t *testing.T) {
 		}
 	}
 }
+
+func adminBody(t *testing.T, u, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestStartANewChildFromItsConfig: a runner starts the instances of a
+// machine group by group, so /admin/start takes a config it has not seen.
+func TestStartANewChildFromItsConfig(t *testing.T) {
+	cfg := machineConfig(t, 1, nil)
+	_, p := smoke(t)
+	s, u := serve(t, cfg)
+	waitHealthy(t, u)
+	newc := node.Config{Role: p.Instances[1].Role.String(), Instance: 1, Listen: freePort(t)}
+	b, _ := json.Marshal(newc)
+	for _, c := range []struct {
+		query, body string
+		code        int
+	}{
+		{"instance=2", string(b), 400},        // the query and the config disagree
+		{"instance=1", "{not json", 400},      // malformed
+		{"instance=1", `{"instance":1}`, 400}, // no role
+		{"instance=1", `{"instance":1,"role":"machine","listen":"127.0.0.1:1"}`, 400},
+	} {
+		if code, body := adminBody(t, u+"/admin/start?"+c.query, c.body); code != c.code {
+			t.Errorf("start?%s with %s: %d %s, want %d", c.query, c.body, code, body, c.code)
+		}
+	}
+	if n := len(s.Children()); n != 1 {
+		t.Fatalf("rejected configs added children: %d", n)
+	}
+	code, body := adminBody(t, u+"/admin/start?instance=1", string(b))
+	var a Answer
+	if code != 200 || json.Unmarshal([]byte(body), &a) != nil || !a.Changed {
+		t.Fatalf("start new child: %d %s", code, body)
+	}
+	waitHealthy(t, u)
+	sts := s.Children()
+	if len(sts) != 2 || sts[1].Instance != 1 || sts[1].Listen != newc.Listen || !sts[1].Running {
+		t.Fatalf("children after the new start: %+v", sts)
+	}
+	// The inherited fields reached the child's config file.
+	got, err := node.Load(filepath.Join(cfg.DataDir, "conf", "instance-1.json"))
+	if err != nil || got.Secret != secret || got.Run != cfg.Run || got.Scenario != cfg.Scenario {
+		t.Fatalf("child config: %+v, %v", got, err)
+	}
+	// A running child's role or address cannot change under it.
+	moved := newc
+	moved.Listen = freePort(t)
+	mb, _ := json.Marshal(moved)
+	if code, body := adminBody(t, u+"/admin/start?instance=1", string(mb)); code != 400 {
+		t.Fatalf("moving a running child: %d %s", code, body)
+	}
+}
