@@ -260,7 +260,9 @@ func TestRehome(t *testing.T) {
 		}
 		var start time.Time
 		failAt := 3 * time.Second
-		tr := &fake{down: func(a string) bool { return dead[a] && time.Since(start) >= failAt && time.Since(start) < 6*time.Second }}
+		tr := &fake{down: func(a string) bool {
+			return dead[a] && time.Since(start) >= failAt && time.Since(start) < 6*time.Second
+		}}
 		var mu sync.Mutex
 		var changes []RouteChange
 		start = time.Now()
