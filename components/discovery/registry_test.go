@@ -1,0 +1,267 @@
+package discovery
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stripelab/stripelab/components/discovery/disctest"
+	"github.com/stripelab/stripelab/components/node"
+	"github.com/stripelab/stripelab/components/registry"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// memNet is an in-memory network of registry copies: a request to a
+// copy's address runs its handler; a copy that is down refuses.
+type memNet struct {
+	mu    sync.Mutex
+	hosts map[string]http.Handler
+	list  map[string]int // list requests by caller
+}
+
+func (n *memNet) lists(caller int) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.list[strconv.Itoa(caller)]
+}
+
+func (n *memNet) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.mu.Lock()
+	h, ok := n.hosts[r.URL.Host]
+	if ok && r.URL.Path == registry.PathList {
+		n.list[r.URL.Query().Get("caller")]++
+	}
+	n.mu.Unlock()
+	if !ok {
+		return nil, syscall.ECONNREFUSED
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result(), nil
+}
+
+func (n *memNet) set(addr string, h http.Handler) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if h == nil {
+		delete(n.hosts, addr)
+	} else {
+		n.hosts[addr] = h
+	}
+}
+
+// stack is a plan with its registry copies on a memNet.
+type stack struct {
+	t     *testing.T
+	p     *scenarios.Plan
+	addrs map[int]string
+	net   *memNet
+	hc    *http.Client
+	stops map[int]context.CancelFunc
+	envs  map[int]*node.Env
+}
+
+func newStack(t *testing.T, d disctest.Discovery) *stack {
+	p := d.Plan(t)
+	n := &memNet{hosts: map[string]http.Handler{}, list: map[string]int{}}
+	s := &stack{t: t, p: p, addrs: disctest.Addrs(p), net: n, hc: &http.Client{Transport: n}, stops: map[int]context.CancelFunc{}, envs: map[int]*node.Env{}}
+	for _, r := range p.Registries {
+		for _, in := range r.Instances {
+			s.startCopy(in)
+		}
+	}
+	return s
+}
+
+// startCopy starts (or restarts, empty) registry copy inst.
+func (s *stack) startCopy(inst int) {
+	if stop := s.stops[inst]; stop != nil {
+		stop()
+	}
+	ctx, cancel := context.WithCancel(s.t.Context())
+	s.stops[inst] = cancel
+	s.envs[inst] = disctest.Env(s.p, inst, s.addrs)
+	srv, err := registry.New(s.envs[inst], s.hc)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Handle(mux)
+	go srv.Run(ctx)
+	s.net.set(s.addrs[inst], mux)
+}
+
+// killCopy stops copy inst: it refuses connections.
+func (s *stack) killCopy(inst int) {
+	s.stops[inst]()
+	s.net.set(s.addrs[inst], nil)
+}
+
+// client starts instance inst's resolver; kill stops it as a SIGKILL
+// would (no deregistration).
+func (s *stack) client(inst int) (c *registryClient, env *node.Env, kill func()) {
+	ctx, cancel := context.WithCancel(s.t.Context())
+	env = disctest.Env(s.p, inst, s.addrs)
+	c, err := newRegistryClient(ctx, env, s.hc)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(c.Close)
+	return c, env, func() { cancel(); c.wg.Wait() }
+}
+
+func ids(eps []Endpoint) []int {
+	var out []int
+	for _, e := range eps {
+		out = append(out, e.Instance)
+	}
+	return out
+}
+
+func has(eps []Endpoint, inst int) bool {
+	for _, e := range eps {
+		if e.Instance == inst {
+			return true
+		}
+	}
+	return false
+}
+
+// waitUntil advances the bubble's time in steps of 1ms until cond holds
+// or limit passes, and returns how long it took.
+func waitUntil(t *testing.T, limit time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("not within %v", limit)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestFrozenCacheKeepsDeadInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := disctest.Default()
+		s := newStack(t, d)
+		disc := &s.p.Scenario.Stack.Discovery
+		ttl, refresh, hb := time.Duration(disc.TTL), time.Duration(disc.Refresh), time.Duration(disc.Heartbeat)
+		a, b := s.p.Services[0].Instances[0], s.p.Services[0].Instances[1] // set 0
+		s.client(a)
+		_, _, killB := s.client(b)
+		gw, gwEnv, _ := s.client(0)
+		waitUntil(t, 2*hb+refresh, func() bool { return len(gw.Instances(0)) == 2 })
+		// the registry of set 0 goes down, then b dies
+		for _, in := range s.p.Registries[0].Instances {
+			s.killCopy(in)
+		}
+		killB()
+		time.Sleep(ttl + 5*refresh)
+		if got := gw.Instances(0); !has(got, b) || !has(got, a) {
+			t.Fatalf("with every registry copy down the cache changed: %v, want it frozen with %d and %d", ids(got), a, b)
+		}
+		if ev := disctest.Events(gwEnv, node.EvRefreshed); len(ev) != 2 {
+			t.Fatalf("refreshed events %+v, want the two additions only", ev)
+		}
+		// the registry comes back empty; after its warm-up only a is listed
+		back := time.Now()
+		for _, in := range s.p.Registries[0].Instances {
+			s.startCopy(in)
+		}
+		took := waitUntil(t, hb+hb/4+refresh+time.Second, func() bool { return !has(gw.Instances(0), b) })
+		if took < hb+hb/4 {
+			t.Fatalf("b dropped %v after the registry came back, before its warm-up %v", took, hb+hb/4)
+		}
+		if !has(gw.Instances(0), a) {
+			t.Fatalf("a was dropped too: %v", ids(gw.Instances(0)))
+		}
+		ev := disctest.Events(gwEnv, node.EvRefreshed)
+		if last := ev[len(ev)-1]; last.Subject != b || last.Detail != "removed" || time.Unix(0, last.Time).Before(back) {
+			t.Fatalf("last refreshed event %+v, want b removed after the registry's return", last)
+		}
+	})
+}
+
+func TestOneCopyAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStack(t, disctest.Default())
+		disc := &s.p.Scenario.Stack.Discovery
+		ttl, refresh, hb := time.Duration(disc.TTL), time.Duration(disc.Refresh), time.Duration(disc.Heartbeat)
+		a, b := s.p.Services[0].Instances[0], s.p.Services[0].Instances[1]
+		s.client(a)
+		_, _, killB := s.client(b)
+		gw, _, _ := s.client(0)
+		waitUntil(t, 2*hb+refresh, func() bool { return len(gw.Instances(0)) == 2 })
+		s.killCopy(s.p.Registries[0].Instances[0]) // one copy of two: the other answers alone
+		killB()
+		took := waitUntil(t, ttl+2*refresh, func() bool { return !has(gw.Instances(0), b) })
+		// b's last heartbeat was at most one heartbeat before it died;
+		// the cache sees the expiry at its next refresh
+		if took < ttl-hb || took > ttl+refresh+time.Second {
+			t.Fatalf("b dropped %v after it died, want between TTL-heartbeat %v and TTL+refresh %v", took, ttl-hb, ttl+refresh)
+		}
+	})
+}
+
+func TestRefreshPicksUpChanges(t *testing.T) {
+	for _, refresh := range []string{"2s", "4s"} {
+		synctest.Test(t, func(t *testing.T) {
+			d := disctest.Default()
+			d.Refresh = refresh
+			s := newStack(t, d)
+			disc := &s.p.Scenario.Stack.Discovery
+			every, hb, ttl := time.Duration(disc.Refresh), time.Duration(disc.Heartbeat), time.Duration(disc.TTL)
+			a, b := s.p.Services[0].Instances[0], s.p.Services[0].Instances[1]
+			s.client(a)
+			gw, gwEnv, _ := s.client(0)
+			// warm start: while an instance of its scope is unseen the
+			// cache polls every refresh/20, so b is seen at once
+			waitUntil(t, 2*hb, func() bool { return has(gw.Instances(0), a) })
+			time.Sleep(2 * every)
+			_, _, killB := s.client(b)
+			if took := waitUntil(t, every, func() bool { return has(gw.Instances(0), b) }); took > every/20+time.Millisecond {
+				t.Fatalf("warm start: b seen %v after registering, want within refresh/20 %v", took, every/20)
+			}
+			// complete: the cache re-reads every refresh
+			n0 := s.net.lists(0)
+			time.Sleep(10 * every)
+			if n := s.net.lists(0) - n0; n < 9 || n > 11 {
+				t.Fatalf("refresh %v: %d lists in 10 refresh periods", every, n)
+			}
+			// b dies: dropped at the first refresh after its lease expired
+			killB()
+			regEnv := s.envs[s.p.Registries[0].Instances[0]]
+			waitUntil(t, ttl+2*every, func() bool { return !has(gw.Instances(0), b) })
+			dropped := time.Now()
+			exp := disctest.Events(regEnv, node.EvExpired)
+			if len(exp) != 1 || exp[0].Subject != b {
+				t.Fatalf("registry expired %+v, want b", exp)
+			}
+			if gap := dropped.Sub(time.Unix(0, exp[0].Time)); gap <= 0 || gap > every {
+				t.Fatalf("b dropped %v after the registry expired it, want within one refresh %v", gap, every)
+			}
+			ev := disctest.Events(gwEnv, node.EvRefreshed)
+			if last := ev[len(ev)-1]; last.Subject != b || last.Detail != "removed" {
+				t.Fatalf("last refreshed event %+v", last)
+			}
+			// a registry restart (both copies, empty) drops nothing: they warm up before listing
+			for _, in := range s.p.Registries[0].Instances {
+				s.killCopy(in)
+			}
+			for _, in := range s.p.Registries[0].Instances {
+				s.startCopy(in)
+			}
+			time.Sleep(3 * every)
+			if got := gw.Instances(0); len(got) != 1 || got[0].Instance != a || len(disctest.Events(gwEnv, node.EvRefreshed)) != len(ev) {
+				t.Fatalf("a registry restart changed the cache: %v", ids(got))
+			}
+		})
+	}
+}
