@@ -187,13 +187,14 @@ func (s *Service) Handle(ctx context.Context, req *wire.Request, start time.Time
 }
 
 // work sleeps one service time drawn from the distribution, times the
-// slow factor, holding the thread.
+// slow factor, holding the thread. A draw under a microsecond is not
+// slept: arming a timer costs more than that.
 func (s *Service) work() {
 	s.mu.Lock()
 	v := s.samp.draw(s.rng)
 	s.mu.Unlock()
 	d := time.Duration(min(v*math.Float64frombits(s.slow.Load()), maxDraw))
-	if d > 0 {
+	if d >= time.Microsecond {
 		<-s.clock.After(d)
 	}
 }
