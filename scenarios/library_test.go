@@ -142,7 +142,7 @@ func TestReferenceScenario(t *testing.T) {
 // that expects no shedding keeps headroom even after losing half its
 // sets, and one about overload really exceeds capacity.
 func TestLibrarySizing(t *testing.T) {
-	overloaded := map[string]bool{"overload-shedding": true, "retry-storm": true, "ci/shedding": true}
+	overloaded := map[string]bool{"overload-shedding": true, "retry-storm": true, "ci/shedding": true, "real/overload-shedding": true}
 	for _, name := range LibraryNames() {
 		f, err := LoadLibrary(name)
 		if err != nil {
