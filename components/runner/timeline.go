@@ -245,9 +245,10 @@ func (r *runner) linkHeldDown(l *network.Link) bool {
 	return r.instDown[l.To] > 0 || r.machDown[r.plan.Instances[l.To].Machine] > 0
 }
 
-// machinesDown kills every instance of the fault's machines and takes
-// the links towards them down (a dead machine refuses connections); the
-// revert starts the machines again with the same configs and data.
+// machinesDown kills every instance of the fault's machines and
+// blackholes the links towards them (a dead host answers nothing: callers
+// wait for their timeouts, as the simulator's dead machine); the revert
+// starts the machines again with the same configs and data.
 func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 	p := r.plan
 	killed := map[int]bool{}
@@ -265,8 +266,9 @@ func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 		}
 	}
 	links := r.linksTo(killed)
+	hole := fmt.Sprintf("down%d", pf.Index)
 	for _, l := range links {
-		l.Down()
+		errs = append(errs, l.Partition(hole, network.Both, false))
 	}
 	for _, m := range pf.Machines {
 		errs = append(errs, r.host.KillMachine(m))
@@ -296,9 +298,7 @@ func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 			errs = append(errs, r.host.StartMachine(context.Background(), m, cfgs))
 		}
 		for _, l := range links {
-			if !r.linkHeldDown(l) {
-				errs = append(errs, l.Up())
-			}
+			errs = append(errs, l.Remove(hole))
 		}
 		u.verify = r.verifier(restarted, links)
 		return fmt.Sprintf("restarted %s on %s", quantity(len(restarted), "instance"), names(pf.Machines, func(m int) string { return p.Machines[m].Name })), errors.Join(errs...)
@@ -307,7 +307,8 @@ func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 }
 
 // instancesDown kills instances (SIGKILL) and takes the links to them
-// down; the revert restarts them.
+// down, so callers are refused at once as by a dead process on a live
+// host (the simulator's process-level fault); the revert restarts them.
 func (r *runner) instancesDown(pf *faults.Planned, ids []int) (*undo, string, error) {
 	killed := map[int]bool{}
 	r.mu.Lock()
