@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2/toxics"
+
+	"github.com/stripelab/stripelab/components/network/hrtimer"
 )
 
 // Toxic type names registered with Toxiproxy by register. The built-in
@@ -55,14 +57,12 @@ func (t *delayToxic) delay(r *rand.Rand) time.Duration {
 	return time.Duration(d)
 }
 
-// Pipe forwards chunks after their delay. An interrupt (a toxic added or
+// Pipe forwards chunks after their delay, woken by hrtimer: the runtime's
+// timers would add up to a millisecond to a 100us delay in an idle process. An interrupt (a toxic added or
 // removed on the link) waits out the chunk in hand first, so a change of
 // faults does not release a chunk early.
 func (t *delayToxic) Pipe(stub *toxics.ToxicStub) {
 	r, _ := stub.State.(*rand.Rand)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
 	for {
 		select {
 		case <-stub.Interrupt:
@@ -75,12 +75,12 @@ func (t *delayToxic) Pipe(stub *toxics.ToxicStub) {
 			wait := t.delay(r) - time.Since(c.Timestamp)
 			interrupted := false
 			if wait > 0 {
-				timer.Reset(wait)
+				done := hrtimer.After(wait)
 				select {
-				case <-timer.C:
+				case <-done:
 				case <-stub.Interrupt:
 					interrupted = true
-					<-timer.C
+					<-done
 				}
 				c.Timestamp = c.Timestamp.Add(wait)
 			}
