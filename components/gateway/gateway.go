@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/stripelab/stripelab/components/discovery"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
 	"github.com/stripelab/stripelab/scenarios"
@@ -90,11 +91,7 @@ func New(env *node.Env, o Options) (*Gateway, error) {
 	}
 	g.buildBuckets(p, in.Set)
 	g.adm = newAdmission(gs, g.clock, cfg.Seed, cfg.Instance)
-	city := make([]bool, len(p.Sets))
-	for _, s := range p.Cities[p.Sets[in.Set].City].Sets {
-		city[s] = true
-	}
-	g.pick = &picker{res: o.Resolver, set: in.Set, city: city, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
+	g.pick = &picker{res: o.Resolver, plan: p, set: in.Set, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
 	if g.wc == nil {
 		g.wc = wire.NewClient(gs.Concurrency)
 	}
@@ -148,7 +145,7 @@ func (g *Gateway) buildBuckets(p *scenarios.Plan, set int) {
 
 // Start is the gateway role's node.StartFunc.
 func Start(ctx context.Context, env *node.Env) (func(), error) {
-	res, err := newResolver(ctx, env)
+	res, err := discovery.New(ctx, env)
 	if err != nil {
 		return nil, err
 	}

@@ -4,29 +4,26 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+
+	"github.com/stripelab/stripelab/components/discovery"
+	"github.com/stripelab/stripelab/scenarios"
 )
 
-// Endpoint is one instance discovery returns (discovery.Endpoint).
-type Endpoint struct {
-	Instance, Set int
-	Addr          string // what this instance dials
-}
+// Endpoint is one instance discovery returns.
+type Endpoint = discovery.Endpoint
 
-// Resolver is the discovery client (discovery.Resolver): the cached live
-// instances of a service in the scope stack.discovery.scope allows.
-type Resolver interface {
-	Instances(service int) []Endpoint
-	Close()
-}
+// Resolver is the discovery client: the cached live instances of a service
+// in the scope stack.discovery.scope allows.
+type Resolver = discovery.Resolver
 
-// picker chooses an upstream instance: the less loaded of two drawn from
-// the first non-empty tier of the resolver's list (own set, then the other
-// sets of the city, then everything), load being this gateway's calls in
+// picker chooses an instance to call: the less loaded of two drawn from
+// discovery's candidates (own set, then the other sets of the city, then
+// everything, as the scope allows), load being this gateway's calls in
 // flight to each instance, as the simulator's pick and p2c do.
 type picker struct {
 	res  Resolver
+	plan *scenarios.Plan
 	set  int
-	city []bool // city[s]: set s is in this instance's city
 
 	mu   sync.Mutex
 	rng  *rand.Rand
@@ -45,23 +42,7 @@ func (p *picker) loadOf(inst int) *atomic.Int64 {
 // the caller calls done when the call ends. ok is false when discovery
 // shows none.
 func (p *picker) pick(service int) (ep Endpoint, done func(), ok bool) {
-	all := p.res.Instances(service)
-	var buf [32]Endpoint
-	cand := buf[:0]
-	for _, tier := range [...]func(Endpoint) bool{
-		func(e Endpoint) bool { return e.Set == p.set },
-		func(e Endpoint) bool { return e.Set >= 0 && e.Set < len(p.city) && p.city[e.Set] },
-		func(Endpoint) bool { return true },
-	} {
-		for _, e := range all {
-			if tier(e) {
-				cand = append(cand, e)
-			}
-		}
-		if len(cand) > 0 {
-			break
-		}
-	}
+	cand := discovery.Candidates(p.plan, p.set, p.res.Instances(service))
 	if len(cand) == 0 {
 		return Endpoint{}, nil, false
 	}

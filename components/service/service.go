@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stripelab/stripelab/components/discovery"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
 	"github.com/stripelab/stripelab/scenarios"
@@ -87,11 +88,7 @@ func New(env *node.Env, o Options) (*Service, error) {
 	for _, c := range s.calls {
 		s.names = append(s.names, callName(p, c))
 	}
-	city := make([]bool, len(p.Sets))
-	for _, x := range p.Cities[p.Sets[in.Set].City].Sets {
-		city[x] = true
-	}
-	s.pick = &picker{res: o.Resolver, set: in.Set, city: city, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
+	s.pick = &picker{res: o.Resolver, plan: p, set: in.Set, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
 	if s.wc == nil {
 		s.wc = wire.NewClient(sv.Concurrency)
 	}
@@ -114,7 +111,7 @@ func callName(p *scenarios.Plan, c scenarios.CallPlan) string {
 
 // Start is the service role's node.StartFunc.
 func Start(ctx context.Context, env *node.Env) (func(), error) {
-	res, err := newResolver(ctx, env)
+	res, err := discovery.New(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -276,3 +273,6 @@ func ParseFactor(s string) (float64, error) {
 	}
 	return f, nil
 }
+
+// newData is the data-layer client Start uses.
+var newData = func(env *node.Env, wc *wire.Client) Data { return nil }

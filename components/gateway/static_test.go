@@ -1,21 +1,13 @@
 package gateway
 
 import (
-	"context"
-
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/scenarios"
 )
 
-// newResolver is the discovery client Start uses.
-var newResolver = func(ctx context.Context, env *node.Env) (Resolver, error) {
-	return NewStaticResolver(env), nil
-}
-
 // StaticResolver lists every planned instance of a service that the
 // discovery scope shows and the config has a peer address for, alive or
-// not. It is what a caller uses when no discovery runs (a gateway started
-// by hand against fixed peers) and what tests start from.
+// not: tests use it where no registry runs.
 type StaticResolver struct {
 	lists map[int][]Endpoint
 }
