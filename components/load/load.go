@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stripelab/stripelab/components/checker"
+	"github.com/stripelab/stripelab/components/network/hrtimer"
 	"github.com/stripelab/stripelab/components/wire"
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
@@ -55,6 +56,17 @@ type Config struct {
 	// DownAfter is how many failed checks in a row make a gateway seen
 	// down (one success makes it seen up). Default 2.
 	DownAfter int
+	// After wakes the arrival loops and backoffs; nil is hrtimer.After
+	// (sub-millisecond precision). Tests in a synctest bubble pass
+	// RuntimeAfter, whose time the bubble fakes.
+	After func(time.Duration) <-chan struct{}
+}
+
+// RuntimeAfter is After on the runtime's timers.
+func RuntimeAfter(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
 }
 
 // Generator is the open-loop load of every city of a run.
@@ -107,6 +119,9 @@ func New(cfg Config) (*Generator, error) {
 	}
 	if cfg.Transport == nil {
 		cfg.Transport = NewHTTP()
+	}
+	if cfg.After == nil {
+		cfg.After = hrtimer.After
 	}
 	p := cfg.Plan
 	s := p.Scenario
@@ -266,29 +281,23 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 	}
 	f := c.factor()
 	from, x := int64(0), g.gap(c, c.rate*f)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
 		t, ok := g.due(from, x)
 		if !ok {
 			return
 		}
 		if wait := time.Until(g.start.Add(time.Duration(t))); wait > 0 {
-			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
 				return
 			case <-c.changed:
-				if !timer.Stop() {
-					<-timer.C
-				}
 				now := g.now()
 				nf := c.factor()
 				left := x - g.prof.integral(from, now)
 				from, x = now, max(left, 0)*f/nf
 				f = nf
 				continue
-			case <-timer.C:
+			case <-g.cfg.After(wait):
 			}
 		}
 		if ctx.Err() != nil {
@@ -358,7 +367,7 @@ func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio i
 			g.record(a, out, k, rp.Wrote)
 			return
 		}
-		if !sleepCtx(ctx, c.backoff(&cl.Backoff, k)) {
+		if !g.sleep(ctx, c.backoff(&cl.Backoff, k)) {
 			g.record(a, reports.Unknown, k, false)
 			return
 		}
@@ -464,16 +473,14 @@ func (c *city) backoff(b *scenarios.Backoff, n int) time.Duration {
 	return time.Duration(wait)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+func (g *Generator) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-g.cfg.After(d):
 		return true
 	}
 }

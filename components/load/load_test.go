@@ -122,7 +122,7 @@ func addr(city, gw int) string { return fmt.Sprintf("c%d-g%d", city, gw) }
 func run(t *testing.T, p *scenarios.Plan, tr Transport, mod func(*Config)) (*Generator, *collect) {
 	t.Helper()
 	col := &collect{}
-	cfg := Config{Plan: p, Secret: []byte("s"), Seed: 1, Addr: addr, Transport: tr, Record: col.record}
+	cfg := Config{Plan: p, Secret: []byte("s"), Seed: 1, Addr: addr, Transport: tr, Record: col.record, After: RuntimeAfter}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -311,7 +311,7 @@ func TestOverload(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := planOf(t, scenario("  rate: 300/s\n  arrivals: uniform", "rehome_delay: 1s"))
 		col := &collect{}
-		g, err := New(Config{Plan: p, Secret: []byte("s"), Addr: addr, Transport: &fake{}, Record: col.record})
+		g, err := New(Config{Plan: p, Secret: []byte("s"), Addr: addr, Transport: &fake{}, Record: col.record, After: RuntimeAfter})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +363,7 @@ func TestCancelRecordsUnknown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := planOf(t, scenario("  rate: 100/s\n  client: {timeout: 5s}", "rehome_delay: 1s"))
 		col := &collect{}
-		g, _ := New(Config{Plan: p, Addr: addr, Transport: &fake{service: 3 * time.Second}, Record: col.record})
+		g, _ := New(Config{Plan: p, Addr: addr, Transport: &fake{service: 3 * time.Second}, Record: col.record, After: RuntimeAfter})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if err := g.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
