@@ -1,0 +1,305 @@
+// Package shardtest runs the copies of one shard as real HTTP servers on
+// loopback addresses for tests, with cuttable links between them.
+package shardtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripelab/stripelab/components/node"
+	"github.com/stripelab/stripelab/components/shard"
+	"github.com/stripelab/stripelab/components/wire"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// ScenarioText is a one-shard, three-copy plan; %s is the replication block.
+const ScenarioText = `name: shard-test
+run: {duration: 1m, seed: 1}
+topology:
+  cities:
+    - name: a
+      azs: 3
+      racks: 1
+      machines: 1
+striping: {granularity: az}
+stack:
+  gateway: {instances: 1}
+  services:
+    - name: api
+      instances: 1
+      calls:
+        - data: request
+  data:
+    mode: proxy
+    shards: 1
+    replicas: 3
+    placement: az
+    detection: 300ms
+    promotion: 100ms
+    service_time: {dist: constant, mean: 100us}
+    proxy: {instances: 1}
+%s
+workload:
+  rate: 100/s
+  users: {count: 100}
+`
+
+// Replication blocks for ScenarioText.
+const (
+	SyncMajority = "    replication: sync\n    acks: majority"
+	AsyncLag     = "    replication: async\n    lag: 400ms"
+)
+
+// Plan builds the plan of ScenarioText with a replication block.
+func Plan(t testing.TB, repl string) (string, *scenarios.Plan) {
+	t.Helper()
+	text := fmt.Sprintf(ScenarioText, repl)
+	f, err := scenarios.Parse("t.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text, scenarios.NewPlan(f)
+}
+
+// Cluster runs the copies of shard 0 as real HTTP servers on 127.0.77.x.
+type Cluster struct {
+	t      testing.TB
+	Text   string
+	Plan   *scenarios.Plan
+	dirs   map[int]string
+	Addrs  map[int]string // where each copy listens
+	nodes  map[int]*running
+	links  map[[2]int]*link // from, to: the address from dials to reach to
+	client *wire.Client
+}
+
+type running struct {
+	sh     *shard.Shard
+	env    *node.Env
+	cancel context.CancelFunc
+	hs     *http.Server
+	stop   func()
+	served chan struct{}
+}
+
+// NewCluster starts the three copies of shard 0 of Plan(repl).
+func NewCluster(t testing.TB, repl string) *Cluster { return NewClusterLinks(t, repl, false) }
+
+// NewClusterLinks, with links, puts a cuttable link on every path between
+// two copies.
+func NewClusterLinks(t testing.TB, repl string, links bool) *Cluster {
+	text, p := Plan(t, repl)
+	c := &Cluster{t: t, Text: text, Plan: p, dirs: map[int]string{}, Addrs: map[int]string{}, nodes: map[int]*running{}, links: map[[2]int]*link{}, client: wire.NewClient(8)}
+	for i, in := range p.Shards[0].Replicas {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.77.%d:0", i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Addrs[in] = ln.Addr().String()
+		ln.Close()
+		c.dirs[in] = t.TempDir()
+	}
+	if links {
+		for i, from := range p.Shards[0].Replicas {
+			for _, to := range p.Shards[0].Replicas {
+				if from != to {
+					c.links[[2]int{from, to}] = newLink(t, fmt.Sprintf("127.0.78.%d", i+1), c.Addrs[to])
+				}
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for in := range c.nodes {
+			c.Kill(in)
+		}
+		c.client.Close()
+	})
+	for _, in := range p.Shards[0].Replicas {
+		c.Start(in)
+	}
+	return c
+}
+
+// Isolate cuts (or heals) every link to and from a copy.
+func (c *Cluster) Isolate(in int, cut bool) {
+	for k, l := range c.links {
+		if k[0] == in || k[1] == in {
+			l.setCut(cut)
+		}
+	}
+}
+
+// Reps are the copies, the initial primary first.
+func (c *Cluster) Reps() []int { return c.Plan.Shards[0].Replicas }
+
+// Start starts (or restarts, from its disk) one copy.
+func (c *Cluster) Start(in int) {
+	c.t.Helper()
+	cfg := &node.Config{Role: "shard", Run: "t", Scenario: c.Text, Instance: in, Listen: c.Addrs[in], Secret: "s3cret", Seed: uint64(in), DataDir: c.dirs[in]}
+	for o, a := range c.Addrs {
+		if l := c.links[[2]int{in, o}]; l != nil {
+			a = l.addr()
+		}
+		if o != in {
+			cfg.Peers = append(cfg.Peers, node.Peer{Instance: o, Addr: a})
+		}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	env := &node.Env{Config: cfg, Plan: c.Plan, Clock: node.RealClock{}, Log: log}
+	env.Server = node.NewServer(cfg, log, env.Clock, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var ln net.Listener
+	var err error
+	for range 50 { // the old socket of a killed copy may linger a moment
+		if ln, err = net.Listen("tcp", c.Addrs[in]); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	stop, err := shard.Start(ctx, env)
+	if err != nil {
+		cancel()
+		ln.Close()
+		c.t.Fatal(err)
+	}
+	r := &running{env: env, cancel: cancel, hs: &http.Server{Handler: env.Server.Mux}, stop: stop, served: make(chan struct{})}
+	go func() { r.hs.Serve(ln); close(r.served) }()
+	c.nodes[in] = r
+}
+
+// Kill stops a copy the way SIGKILL does: connections cut, nothing flushed.
+func (c *Cluster) Kill(in int) {
+	r := c.nodes[in]
+	if r == nil {
+		return
+	}
+	delete(c.nodes, in)
+	r.hs.Close()
+	r.cancel()
+	<-r.served
+	r.stop()
+}
+
+// Call sends one request straight to a copy (key = user).
+func (c *Cluster) Call(in int, op wire.Op, id string, user int, val string) wire.Reply {
+	r := &wire.Request{ID: id, User: user, Priority: 1, Key: uint64(user), Op: op, Deadline: 2 * time.Second, Value: []byte(val)}
+	return c.client.Call(context.Background(), c.Addrs[in], r, "")
+}
+
+// Role asks a copy for its role.
+func (c *Cluster) Role(in int) shard.Role {
+	c.t.Helper()
+	resp, err := http.Get("http://" + c.Addrs[in] + "/v1/role")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r shard.Role
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		c.t.Fatal(err)
+	}
+	return r
+}
+
+// Check asks a copy which ids it stores.
+func (c *Cluster) Check(in int, ids []string) shard.CheckReply {
+	c.t.Helper()
+	b, _ := json.Marshal(shard.CheckRequest{IDs: ids})
+	resp, err := http.Post("http://"+c.Addrs[in]+"/v1/check", "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r shard.CheckReply
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		c.t.Fatal(err)
+	}
+	return r
+}
+
+// WaitPrimary waits until a copy other than except reports primary.
+func (c *Cluster) WaitPrimary(except int, within time.Duration) (int, shard.Role) {
+	c.t.Helper()
+	end := time.Now().Add(within)
+	for time.Now().Before(end) {
+		for _, in := range c.Reps() {
+			if in == except || c.nodes[in] == nil {
+				continue
+			}
+			if r := c.Role(in); r.Primary {
+				return in, r
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatalf("no primary other than %d within %s", except, within)
+	return -1, shard.Role{}
+}
+
+// Events are the events a running copy emitted.
+func (c *Cluster) Events(in int) []node.Event {
+	r := c.nodes[in]
+	if r == nil {
+		return nil
+	}
+	return r.env.Server.Events.After(0)
+}
+
+// HasEvent finds the first event of a kind.
+func HasEvent(evs []node.Event, kind string) (node.Event, bool) {
+	for _, e := range evs {
+		if e.Kind == kind {
+			return e, true
+		}
+	}
+	return node.Event{}, false
+}
+
+// Do sends r to a copy with an X-Sl-Epoch header (0: none) and returns the
+// reply and its headers.
+func (c *Cluster) Do(in int, r *wire.Request, epoch uint64) (wire.Reply, http.Header) {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+c.Addrs[in]+wire.Path, bytes.NewReader(r.Value))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r.Encode(req.Header)
+	if epoch > 0 {
+		req.Header.Set(shard.HEpoch, strconv.FormatUint(epoch, 10))
+	}
+	resp, err := c.client.HTTP.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	rp, err := wire.ReadReply(resp.Header, body)
+	if err != nil {
+		c.t.Fatalf("%s: %v", body, err)
+	}
+	return rp, resp.Header
+}
+
+// Running reports whether a copy runs.
+func (c *Cluster) Running(in int) bool { return c.nodes[in] != nil }
+
+// FailoverBound is the longest a failover may take after a primary dies:
+// detection, promotion, a heartbeat of slack on each side, the election's
+// calls, and scheduling slack for a busy machine.
+func (c *Cluster) FailoverBound() time.Duration {
+	d := c.Plan.Scenario.Stack.Data
+	return d.Detection.Std() + d.Promotion.Std() + d.Detection.Std()/5 + d.Detection.Std() + 2*time.Second
+}
