@@ -15,6 +15,7 @@ import (
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/registry"
 	"github.com/stripelab/stripelab/components/service"
+	"github.com/stripelab/stripelab/components/shard"
 )
 
 // roleStarts maps each role of `stripelab node` to its package's Start.
@@ -23,6 +24,7 @@ var roleStarts = map[string]node.StartFunc{
 	"registry": registry.Start,
 	"service":  service.Start,
 	"machine":  machine.Start,
+	"shard":    shard.Start,
 }
 
 // roleSummaries say what each role is, for node --help.

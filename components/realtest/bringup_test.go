@@ -58,6 +58,10 @@ func TestBringUpAndRevert(t *testing.T) {
 	if inj != 1 || rev != 1 {
 		t.Fatalf("ledger %v: want one injection and one revert", out.Ledger)
 	}
+	before := window(out.Result, time.Second, 2*time.Second)
+	if before.Offered == 0 || before.Availability() < 0.99 {
+		t.Errorf("before the fault: %d offered, availability %.4f", before.Offered, before.Availability())
+	}
 	if out.Result.Backend != "process" {
 		t.Errorf("backend %q", out.Result.Backend)
 	}

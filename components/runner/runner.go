@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stripelab/stripelab/components/load"
 	"github.com/stripelab/stripelab/components/network"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/reports"
@@ -165,8 +166,7 @@ func Execute(ctx context.Context, plan *scenarios.Plan, opts Options) (out *Outc
 // horizon is the longest a request can live: every attempt's timeout and
 // the backoffs between, with room to spare.
 func horizon(p *scenarios.Plan) int64 {
-	c := p.Scenario.Workload.Client
-	return int64(c.Timeout)*int64(c.Retries+1) + int64(2*time.Second)
+	return int64(load.Horizon(p.Scenario) + 2*time.Second)
 }
 
 func (r *runner) teardown() {
@@ -316,11 +316,11 @@ func (r *runner) now() time.Duration { return time.Since(r.t0) }
 // how far the run got.
 func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 	dur := r.plan.Scenario.Run.Duration.Std()
-	lctx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
+	tctx, stopTimeline := context.WithCancel(ctx)
+	defer stopTimeline()
 	var wg sync.WaitGroup
 	r.t0 = time.Now()
-	ld, err := newLoad(lctx, r)
+	ld, err := newLoad(ctx, r)
 	if err != nil {
 		return 0, err
 	}
@@ -329,7 +329,7 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 	defer stopPoll()
 	wg.Add(2)
 	go func() { defer wg.Done(); r.poll(pctx) }()
-	go func() { defer wg.Done(); r.timeline(lctx) }()
+	go func() { defer wg.Done(); r.timeline(tctx) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var stopped error
@@ -338,21 +338,21 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 		case <-ctx.Done():
 			stopped = ctx.Err()
 			done = true
+		case <-ld.Done():
+			done = true
 		case <-tick.C:
 			now := r.now()
 			if r.opts.Progress != nil {
-				r.opts.Progress(now)
+				r.opts.Progress(min(now, dur))
 			}
 			r.rec.Flush(int64(now))
-			if now >= dur {
-				done = true
-			}
 		}
 	}
 	end := min(r.now(), dur)
-	stopLoad()
-	r.load.Wait()
-	// revert what is still active (faults that last to the end), then settle
+	<-ld.Done()
+	stopTimeline()
+	// revert what is still active (faults that last to the end, and all
+	// of them after an interrupt), then settle
 	r.revertAll()
 	if stopped == nil {
 		settle := r.settle()
@@ -367,8 +367,8 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 		r.checked = r.check(ctx)
 	}
 	stopPoll()
-	r.drainEvents()
 	wg.Wait()
+	r.drainEvents()
 	r.load.Finish(r)
 	return end, stopped
 }
