@@ -17,9 +17,12 @@ import (
 )
 
 // scenarioText is a city of two sets (one per AZ), each with one gateway
-// (instances 0 and 2) and one service instance (1 and 3); gw is the
-// gateway block.
+// (instances 0 and 2, unless gw says how many) and one service instance
+// (1 and 3); gw is the gateway block.
 func scenarioText(gw string) string {
+	if !strings.Contains(gw, "instances:") {
+		gw = "instances: 1\n" + gw
+	}
 	return `
 name: gw-test
 run: {duration: 1m, warmup: 0s, seed: 7}
@@ -30,7 +33,6 @@ striping: {granularity: az}
 stack:
   discovery: {scope: city}
   gateway:
-    instances: 1
 ` + indent(gw, "    ") + `
   services:
     - {name: front, instances: 1, service_time: 1ms}

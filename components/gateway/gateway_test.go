@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,40 +16,45 @@ import (
 )
 
 // A class's bucket admits its rate plus its burst and rate-limits the
-// rest; a class without a limit is never limited.
+// rest; a class without a limit is never limited. With two gateways in the
+// set each holds half of the set's rate.
 func TestTokenBucketAdmitsItsRate(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const limit, burst, offered, secs = 200.0, 50 * time.Millisecond, 600, 2
-		g, _, _ := newTestGateway(t, `
+	for _, gateways := range []int{1, 2} {
+		synctest.Test(t, func(t *testing.T) {
+			const setLimit, burst, offered, secs = 200.0, 50 * time.Millisecond, 600, 2
+			g, _, _ := newTestGateway(t, fmt.Sprintf(`
+instances: %d
 cost: 0s
 auth: {enabled: false}
-rate_limit: {normal: 200/s, burst: 50ms}`, &upstream{})
-		var ok, limited, highOK int
-		gap := time.Second / offered
-		for i := 0; i < offered*secs; i++ {
-			switch handle(g, request(1, time.Second)).Outcome {
-			case wire.OK:
-				ok++
-			case wire.RateLimited:
-				limited++
+rate_limit: {normal: 200/s, burst: 50ms}`, gateways), &upstream{})
+			var ok, limited, highOK int
+			gap := time.Second / offered
+			for i := 0; i < offered*secs; i++ {
+				switch handle(g, request(1, time.Second)).Outcome {
+				case wire.OK:
+					ok++
+				case wire.RateLimited:
+					limited++
+				}
+				if handle(g, request(0, time.Second)).Outcome == wire.OK {
+					highOK++
+				}
+				time.Sleep(gap)
 			}
-			if handle(g, request(0, time.Second)).Outcome == wire.OK {
-				highOK++
+			limit := setLimit / float64(gateways)
+			depth := limit * burst.Seconds()
+			want := depth + limit*secs
+			if float64(ok) < want-2 || float64(ok) > want+2 {
+				t.Errorf("%d gateways: normal admitted %d of %d offered over %ds, want %.0f (rate %.0f/s x %ds + burst %.0f)", gateways, ok, offered*secs, secs, want, limit, secs, depth)
 			}
-			time.Sleep(gap)
-		}
-		depth := limit * burst.Seconds()
-		want := depth + limit*secs
-		if float64(ok) < want-2 || float64(ok) > want+2 {
-			t.Errorf("normal admitted %d of %d offered over %ds, want %.0f (rate %.0f/s x %ds + burst %.0f)", ok, offered*secs, secs, want, limit, secs, depth)
-		}
-		if ok+limited != offered*secs {
-			t.Errorf("normal: %d ok + %d rate-limited != %d offered", ok, limited, offered*secs)
-		}
-		if highOK != offered*secs {
-			t.Errorf("high (no limit) admitted %d of %d", highOK, offered*secs)
-		}
-	})
+			if ok+limited != offered*secs {
+				t.Errorf("normal: %d ok + %d rate-limited != %d offered", ok, limited, offered*secs)
+			}
+			if highOK != offered*secs {
+				t.Errorf("high (no limit) admitted %d of %d", highOK, offered*secs)
+			}
+		})
+	}
 }
 
 // The routing and authentication costs are spent holding a slot before the
