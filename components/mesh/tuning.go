@@ -23,8 +23,13 @@ import (
 //	propagation = rounds * GossipInterval, rounds = ceil(log_GossipNodes(n)), GossipNodes 3
 //	            -> GossipInterval = propagation / rounds
 //
-// and a member's death is learned by the others between Suspicion and
-// Worst = 2*ProbeInterval + Suspicion + propagation after it died.
+// Lifeguard's local health stays on but is capped (AwarenessMaxMultiplier
+// 2): a prober that misses its own acks (a starved CPU) may stretch its
+// probe round to 2*ProbeInterval, rather than suspect members it simply
+// failed to hear. So a member's death is learned by the others between
+// Suspicion and Worst = 3*ProbeInterval + Suspicion + propagation after it
+// died (the first probe within a ProbeInterval, a probe round of up to
+// two, the suspicion, the gossip).
 type Tuning struct {
 	Ring           int // members of the ring (n)
 	ProbeInterval  time.Duration
@@ -50,7 +55,7 @@ func Tune(detection, propagation time.Duration, n int) Tuning {
 	t.Suspicion = time.Duration(mult) * time.Duration(scale*1000) * t.ProbeInterval / 1000
 	rounds := max(1, int(math.Ceil(math.Log(float64(n))/math.Log(fanout))))
 	t.GossipInterval = max(propagation/time.Duration(rounds), 5*time.Millisecond)
-	t.Worst = 2*t.ProbeInterval + t.Suspicion + propagation
+	t.Worst = 3*t.ProbeInterval + t.Suspicion + propagation
 	return t
 }
 
@@ -60,6 +65,7 @@ func (t Tuning) Apply(c *memberlist.Config) {
 	c.ProbeTimeout = t.ProbeTimeout
 	c.SuspicionMult = t.SuspicionMult
 	c.SuspicionMaxTimeoutMult = 1
+	c.AwarenessMaxMultiplier = 2
 	c.GossipNodes = t.GossipNodes
 	c.GossipInterval = t.GossipInterval
 	c.TCPTimeout = max(time.Second, 2*t.ProbeInterval)
