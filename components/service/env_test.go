@@ -90,6 +90,12 @@ type hop struct {
 	at      []time.Time
 }
 
+func (h *hop) set(delay time.Duration, o wire.Outcome) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.delay, h.outcome = delay, o
+}
+
 func (h *hop) record(r wire.Request) (time.Duration, wire.Reply) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -161,7 +161,7 @@ func TestFailedCallFailsRequest(t *testing.T) {
 		if len(data.got) != 0 {
 			t.Errorf("the data call was made after the failed one")
 		}
-		back.delay, back.outcome = 0, wire.Shed
+		back.set(0, wire.Shed)
 		if rp := handle(s, request(wire.Read, time.Second)); rp.Outcome != wire.Shed || rp.Reason != "downstream_says" {
 			t.Errorf("shed downstream: %v %q, want it passed up", rp.Outcome, rp.Reason)
 		}
