@@ -56,17 +56,24 @@ type Config struct {
 	// DownAfter is how many failed checks in a row make a gateway seen
 	// down (one success makes it seen up). Default 2.
 	DownAfter int
-	// After wakes the arrival loops and backoffs; nil is hrtimer.After
-	// (sub-millisecond precision). Tests in a synctest bubble pass
-	// RuntimeAfter, whose time the bubble fakes.
-	After func(time.Duration) <-chan struct{}
+	// After wakes the arrival loops and backoffs: a channel closed after d
+	// and a stop that cancels it. Nil is HRAfter (sub-millisecond
+	// precision); tests in a synctest bubble pass RuntimeAfter, whose time
+	// the bubble fakes.
+	After func(d time.Duration) (<-chan struct{}, func())
+}
+
+// HRAfter is After on hrtimer.
+func HRAfter(d time.Duration) (<-chan struct{}, func()) {
+	t := hrtimer.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // RuntimeAfter is After on the runtime's timers.
-func RuntimeAfter(d time.Duration) <-chan struct{} {
+func RuntimeAfter(d time.Duration) (<-chan struct{}, func()) {
 	ch := make(chan struct{})
-	time.AfterFunc(d, func() { close(ch) })
-	return ch
+	t := time.AfterFunc(d, func() { close(ch) })
+	return ch, func() { t.Stop() }
 }
 
 // Generator is the open-loop load of every city of a run.
@@ -121,7 +128,7 @@ func New(cfg Config) (*Generator, error) {
 		cfg.Transport = NewHTTP()
 	}
 	if cfg.After == nil {
-		cfg.After = hrtimer.After
+		cfg.After = HRAfter
 	}
 	p := cfg.Plan
 	s := p.Scenario
@@ -287,17 +294,20 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 			return
 		}
 		if wait := time.Until(g.start.Add(time.Duration(t))); wait > 0 {
+			due, stop := g.cfg.After(wait)
 			select {
 			case <-ctx.Done():
+				stop()
 				return
 			case <-c.changed:
+				stop()
 				now := g.now()
 				nf := c.factor()
 				left := x - g.prof.integral(from, now)
 				from, x = now, max(left, 0)*f/nf
 				f = nf
 				continue
-			case <-g.cfg.After(wait):
+			case <-due:
 			}
 		}
 		if ctx.Err() != nil {
@@ -477,10 +487,12 @@ func (g *Generator) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
+	due, stop := g.cfg.After(d)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-g.cfg.After(d):
+	case <-due:
 		return true
 	}
 }

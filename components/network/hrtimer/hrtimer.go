@@ -23,20 +23,29 @@ import (
 )
 
 type entry struct {
-	due time.Time
-	ch  chan struct{}
+	due   time.Time
+	ch    chan struct{}
+	index int // in the heap; -1 once fired or stopped
 }
 
-type entries []entry
+type entries []*entry
 
 func (h entries) Len() int           { return len(h) }
 func (h entries) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h entries) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *entries) Push(x any)        { *h = append(*h, x.(entry)) }
+func (h entries) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *entries) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
 func (h *entries) Pop() any {
 	old := *h
 	e := old[len(old)-1]
 	*h = old[:len(old)-1]
+	e.index = -1
 	return e
 }
 
@@ -75,21 +84,33 @@ func (s *service) arm(d time.Duration) {
 	unix.TimerfdSettime(s.fd, 0, &spec, nil)
 }
 
+// Timer is one pending wake-up.
+type Timer struct {
+	C  <-chan struct{} // closed when the time has come
+	e  *entry
+	rt *time.Timer // without a timerfd: the runtime's timer
+}
+
 // After returns a channel closed once d has passed.
-func After(d time.Duration) <-chan struct{} {
+func After(d time.Duration) <-chan struct{} { return NewTimer(d).C }
+
+// NewTimer starts a wake-up after d.
+func NewTimer(d time.Duration) *Timer {
 	ch := make(chan struct{})
+	t := &Timer{C: ch}
 	if d <= 0 {
 		close(ch)
-		return ch
+		return t
 	}
 	s := get()
 	if s.err != nil {
-		go func() { time.Sleep(d); close(ch) }() // no timerfd: the runtime's timers
-		return ch
+		t.rt = time.AfterFunc(d, func() { close(ch) }) // no timerfd: the runtime's timers
+		return t
 	}
 	due := time.Now().Add(d)
+	t.e = &entry{due: due, ch: ch}
 	s.mu.Lock()
-	heap.Push(&s.pending, entry{due: due, ch: ch})
+	heap.Push(&s.pending, t.e)
 	switch {
 	case !s.running:
 		s.running = true
@@ -101,13 +122,39 @@ func After(d time.Duration) <-chan struct{} {
 		s.arm(d)
 	}
 	s.mu.Unlock()
-	return ch
+	return t
+}
+
+// Stop cancels the wake-up if it has not come; the serving goroutine ends
+// at once when nothing else is pending.
+func (t *Timer) Stop() {
+	if t.rt != nil {
+		t.rt.Stop()
+		return
+	}
+	if t.e == nil {
+		return
+	}
+	s := &svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.e.index < 0 {
+		return
+	}
+	heap.Remove(&s.pending, t.e.index)
+	t.e.index = -1
+	if len(s.pending) == 0 && s.running {
+		s.armed = time.Now()
+		s.arm(time.Nanosecond) // wake the loop so it ends
+	}
 }
 
 // Sleep waits d or until ctx ends; it reports whether d passed.
 func Sleep(ctx context.Context, d time.Duration) bool {
+	t := NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-After(d):
+	case <-t.C:
 		return true
 	case <-ctx.Done():
 		return false
@@ -122,7 +169,7 @@ func (s *service) loop() {
 		s.mu.Lock()
 		now := time.Now()
 		for len(s.pending) > 0 && !s.pending[0].due.After(now) {
-			close(heap.Pop(&s.pending).(entry).ch)
+			close(heap.Pop(&s.pending).(*entry).ch)
 		}
 		if len(s.pending) == 0 {
 			s.running = false
