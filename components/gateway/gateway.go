@@ -213,7 +213,7 @@ func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, sta
 	// the upstream is picked when the routing work starts, and the request
 	// leaves when it ends (gateway.cost, auth.cost), holding the slot
 	ep, done, ok := g.pick.pick(g.upstream)
-	g.spend(ctx)
+	g.spend()
 	if !ok {
 		return own(wire.Unavailable, "no_instance")
 	}
@@ -224,7 +224,7 @@ func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, sta
 
 // spend sleeps the routing and authentication cost times the slow factor;
 // CPU work is not cut short by the deadline.
-func (g *Gateway) spend(ctx context.Context) {
+func (g *Gateway) spend() {
 	d := time.Duration(float64(g.cost) * math.Float64frombits(g.slow.Load()))
 	if d > 0 {
 		<-g.clock.After(d)
