@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stripelab/stripelab/components/discovery/scope"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/registry"
@@ -44,6 +45,21 @@ type registryClient struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	mInstances  *prometheus.GaugeVec
+	mRefreshes  *prometheus.CounterVec
+	mHeartbeats *prometheus.CounterVec
+}
+
+// metrics registers the client's metrics (once per server: a second
+// resolver of the same instance is not exported).
+func (c *registryClient) metrics() {
+	c.mInstances = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "stripelab_discovery_instances", Help: "Instances the cache lists, by service (the last index is the data proxies)."}, []string{"service"})
+	c.mRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "stripelab_discovery_refreshes_total", Help: "Registry reads by the cache: ok, or unreachable (every copy failed: the registry's last list is kept)."}, []string{"registry", "result"})
+	c.mHeartbeats = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "stripelab_discovery_lease_requests_total", Help: "Register and heartbeat requests to registry copies, by operation and result."}, []string{"op", "result"})
+	for _, m := range []prometheus.Collector{c.mInstances, c.mRefreshes, c.mHeartbeats} {
+		c.env.Server.Metrics.Register(m)
+	}
 }
 
 func newRegistryClient(ctx context.Context, env *node.Env, hc *http.Client) (*registryClient, error) {
@@ -81,6 +97,7 @@ func newRegistryClient(ctx context.Context, env *node.Env, hc *http.Client) (*re
 	}
 	empty := make([][]Endpoint, scope.ProxyService(p)+1)
 	c.view.Store(&empty)
+	c.metrics()
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	if scope.ServiceOf(p, self) >= 0 {
 		c.startLeases()
@@ -168,13 +185,17 @@ func (c *registryClient) leaseLoop(addr string) {
 		if held {
 			switch c.post(c.ctx, addr, registry.PathHeartbeat) {
 			case http.StatusOK:
+				c.mHeartbeats.WithLabelValues("heartbeat", "ok").Inc()
 			case http.StatusNotFound:
+				c.mHeartbeats.WithLabelValues("heartbeat", "expired").Inc()
 				held = false
 			default: // unreachable: renew at the next beat, the lease may still hold
+				c.mHeartbeats.WithLabelValues("heartbeat", "unreachable").Inc()
 			}
 		}
 		if !held {
 			held = c.post(c.ctx, addr, registry.PathRegister) == http.StatusOK
+			c.mHeartbeats.WithLabelValues("register", map[bool]string{true: "ok", false: "failed"}[held]).Inc()
 		}
 		wait := c.heartbeat
 		if !held {
@@ -244,9 +265,11 @@ func (c *registryClient) complete() bool {
 // last list.
 func (c *registryClient) refreshOnce() {
 	for _, r := range c.regs {
-		if l, ok := c.fetch(r); ok {
+		l, ok := c.fetch(r)
+		if ok {
 			c.last[r] = l
 		}
+		c.mRefreshes.WithLabelValues(strconv.Itoa(r), map[bool]string{true: "ok", false: "unreachable"}[ok]).Inc()
 	}
 	c.rebuild()
 }
@@ -324,8 +347,9 @@ func (c *registryClient) rebuild() {
 	if !changed {
 		return
 	}
-	for _, l := range v {
+	for k, l := range v {
 		scope.Sort(l)
+		c.mInstances.WithLabelValues(strconv.Itoa(k)).Set(float64(len(l)))
 	}
 	c.shown = now
 	c.view.Store(&v)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stripelab/stripelab/components/discovery/scope"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/scenarios"
@@ -97,6 +98,7 @@ func New(ctx context.Context, env *node.Env) (*Mesh, error) {
 	if m.ml, err = memberlist.Create(c); err != nil {
 		return nil, fmt.Errorf("mesh: bind %s: %w", env.Config.Gossip, err)
 	}
+	m.metrics()
 	env.Log.Info("mesh: joined the ring", "gossip", env.Config.Gossip, "ring", m.tuning.Ring, "probe_interval", m.tuning.ProbeInterval,
 		"suspicion", m.tuning.Suspicion, "gossip_interval", m.tuning.GossipInterval, "worst", m.tuning.Worst)
 	m.ctx, m.cancel = context.WithCancel(ctx)
@@ -119,6 +121,22 @@ func splitGossip(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("gossip address %q: want an IP address and a port from 1 to 65535", addr)
 	}
 	return host, port, nil
+}
+
+func (m *Mesh) metrics() {
+	reg := m.env.Server.Metrics
+	reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stripelab_mesh_members", Help: "Members of the ring this sidecar believes alive, itself included."},
+		func() float64 { return float64(m.ml.NumMembers()) }))
+	reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stripelab_mesh_health_score", Help: "Lifeguard local health: 0 is healthy; higher stretches this sidecar's probes."},
+		func() float64 { return float64(m.ml.GetHealthScore()) }))
+	reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stripelab_mesh_instances", Help: "Instances (services and data proxies) the sidecar lists in its scope."},
+		func() float64 {
+			n := 0
+			for _, l := range *m.view.Load() {
+				n += len(l)
+			}
+			return float64(n)
+		}))
 }
 
 // Tuning is the failure detector's settings.
