@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -214,5 +215,46 @@ func TestBadGossipAddress(t *testing.T) {
 			m.Close()
 			t.Errorf("gossip %q accepted", g)
 		}
+	}
+}
+
+// TestMeshScopeSet: under scope set each member lists its own set's
+// instances only; closing every sidecar ends its goroutines.
+func TestMeshScopeSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real memberlist ring")
+	}
+	before := runtime.NumGoroutine()
+	d := disctest.Default()
+	d.Mode, d.Scope = "mesh", "set"
+	r := newRing(t, d)
+	p := r.p
+	var gws []int
+	for i, in := range p.Instances {
+		if in.Role == scenarios.RoleGateway {
+			gws = append(gws, i)
+		}
+	}
+	waitAll(t, time.Now(), 10*time.Second, gws, func(o int) bool { return len(r.meshes[o].Instances(0)) == 2 })
+	time.Sleep(2 * r.meshes[gws[0]].Tuning().GossipInterval) // the whole ring has gossiped
+	for _, o := range gws {
+		for _, e := range r.meshes[o].Instances(0) {
+			if e.Set != p.Instances[o].Set {
+				t.Errorf("gateway %d of set %d lists %+v", o, p.Instances[o].Set, e)
+			}
+		}
+		if n := r.meshes[o].ml.NumMembers(); n != RingSize(p) {
+			t.Errorf("gateway %d: %d members alive, want the ring's %d", o, n, RingSize(p))
+		}
+	}
+	for _, m := range r.meshes {
+		m.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after closing every sidecar, %d before", n, before)
 	}
 }

@@ -14,7 +14,8 @@
 //	GET  /v1/list?caller=I[&service=K]  -> {"registry","copy","sets","instances":[{"instance","service","set","expires_in_ms"}]}
 //
 // A copy lists only once warm: one heartbeat and a quarter after its start,
-// or as soon as it has taken the leases of a sibling copy; until then list
+// as soon as every instance it serves holds a lease, or as soon as it has
+// taken the leases of a sibling copy; until then list
 // answers 503, so a copy that restarted empty never tells caches that
 // every instance is gone.
 package registry

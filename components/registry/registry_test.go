@@ -152,6 +152,26 @@ func TestWarmUp(t *testing.T) {
 			t.Fatalf("not listing after the warm-up: %d %s", w.Code, w.Body)
 		}
 	})
+	synctest.Test(t, func(t *testing.T) {
+		// every instance the copy serves registered: warm at once
+		p := disctest.Default().Plan(t)
+		_, mux, _ := copyOf(t, t.Context(), p, p.Registries[0].Instances[0])
+		var mine []int
+		for _, in := range p.Services[0].Instances {
+			if p.Instances[in].Set == p.Registries[0].Sets[0] {
+				mine = append(mine, in)
+			}
+		}
+		for k, in := range mine {
+			if w := do(mux, "GET", PathList, ""); w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("listing with %d of %d instances registered: %d", k, len(mine), w.Code)
+			}
+			do(mux, "POST", PathRegister, `{"instance":`+itoa(in)+`}`)
+		}
+		if got := listOf(t, mux, ""); !equal(got, mine) {
+			t.Fatalf("with every instance registered the list is %v, want %v", got, mine)
+		}
+	})
 }
 
 func TestSiblingSync(t *testing.T) {

@@ -27,6 +27,7 @@ type Server struct {
 	sets      []bool // the sets this registry serves
 	scope     scope.Kind
 	heartbeat time.Duration
+	members   int // instances of the served sets found through discovery
 	table     *Table
 	start     time.Time
 	warm      atomic.Bool
@@ -74,6 +75,11 @@ func New(env *node.Env, hc *http.Client) (*Server, error) {
 	for _, set := range p.Registries[reg].Sets {
 		s.sets[set] = true
 	}
+	for i, in := range p.Instances {
+		if s.sets[in.Set] && scope.ServiceOf(p, i) >= 0 {
+			s.members++
+		}
+	}
 	s.table = NewTable(env.Clock, time.Duration(d.TTL), env.Server.Events)
 	s.start = s.table.clock.Now()
 	s.metrics()
@@ -93,14 +99,15 @@ func (s *Server) metrics() {
 func (s *Server) Table() *Table { return s.table }
 
 // Warm reports whether the copy lists: one heartbeat (and a quarter) after
-// its start, when every live instance has renewed with it, or at once when
-// it took the leases of a sibling copy. A copy that restarted empty would
+// its start, when every live instance has renewed with it; at once when it
+// took the leases of a sibling copy; or as soon as every instance it serves
+// holds a lease (a stack coming up). A copy that restarted empty would
 // otherwise tell every cache that nothing is alive.
 func (s *Server) Warm() bool {
 	if s.warm.Load() {
 		return true
 	}
-	if s.table.clock.Now().Sub(s.start) >= s.warmup() {
+	if s.table.clock.Now().Sub(s.start) >= s.warmup() || s.table.Len() >= s.members {
 		s.warm.Store(true)
 		return true
 	}
