@@ -188,6 +188,11 @@ func (r *runner) bringUp(ctx context.Context) error {
 	if err := r.host.Prepare(ctx, r.run); err != nil {
 		return err
 	}
+	where := ""
+	if d, ok := r.host.(interface{ Dir() string }); ok {
+		where = " in " + d.Dir()
+	}
+	r.log("run %s on the %s backend%s", r.run.ID, r.host.Name(), where)
 	r.cfgs = Configs(r.run, r.host)
 	r.net = network.NewServer(ctx, scenarios.Mix64(r.run.Seed^0x6e6574))
 	jitter := network.Jitter(r.plan)
