@@ -35,7 +35,7 @@ func TestRealSockets(t *testing.T) {
 		t.Skip("real sockets and clock")
 	}
 	d := disctest.Default()
-	d.Heartbeat, d.TTL, d.Refresh = "100ms", "300ms", "200ms"
+	d.Heartbeat, d.TTL, d.Refresh = "200ms", "600ms", "300ms"
 	p := d.Plan(t)
 	disc := &p.Scenario.Stack.Discovery
 	hb, ttl, refresh := time.Duration(disc.Heartbeat), time.Duration(disc.TTL), time.Duration(disc.Refresh)
@@ -77,7 +77,7 @@ func TestRealSockets(t *testing.T) {
 	gw, _ := resolver(0)
 	start := time.Now()
 	for len(gw.Instances(0)) < 2 {
-		if time.Since(start) > hb+hb/4+refresh+time.Second {
+		if time.Since(start) > registry.WarmUp(hb)+refresh+time.Second {
 			t.Fatalf("cache not filled: %v", gw.Instances(0))
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -103,14 +103,14 @@ func TestRealSockets(t *testing.T) {
 		stops[in] = runCopy(in)
 	}
 	for has(gw.Instances(0), b) {
-		if time.Since(back) > hb+hb/4+refresh+time.Second {
+		if time.Since(back) > registry.WarmUp(hb)+refresh+time.Second {
 			t.Fatal("b still listed after the registry came back")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	took := time.Since(back)
-	t.Logf("dead instance dropped %v after the registry came back (warm-up %v, refresh %v)", took, hb+hb/4, refresh)
-	if took < hb+hb/4 {
+	t.Logf("dead instance dropped %v after the registry came back (warm-up %v, refresh %v)", took, registry.WarmUp(hb), refresh)
+	if took < registry.WarmUp(hb) {
 		t.Fatalf("dropped %v after the return, before the warm-up", took)
 	}
 	if !has(gw.Instances(0), a) {

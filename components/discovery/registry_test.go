@@ -175,9 +175,9 @@ func TestFrozenCacheKeepsDeadInstance(t *testing.T) {
 		for _, in := range s.p.Registries[0].Instances {
 			s.startCopy(in)
 		}
-		took := waitUntil(t, hb+hb/4+refresh+time.Second, func() bool { return !has(gw.Instances(0), b) })
-		if took < hb+hb/4 {
-			t.Fatalf("b dropped %v after the registry came back, before its warm-up %v", took, hb+hb/4)
+		took := waitUntil(t, registry.WarmUp(hb)+refresh+time.Second, func() bool { return !has(gw.Instances(0), b) })
+		if took < registry.WarmUp(hb) {
+			t.Fatalf("b dropped %v after the registry came back, before its warm-up %v", took, registry.WarmUp(hb))
 		}
 		if !has(gw.Instances(0), a) {
 			t.Fatalf("a was dropped too: %v", ids(gw.Instances(0)))

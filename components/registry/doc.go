@@ -13,7 +13,7 @@
 //	POST /v1/deregister {"instance":I}  drop I's lease (a graceful stop)
 //	GET  /v1/list?caller=I[&service=K]  -> {"registry","copy","sets","instances":[{"instance","service","set","expires_in_ms"}]}
 //
-// A copy lists only once warm: one heartbeat and a quarter after its start,
+// A copy lists only once warm: one heartbeat and a half after its start,
 // as soon as every instance it serves holds a lease, or as soon as it has
 // taken the leases of a sibling copy; until then list
 // answers 503, so a copy that restarted empty never tells caches that

@@ -143,9 +143,9 @@ func TestWarmUp(t *testing.T) {
 		if w := do(mux, "GET", PathList, ""); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "warming up") {
 			t.Fatalf("a fresh copy lists: %d %s", w.Code, w.Body)
 		}
-		time.Sleep(hb + hb/4 - time.Millisecond)
+		time.Sleep(WarmUp(hb) - time.Millisecond)
 		if w := do(mux, "GET", PathList, ""); w.Code != http.StatusServiceUnavailable {
-			t.Fatalf("listing before one heartbeat and a quarter: %d", w.Code)
+			t.Fatalf("listing before the warm-up: %d", w.Code)
 		}
 		time.Sleep(time.Millisecond)
 		if w := do(mux, "GET", PathList, ""); w.Code != 200 {

@@ -98,8 +98,8 @@ func (s *Server) metrics() {
 // Table is the copy's lease table.
 func (s *Server) Table() *Table { return s.table }
 
-// Warm reports whether the copy lists: one heartbeat (and a quarter) after
-// its start, when every live instance has renewed with it; at once when it
+// Warm reports whether the copy lists: WarmUp after its start, when every
+// live instance has renewed with it; at once when it
 // took the leases of a sibling copy; or as soon as every instance it serves
 // holds a lease (a stack coming up). A copy that restarted empty would
 // otherwise tell every cache that nothing is alive.
@@ -114,7 +114,12 @@ func (s *Server) Warm() bool {
 	return false
 }
 
-func (s *Server) warmup() time.Duration { return s.heartbeat + s.heartbeat/4 }
+func (s *Server) warmup() time.Duration { return WarmUp(s.heartbeat) }
+
+// WarmUp is how long a copy that starts empty waits before it lists: one
+// heartbeat, within which every live instance sends a renewal, plus half a
+// heartbeat, the longest a client waits for one to be answered.
+func WarmUp(heartbeat time.Duration) time.Duration { return heartbeat + heartbeat/2 }
 
 // Handle registers the API on mux.
 func (s *Server) Handle(mux *http.ServeMux) {
