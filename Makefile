@@ -7,7 +7,11 @@ BIN     := bin/stripelab
 OUT     ?= out
 FUZZTIME ?= 30s
 
-.PHONY: help build run serve test race bench fuzz lint tidy schema clean
+.PHONY: help build run serve test race bench fuzz lint tidy schema clean e2e
+
+# REAL_PKGS start real processes on this machine and share one lock: they
+# run after the others, one package at a time (-p 1).
+REAL_PKGS := ./components/realtest ./components/process
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-8s %s\n", $$1, $$2}'
@@ -24,12 +28,17 @@ serve: build ## serve the dashboard over the OUT folder (default out) at http://
 test: ## run every test (unit, determinism, queueing theory, golden files, fuzz smoke, browser)
 	@[ -n "$${STRIPELAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		command -v google-chrome >/dev/null || echo "browser tests SKIPPED: no Chromium (apt-get install chromium, or set STRIPELAB_CHROMIUM)"
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
+	$(GO) test -count=1 -p 1 $(REAL_PKGS)
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
 	@$(GO) run ./internal/browsertest/checkchromium
 
 race: ## run the tests under the race detector (-short: the long statistical runs are left to make test)
-	$(GO) test -count=1 -race -short ./...
+	$(GO) test -count=1 -race -short $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
+	$(GO) test -count=1 -race -short -p 1 $(REAL_PKGS)
+
+e2e: ## run every real scenario (scenarios/library/real) on the process backend and check its verdicts (STRIPELAB_E2E=1; about 15 minutes)
+	STRIPELAB_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestE2EScenarios' -v ./components/realtest
 
 bench: ## run the benchmarks: simulator speed against the bare pipeline, memory, scale, parallel runs, queue, recorder
 	$(GO) test -run '^$$' -bench 'Reference$$|ReferenceMinute|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim

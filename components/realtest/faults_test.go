@@ -47,6 +47,7 @@ func failures(c reports.Counts) int64 { return c.Offered - c.OK() }
 // gateway's cache refreshes; from TTL + refresh + a heartbeat and a
 // window of slack on, the set is whole again on its other instance.
 func TestMachineLoss(t *testing.T) {
+	long(t)
 	p := plan(t, "rt-machine-loss", small("rt-machine-loss", registryFast, "rehome_delay: 20s",
 		"  - {name: lose an api machine, at: 3s, for: 7s, kind: machine-down, target: machine=shenzhen/a/r1/m2}\n"))
 	out := execute(t, p)
@@ -79,6 +80,7 @@ func TestMachineLoss(t *testing.T) {
 // to the other set rehome_delay after its health checks see the gateway
 // down, not before.
 func TestAZLossRehomes(t *testing.T) {
+	long(t)
 	p := plan(t, "rt-az-loss", small("rt-az-loss", registryFast, "rehome_delay: 2s",
 		"  - {name: lose shenzhen/a, at: 3s, for: 7s, kind: az-down, target: az=shenzhen/a}\n"))
 	out := execute(t, p)
@@ -105,6 +107,7 @@ func TestAZLossRehomes(t *testing.T) {
 // access hop included) for 4s, and rehome_delay outlasts the cut: calls
 // across the cut time out, none is refused, and they come back after it.
 func TestPartitionTimesOut(t *testing.T) {
+	long(t)
 	p := plan(t, "rt-partition", small("rt-partition", registryFast, "rehome_delay: 20s",
 		"  - {name: cut shenzhen/a, at: 3s, for: 4s, kind: partition, target: az=shenzhen/a, action: drop}\n"))
 	out := execute(t, p)
@@ -129,6 +132,7 @@ func TestPartitionTimesOut(t *testing.T) {
 // until the end of its loss. With mesh discovery the sidecars drop it
 // within detection + propagation.
 func TestRegistryOutageFreezesCaches(t *testing.T) {
+	long(t)
 	faults := "  - {name: registry outage, at: 2s, for: 8s, kind: registry-down}\n" +
 		"  - {name: lose an api machine, at: 3s, for: 6s, kind: machine-down, target: machine=shenzhen/a/r1/m2}\n"
 	late := func(res *reports.Result) reports.Counts { return window(res, 6*time.Second, 9*time.Second) }

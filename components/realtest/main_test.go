@@ -41,6 +41,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// long skips a test of several seconds of real traffic under -short
+// (the race run); make test runs it.
+func long(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real traffic for several seconds: make test runs it, -short skips it")
+	}
+}
+
 // plan parses a scenario text.
 func plan(t *testing.T, name, text string) *scenarios.Plan {
 	t.Helper()

@@ -1,0 +1,80 @@
+package realtest
+
+import (
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// realFailures are the objectives each real scenario's opening comment
+// says fail (SLO names); every other objective must hold.
+var realFailures = map[string][]string{
+	"real/baseline":             nil,
+	"real/machine-loss":         nil,
+	"real/az-loss":              nil,
+	"real/city-partition":       nil,
+	"real/added-latency":        {"latency_in_fault p99"},
+	"real/registry-outage":      {"latency p99"},
+	"real/registry-outage-mesh": nil,
+	"real/shard-failover-sync":  nil,
+	"real/shard-failover-async": {"lost_writes"},
+	"real/overload-shedding":    nil,
+}
+
+// TestRealScenariosListed keeps the table above and the library equal.
+func TestRealScenariosListed(t *testing.T) {
+	var lib []string
+	for _, n := range scenarios.LibraryNames() {
+		if strings.HasPrefix(n, "real/") {
+			lib = append(lib, n)
+		}
+	}
+	var table []string
+	for n := range realFailures {
+		table = append(table, n)
+	}
+	sort.Strings(table)
+	if !slices.Equal(lib, table) {
+		t.Errorf("real scenarios in the library %v, in the expectations %v", lib, table)
+	}
+}
+
+// TestE2EScenarios runs every real scenario on the process backend (a
+// minute each: make e2e sets STRIPELAB_E2E=1) and checks its verdicts
+// hold or fail as its opening comment says, every revert verified and
+// nothing left behind.
+func TestE2EScenarios(t *testing.T) {
+	if os.Getenv("STRIPELAB_E2E") != "1" {
+		t.Skip("the real scenarios take a minute each: make e2e runs them (STRIPELAB_E2E=1)")
+	}
+	names := make([]string, 0, len(realFailures))
+	for n := range realFailures {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if only := os.Getenv("STRIPELAB_E2E_ONLY"); only != "" {
+		names = strings.Split(only, ",")
+	}
+	for _, name := range names {
+		t.Run(strings.TrimPrefix(name, "real/"), func(t *testing.T) {
+			out := execute(t, library(t, name))
+			res := out.Result
+			want := realFailures[name]
+			for _, v := range res.Verdicts {
+				expectFail := slices.Contains(want, v.SLO)
+				t.Logf("%-24s %-28s %-10s measured %s pass %v", v.SLO, v.Scope, v.Target, v.Measured, v.Pass)
+				if v.Pass == expectFail {
+					t.Errorf("%s [%s]: measured %s against %s, pass %v; the scenario says it should %s", v.SLO, v.Scope, v.Measured, v.Target, v.Pass,
+						map[bool]string{true: "fail", false: "hold"}[expectFail])
+				}
+			}
+			t.Logf("bring-up %s, availability %.4f, p99 %s, writes read back %d (lost %d, unknown %d), engine %v",
+				out.BringUp, res.Totals.Counts.Availability(), time.Duration(res.Totals.Latency.P99), out.Checked, out.Lost, out.Unknown, res.Engine)
+		})
+	}
+}
