@@ -323,3 +323,86 @@ func TestInjectRevert(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func newLinkTo(t testing.TB, up string) (*Server, *Link) {
+	s := NewServer(context.Background(), 1)
+	t.Cleanup(s.Close)
+	l, err := s.Add(Spec{Listen: "127.0.0.1:0", Upstream: up})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, l
+}
+
+// TestDeadHost: a dead host's link holds open connections silent even
+// when the instance's side closes, and accepts new ones without answering,
+// so callers time out; Alive closes what was held and serves again.
+func TestDeadHost(t *testing.T) {
+	ts := echo(t)
+	_, l := newLinkTo(t, ts.Listener.Addr().String())
+	const timeout = 150 * time.Millisecond
+	old := client(timeout)
+	if _, err := get(old, l.Listen); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Dead(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Verify() == nil {
+		t.Fatal("Verify passed on a dead host's link")
+	}
+	ts.CloseClientConnections() // the instance's kernel closes its side
+	var ne net.Error
+	if _, err := get(old, l.Listen); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("open connection to a dead host: %v, want a timeout", err)
+	}
+	if _, err := get(client(timeout), l.Listen); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("new connection to a dead host: %v, want a timeout", err)
+	}
+	if err := l.Alive(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(client(time.Second), l.Listen); err != nil {
+		t.Fatalf("after Alive: %v", err)
+	}
+}
+
+// TestDownClosesOpenConnections: Down closes a connection in use (the
+// caller sees an error at once, not a timeout).
+func TestDownClosesOpenConnections(t *testing.T) {
+	_, l := newLink(t, 0, 0)
+	c := client(time.Second)
+	if _, err := get(c, l.Listen); err != nil {
+		t.Fatal(err)
+	}
+	l.Down()
+	t0 := time.Now()
+	if _, err := get(c, l.Listen); err == nil {
+		t.Fatal("a request went through a link that is down")
+	}
+	if el := time.Since(t0); el >= time.Second {
+		t.Fatalf("took %v: want an error before the timeout", el)
+	}
+}
+
+// TestClosedConnectionsForgotten: a link does not keep every connection
+// it ever carried.
+func TestClosedConnectionsForgotten(t *testing.T) {
+	_, l := newLink(t, 0, 0)
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	const n = 300
+	for range n {
+		if _, err := get(c, l.Listen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.mu.Lock()
+	kept := len(l.conns)
+	l.mu.Unlock()
+	if kept >= 2*n {
+		t.Fatalf("%d connections tracked after %d closed ones", kept, n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"sync"
 	"time"
@@ -83,19 +84,18 @@ func (s *Server) Add(sp Spec) (*Link, error) {
 	if _, ok := s.links[sp.Name]; ok {
 		return nil, fmt.Errorf("network: link %s exists", sp.Name)
 	}
-	p := toxiproxy.NewProxy(s.srv, sp.Name, sp.Listen, sp.Upstream)
-	if err := s.srv.Collection.Add(p, true); err != nil {
-		return nil, fmt.Errorf("network: link %s on %s: %w", sp.Name, sp.Listen, err)
-	}
-	l := &Link{Spec: sp, s: s, p: p, faults: map[string]bool{}}
+	l := &Link{Spec: sp, s: s, p: toxiproxy.NewProxy(s.srv, sp.Name, sp.Listen, sp.Upstream), faults: map[string]bool{},
+		conns: map[*net.TCPConn]struct{}{}, held: map[net.Conn]struct{}{}}
 	l.seed = scenarios.Mix64(s.seed ^ scenarios.Mix64(uint64(len(s.order))+1))
 	for _, st := range []Stream{Upstream, Downstream} {
 		if err := l.addToxic(baseName(st), st, toxicDelay, delayToxic{DelayNS: int64(sp.Delay), JitterNS: int64(float64(sp.Delay) * sp.Jitter), Seed: l.seed + uint64(st)}); err != nil {
-			s.srv.Collection.Remove(sp.Name)
 			return nil, err
 		}
 	}
-	l.Listen = p.Listen // the bound address (a port 0 was chosen)
+	if err := l.listen(); err != nil {
+		return nil, err
+	}
+	l.Listen = l.ln.Addr().String() // the bound address (a port 0 was chosen)
 	s.links[sp.Name] = l
 	s.order = append(s.order, sp.Name)
 	return l, nil
@@ -140,7 +140,7 @@ func (s *Server) closeLinks() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range s.order {
-		s.srv.Collection.Remove(n)
+		s.links[n].close()
 	}
 	s.links, s.order = map[string]*Link{}, nil
 }
@@ -168,14 +168,23 @@ func baseName(st Stream) string { return "base_" + st.String() }
 
 func faultName(id string, st Stream) string { return id + "_" + st.String() }
 
-// Link is one proxy: a caller (machine or users of a city) to one instance.
+// Link is one proxy: a caller (machine or users of a city) to one
+// instance. It accepts connections itself and pipes each through the
+// toxics of a Toxiproxy proxy (its toxic chain), so that it can also play
+// a dead host (Dead), which Toxiproxy's own accept loop cannot.
 type Link struct {
 	Spec
 	s      *Server
-	p      *toxiproxy.Proxy
+	p      *toxiproxy.Proxy // its Toxics only: the proxy's own listener is not used
 	seed   uint64
 	mu     sync.Mutex
+	ln     net.Listener
+	served chan struct{} // closed when the accept loop ends
 	down   bool
+	dead   bool
+	conns  map[*net.TCPConn]struct{}
+	pruned int
+	held   map[net.Conn]struct{}
 	faults map[string]bool // fault toxic names on the link
 }
 
@@ -262,36 +271,6 @@ func (l *Link) Remove(id string) error {
 	return errors.Join(errs...)
 }
 
-// Down stops the proxy: new connections are refused and open ones are
-// closed, as for an instance that is killed.
-func (l *Link) Down() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.p.Stop()
-	l.down = true
-}
-
-// Up starts the proxy again on the same address.
-func (l *Link) Up() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.down {
-		return nil
-	}
-	if err := l.p.Start(); err != nil && !errors.Is(err, toxiproxy.ErrProxyAlreadyStarted) {
-		return fmt.Errorf("network: link %s up: %w", l.Name, err)
-	}
-	l.down = false
-	return nil
-}
-
-// IsDown reports whether Down was called without a later Up.
-func (l *Link) IsDown() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.down
-}
-
 // Toxics lists the names of the toxics on the link, sorted.
 func (l *Link) Toxics() []string {
 	var out []string
@@ -308,13 +287,13 @@ func (l *Link) Toxics() []string {
 // base delay and jitter, and is up: what a fault's revert must leave.
 func (l *Link) Verify() error {
 	l.mu.Lock()
-	down := l.down
+	down, dead := l.down, l.dead
 	l.mu.Unlock()
-	l.p.Lock()
-	enabled := l.p.Enabled
-	l.p.Unlock()
-	if down || !enabled {
+	switch {
+	case down:
 		return fmt.Errorf("network: link %s is down", l.Name)
+	case dead:
+		return fmt.Errorf("network: link %s plays a dead host", l.Name)
 	}
 	var errs []error
 	seen := 0
@@ -331,6 +310,8 @@ func (l *Link) Verify() error {
 					time.Duration(d.DelayNS), time.Duration(d.JitterNS), l.Delay, time.Duration(float64(l.Delay)*l.Jitter)))
 			}
 			seen++
+		case w.Name == holdName:
+			// Dead's toxic: reported above
 		default:
 			errs = append(errs, fmt.Errorf("network: link %s still carries %s (%s)", l.Name, w.Name, w.Type))
 		}

@@ -19,6 +19,7 @@ import (
 const (
 	toxicDelay = "sl_delay"
 	toxicLoss  = "sl_loss"
+	toxicHold  = "sl_hold"
 )
 
 var registerOnce sync.Once
@@ -28,6 +29,7 @@ func register() {
 	registerOnce.Do(func() {
 		toxics.Register(toxicDelay, new(delayToxic))
 		toxics.Register(toxicLoss, new(lossToxic))
+		toxics.Register(toxicHold, new(holdToxic))
 	})
 }
 
@@ -146,3 +148,26 @@ func (t *lossToxic) Cleanup(stub *toxics.ToxicStub) {
 		stub.Close()
 	}
 }
+
+// holdToxic is a dead host on one stream: data vanishes, and the end of
+// the input (the instance's kernel closing its side when the process was
+// killed, or the caller giving up) is not passed on, so the other side
+// stays open and silent until the toxic is removed, which closes it.
+type holdToxic struct{}
+
+func (t *holdToxic) Pipe(stub *toxics.ToxicStub) {
+	for {
+		select {
+		case <-stub.Interrupt:
+			return
+		case c := <-stub.Input:
+			if c == nil {
+				<-stub.Interrupt
+				return
+			}
+		}
+	}
+}
+
+// Cleanup closes the held stream.
+func (t *holdToxic) Cleanup(stub *toxics.ToxicStub) { stub.Close() }
