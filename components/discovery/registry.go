@@ -260,23 +260,38 @@ func (c *registryClient) complete() bool {
 	return true
 }
 
-// refreshOnce reads each registry from the first copy that answers and
-// rebuilds the view; a registry none of whose copies answers keeps its
-// last list.
+// refreshOnce reads every registry at once, each from the first copy that
+// answers, and rebuilds the view; a registry none of whose copies answers
+// keeps its last list.
 func (c *registryClient) refreshOnce() {
-	for _, r := range c.regs {
-		l, ok := c.fetch(r)
+	type answer struct {
+		list []registry.Entry
+		copy int // the copy that answered; -1: none
+	}
+	got := make([]answer, len(c.regs))
+	var wg sync.WaitGroup
+	for k, r := range c.regs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[k].list, got[k].copy = c.fetch(r, c.good[r])
+		}()
+	}
+	wg.Wait()
+	for k, r := range c.regs {
+		ok := got[k].copy >= 0
 		if ok {
-			c.last[r] = l
+			c.last[r], c.good[r] = got[k].list, got[k].copy
 		}
 		c.mRefreshes.WithLabelValues(strconv.Itoa(r), map[bool]string{true: "ok", false: "unreachable"}[ok]).Inc()
 	}
 	c.rebuild()
 }
 
-func (c *registryClient) fetch(r int) ([]registry.Entry, bool) {
+// fetch tries registry r's copies from start on; it returns the list and
+// the copy that answered, or -1.
+func (c *registryClient) fetch(r, start int) ([]registry.Entry, int) {
 	copies := c.plan.Registries[r].Instances
-	start := c.good[r]
 	for k := range copies {
 		j := (start + k) % len(copies)
 		addr, ok := c.addrs[copies[j]]
@@ -284,11 +299,10 @@ func (c *registryClient) fetch(r int) ([]registry.Entry, bool) {
 			continue
 		}
 		if l, ok := c.list(addr); ok {
-			c.good[r] = j
-			return l, true
+			return l, j
 		}
 	}
-	return nil, false
+	return nil, -1
 }
 
 func (c *registryClient) list(addr string) ([]registry.Entry, bool) {

@@ -22,6 +22,7 @@ import (
 type memNet struct {
 	mu    sync.Mutex
 	hosts map[string]http.Handler
+	holes map[string]bool // blackholed: a request hangs until its deadline
 	list  map[string]int // list requests by caller
 }
 
@@ -33,6 +34,11 @@ func (n *memNet) lists(caller int) int {
 
 func (n *memNet) RoundTrip(r *http.Request) (*http.Response, error) {
 	n.mu.Lock()
+	if n.holes[r.URL.Host] {
+		n.mu.Unlock()
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
 	h, ok := n.hosts[r.URL.Host]
 	if ok && r.URL.Path == registry.PathList {
 		n.list[r.URL.Query().Get("caller")]++
@@ -69,7 +75,7 @@ type stack struct {
 
 func newStack(t *testing.T, d disctest.Discovery) *stack {
 	p := d.Plan(t)
-	n := &memNet{hosts: map[string]http.Handler{}, list: map[string]int{}}
+	n := &memNet{hosts: map[string]http.Handler{}, list: map[string]int{}, holes: map[string]bool{}}
 	s := &stack{t: t, p: p, addrs: disctest.Addrs(p), net: n, hc: &http.Client{Transport: n}, stops: map[int]context.CancelFunc{}, envs: map[int]*node.Env{}}
 	for _, r := range p.Registries {
 		for _, in := range r.Instances {
@@ -264,4 +270,39 @@ func TestRefreshPicksUpChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBlackholedCopy: a copy that never answers costs each refresh one
+// call timeout, after which the next copy answers; registries are read at
+// once, so the blackholes of several do not add up.
+func TestBlackholedCopy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := disctest.Default()
+		d.Scope = "global"
+		s := newStack(t, d)
+		disc := &s.p.Scenario.Stack.Discovery
+		hb, refresh, ttl := time.Duration(disc.Heartbeat), time.Duration(disc.Refresh), time.Duration(disc.TTL)
+		timeout := min(hb/2, refresh/2, time.Second)
+		s.net.mu.Lock()
+		for _, r := range s.p.Registries {
+			s.net.holes[s.addrs[r.Instances[0]]] = true // the copy every cache tries first
+		}
+		s.net.mu.Unlock()
+		var kill func()
+		for k, in := range s.p.Services[0].Instances {
+			_, _, stop := s.client(in)
+			if k == 0 {
+				kill = stop
+			}
+		}
+		gw, _, _ := s.client(0)
+		all := len(s.p.Services[0].Instances)
+		waitUntil(t, 2*hb+refresh, func() bool { return len(gw.Instances(0)) == all })
+		time.Sleep(3 * refresh)
+		kill()
+		took := waitUntil(t, ttl+2*refresh, func() bool { return len(gw.Instances(0)) == all-1 })
+		if took > ttl+refresh+timeout {
+			t.Fatalf("a death seen after %v with blackholed copies, want at most TTL+refresh+one call timeout %v", took, ttl+refresh+timeout)
+		}
+	})
 }
