@@ -23,7 +23,7 @@ type memNet struct {
 	mu    sync.Mutex
 	hosts map[string]http.Handler
 	holes map[string]bool // blackholed: a request hangs until its deadline
-	list  map[string]int // list requests by caller
+	list  map[string]int  // list requests by caller
 }
 
 func (n *memNet) lists(caller int) int {
