@@ -1,0 +1,250 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stripelab/stripelab/components/node"
+	"github.com/stripelab/stripelab/components/wire"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// The timer tests run three copies in a synctest bubble: pebble on a temp
+// dir, and the copies' HTTP calls served in-process by memNet, so fake
+// time advances exactly and every bound is the configured one.
+
+const bubbleScenario = `name: shard-timers
+run: {duration: 1m, seed: 1}
+topology:
+  cities:
+    - {name: a, azs: 3, racks: 1, machines: 1}
+striping: {granularity: az}
+stack:
+  gateway: {instances: 1}
+  services:
+    - {name: api, instances: 1, calls: [{data: request}]}
+  data:
+    mode: proxy
+    shards: 1
+    replicas: 3
+    placement: az
+    detection: 2s
+    promotion: 1s
+    service_time: {dist: constant, mean: 100us}
+    proxy: {instances: 1}
+%s
+workload: {rate: 100/s, users: {count: 100}}
+`
+
+// memNet serves HTTP requests by calling the target copy's handler.
+type memNet struct {
+	mu   sync.Mutex
+	mux  map[string]http.Handler
+	down map[string]bool
+}
+
+func (n *memNet) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.mu.Lock()
+	h, down := n.mux[r.URL.Host], n.down[r.URL.Host]
+	n.mu.Unlock()
+	if h == nil || down {
+		return nil, fmt.Errorf("dial %s: %w", r.URL.Host, syscall.ECONNREFUSED)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+func (n *memNet) setDown(addr string, down bool) {
+	n.mu.Lock()
+	n.down[addr] = down
+	n.mu.Unlock()
+}
+
+type bubble struct {
+	t      *testing.T
+	plan   *scenarios.Plan
+	text   string
+	net    *memNet
+	shards map[int]*Shard
+	stops  map[int]func()
+	dirs   map[int]string
+}
+
+func newBubble(t *testing.T, repl string) *bubble {
+	text := fmt.Sprintf(bubbleScenario, repl)
+	f, err := scenarios.Parse("t.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bubble{t: t, plan: scenarios.NewPlan(f), text: text, net: &memNet{mux: map[string]http.Handler{}, down: map[string]bool{}}, shards: map[int]*Shard{}, stops: map[int]func(){}, dirs: map[int]string{}}
+	for _, in := range b.reps() {
+		b.start(in)
+	}
+	return b
+}
+
+func (b *bubble) reps() []int                { return b.plan.Shards[0].Replicas }
+func (b *bubble) addr(in int) string         { return fmt.Sprintf("copy%d", in) }
+func (b *bubble) events(in int) []node.Event { return b.shards[in].ev.After(0) }
+
+func (b *bubble) start(in int) {
+	if b.dirs[in] == "" {
+		b.dirs[in] = b.t.TempDir()
+	}
+	cfg := &node.Config{Role: "shard", Scenario: b.text, Instance: in, Listen: b.addr(in), DataDir: b.dirs[in], Seed: 1}
+	for _, o := range b.reps() {
+		if o != in {
+			cfg.Peers = append(cfg.Peers, node.Peer{Instance: o, Addr: b.addr(o)})
+		}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	env := &node.Env{Config: cfg, Plan: b.plan, Log: log}
+	env.Server = node.NewServer(cfg, log, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := newShard(ctx, env)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	s.peer.c.HTTP.Transport = b.net
+	s.routes(env.Server)
+	if err := s.boot(); err != nil {
+		b.t.Fatal(err)
+	}
+	s.wg.Add(2)
+	go s.monitor()
+	go s.reportAcks()
+	b.net.mu.Lock()
+	b.net.mux[b.addr(in)] = env.Server.Mux
+	b.net.mu.Unlock()
+	b.net.setDown(b.addr(in), false)
+	b.shards[in] = s
+	b.stops[in] = func() { cancel(); s.close() }
+}
+
+// kill takes a copy off the network and stops it.
+func (b *bubble) kill(in int) {
+	b.net.setDown(b.addr(in), true)
+	b.stops[in]()
+	delete(b.stops, in)
+}
+
+func (b *bubble) stopAll() {
+	for in := range b.stops {
+		b.kill(in)
+	}
+}
+
+func (b *bubble) write(in int, id string) wire.Reply {
+	r := &wire.Request{ID: id, User: 1, Priority: 1, Key: 1, Op: wire.Write, Deadline: time.Minute, Value: []byte("v")}
+	return b.shards[in].serve(context.Background(), r, 0)
+}
+
+func eventAt(evs []node.Event, kind string) (node.Event, bool) {
+	for _, e := range evs {
+		if e.Kind == kind {
+			return e, true
+		}
+	}
+	return node.Event{}, false
+}
+
+// A dead primary is declared lost one detection after its last heartbeat
+// (not before), and the first copy in the replica list is promoted one
+// promotion later under epoch 2.
+func TestDetectionAndPromotionTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, "    replication: sync\n    acks: majority")
+		defer b.stopAll()
+		set := b.shards[b.reps()[0]].set
+		time.Sleep(time.Second)
+		old, c1, c2 := b.reps()[0], b.reps()[1], b.reps()[2]
+		if rp := b.write(old, "1.0"); rp.Outcome != wire.OK {
+			t.Fatalf("write: %+v", rp)
+		}
+		synctest.Wait()
+		killed := time.Now()
+		b.kill(old)
+		time.Sleep(set.detection - set.heartbeat)
+		if _, ok := eventAt(b.events(c1), node.EvPrimaryLost); ok {
+			t.Fatalf("primary lost declared before detection %s", set.detection)
+		}
+		time.Sleep(set.promotion + 3*set.heartbeat)
+		for _, in := range []int{c1, c2} {
+			ev, ok := eventAt(b.events(in), node.EvPrimaryLost)
+			if d := time.Unix(0, ev.Time).Sub(killed); !ok || d < set.detection-set.heartbeat || d > set.detection+set.heartbeat {
+				t.Errorf("copy %d: primary lost %v after the kill, want detection %s within a heartbeat %s", in, d, set.detection, set.heartbeat)
+			}
+		}
+		ev, ok := eventAt(b.events(c1), node.EvPromoted)
+		if !ok || ev.Epoch != 2 {
+			t.Fatalf("copy %d not promoted to epoch 2: %+v", c1, b.events(c1))
+		}
+		want := set.detection + set.promotion
+		if d := time.Unix(0, ev.Time).Sub(killed); d < want-set.heartbeat || d > want+2*set.heartbeat {
+			t.Errorf("promoted %s after the kill, want detection+promotion %s within heartbeats", d, want)
+		}
+		if _, ok := eventAt(b.events(c2), node.EvPromoted); ok {
+			t.Errorf("two copies promoted")
+		}
+		if r := b.shards[c2].role(); r.KnownPrimary != c1 || r.Epoch != 2 {
+			t.Errorf("other copy: %+v, want following %d in epoch 2", r, c1)
+		}
+	})
+}
+
+// A sync write with acks: all waits for a dead copy until the primary's
+// failure detector drops it, one detection after its last answer.
+func TestSyncWriteWaitsForDetection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, "    replication: sync\n    acks: all")
+		defer b.stopAll()
+		p := b.reps()[0]
+		set := b.shards[p].set
+		time.Sleep(time.Second)
+		start := time.Now()
+		if rp := b.write(p, "1.0"); rp.Outcome != wire.OK || time.Since(start) > time.Millisecond {
+			t.Fatalf("write with every copy up: %+v after %s", rp, time.Since(start))
+		}
+		b.kill(b.reps()[2])
+		start = time.Now()
+		rp := b.write(p, "2.0")
+		took := time.Since(start)
+		if rp.Outcome != wire.OK || took < set.detection-set.heartbeat || took > set.detection+set.heartbeat {
+			t.Errorf("write with a dead copy: %+v after %s, want ok after detection %s", rp, took, set.detection)
+		}
+	})
+}
+
+// An async write is shipped once lag has passed, not before.
+func TestAsyncShipsAfterLag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, "    replication: async\n    lag: 500ms")
+		defer b.stopAll()
+		p, c1 := b.reps()[0], b.reps()[1]
+		lag := b.shards[p].set.lag
+		time.Sleep(time.Second)
+		if rp := b.write(p, "1.0"); rp.Outcome != wire.OK || !rp.Wrote {
+			t.Fatalf("write: %+v", rp)
+		}
+		time.Sleep(lag - time.Millisecond)
+		synctest.Wait()
+		if a := b.shards[c1].role().Applied; a != 0 {
+			t.Fatalf("copy applied %d before lag %s", a, lag)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if a := b.shards[c1].role().Applied; a != 1 {
+			t.Fatalf("copy applied %d just after lag %s, want 1", a, lag)
+		}
+	})
+}
