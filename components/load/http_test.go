@@ -102,5 +102,5 @@ func TestLagAt1000(t *testing.T) {
 	for _, r := range col.reqs {
 		lat = append(lat, r.Latency)
 	}
-	t.Logf("%d requests in 3s; lag p50 %v p99 %v p99.9 %v max %v", l.Count, l.P50, l.P99, l.P999, l.Max)
+	t.Logf("%d requests in 3s; lag p50 %v p99 %v p99.9 %v max %v; per window %v", l.Count, l.P50, l.P99, l.P999, l.Max, l.WindowMax)
 }

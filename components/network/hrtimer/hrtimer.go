@@ -9,7 +9,11 @@
 // nanoseconds) is armed for the earliest pending wake-up and read through
 // Go's netpoller, so the waiting thread sleeps in the kernel and wakes when
 // the timer expires. A single goroutine serves every waiter while any is
-// pending and ends when none is.
+// pending and ends when none is. Each wake-up also has a runtime timer: a
+// busy process checks those at every scheduling turn but polls the network
+// only when a processor runs out of work (or every 10ms), so the timerfd
+// is precise when the process idles and the runtime's timer when it is
+// busy; whichever fires first wakes the waiter.
 package hrtimer
 
 import (
@@ -25,7 +29,8 @@ import (
 type entry struct {
 	due   time.Time
 	ch    chan struct{}
-	index int // in the heap; -1 once fired or stopped
+	index int         // in the heap; -1 once fired or stopped
+	rt    *time.Timer // the runtime's timer for the same time
 }
 
 type entries []*entry
@@ -108,9 +113,11 @@ func NewTimer(d time.Duration) *Timer {
 		return t
 	}
 	due := time.Now().Add(d)
-	t.e = &entry{due: due, ch: ch}
+	e := &entry{due: due, ch: ch}
+	t.e = e
 	s.mu.Lock()
-	heap.Push(&s.pending, t.e)
+	heap.Push(&s.pending, e)
+	e.rt = time.AfterFunc(d, func() { s.fire(e) })
 	switch {
 	case !s.running:
 		s.running = true
@@ -135,14 +142,29 @@ func (t *Timer) Stop() {
 	if t.e == nil {
 		return
 	}
-	s := &svc
+	svc.remove(t.e, false)
+}
+
+// fire is the runtime's timer of e: in a busy process the scheduler checks
+// its timers at every turn but polls the network (and so the timerfd) only
+// when it runs out of work or every 10ms, so whichever comes first wakes.
+func (s *service) fire(e *entry) { s.remove(e, true) }
+
+// remove takes e out of the heap (closing its channel when fire) if it is
+// still pending, and wakes the loop to end when nothing else is.
+func (s *service) remove(e *entry, fire bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t.e.index < 0 {
+	if e.index < 0 {
 		return
 	}
-	heap.Remove(&s.pending, t.e.index)
-	t.e.index = -1
+	heap.Remove(&s.pending, e.index)
+	e.index = -1
+	if fire {
+		close(e.ch)
+	} else {
+		e.rt.Stop()
+	}
 	if len(s.pending) == 0 && s.running {
 		s.armed = time.Now()
 		s.arm(time.Nanosecond) // wake the loop so it ends
@@ -169,7 +191,9 @@ func (s *service) loop() {
 		s.mu.Lock()
 		now := time.Now()
 		for len(s.pending) > 0 && !s.pending[0].due.After(now) {
-			close(heap.Pop(&s.pending).(*entry).ch)
+			e := heap.Pop(&s.pending).(*entry)
+			e.rt.Stop()
+			close(e.ch)
 		}
 		if len(s.pending) == 0 {
 			s.running = false
