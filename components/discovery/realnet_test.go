@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func TestRealSockets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sockets and clock")
 	}
+	before := runtime.NumGoroutine()
 	d := disctest.Default()
 	d.Heartbeat, d.TTL, d.Refresh = "200ms", "600ms", "300ms"
 	p := d.Plan(t)
@@ -61,6 +63,8 @@ func TestRealSockets(t *testing.T) {
 	for _, in := range copies {
 		stops[in] = runCopy(in)
 	}
+	running := runtime.NumGoroutine() // the copies serve
+	var resolvers []Resolver
 	resolver := func(inst int) (Resolver, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(t.Context())
 		env := disctest.Env(p, inst, addrs)
@@ -68,7 +72,7 @@ func TestRealSockets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(r.Close)
+		resolvers = append(resolvers, r)
 		return r, cancel
 	}
 	a, b := p.Services[0].Instances[0], p.Services[0].Instances[1]
@@ -116,8 +120,25 @@ func TestRealSockets(t *testing.T) {
 	if !has(gw.Instances(0), a) {
 		t.Fatal("the live instance was dropped")
 	}
+	for _, r := range resolvers {
+		r.Close()
+	}
+	settle(t, running, "with the copies running")
 	for _, in := range copies {
 		stops[in]()
+	}
+	settle(t, before, "at the end")
+}
+
+// settle waits for the goroutines to come back to n.
+func settle(t *testing.T, n int, when string) {
+	t.Helper()
+	before := n
+	for end := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%s: %d goroutines left, %d before", when, n, before)
 	}
 }
 

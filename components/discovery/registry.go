@@ -99,6 +99,10 @@ func newRegistryClient(ctx context.Context, env *node.Env, hc *http.Client) (*re
 	c.view.Store(&empty)
 	c.metrics()
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	context.AfterFunc(c.ctx, func() {
+		c.wg.Wait()
+		c.hc.CloseIdleConnections() // their goroutines end with the resolver
+	})
 	if scope.ServiceOf(p, self) >= 0 {
 		c.startLeases()
 	}
@@ -136,6 +140,7 @@ func (c *registryClient) Close() {
 			}()
 		}
 		wg.Wait()
+		c.hc.CloseIdleConnections()
 	})
 }
 

@@ -68,7 +68,7 @@ func New(env *node.Env, hc *http.Client) (*Server, error) {
 		return nil, fmt.Errorf("discovery.ttl %v and discovery.heartbeat %v must be positive", d.TTL, d.Heartbeat)
 	}
 	if hc == nil {
-		hc = &http.Client{}
+		hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	}
 	s := &Server{env: env, plan: p, reg: reg, sets: make([]bool, len(p.Sets)), scope: scope.Of(p),
 		heartbeat: time.Duration(d.Heartbeat), http: hc}
@@ -224,6 +224,7 @@ func (s *Server) fail(op string, w http.ResponseWriter, code int, msg string) {
 // syncSiblings takes the leases of the first sibling copy that lists,
 // retrying every quarter heartbeat while this copy warms up.
 func (s *Server) syncSiblings(ctx context.Context) {
+	defer s.http.CloseIdleConnections()
 	addrs := s.env.Config.PeerAddrs()
 	var sibs []string
 	for _, in := range s.plan.Registries[s.reg].Instances {
