@@ -245,10 +245,11 @@ func (r *runner) linkHeldDown(l *network.Link) bool {
 	return r.instDown[l.To] > 0 || r.machDown[r.plan.Instances[l.To].Machine] > 0
 }
 
-// machinesDown kills every instance of the fault's machines and
-// blackholes the links towards them (a dead host answers nothing: callers
-// wait for their timeouts, as the simulator's dead machine); the revert
-// starts the machines again with the same configs and data.
+// machinesDown makes the links towards the fault's machines play a dead
+// host (Link.Dead: open connections fall silent, new ones are never
+// answered, so callers wait for their timeouts, as the simulator's dead
+// machine) and kills every instance there; the revert starts the machines
+// again with the same configs and data and brings the links back.
 func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 	p := r.plan
 	killed := map[int]bool{}
@@ -266,9 +267,8 @@ func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 		}
 	}
 	links := r.linksTo(killed)
-	hole := fmt.Sprintf("down%d", pf.Index)
 	for _, l := range links {
-		errs = append(errs, l.Partition(hole, network.Both, false))
+		errs = append(errs, l.Dead())
 	}
 	for _, m := range pf.Machines {
 		errs = append(errs, r.host.KillMachine(m))
@@ -298,7 +298,9 @@ func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 			errs = append(errs, r.host.StartMachine(context.Background(), m, cfgs))
 		}
 		for _, l := range links {
-			errs = append(errs, l.Remove(hole))
+			if !r.linkHeldDown(l) {
+				errs = append(errs, l.Alive())
+			}
 		}
 		u.verify = r.verifier(restarted, links)
 		return fmt.Sprintf("restarted %s on %s", quantity(len(restarted), "instance"), names(pf.Machines, func(m int) string { return p.Machines[m].Name })), errors.Join(errs...)
