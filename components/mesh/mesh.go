@@ -69,8 +69,10 @@ func instanceOf(name string) (int, bool) {
 	return v, err == nil && strings.HasPrefix(name, "i")
 }
 
-// New joins env's instance to the ring: it binds env.Config.Gossip and
-// joins env.Config.GossipPeers (retrying until one answers). It leaves
+// New joins env's instance to the ring: it binds env.Config.Gossip (an IP
+// address and port; it advertises that address, or the host's private one
+// when it is 0.0.0.0) and joins env.Config.GossipPeers (retrying until one
+// answers). It leaves
 // the ring when ctx ends or at Close.
 func New(ctx context.Context, env *node.Env) (*Mesh, error) {
 	p := env.Plan
@@ -90,7 +92,9 @@ func New(ctx context.Context, env *node.Env) (*Mesh, error) {
 	c := memberlist.DefaultLANConfig()
 	c.Name = NodeName(self)
 	c.BindAddr, c.BindPort = host, port
-	c.AdvertiseAddr, c.AdvertisePort = host, port
+	if ip := net.ParseIP(host); !ip.IsUnspecified() {
+		c.AdvertiseAddr, c.AdvertisePort = host, port
+	} // else memberlist advertises the host's private address
 	c.Label = "stripelab/" + env.Config.Run
 	c.LogOutput = io.Discard
 	c.Events = (*events)(m)
