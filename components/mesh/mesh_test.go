@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,12 +61,17 @@ func newRing(t *testing.T, d disctest.Discovery) *ring {
 	for _, i := range members {
 		r.start(i)
 	}
-	t.Cleanup(func() {
-		for _, m := range r.meshes {
-			m.Close()
-		}
-	})
+	t.Cleanup(r.closeAll)
 	return r
+}
+
+// closeAll closes every sidecar at once (each leave waits for its gossip).
+func (r *ring) closeAll() {
+	var wg sync.WaitGroup
+	for _, m := range r.meshes {
+		wg.Go(m.Close)
+	}
+	wg.Wait()
 }
 
 func (r *ring) start(i int) {
@@ -247,9 +253,7 @@ func TestMeshScopeSet(t *testing.T) {
 			t.Errorf("gateway %d: %d members alive, want the ring's %d", o, n, RingSize(p))
 		}
 	}
-	for _, m := range r.meshes {
-		m.Close()
-	}
+	r.closeAll()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
