@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stripelab/stripelab/components/dataproxy"
 	"github.com/stripelab/stripelab/components/gateway"
 	"github.com/stripelab/stripelab/components/machine"
 	"github.com/stripelab/stripelab/components/node"
@@ -25,6 +26,7 @@ var roleStarts = map[string]node.StartFunc{
 	"service":  service.Start,
 	"machine":  machine.Start,
 	"shard":    shard.Start,
+	"proxy":    dataproxy.Start,
 }
 
 // roleSummaries say what each role is, for node --help.
