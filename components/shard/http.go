@@ -100,7 +100,7 @@ func (s *Shard) handleCall(w http.ResponseWriter, r *http.Request) {
 	rp := s.serve(ctx, &req, epoch)
 	if rp.Outcome == wire.Timeout {
 		s.met.outcome(req.Op.String(), "timeout")
-		return // the caller has given up; nothing to say
+		panic(http.ErrAbortHandler) // the deadline passed: the caller sees no answer
 	}
 	s.mu.Lock()
 	w.Header().Set(HEpoch, strconv.FormatUint(s.epoch, 10))
@@ -117,13 +117,15 @@ func (s *Shard) serve(ctx context.Context, req *wire.Request, epoch uint64) wire
 	if got := s.env.Plan.ShardOf(req.City, req.User); got != s.shard {
 		return wire.Reply{Outcome: wire.Rejected, Reason: "wrong_shard", Served: -1}
 	}
-	if o, ok := s.work(ctx); !ok {
+	release, o, ok := s.work(ctx)
+	if !ok {
 		reason := ""
 		if o == wire.Shed {
 			reason = "queue_full"
 		}
 		return wire.Reply{Outcome: o, Reason: reason, Served: -1}
 	}
+	defer release()
 	if req.Op == wire.Read {
 		v, ver, err := s.st.latest(req.Key)
 		if err != nil {

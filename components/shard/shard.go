@@ -191,13 +191,14 @@ func (s *Shard) rejoinAsOldPrimary() error {
 // slowFactor is the /admin/slow multiplier of service times.
 func (s *Shard) slowFactor() float64 { return math.Float64frombits(s.slow.Load()) }
 
-// work holds one of the copy's concurrency slots for one service time; a
-// full queue sheds. It reports false when the request's context ended
-// first.
-func (s *Shard) work(ctx context.Context) (wire.Outcome, bool) {
+// work takes one of the copy's concurrency slots (a full queue sheds) and
+// spends one service time holding it; the caller releases the slot when it
+// answers, so a sync write holds it through its acknowledgements as in the
+// simulator. ok is false when the request's context ended first.
+func (s *Shard) work(ctx context.Context) (release func(), o wire.Outcome, ok bool) {
 	if s.wait.Add(1) > nodeQueue {
 		s.wait.Add(-1)
-		return wire.Shed, false
+		return nil, wire.Shed, false
 	}
 	s.met.queue.Inc()
 	select {
@@ -207,22 +208,25 @@ func (s *Shard) work(ctx context.Context) (wire.Outcome, bool) {
 	case <-ctx.Done():
 		s.wait.Add(-1)
 		s.met.queue.Dec()
-		return wire.Timeout, false
+		return nil, wire.Timeout, false
 	}
-	defer func() { <-s.slots }()
 	s.met.inflight.Inc()
-	defer s.met.inflight.Dec()
+	release = func() {
+		s.met.inflight.Dec()
+		<-s.slots
+	}
 	s.mu.Lock()
 	d := time.Duration(float64(s.samp.draw()) * s.slowFactor())
 	s.mu.Unlock()
 	if d <= 0 {
-		return wire.OK, true
+		return release, wire.OK, true
 	}
 	select {
 	case <-s.clock.After(d):
-		return wire.OK, true
+		return release, wire.OK, true
 	case <-ctx.Done():
-		return wire.Timeout, false
+		release()
+		return nil, wire.Timeout, false
 	}
 }
 
