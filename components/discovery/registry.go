@@ -37,6 +37,7 @@ type registryClient struct {
 	good    map[int]int              // registry -> the copy that answered last (index in its Instances)
 	last    map[int][]registry.Entry // registry -> its last list (kept while no copy answers)
 	members []int                    // what the scope may ever list, for the warm start
+	started time.Time
 	seen    map[int]bool
 	shown   map[int]bool // instances in the view
 	view    atomic.Pointer[[][]Endpoint]
@@ -98,6 +99,7 @@ func newRegistryClient(ctx context.Context, env *node.Env, hc *http.Client) (*re
 	empty := make([][]Endpoint, scope.ProxyService(p)+1)
 	c.view.Store(&empty)
 	c.metrics()
+	c.started = env.Clock.Now()
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	context.AfterFunc(c.ctx, func() {
 		c.wg.Wait()
@@ -237,15 +239,17 @@ func (c *registryClient) post(ctx context.Context, addr, path string) int {
 	return resp.StatusCode
 }
 
-// refreshLoop re-reads the registries every refresh; until the cache has
-// seen every instance its scope may list once, it polls every refresh/20
-// (at least 50ms) so a stack that is coming up is seen at once.
+// refreshLoop re-reads the registries every refresh. At start, until the
+// cache has seen every instance its scope may list once, it polls every
+// refresh/20 (at least 50ms) so a stack that is coming up is seen at once;
+// that ends after a registry's warm-up plus one refresh even if an
+// instance never showed up.
 func (c *registryClient) refreshLoop() {
 	defer c.wg.Done()
 	for {
 		c.refreshOnce()
 		wait := c.refresh
-		if !c.complete() {
+		if !c.complete() && c.env.Clock.Now().Sub(c.started) < registry.WarmUp(c.heartbeat)+c.refresh {
 			wait = min(c.refresh, max(c.refresh/20, 50*time.Millisecond))
 		}
 		select {

@@ -230,7 +230,7 @@ func TestRefreshPicksUpChanges(t *testing.T) {
 			// warm start: while an instance of its scope is unseen the
 			// cache polls every refresh/20, so b is seen at once
 			waitUntil(t, 2*hb, func() bool { return has(gw.Instances(0), a) })
-			time.Sleep(2 * every)
+			time.Sleep(every / 2)
 			_, _, killB := s.client(b)
 			if took := waitUntil(t, every, func() bool { return has(gw.Instances(0), b) }); took > every/20+time.Millisecond {
 				t.Fatalf("warm start: b seen %v after registering, want within refresh/20 %v", took, every/20)
@@ -303,6 +303,25 @@ func TestBlackholedCopy(t *testing.T) {
 		took := waitUntil(t, ttl+2*refresh, func() bool { return len(gw.Instances(0)) == all-1 })
 		if took > ttl+refresh+timeout {
 			t.Fatalf("a death seen after %v with blackholed copies, want at most TTL+refresh+one call timeout %v", took, ttl+refresh+timeout)
+		}
+	})
+}
+
+// TestWarmStartEnds: an instance of the scope that never registers does
+// not keep the cache polling fast: after a registry's warm-up plus one
+// refresh it reads every refresh.
+func TestWarmStartEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStack(t, disctest.Default())
+		disc := &s.p.Scenario.Stack.Discovery
+		every, hb := time.Duration(disc.Refresh), time.Duration(disc.Heartbeat)
+		s.client(s.p.Services[0].Instances[0]) // its set's other instance never starts
+		s.client(0)
+		time.Sleep(registry.WarmUp(hb) + every + time.Millisecond)
+		n0 := s.net.lists(0)
+		time.Sleep(10 * every)
+		if n := s.net.lists(0) - n0; n < 9 || n > 11 {
+			t.Fatalf("%d lists in 10 refresh periods after the warm start", n)
 		}
 	})
 }
