@@ -2,6 +2,7 @@ package realtest
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stripelab/stripelab/components/process"
+	"github.com/stripelab/stripelab/components/runner"
 	"github.com/stripelab/stripelab/reports"
 )
 
@@ -111,4 +113,24 @@ func TestInterruptWritesPartialResult(t *testing.T) {
 	if !res.Incomplete || res.Backend != "process" || res.StoppedNS <= 0 || res.StoppedNS >= res.DurationNS {
 		t.Errorf("result: incomplete %v, backend %s, stopped at %s of %s", res.Incomplete, res.Backend, time.Duration(res.StoppedNS), time.Duration(res.DurationNS))
 	}
+}
+
+// TestFailedBringUp: instances that never become healthy (a binary that
+// exits at once) fail the bring-up within its timeout, and the teardown
+// leaves no process and no folder.
+func TestFailedBringUp(t *testing.T) {
+	p := plan(t, "rt-bad", small("rt-bad", registryFast, "rehome_delay: 20s", "  []\n"))
+	h := process.New().WaitLock(10 * time.Minute)
+	start := time.Now()
+	out, err := runner.Execute(context.Background(), p, runner.Options{Host: h, Binary: "/bin/true", HealthTimeout: 2 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "bring-up") {
+		t.Fatalf("err %v, want a failed bring-up", err)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("a failed bring-up took %s", time.Since(start))
+	}
+	if out.Result != nil {
+		t.Errorf("a failed bring-up measured nothing, yet returned a result")
+	}
+	checkNothingLeft(t, out.RunID, h.Dir())
 }
