@@ -124,7 +124,7 @@ func (r *runner) milestone(ev node.Event) {
 				r.rec.Rerouted(f, t, fmt.Sprintf("%s stopped routing to %s", who, r.instName(subj)))
 			}
 		case node.EvRefreshed:
-			if killed[subj] {
+			if killed[subj] && ev.Detail != "added" {
 				r.rec.Rerouted(f, t, fmt.Sprintf("%s: cache dropped %s", who, r.instName(subj)))
 			}
 		case node.EvPrimaryLost:
