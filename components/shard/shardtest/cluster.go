@@ -303,3 +303,58 @@ func (c *Cluster) FailoverBound() time.Duration {
 	d := c.Plan.Scenario.Stack.Data
 	return d.Detection.Std() + d.Promotion.Std() + d.Detection.Std()/5 + d.Detection.Std() + 2*time.Second
 }
+
+// Env is the environment of another instance of the plan (a service or a
+// proxy) that reaches the copies directly and extra instances at extra.
+func (c *Cluster) Env(instance int, extra map[int]string) *node.Env {
+	cfg := &node.Config{Role: c.Plan.Instances[instance].Role.String(), Run: "t", Scenario: c.Text, Instance: instance, Secret: "s3cret", Seed: 1}
+	for in, a := range c.Addrs {
+		cfg.Peers = append(cfg.Peers, node.Peer{Instance: in, Addr: a})
+	}
+	for in, a := range extra {
+		cfg.Peers = append(cfg.Peers, node.Peer{Instance: in, Addr: a})
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	env := &node.Env{Config: cfg, Plan: c.Plan, Clock: node.RealClock{}, Log: log}
+	env.Server = node.NewServer(cfg, log, env.Clock, nil)
+	return env
+}
+
+// Served is how many operations of op (read or write) a copy answered ok.
+func (c *Cluster) Served(in int, op string) float64 {
+	r := c.nodes[in]
+	if r == nil {
+		return 0
+	}
+	mfs, err := r.env.Server.Metrics.Gather()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "stripelab_shard_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["op"] == op && labels["outcome"] == "ok" {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// Instance is the first instance of the plan with a role.
+func (c *Cluster) Instance(role scenarios.Role) int {
+	for i, in := range c.Plan.Instances {
+		if in.Role == role {
+			return i
+		}
+	}
+	c.t.Fatalf("no %s in the plan", role)
+	return -1
+}
