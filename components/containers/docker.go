@@ -23,15 +23,16 @@ import (
 
 // Labels on every container, network, volume and image of ours.
 const (
-	LabelRun        = "stripelab.run"     // the run id (images: absent)
-	LabelKind       = "stripelab.kind"    // machine, network, volume, image
-	LabelCity       = "stripelab.city"    // machine containers and volumes
-	LabelAZ         = "stripelab.az"      //
-	LabelRack       = "stripelab.rack"    //
-	LabelMachine    = "stripelab.machine" // the machine's name
-	LabelMachineIdx = "stripelab.machine.index"
-	LabelController = "stripelab.controller" // host:pid of the controller, for clean
-	LabelImage      = "stripelab.image"      // images: the binary's content hash
+	LabelRun         = "stripelab.run"     // the run id (images: absent)
+	LabelKind        = "stripelab.kind"    // machine, network, volume, image
+	LabelCity        = "stripelab.city"    // machine containers and volumes
+	LabelAZ          = "stripelab.az"      //
+	LabelRack        = "stripelab.rack"    //
+	LabelMachine     = "stripelab.machine" // the machine's name
+	LabelMachineIdx  = "stripelab.machine.index"
+	LabelController  = "stripelab.controller"   // host:pid of the controller, for clean
+	LabelImage       = "stripelab.image"        // images: the binary's content hash
+	LabelImageSource = "stripelab.image.source" // images: the package built, or "binary"
 )
 
 var envOnce sync.Once

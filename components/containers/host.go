@@ -126,7 +126,8 @@ func dnsName(s string) string {
 // Prepare connects to the engine, builds the node image if needed,
 // creates the run's network (a subnet of 10.128.0.0/9 picked from the run
 // id, the machines at fixed addresses in it) and, in parallel, every
-// machine's volume and container (created, not started).
+// machine's volume and container, started with a supervisor that has no
+// children yet (waited for by wait.ForHTTP on its /healthz).
 func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 	h.run = run
 	p := run.Plan
@@ -158,7 +159,7 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 		h.machines[m] = &mach{name: dnsName(pm.Name), ip: addrAdd(h.base, 10+m)}
 	}
 	errs := make([]error, len(p.Machines))
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, startParallel)
 	var wg sync.WaitGroup
 	for m := range p.Machines {
 		wg.Add(1)
@@ -166,12 +167,17 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			t := time.Now()
 			errs[m] = h.create(ctx, m)
+			h.logf("machine %s created and started in %s", h.machines[m].name, time.Since(t).Truncate(time.Millisecond))
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// startParallel bounds the containers created and started at once.
+const startParallel = 6
 
 func addrAdd(a netip.Addr, k int) netip.Addr {
 	b := a.As4()
@@ -266,15 +272,18 @@ func (h *Host) create(ctx context.Context, m int) error {
 				WithStatusCodeMatcher(func(s int) bool { return s == http.StatusOK || s == http.StatusServiceUnavailable }).
 				WithPollInterval(50 * time.Millisecond).WithStartupTimeout(h.opts.StartTimeout),
 		},
-		Started: false,
+		Started: true,
 	}
 	c, err := testcontainers.GenericContainer(ctx, req)
 	if c != nil {
 		mc.c, mc.id = c, c.GetContainerID()
 	}
 	if err != nil {
-		return fmt.Errorf("container of machine %s: %v", pm.Name, err)
+		return fmt.Errorf("container of machine %s: %v%s", pm.Name, err, h.tail(mc.id))
 	}
+	h.mu.Lock()
+	mc.running = true
+	h.mu.Unlock()
 	return nil
 }
 
@@ -327,9 +336,12 @@ func (h *Host) GossipAddr(i int) string {
 // DataDir is /data/<i> on the machine's volume.
 func (h *Host) DataDir(i int) string { return DataPath + "/" + strconv.Itoa(i) }
 
-// StartMachine writes machine m's supervisor config with cfgs as its
-// children and starts its container; it returns once the supervisor
-// answers (its children started, not necessarily healthy).
+// StartMachine starts machine m with cfgs as its children. At bring-up
+// its container already runs (Prepare started every supervisor, empty,
+// in parallel) and the children are sent to the supervisor; after a
+// KillMachine the supervisor config is rewritten with cfgs and the
+// container started again. It returns once the supervisor answers (its
+// children started, not necessarily healthy).
 func (h *Host) StartMachine(ctx context.Context, m int, cfgs []*node.Config) error {
 	h.mu.Lock()
 	if h.done {
@@ -337,9 +349,18 @@ func (h *Host) StartMachine(ctx context.Context, m int, cfgs []*node.Config) err
 		return errors.New("containers host: cleaned up")
 	}
 	mc := h.machines[m]
+	running := mc.running
 	h.mu.Unlock()
 	if mc.c == nil {
 		return fmt.Errorf("machine %d has no container", m)
+	}
+	if running {
+		for _, c := range cfgs {
+			if err := h.Start(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	cfg, err := h.machineConfig(m, cfgs)
 	if err != nil {

@@ -87,7 +87,7 @@ func up(t *testing.T, p *scenarios.Plan, tag string) (*Host, *runner.Run, []*nod
 	t.Helper()
 	cli := engine(t)
 	run := newRun(p, tag)
-	h := New(Options{Image: ImageOptions{Source: moduleRoot(t), Package: fakePackage}})
+	h := New(Options{Image: ImageOptions{Source: moduleRoot(t), Package: fakePackage}, Log: testLog{t}})
 	t.Cleanup(func() {
 		if err := h.Cleanup(); err != nil {
 			t.Errorf("cleanup: %v", err)
@@ -108,14 +108,24 @@ func up(t *testing.T, p *scenarios.Plan, tag string) (*Host, *runner.Run, []*nod
 	if err := h.Prepare(ctx, run); err != nil {
 		t.Fatal(err)
 	}
+	tp := time.Now()
 	cfgs := runner.Configs(run, h)
 	for m := range p.Machines {
 		if err := h.StartMachine(ctx, m, onMachine(p, cfgs, m)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	ts := time.Now()
 	waitHealthy(t, h, cfgs, allInstances(p), 30*time.Second)
+	t.Logf("prepare %s, starts %s, health %s", tp.Sub(t1).Truncate(time.Millisecond), ts.Sub(tp).Truncate(time.Millisecond), time.Since(ts).Truncate(time.Millisecond))
 	return h, run, cfgs, t1.Sub(t0), time.Since(t1)
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 func onMachine(p *scenarios.Plan, cfgs []*node.Config, m int) []*node.Config {

@@ -75,7 +75,14 @@ func EnsureImage(ctx context.Context, cli *testcontainers.DockerClient, o ImageO
 		img.ID, img.Size = ins.ID, ins.Size
 		return img, nil
 	}
-	if err := buildImage(ctx, cli, bin, img.Ref, hash, o.Log); err != nil {
+	src := "binary"
+	if o.Binary == "" {
+		src = o.Package
+		if src == "" {
+			src = "./cmd/stripelab"
+		}
+	}
+	if err := buildImage(ctx, cli, bin, img.Ref, hash, src, o.Log); err != nil {
 		return Image{}, err
 	}
 	ins, err := cli.ImageInspect(ctx, img.Ref)
@@ -83,7 +90,7 @@ func EnsureImage(ctx context.Context, cli *testcontainers.DockerClient, o ImageO
 		return Image{}, fmt.Errorf("image %s after its build: %v", img.Ref, err)
 	}
 	img.ID, img.Size, img.Built, img.Took = ins.ID, ins.Size, true, time.Since(start)
-	removeStaleImages(ctx, cli, hash)
+	removeStaleImages(ctx, cli, hash, src)
 	return img, nil
 }
 
@@ -179,7 +186,7 @@ func fileHash(path string) (string, error) {
 // dockerfile of the node image: the binary and nothing else.
 const dockerfile = "FROM scratch\nCOPY stripelab " + BinaryPath + "\nENTRYPOINT [\"" + BinaryPath + "\"]\n"
 
-func buildImage(ctx context.Context, cli *testcontainers.DockerClient, bin, ref, hash string, log io.Writer) error {
+func buildImage(ctx context.Context, cli *testcontainers.DockerClient, bin, ref, hash, src string, log io.Writer) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
@@ -210,7 +217,7 @@ func buildImage(ctx context.Context, cli *testcontainers.DockerClient, bin, ref,
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
-		Labels:      map[string]string{LabelKind: "image", LabelImage: hash},
+		Labels:      map[string]string{LabelKind: "image", LabelImage: hash, LabelImageSource: src},
 	})
 	if err != nil {
 		return fmt.Errorf("image build: %v", err)
@@ -239,15 +246,16 @@ func buildImage(ctx context.Context, cli *testcontainers.DockerClient, bin, ref,
 	return sc.Err()
 }
 
-// removeStaleImages removes the node images of other binaries; one a
-// container still uses is kept (the engine refuses without force).
-func removeStaleImages(ctx context.Context, cli *testcontainers.DockerClient, keep string) {
-	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelKind+"=image")})
+// removeStaleImages removes the node images of older binaries from the
+// same source; one a container still uses is kept (the engine refuses
+// without force).
+func removeStaleImages(ctx context.Context, cli *testcontainers.DockerClient, keep, src string) {
+	res, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", LabelImageSource+"="+src)})
 	if err != nil {
 		return
 	}
 	for _, im := range res.Items {
-		if im.Labels[LabelImage] != keep {
+		if im.Labels[LabelImage] != keep && im.Labels[LabelKind] == "image" {
 			cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true})
 		}
 	}
