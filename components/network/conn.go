@@ -147,12 +147,14 @@ func (l *Link) Dead() error {
 	if l.dead {
 		return nil
 	}
+	id, _ := newRelease()
 	for _, st := range []Stream{Upstream, Downstream} {
-		if err := l.addToxic(holdName+"_"+st.String(), st, toxicHold, struct{}{}); err != nil {
+		if err := l.addToxic(holdName+"_"+st.String(), st, toxicHold, holdToxic{Release: id}); err != nil {
+			release(id)
 			return err
 		}
 	}
-	l.dead = true
+	l.dead, l.release = true, id
 	return nil
 }
 
@@ -167,6 +169,7 @@ func (l *Link) Alive() error {
 	l.dead = false
 	held := l.held
 	l.held = map[net.Conn]struct{}{}
+	release(l.release)
 	l.mu.Unlock()
 	for c := range held {
 		c.Close()
@@ -189,6 +192,9 @@ func (l *Link) IsDead() bool {
 func (l *Link) close() {
 	l.Down()
 	l.mu.Lock()
+	if l.dead {
+		release(l.release)
+	}
 	l.dead = false
 	l.mu.Unlock()
 	l.p.Toxics.ResetToxics(l.s.ctx)

@@ -174,18 +174,19 @@ func faultName(id string, st Stream) string { return id + "_" + st.String() }
 // a dead host (Dead), which Toxiproxy's own accept loop cannot.
 type Link struct {
 	Spec
-	s      *Server
-	p      *toxiproxy.Proxy // its Toxics only: the proxy's own listener is not used
-	seed   uint64
-	mu     sync.Mutex
-	ln     net.Listener
-	served chan struct{} // closed when the accept loop ends
-	down   bool
-	dead   bool
-	conns  map[*net.TCPConn]struct{}
-	pruned int
-	held   map[net.Conn]struct{}
-	faults map[string]bool // fault toxic names on the link
+	s       *Server
+	p       *toxiproxy.Proxy // its Toxics only: the proxy's own listener is not used
+	seed    uint64
+	mu      sync.Mutex
+	ln      net.Listener
+	served  chan struct{} // closed when the accept loop ends
+	down    bool
+	dead    bool
+	release uint64 // the hold toxics' release while dead
+	conns   map[*net.TCPConn]struct{}
+	pruned  int
+	held    map[net.Conn]struct{}
+	faults  map[string]bool // fault toxic names on the link
 }
 
 type toxicJSON struct {

@@ -152,18 +152,71 @@ func (t *lossToxic) Cleanup(stub *toxics.ToxicStub) {
 // holdToxic is a dead host on one stream: data vanishes, and the end of
 // the input (the instance's kernel closing its side when the process was
 // killed, or the caller giving up) is not passed on, so the other side
-// stays open and silent until the toxic is removed, which closes it.
-type holdToxic struct{}
+// stays open and silent until the link is released (Alive, or the link's
+// end), which closes it. It ends on its release channel rather than by
+// Toxiproxy's removal, which cannot interrupt a toxic behind a stub that
+// already closed.
+type holdToxic struct {
+	Release uint64 `json:"release"`
+}
+
+var (
+	releaseMu sync.Mutex
+	releases  = map[uint64]chan struct{}{}
+	releaseN  uint64
+)
+
+// newRelease makes a release channel and its id for a hold toxic.
+func newRelease() (uint64, chan struct{}) {
+	releaseMu.Lock()
+	defer releaseMu.Unlock()
+	releaseN++
+	ch := make(chan struct{})
+	releases[releaseN] = ch
+	return releaseN, ch
+}
+
+// release ends every stream held under id.
+func release(id uint64) {
+	releaseMu.Lock()
+	defer releaseMu.Unlock()
+	if ch, ok := releases[id]; ok {
+		close(ch)
+		delete(releases, id)
+	}
+}
+
+func releaseChan(id uint64) <-chan struct{} {
+	releaseMu.Lock()
+	defer releaseMu.Unlock()
+	if ch, ok := releases[id]; ok {
+		return ch
+	}
+	ch := make(chan struct{})
+	close(ch) // released already
+	return ch
+}
 
 func (t *holdToxic) Pipe(stub *toxics.ToxicStub) {
+	rel := releaseChan(t.Release)
+	input := stub.Input
 	for {
 		select {
 		case <-stub.Interrupt:
 			return
-		case c := <-stub.Input:
+		case <-rel:
+			stub.Close()
+			// keep reading so the toxic before this one never blocks,
+			// until the input ends
+			for c := range stub.Input {
+				if c == nil {
+					return
+				}
+			}
+			return
+		case c := <-input:
 			if c == nil {
-				<-stub.Interrupt
-				return
+				input = nil // ended: hold the other side open
 			}
 		}
 	}
