@@ -50,7 +50,7 @@ func Tune(detection, propagation time.Duration, n int) Tuning {
 	scale := math.Max(1, math.Log10(float64(n)))
 	t := Tuning{Ring: n, SuspicionMult: mult, GossipNodes: fanout, Detection: detection, Propagation: propagation}
 	t.ProbeInterval = max(time.Duration(float64(detection)/(1+mult*scale)), 10*time.Millisecond)
-	t.ProbeTimeout = max(t.ProbeInterval/3, 3*time.Millisecond)
+	t.ProbeTimeout = max(t.ProbeInterval/2, 5*time.Millisecond)
 	// memberlist's own formula, with its millisecond rounding
 	t.Suspicion = time.Duration(mult) * time.Duration(scale*1000) * t.ProbeInterval / 1000
 	rounds := max(1, int(math.Ceil(math.Log(float64(n))/math.Log(fanout))))
