@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -38,13 +39,28 @@ func removeRun(ctx context.Context, cli *testcontainers.DockerClient, run string
 	if err != nil {
 		return rm, err
 	}
+	// in parallel: a removal waits for the container's kill and its
+	// filesystem's teardown
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, startParallel)
 	for _, c := range cs.Items {
-		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !notFound(err) {
-			errs = append(errs, fmt.Errorf("container %s: %v", c.ID[:12], err))
-			continue
-		}
-		rm.Containers++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && !notFound(err) {
+				errs = append(errs, fmt.Errorf("container %s: %v", c.ID[:12], err))
+				return
+			}
+			rm.Containers++
+		}()
 	}
+	wg.Wait()
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: runFilter(run)})
 	if err != nil {
 		return rm, err

@@ -12,10 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -27,6 +30,7 @@ import (
 
 	"github.com/stripelab/stripelab/components/machine"
 	"github.com/stripelab/stripelab/components/node"
+	"github.com/stripelab/stripelab/components/process"
 	"github.com/stripelab/stripelab/components/runner"
 )
 
@@ -51,6 +55,9 @@ type Options struct {
 	// StartTimeout bounds one container's start until its supervisor
 	// answers (default 30s).
 	StartTimeout time.Duration
+	// WaitLock makes Prepare wait up to this long for another real run
+	// (of either backend) to end instead of failing at once.
+	WaitLock time.Duration
 }
 
 // Host runs every machine of a Plan as a container.
@@ -59,6 +66,7 @@ type Host struct {
 	run  *runner.Run
 	cli  *testcontainers.DockerClient
 	img  Image
+	lock *os.File
 
 	netName string
 	netID   string
@@ -134,6 +142,9 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 	h.n = len(p.Instances)
 	if len(p.Machines) > 4000 || LinkPort+len(p.Machines)*h.n >= UserPort || InstancePort+h.n >= LinkPort {
 		return fmt.Errorf("containers host: %d machines and %d instances are more than one run's ports hold (machines x instances < %d)", len(p.Machines), h.n, UserPort-LinkPort)
+	}
+	if h.lock, err = takeLock(ctx, run.ID, h.opts.WaitLock); err != nil {
+		return err
 	}
 	if h.cli, err = Connect(ctx); err != nil {
 		return err
@@ -614,6 +625,12 @@ func (h *Host) Cleanup() error {
 		mc.running = false
 	}
 	h.mu.Unlock()
+	defer func() {
+		if h.lock != nil {
+			h.lock.Truncate(0)
+			h.lock.Close() // releases the flock
+		}
+	}()
 	if h.run == nil || h.cli == nil {
 		return nil
 	}
@@ -623,4 +640,30 @@ func (h *Host) Cleanup() error {
 	h.admin.CloseIdleConnections()
 	h.cli.Close()
 	return err
+}
+
+// takeLock takes the one-real-run lock the process backend takes too
+// (process.RunsDir()/.lock): two real runs on one machine would share its
+// cores and distort each other's measures.
+func takeLock(ctx context.Context, run string, wait time.Duration) (*os.File, error) {
+	if err := os.MkdirAll(process.RunsDir(), 0o755); err != nil {
+		return nil, err
+	}
+	lf, err := os.OpenFile(filepath.Join(process.RunsDir(), ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	err = syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	for end := time.Now().Add(wait); err != nil && time.Now().Before(end) && ctx.Err() == nil; {
+		time.Sleep(100 * time.Millisecond)
+		err = syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
+		b, _ := os.ReadFile(lf.Name())
+		lf.Close()
+		return nil, fmt.Errorf("another real run holds %s (%s): one real run at a time on this machine", lf.Name(), strings.TrimSpace(string(b)))
+	}
+	lf.Truncate(0)
+	fmt.Fprintf(lf, "controller pid %d, run %s (containers)\n", os.Getpid(), run)
+	return lf, nil
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,7 +86,7 @@ func up(t *testing.T, p *scenarios.Plan, tag string) (*Host, *runner.Run, []*nod
 	t.Helper()
 	cli := engine(t)
 	run := newRun(p, tag)
-	h := New(Options{Image: ImageOptions{Source: moduleRoot(t), Package: fakePackage}, Log: testLog{t}})
+	h := New(Options{Image: ImageOptions{Source: moduleRoot(t), Package: fakePackage}, Log: testLog{t}, WaitLock: 5 * time.Minute})
 	t.Cleanup(func() {
 		if err := h.Cleanup(); err != nil {
 			t.Errorf("cleanup: %v", err)
@@ -101,9 +100,11 @@ func up(t *testing.T, p *scenarios.Plan, tag string) (*Host, *runner.Run, []*nod
 	defer cancel()
 	t0 := time.Now()
 	// the image build is not part of the bring-up time
-	if _, err := EnsureImage(ctx, cli, h.opts.Image); err != nil {
+	img, err := EnsureImage(ctx, cli, h.opts.Image)
+	if err != nil {
 		t.Fatal(err)
 	}
+	h.opts.Image = ImageOptions{Binary: img.Binary}
 	t1 := time.Now()
 	if err := h.Prepare(ctx, run); err != nil {
 		t.Fatal(err)
@@ -326,7 +327,7 @@ func controller(tag string) int {
 	p := scenarios.NewPlan(f)
 	run := newRun(p, tag)
 	src, _ := findModule()
-	h := New(Options{Image: ImageOptions{Source: src, Package: fakePackage}})
+	h := New(Options{Image: ImageOptions{Source: src, Package: fakePackage}, WaitLock: 5 * time.Minute})
 	ctx := context.Background()
 	if err := h.Prepare(ctx, run); err != nil {
 		fmt.Println(err)
@@ -386,16 +387,15 @@ func TestCleanAfterControllerSIGKILL(t *testing.T) {
 		return nil, ""
 	}
 	killed, deadRun := start("dead")
-	live, liveRun := start("live")
-	var once sync.Once
-	stopLive := func() {
-		once.Do(func() {
-			live.Process.Signal(syscall.SIGKILL)
-			live.Wait()
-		})
+	// a run whose controller is alive (this test): clean must leave it
+	liveRun := newRun(plan(t, "ci/smoke"), "live").ID
+	if _, err := cli.NetworkCreate(context.Background(), "stripelab-"+liveRun, client.NetworkCreateOptions{Driver: "bridge",
+		Labels: map[string]string{LabelRun: liveRun, LabelKind: "network", LabelController: controllerID()}}); err != nil {
+		t.Fatal(err)
 	}
 	defer func() {
-		stopLive()
+		killed.Process.Signal(syscall.SIGKILL)
+		killed.Wait()
 		ctx := context.Background()
 		removeRun(ctx, cli, liveRun)
 		removeRun(ctx, cli, deadRun)
@@ -420,10 +420,7 @@ func TestCleanAfterControllerSIGKILL(t *testing.T) {
 		t.Fatalf("clean removed the run of a live controller (reports %v)", reports)
 	}
 	// what `docker ps -a` and `docker network ls` show, by label
-	stopLive()
-	if err := runner.Clean(context.Background(), report); err != nil {
-		t.Fatal(err)
-	}
+	removeRun(context.Background(), cli, liveRun)
 	for _, args := range [][]string{
 		{"ps", "-a", "--filter", "label=" + LabelRun, "--format", "{{.Names}}"},
 		{"network", "ls", "--filter", "label=" + LabelRun, "--format", "{{.Name}}"},

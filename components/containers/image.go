@@ -119,20 +119,29 @@ func staticBinary(ctx context.Context, o ImageOptions) (string, func(), error) {
 	if pkg == "" {
 		pkg = "./cmd/stripelab"
 	}
-	dir, err := os.MkdirTemp("", "stripelab-image-")
+	// built binaries are kept in the user's cache (one per package), so
+	// the image's binary can be reused as ImageOptions.Binary
+	cache, err := os.UserCacheDir()
 	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "stripelab", "image", strings.Trim(strings.NewReplacer("/", "_", ".", "_").Replace(pkg), "_"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", none, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
 	out := filepath.Join(dir, "stripelab")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-o", out, pkg)
+	tmp := fmt.Sprintf("%s.%d", out, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-o", tmp, pkg)
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		cleanup()
+		os.Remove(tmp)
 		return "", none, fmt.Errorf("building the static binary (CGO_ENABLED=0 go build %s in %s): %v\n%s", pkg, src, err, b)
 	}
-	return out, cleanup, nil
+	if err := os.Rename(tmp, out); err != nil {
+		return "", none, err
+	}
+	return out, none, nil
 }
 
 // findModule walks up from the working directory to the stripelab module.
