@@ -8,6 +8,7 @@ import (
 
 	"github.com/stripelab/stripelab/components/discovery/disctest"
 	"github.com/stripelab/stripelab/components/discovery/scope"
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 // TestScopeSetVersusCity: with a registry per set, a caller of set 0
@@ -79,4 +80,33 @@ func TestCandidates(t *testing.T) {
 			t.Errorf("scope %s, %v: candidates %v, want %v", c.scope, ids(c.in), got, c.want)
 		}
 	}
+}
+
+// TestProxiesFound: data proxies register like services and are listed
+// under ProxyService.
+func TestProxiesFound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := disctest.Default()
+		d.Proxy = true
+		s := newStack(t, d)
+		p := s.p
+		proxy := -1
+		for i, in := range p.Instances {
+			if in.Role == scenarios.RoleProxy && in.Set == 0 {
+				proxy = i
+			}
+		}
+		if proxy < 0 {
+			t.Fatal("no proxy in set 0")
+		}
+		s.client(proxy)
+		gw, _, _ := s.client(0)
+		time.Sleep(10 * time.Second)
+		if got := ids(gw.Instances(ProxyService(p))); !slices.Equal(got, []int{proxy}) {
+			t.Fatalf("proxies %v, want [%d]", got, proxy)
+		}
+		if got := gw.Instances(0); len(got) != 0 {
+			t.Fatalf("services %v: none started", ids(got))
+		}
+	})
 }

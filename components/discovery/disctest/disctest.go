@@ -18,6 +18,8 @@ type Discovery struct {
 	Heartbeat, TTL, Refresh    string
 	Detection, Propagation     string
 	Replicas, ServiceInstances int
+	// Proxy puts the data behind a data proxy in every set (data.mode proxy).
+	Proxy bool
 }
 
 // Default is registry mode, scope set, a registry per set, heartbeat 1s,
@@ -32,6 +34,10 @@ func (d Discovery) Scenario() string {
 	fields := fmt.Sprintf("detection: %s, propagation: %s", d.Detection, d.Propagation)
 	if d.Mode == "registry" {
 		fields = fmt.Sprintf("placement: %s, replicas: %d, heartbeat: %s, ttl: %s, refresh: %s", d.Placement, d.Replicas, d.Heartbeat, d.TTL, d.Refresh)
+	}
+	data := "{mode: none}"
+	if d.Proxy {
+		data = "{mode: proxy, shards: 2, replicas: 2, placement: city, proxy: {instances: 1}}"
 	}
 	return fmt.Sprintf(`name: disc
 run: {duration: 1m, warmup: 1s, seed: 1}
@@ -48,11 +54,11 @@ stack:
       instances: %d
       concurrency: 4
       service_time: 1ms
-  data: {mode: none}
+  data: %s
 workload:
   rate: 10/s
   users: {count: 100}
-`, d.Mode, d.Scope, fields, d.ServiceInstances)
+`, d.Mode, d.Scope, fields, d.ServiceInstances, data)
 }
 
 // Plan parses and expands the scenario.
