@@ -77,15 +77,17 @@ type runner struct {
 	admin  *http.Client
 	log    func(format string, args ...any)
 
-	mu       sync.Mutex
-	instDown []int // faults holding each instance down
-	machDown []int // faults holding each machine down
-	slow     []float64
-	fstate   []faultState
-	after    []int64 // last event seq seen per instance
-	load     Load
-	checked  checkResult
-	undos    []*undo
+	mu        sync.Mutex
+	instDown  []int // faults holding each instance down
+	machDown  []int // faults holding each machine down
+	slow      []float64
+	fstate    []faultState
+	after     []int64 // last event seq seen per instance
+	load      Load
+	checked   checkResult
+	undos     []*undo
+	health    func(ctx context.Context, i int) error // tests: instead of GET /healthz
+	adminHook func(i int, path string) error         // tests: instead of admin POSTs
 }
 
 type faultState struct {
@@ -297,6 +299,9 @@ func (r *runner) waitHealthy(ctx context.Context, ids []int, timeout time.Durati
 }
 
 func (r *runner) healthy(ctx context.Context, i int) error {
+	if r.health != nil {
+		return r.health(ctx, i)
+	}
 	if !r.host.Alive(i) {
 		return fmt.Errorf("%s %d is not running", r.cfgs[i].Role, i)
 	}
@@ -395,6 +400,9 @@ func (r *runner) settle() time.Duration {
 
 // adminPost sends an admin request to instance i.
 func (r *runner) adminPost(i int, path string) error {
+	if r.adminHook != nil {
+		return r.adminHook(i, path)
+	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+r.host.InstanceAddr(i)+path, nil)
 	req.Header.Set("Authorization", "Bearer "+r.run.Secret)
 	resp, err := r.admin.Do(req)
