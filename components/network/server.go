@@ -311,8 +311,6 @@ func (l *Link) Verify() error {
 					time.Duration(d.DelayNS), time.Duration(d.JitterNS), l.Delay, time.Duration(float64(l.Delay)*l.Jitter)))
 			}
 			seen++
-		case w.Name == holdName:
-			// Dead's toxic: reported above
 		default:
 			errs = append(errs, fmt.Errorf("network: link %s still carries %s (%s)", l.Name, w.Name, w.Type))
 		}
