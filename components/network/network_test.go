@@ -406,3 +406,79 @@ func TestClosedConnectionsForgotten(t *testing.T) {
 		t.Fatalf("%d connections tracked after %d closed ones", kept, n)
 	}
 }
+
+// TestPlanLinksProxyCityScope: in proxy mode services reach the data
+// proxies of their scope (city) and never a shard, proxies reach every
+// shard copy, and a gateway reaches every upstream instance of its city.
+func TestPlanLinksProxyCityScope(t *testing.T) {
+	f, err := scenarios.Parse("proxy.yaml", []byte(`name: proxy
+topology:
+  cities:
+    - {name: a, azs: 2, racks: 1, machines: 2}
+    - {name: b, azs: 1, racks: 1, machines: 2}
+striping: {granularity: az}
+stack:
+  gateway: {instances: 1}
+  discovery: {mode: mesh, scope: city}
+  services:
+    - {name: api, instances: 1, calls: [{data: request}]}
+  data:
+    mode: proxy
+    shards: 2
+    replicas: 2
+    placement: az
+    proxy: {instances: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := scenarios.NewPlan(f)
+	has := map[[2]int]bool{}
+	for _, x := range PlanLinks(p) {
+		if !x.User() {
+			has[[2]int{x.From, x.To}] = true
+		}
+	}
+	city := func(i int) int { return p.Machines[p.Instances[i].Machine].City }
+	for i, in := range p.Instances {
+		for j, to := range p.Instances {
+			link := has[[2]int{in.Machine, j}]
+			var want bool
+			switch {
+			case in.Role == scenarios.RoleService && to.Role == scenarios.RoleProxy:
+				want = city(i) == city(j)
+			case in.Role == scenarios.RoleService && to.Role == scenarios.RoleShard:
+				want = false
+			case in.Role == scenarios.RoleProxy && to.Role == scenarios.RoleShard:
+				want = true
+			case in.Role == scenarios.RoleGateway && to.Role == scenarios.RoleService:
+				want = city(i) == city(j)
+			default:
+				continue
+			}
+			if want && !link {
+				t.Fatalf("%s %d (machine %d) has no link to %s %d", in.Role, i, in.Machine, to.Role, j)
+			}
+			// another instance on the same machine may need the link: only
+			// check absence when none does
+			if !want && link && !machineNeeds(p, in.Machine, j) {
+				t.Fatalf("machine %d has a link to %s %d that nothing on it calls", in.Machine, to.Role, j)
+			}
+		}
+	}
+}
+
+// machineNeeds reports whether an instance on machine m other than a
+// service calls instance j (a proxy or shard copy reaching a shard).
+func machineNeeds(p *scenarios.Plan, m, j int) bool {
+	for i, in := range p.Instances {
+		if in.Machine != m || i == j {
+			continue
+		}
+		if p.Instances[j].Role == scenarios.RoleShard && (in.Role == scenarios.RoleProxy ||
+			(in.Role == scenarios.RoleShard && in.Shard == p.Instances[j].Shard)) {
+			return true
+		}
+	}
+	return false
+}
