@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -35,6 +36,39 @@ func FuzzParseList(f *testing.F) {
 		lq, err := ParseList(p, q)
 		if err == nil && (lq.Caller >= len(p.Instances) || lq.Service > len(p.Services)) {
 			t.Fatalf("accepted %+v", lq)
+		}
+	})
+}
+
+// FuzzHandlers: whatever arrives, a copy answers with a status of its API
+// and a JSON body, never a panic or a 5xx other than warming up.
+func FuzzHandlers(f *testing.F) {
+	p := disctest.Default().Plan(f)
+	s, err := New(disctest.Env(p, p.Registries[0].Instances[0], nil), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Handle(mux)
+	f.Add("POST", "/v1/register", `{"instance":1}`)
+	f.Add("POST", "/v1/heartbeat", `{"instance":2}`)
+	f.Add("POST", "/v1/deregister", `{"instance":1}`)
+	f.Add("GET", "/v1/list?caller=0", ``)
+	f.Add("GET", "/v1/list?service=%zz", ``)
+	f.Fuzz(func(t *testing.T, method, target, body string) {
+		if method != "GET" && method != "POST" {
+			return
+		}
+		u, err := url.Parse(target)
+		if err != nil || u.Path == "" || u.Path[0] != '/' || u.Host != "" || u.Scheme != "" {
+			return
+		}
+		w := do(mux, method, u.String(), body)
+		switch w.Code {
+		case 200, 400, 404, 405, 503:
+		case 301, 307, 308: // the mux cleaning a path
+		default:
+			t.Fatalf("%s %s %q: %d", method, target, body, w.Code)
 		}
 	})
 }
