@@ -379,3 +379,56 @@ func TestCancelRecordsUnknown(t *testing.T) {
 		}
 	})
 }
+
+// TestDraws: priorities, the read/write mix and users follow the workload:
+// shares within 4 standard deviations, every user inside its city's
+// range, the city shares of traffic as by_city, and under Zipf the
+// hottest user far above the uniform share.
+func TestDraws(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		wl := `  rate: 1000/s
+  users: {count: 1000, by_city: {a: 75%, b: 25%}}
+  mix: {read: 70%, write: 30%}
+  priorities: {high: 20%, normal: 50%, low: 30%}
+  keys: {distribution: zipf, s: 1.2}`
+		p := planOf(t, scenario(wl, "rehome_delay: 1s"))
+		_, col := run(t, p, &fake{}, nil)
+		n := float64(len(col.reqs))
+		within := func(what string, got, share float64) {
+			t.Helper()
+			sd := math.Sqrt(n * share * (1 - share))
+			if math.Abs(got-n*share) > 4*sd {
+				t.Fatalf("%s: %v of %v, want %v +- %.0f", what, got, n, n*share, 4*sd)
+			}
+		}
+		var prio [3]float64
+		var writes, cityA float64
+		perUser := map[int32]int{}
+		for _, r := range col.reqs {
+			prio[r.Priority]++
+			if r.Write {
+				writes++
+			}
+			ur := p.UserCities[r.City]
+			if int(r.User) < ur.First || int(r.User) >= ur.First+ur.Count {
+				t.Fatalf("user %d outside city %d's range %+v", r.User, r.City, ur)
+			}
+			if r.City == 0 {
+				cityA++
+			}
+			perUser[r.User]++
+		}
+		within("high", prio[0], 0.2)
+		within("normal", prio[1], 0.5)
+		within("low", prio[2], 0.3)
+		within("writes", writes, 0.3)
+		within("city a", cityA, 0.75)
+		top := 0
+		for _, c := range perUser {
+			top = max(top, c)
+		}
+		if uniform := n / 1000; float64(top) < 20*uniform {
+			t.Fatalf("hottest user sent %d, uniform would be %.0f: not Zipf", top, uniform)
+		}
+	})
+}
