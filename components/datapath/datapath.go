@@ -131,6 +131,13 @@ func (c *Client) Do(ctx context.Context, r *wire.Request) wire.Reply {
 func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline time.Time) wire.Reply {
 	target, epoch := c.Primary(s)
 	tried := map[int]bool{}
+	if c.isDown(target) {
+		// The believed primary failed lately: ask a live copy first, whose
+		// answer names the primary it follows (perhaps a new one).
+		if alt := c.untried(s, map[int]bool{target: true}); alt >= 0 && !c.isDown(alt) {
+			target = alt
+		}
+	}
 	for {
 		tried[target] = true
 		rp, h := c.send(ctx, target, r, deadline, epoch)
@@ -147,6 +154,9 @@ func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline
 		case refused(rp):
 			c.markDown(target)
 		case rp.Outcome == wire.Reset && r.Op == wire.Read:
+		case rp.Outcome == wire.Timeout:
+			c.markDown(target) // silent: perhaps cut off; the deadline is spent
+			return rp
 		default:
 			return rp // definite answers and indefinite write outcomes end here
 		}
@@ -171,6 +181,9 @@ func (c *Client) toNearest(ctx context.Context, r *wire.Request, s int, deadline
 			return rp
 		case refused(rp) || rp.Outcome == wire.Reset:
 			c.markDown(in)
+		case rp.Outcome == wire.Timeout:
+			c.markDown(in)
+			return rp
 		case rp.Outcome == wire.Shed:
 		default:
 			return rp
@@ -240,6 +253,13 @@ func (c *Client) markDown(in int) {
 	c.mu.Lock()
 	c.down[in] = c.clock.Now().Add(c.downFor)
 	c.mu.Unlock()
+}
+
+func (c *Client) isDown(in int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.down[in]
+	return ok && c.clock.Now().Before(until)
 }
 
 // liveFirst orders instances with those not marked down first.

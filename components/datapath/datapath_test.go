@@ -3,6 +3,7 @@ package datapath_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -142,5 +143,41 @@ func TestBadRequests(t *testing.T) {
 	cancel()
 	if rp := dp.Do(ctx, req("y.0", 1, wire.Write)); rp.Outcome.Definite() {
 		t.Errorf("cancelled: %+v, want an indefinite outcome", rp)
+	}
+}
+
+// A primary cut off without refusing connections (a blackhole) costs one
+// timed-out write; the next write asks a live copy, which names the
+// promoted primary.
+func TestBlackholedPrimary(t *testing.T) {
+	c := shardtest.NewClusterLinks(t, shardtest.SyncMajority, true)
+	old := c.Reps()[0]
+	c.Isolate(old, true)
+	next, _ := c.WaitPrimary(old, c.FailoverBound())
+	hole, err := net.Listen("tcp", "127.0.79.9:0") // never accepts: requests get no answer
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	wc := wire.NewClient(8)
+	defer wc.Close()
+	me := c.Instance(scenarios.RoleProxy)
+	env := c.Env(me, nil)
+	for i := range env.Config.Peers {
+		if env.Config.Peers[i].Instance == old {
+			env.Config.Peers[i].Addr = hole.Addr().String()
+		}
+	}
+	dp := datapath.New(env, wc)
+	r := req("1.0", 1, wire.Write)
+	r.Deadline = 200 * time.Millisecond
+	if rp := dp.Do(context.Background(), r); rp.Outcome != wire.Timeout {
+		t.Fatalf("write to the blackholed primary: %+v, want timeout", rp)
+	}
+	if rp := dp.Do(context.Background(), req("2.0", 1, wire.Write)); rp.Outcome != wire.OK || !rp.Wrote {
+		t.Fatalf("next write: %+v, want acknowledged by %d", rp, next)
+	}
+	if p, _ := dp.Primary(0); p != next {
+		t.Errorf("believed primary %d, want %d", p, next)
 	}
 }
