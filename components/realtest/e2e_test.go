@@ -2,12 +2,14 @@ package realtest
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -47,7 +49,9 @@ func TestRealScenariosListed(t *testing.T) {
 // TestE2EScenarios runs every real scenario on the process backend (a
 // minute each: make e2e sets STRIPELAB_E2E=1) and checks its verdicts
 // hold or fail as its opening comment says, every revert verified and
-// nothing left behind.
+// nothing left behind; it writes every report of each result (under
+// STRIPELAB_E2E_OUT when set). STRIPELAB_E2E_ONLY=real/a,real/b runs
+// only those.
 func TestE2EScenarios(t *testing.T) {
 	if os.Getenv("STRIPELAB_E2E") != "1" {
 		t.Skip("the real scenarios take a minute each: make e2e runs them (STRIPELAB_E2E=1)")
@@ -64,6 +68,14 @@ func TestE2EScenarios(t *testing.T) {
 		t.Run(strings.TrimPrefix(name, "real/"), func(t *testing.T) {
 			out := execute(t, library(t, name))
 			res := out.Result
+			dir := os.Getenv("STRIPELAB_E2E_OUT")
+			if dir == "" {
+				dir = t.TempDir()
+			}
+			dir = filepath.Join(dir, strings.TrimPrefix(name, "real/"))
+			if err := reports.WriteAll(res, dir); err != nil {
+				t.Errorf("reports of a process result: %v", err)
+			}
 			want := realFailures[name]
 			for _, v := range res.Verdicts {
 				expectFail := slices.Contains(want, v.SLO)
