@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stripelab/stripelab/components/datapath"
 	"github.com/stripelab/stripelab/components/discovery"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
@@ -116,7 +117,7 @@ func Start(ctx context.Context, env *node.Env) (func(), error) {
 		return nil, err
 	}
 	wc := wire.NewClient(env.Plan.Scenario.Stack.Services[env.Plan.Instances[env.Config.Instance].Service].Concurrency)
-	s, err := New(env, Options{Resolver: res, Client: wc, Data: newData(env, wc)})
+	s, err := New(env, Options{Resolver: res, Client: wc, Data: datapath.New(env, wc)})
 	if err != nil {
 		res.Close()
 		return nil, err
@@ -273,6 +274,3 @@ func ParseFactor(s string) (float64, error) {
 	}
 	return f, nil
 }
-
-// newData is the data-layer client Start uses.
-var newData = func(env *node.Env, wc *wire.Client) Data { return nil }
