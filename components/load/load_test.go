@@ -432,3 +432,63 @@ func TestDraws(t *testing.T) {
 		}
 	})
 }
+
+// TestFailback: with failback on, users go back to their home set
+// rehome_delay after its gateways are seen up again.
+func TestFailback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := planOf(t, scenario("  rate: 200/s", "rehome_delay: 1s"))
+		set0 := p.Cities[0].Sets[0]
+		dead := map[string]bool{}
+		for gi, in := range p.Instances {
+			if in.Role == scenarios.RoleGateway && in.Set == set0 {
+				dead[addr(0, gi)] = true
+			}
+		}
+		start := time.Now()
+		tr := &fake{down: func(a string) bool {
+			el := time.Since(start)
+			return dead[a] && el >= 2*time.Second && el < 5*time.Second
+		}}
+		var mu sync.Mutex
+		var back time.Time
+		_, col := run(t, p, tr, func(c *Config) {
+			c.Start = start
+			c.OnRoute = func(rc RouteChange) {
+				mu.Lock()
+				defer mu.Unlock()
+				if rc.Up {
+					if d := rc.Time.Sub(rc.Seen); d != time.Second {
+						t.Errorf("back up %v after seen, want the rehome_delay of 1s", d)
+					}
+					if rc.Seen.Sub(start) < 5*time.Second {
+						t.Errorf("seen up at %v, before the gateways came back at 5s", rc.Seen.Sub(start))
+					}
+					back = maxTime(back, rc.Time)
+				}
+			}
+		})
+		if back.IsZero() {
+			t.Fatal("the home set's gateways never came back")
+		}
+		after := 0
+		for _, r := range col.reqs {
+			if r.City == 0 && int(r.Set) == set0 && r.Send > back.Sub(start).Nanoseconds() {
+				after++
+				if r.CrossSet || r.Outcome != reports.OK {
+					t.Fatalf("after failback: %+v, want OK at home", r)
+				}
+			}
+		}
+		if after == 0 {
+			t.Fatal("no request after failback")
+		}
+	})
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
