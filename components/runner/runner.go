@@ -361,6 +361,10 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 	end := min(r.now(), dur)
 	<-ld.Done()
 	stopTimeline()
+	if stopped != nil {
+		// interrupted: revert quickly, the teardown follows
+		r.opts.HealthTimeout = min(r.opts.HealthTimeout, 5*time.Second)
+	}
 	// revert what is still active (faults that last to the end, and all
 	// of them after an interrupt), then settle
 	r.revertAll()
