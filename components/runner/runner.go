@@ -337,9 +337,10 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 	r.load = ld
 	pctx, stopPoll := context.WithCancel(context.Background())
 	defer stopPoll()
-	wg.Add(2)
+	timelineDone := make(chan struct{})
+	wg.Add(1)
 	go func() { defer wg.Done(); r.poll(pctx) }()
-	go func() { defer wg.Done(); r.timeline(tctx) }()
+	go func() { defer close(timelineDone); r.timeline(tctx) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var stopped error
@@ -361,6 +362,7 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 	end := min(r.now(), dur)
 	<-ld.Done()
 	stopTimeline()
+	<-timelineDone // an injection under way finishes before the reverts
 	if stopped != nil {
 		// interrupted: revert quickly, the teardown follows
 		r.opts.HealthTimeout = min(r.opts.HealthTimeout, 5*time.Second)
