@@ -10,6 +10,7 @@ type metrics struct {
 	applied  prometheus.Gauge
 	epoch    prometheus.Gauge
 	primary  prometheus.Gauge
+	behind   *prometheus.GaugeVec
 }
 
 func newMetrics(r *prometheus.Registry) *metrics {
@@ -22,8 +23,10 @@ func newMetrics(r *prometheus.Registry) *metrics {
 		applied:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "stripelab_shard_applied", Help: "Last sequence number in this copy's log."}),
 		epoch:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "stripelab_shard_epoch", Help: "The epoch this copy is in."}),
 		primary:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "stripelab_shard_primary", Help: "1 when this copy is the primary."}),
+		behind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "stripelab_shard_copy_behind_entries",
+			Help: "On the primary: log entries each other copy lacks, as of its last answer."}, []string{"copy"}),
 	}
-	r.MustRegister(m.ops, m.latency, m.inflight, m.queue, m.applied, m.epoch, m.primary)
+	r.MustRegister(m.ops, m.latency, m.inflight, m.queue, m.applied, m.epoch, m.primary, m.behind)
 	return m
 }
 

@@ -332,6 +332,11 @@ func (s *Shard) onReplReply(p *peerState, m *Repl, r ReplReply) bool {
 		return true
 	}
 	p.known, p.applied, p.hash, p.lastOK = true, r.Applied, r.Hash, s.clock.Now()
+	behind := float64(0)
+	if s.applied > r.Applied {
+		behind = float64(s.applied - r.Applied)
+	}
+	s.met.behind.WithLabelValues(strconv.Itoa(p.inst)).Set(behind)
 	s.notifyLocked()
 	s.mu.Unlock()
 	return false
