@@ -41,3 +41,17 @@ func FuzzGatewayRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSlowFactor: the admin factor parser accepts only a positive finite
+// factor up to 1e6 and never panics.
+func FuzzSlowFactor(f *testing.F) {
+	for _, s := range []string{"1", "2.5", "0", "-1", "NaN", "Inf", "1e7", "x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseFactor(s)
+		if err == nil && !(v > 0 && v <= 1e6) {
+			t.Fatalf("%q accepted as %v", s, v)
+		}
+	})
+}
