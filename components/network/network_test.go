@@ -482,3 +482,11 @@ func machineNeeds(p *scenarios.Plan, m, j int) bool {
 	}
 	return false
 }
+
+func TestAddAfterClose(t *testing.T) {
+	s := NewServer(context.Background(), 1)
+	s.Close()
+	if _, err := s.Add(Spec{Listen: "127.0.0.1:0", Upstream: "127.0.0.1:1"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close: %v", err)
+	}
+}

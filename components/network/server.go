@@ -21,14 +21,18 @@ import (
 
 // Server is the in-process Toxiproxy server holding every link of a run.
 type Server struct {
-	ctx   context.Context
-	srv   *toxiproxy.ApiServer
-	seed  uint64
-	mu    sync.Mutex
-	links map[string]*Link
-	order []string
-	stop  func() bool
+	ctx    context.Context
+	srv    *toxiproxy.ApiServer
+	seed   uint64
+	mu     sync.Mutex
+	links  map[string]*Link
+	order  []string
+	stop   func() bool
+	closed bool
 }
+
+// ErrClosed is an Add to a server that was closed (or whose context ended).
+var ErrClosed = errors.New("network: server closed")
 
 // NewServer starts an empty network. seed derives each link's stream of
 // jitter and loss draws. Every link is stopped when ctx ends or Close is
@@ -81,6 +85,9 @@ func (s *Server) Add(sp Spec) (*Link, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
 	if _, ok := s.links[sp.Name]; ok {
 		return nil, fmt.Errorf("network: link %s exists", sp.Name)
 	}
@@ -142,7 +149,7 @@ func (s *Server) closeLinks() {
 	for _, n := range s.order {
 		s.links[n].close()
 	}
-	s.links, s.order = map[string]*Link{}, nil
+	s.links, s.order, s.closed = map[string]*Link{}, nil, true
 }
 
 // Stream is the direction a toxic acts on.
