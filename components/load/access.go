@@ -48,6 +48,7 @@ type access struct {
 	rnd      []*rand.Rand    // per city: gateway picks
 	byDelay  [][]int
 	onRoute  func(RouteChange)
+	stopped  bool // no change is acted on after stop
 }
 
 func newAccess(p *scenarios.Plan, seed uint64, onRoute func(RouteChange)) *access {
@@ -194,7 +195,7 @@ func (a *access) act(c, g int, ver uint64, up bool, seenAt time.Time) {
 
 func (a *access) actLocked(c, g int, ver uint64, up bool, seenAt time.Time) {
 	o := a.ord[g]
-	if ver != a.ver[c][o] || a.view[c][o] == up || (up && !a.failback && a.everDown[c][o]) {
+	if a.stopped || ver != a.ver[c][o] || a.view[c][o] == up || (up && !a.failback && a.everDown[c][o]) {
 		return
 	}
 	a.view[c][o] = up
@@ -211,10 +212,12 @@ func (a *access) actLocked(c, g int, ver uint64, up bool, seenAt time.Time) {
 	}
 }
 
-// stop cancels the changes still waiting.
+// stop cancels the changes still waiting; once it returns OnRoute is not
+// called again.
 func (a *access) stop() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.stopped = true
 	for _, ts := range a.timers {
 		for o, t := range ts {
 			if t != nil {
