@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"sort"
 	"sync"
@@ -248,7 +249,7 @@ func (l *Link) Partition(id string, st Stream, reject bool) error {
 // the stream(s), on top of the base delay.
 func (l *Link) Latency(id string, st Stream, delay, jitter time.Duration) error {
 	return l.addFault(id, st, toxicDelay, func(s Stream) any {
-		return delayToxic{DelayNS: int64(delay), JitterNS: int64(jitter), Seed: l.seed ^ scenarios.Mix64(uint64(len(id))<<8|uint64(s))}
+		return delayToxic{DelayNS: int64(delay), JitterNS: int64(jitter), Seed: l.faultSeed(id, s)}
 	})
 }
 
@@ -256,8 +257,15 @@ func (l *Link) Latency(id string, st Stream, delay, jitter time.Duration) error 
 // for what a lost message becomes.
 func (l *Link) Loss(id string, st Stream, rate float64) error {
 	return l.addFault(id, st, toxicLoss, func(s Stream) any {
-		return lossToxic{Rate: rate, Seed: l.seed ^ scenarios.Mix64(uint64(len(id))<<8|uint64(s)|1<<4)}
+		return lossToxic{Rate: rate, Seed: l.faultSeed(id, s)}
 	})
+}
+
+// faultSeed is the seed of fault id's toxic on stream st of the link.
+func (l *Link) faultSeed(id string, st Stream) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return scenarios.Mix64(l.seed ^ h.Sum64() ^ uint64(st)<<56)
 }
 
 // Remove takes off every toxic added under the fault id.
