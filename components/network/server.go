@@ -236,8 +236,9 @@ func (l *Link) addFault(id string, st Stream, typ string, attrs func(Stream) any
 // Partition cuts the stream(s): drop blackholes them (Toxiproxy's timeout
 // toxic with timeout 0: data vanishes, the caller waits for its own
 // timeout, and the connection is closed when the cut is removed); reject
-// resets the connection at its next data (reset_peer with timeout 0: the
-// caller gets "connection reset by peer" at once).
+// closes the connection at its next data (reset_peer with timeout 0: the
+// caller gets an error at once, "connection reset by peer" on connections
+// opened while the toxic is on, an EOF on older ones).
 func (l *Link) Partition(id string, st Stream, reject bool) error {
 	if reject {
 		return l.addFault(id, st, "reset_peer", func(Stream) any { return map[string]int64{"timeout": 0} })
