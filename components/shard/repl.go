@@ -102,8 +102,12 @@ func (s *Shard) write(ctx context.Context, req *wire.Request, clientEpoch uint64
 		s.met.applied.Set(float64(e.Seq))
 		s.notifyLocked()
 	}
+	fenced := !s.isPrimary || s.epoch != epoch // stepped down while committing
 	s.mu.Unlock()
 	s.writeM.Unlock()
+	if fenced {
+		return wire.Reply{Outcome: wire.Rejected, Reason: "fenced", Served: -1}
+	}
 	if s.set.sync {
 		if rp, ok := s.awaitAcks(ctx, seq, epoch); !ok {
 			return rp
