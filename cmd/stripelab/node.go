@@ -72,9 +72,10 @@ func roleNames() []string {
 }
 
 func nodeUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: stripelab node ROLE --config FILE")
-	fmt.Fprintln(w, "\nRun one instance of the real stack from the config a runner wrote (stripelab run --backend process")
-	fmt.Fprintln(w, "writes them under the run folder). It serves until SIGTERM or SIGINT.")
+	c, _ := lookup("node")
+	fmt.Fprintf(w, "usage: stripelab node %s\n\n%s.\n", c.args, upperFirst(c.summary))
+	fmt.Fprintln(w, "It reads the config a runner wrote (stripelab run --backend process writes them under the")
+	fmt.Fprintln(w, "run folder) and serves until SIGTERM or SIGINT.")
 	fmt.Fprintln(w, "\nroles:")
 	for _, r := range node.Roles {
 		mark := ""
