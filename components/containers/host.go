@@ -68,6 +68,8 @@ type Host struct {
 	img  Image
 	lock *os.File
 
+	prepTook time.Duration
+
 	netName string
 	netID   string
 	base    netip.Addr // the subnet's first address
@@ -105,6 +107,10 @@ func (h *Host) Name() string { return "containers" }
 
 // Image is the node image of the run (after Prepare).
 func (h *Host) Image() Image { return h.img }
+
+// PrepareTook is how long Prepare took once it held the one-run lock
+// (image check or build, network, every container started).
+func (h *Host) PrepareTook() time.Duration { return h.prepTook }
 
 // Network is the run's Docker network name (after Prepare).
 func (h *Host) Network() string { return h.netName }
@@ -146,6 +152,8 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 	if h.lock, err = takeLock(ctx, run.ID, h.opts.WaitLock); err != nil {
 		return err
 	}
+	t0 := time.Now()
+	defer func() { h.prepTook = time.Since(t0) }()
 	if h.cli, err = Connect(ctx); err != nil {
 		return err
 	}
@@ -636,7 +644,9 @@ func (h *Host) Cleanup() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := removeRun(ctx, h.cli, h.run.ID)
+	t := time.Now()
+	rm, err := removeRun(ctx, h.cli, h.run.ID)
+	h.logf("removed %s of run %s in %s", rm, h.run.ID, time.Since(t).Truncate(time.Millisecond))
 	h.admin.CloseIdleConnections()
 	h.cli.Close()
 	return err

@@ -118,8 +118,9 @@ func up(t *testing.T, p *scenarios.Plan, tag string) (*Host, *runner.Run, []*nod
 	}
 	ts := time.Now()
 	waitHealthy(t, h, cfgs, allInstances(p), 30*time.Second)
-	t.Logf("prepare %s, starts %s, health %s", tp.Sub(t1).Truncate(time.Millisecond), ts.Sub(tp).Truncate(time.Millisecond), time.Since(ts).Truncate(time.Millisecond))
-	return h, run, cfgs, t1.Sub(t0), time.Since(t1)
+	wait := tp.Sub(t1) - h.PrepareTook()
+	t.Logf("prepare %s (after %s waiting for the lock), starts %s, health %s", h.PrepareTook().Truncate(time.Millisecond), wait.Truncate(time.Millisecond), ts.Sub(tp).Truncate(time.Millisecond), time.Since(ts).Truncate(time.Millisecond))
+	return h, run, cfgs, t1.Sub(t0), time.Since(t1) - wait
 }
 
 type testLog struct{ t *testing.T }
@@ -295,6 +296,29 @@ func TestInstanceKillAndStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitHealthy(t, h, cfgs, []int{victim}, 10*time.Second)
+
+	// a slow machine as a CPU quota, and back
+	cli := engine(t)
+	m := p.Instances[victim].Machine
+	quota := func() int64 {
+		ins, err := cli.ContainerInspect(context.Background(), h.machines[m].id, client.ContainerInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ins.Container.HostConfig.CPUQuota
+	}
+	if err := h.Throttle(m, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if q := quota(); q != 50000 {
+		t.Errorf("CPU quota after Throttle(0.5): %d, want 50000 (of a 100000 period)", q)
+	}
+	if err := h.Throttle(m, 0); err != nil {
+		t.Fatal(err)
+	}
+	if q := quota(); q > 0 {
+		t.Errorf("CPU quota after Throttle(0): %d, want none", q)
+	}
 }
 
 func TestIsolateAndRejoin(t *testing.T) {
