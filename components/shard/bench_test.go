@@ -2,6 +2,7 @@ package shard_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stripelab/stripelab/components/shard/shardtest"
@@ -26,4 +27,24 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkWriteParallel is the write throughput of one shard with 16
+// writers (sync, majority acks): commits are serialized per copy, so it is
+// about one fsync'd commit on the primary per write.
+// Run: go test -run X -bench WriteParallel -benchtime 2000x ./components/shard
+func BenchmarkWriteParallel(b *testing.B) {
+	c := shardtest.NewCluster(b, shardtest.SyncMajority)
+	p := c.Reps()[0]
+	var n atomic.Int64
+	b.SetParallelism(8) // 8 x GOMAXPROCS writers
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if rp := c.Call(p, wire.Write, fmt.Sprintf("%d.0", i), int(i%50), "value"); rp.Outcome != wire.OK {
+				b.Errorf("write %d: %+v", i, rp)
+				return
+			}
+		}
+	})
 }

@@ -3,13 +3,11 @@ package shard
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
@@ -238,7 +236,3 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
 }
-
-var errNoPeer = errors.New("no address for instance")
-
-var _ = time.Second
