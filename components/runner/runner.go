@@ -390,18 +390,25 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 }
 
 // settle is how long the stack needs after the load to finish its
-// failovers and catch-ups: detection + promotion, the async lag, a
-// discovery refresh, and a second.
+// failovers and catch-ups: the async lag and a second, and for a fault
+// that ended less than detection + promotion before the end, the rest of
+// that (at most 15s).
 func (r *runner) settle() time.Duration {
 	if r.opts.Settle > 0 {
 		return r.opts.Settle
 	}
-	s := r.plan.Scenario.Stack
 	if len(r.plan.Shards) == 0 {
 		return 500 * time.Millisecond
 	}
-	d := s.Data.Detection.Std() + s.Data.Promotion.Std() + s.Data.Lag.Std() + s.Discovery.Refresh.Std() + time.Second
-	return min(d, 15*time.Second)
+	d := r.plan.Scenario.Stack.Data
+	s := d.Lag.Std() + time.Second
+	dur := r.plan.Scenario.Run.Duration.Std()
+	for _, f := range r.plan.Faults {
+		if left := time.Duration(f.End) + d.Detection.Std() + d.Promotion.Std() - dur; left > 0 {
+			s = max(s, left+d.Lag.Std()+time.Second)
+		}
+	}
+	return min(s, 15*time.Second)
 }
 
 // adminPost sends an admin request to instance i.
