@@ -492,3 +492,64 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// TestNearestCity: with every gateway of city a seen down, its users are
+// served by city b (Cross), and with none up anywhere they are unavailable
+// at once.
+func TestNearestCity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := planOf(t, scenario("  rate: 200/s\n  client: {retries: 0}", "rehome_delay: 500ms, failback: false"))
+		start := time.Now()
+		cityOf := map[string]int{}
+		for gi, in := range p.Instances {
+			if in.Role == scenarios.RoleGateway {
+				for c := range p.Cities {
+					cityOf[addr(c, gi)] = p.Sets[in.Set].City
+				}
+			}
+		}
+		tr := &fake{down: func(a string) bool {
+			el := time.Since(start)
+			return (cityOf[a] == 0 && el >= 2*time.Second) || el >= 6*time.Second
+		}}
+		var mu sync.Mutex
+		var aGone, allGone time.Time
+		_, col := run(t, p, tr, func(c *Config) {
+			c.Start = start
+			c.OnRoute = func(rc RouteChange) {
+				mu.Lock()
+				defer mu.Unlock()
+				if rc.City == 0 && rc.Emptied {
+					aGone = maxTime(aGone, rc.Time) // the last of city a's sets
+				}
+				if rc.City == 0 && rc.Seen.Sub(start) >= 6*time.Second {
+					allGone = maxTime(allGone, rc.Time)
+				}
+			}
+		})
+		if aGone.IsZero() || allGone.IsZero() {
+			t.Fatalf("city a emptied at %v, everything at %v", aGone, allGone)
+		}
+		var cross, unavailable int
+		for _, r := range col.reqs {
+			if r.City != 0 {
+				continue
+			}
+			switch {
+			case r.Send > aGone.Sub(start).Nanoseconds() && r.Send < int64(6*time.Second):
+				cross++
+				if !r.Cross || r.Outcome != reports.OK {
+					t.Fatalf("city a down: %+v, want OK in city b", r)
+				}
+			case r.Send > allGone.Sub(start).Nanoseconds():
+				unavailable++
+				if r.Outcome != reports.Unavailable || r.Latency != 0 {
+					t.Fatalf("nothing up: %+v, want unavailable at once", r)
+				}
+			}
+		}
+		if cross == 0 || unavailable == 0 {
+			t.Fatalf("%d requests served across cities, %d unavailable", cross, unavailable)
+		}
+	})
+}
