@@ -54,11 +54,13 @@ func (s *Shard) tick() bool {
 // candidate is one live copy in an election.
 type candidate struct {
 	inst, pos int
+	last      uint64 // epoch of the last entry: a log ending in a newer epoch is ahead
 	applied   uint64
 }
 
 // elect asks the other copies for their state. A primary of this epoch or
-// newer is followed; otherwise the most caught-up live copy, the earliest
+// newer is followed; otherwise the most caught-up live copy (the log
+// whose last entry has the newest epoch, then the longest), the earliest
 // in the replica list on a tie, is promoted under the highest epoch seen
 // plus one. Every copy applies the same rule to the same answers.
 func (s *Shard) elect() {
@@ -69,7 +71,7 @@ func (s *Shard) elect() {
 		return // heard from a primary meanwhile
 	}
 	top := s.epoch
-	cands := []candidate{{s.inst, s.pos, s.applied}}
+	cands := []candidate{{s.inst, s.pos, s.lastEpoch, s.applied}}
 	for _, r := range roles {
 		if r.Primary && r.Epoch >= s.epoch {
 			s.followLocked(r.Instance, r.Epoch)
@@ -77,9 +79,12 @@ func (s *Shard) elect() {
 			return
 		}
 		top = max(top, r.Epoch)
-		cands = append(cands, candidate{r.Instance, s.posOf(r.Instance), r.Applied})
+		cands = append(cands, candidate{r.Instance, s.posOf(r.Instance), r.LastEpoch, r.Applied})
 	}
 	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := cmp.Compare(b.last, a.last); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.applied, a.applied); c != 0 {
 			return c
 		}

@@ -20,6 +20,7 @@ type Role struct {
 	Primary      bool   `json:"primary"`
 	Epoch        uint64 `json:"epoch"`
 	Applied      uint64 `json:"applied"`
+	LastEpoch    uint64 `json:"last_epoch"` // the epoch of the last log entry
 	Hash         uint64 `json:"hash"`
 	KnownPrimary int    `json:"known_primary"` // the instance this copy believes primary, -1 unknown
 	Lost         bool   `json:"lost"`          // this copy declared its primary lost
@@ -185,7 +186,7 @@ func (s *Shard) handleRole(w http.ResponseWriter, r *http.Request) {
 func (s *Shard) role() Role {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Role{Instance: s.inst, Shard: s.shard, Primary: s.isPrimary, Epoch: s.epoch, Applied: s.applied, Hash: s.hash, KnownPrimary: s.primary, Lost: s.lost}
+	return Role{Instance: s.inst, Shard: s.shard, Primary: s.isPrimary, Epoch: s.epoch, Applied: s.applied, LastEpoch: s.lastEpoch, Hash: s.hash, KnownPrimary: s.primary, Lost: s.lost}
 }
 
 func (s *Shard) handleRepl(w http.ResponseWriter, r *http.Request) {

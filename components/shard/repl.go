@@ -97,7 +97,7 @@ func (s *Shard) write(ctx context.Context, req *wire.Request, clientEpoch uint64
 	}
 	s.mu.Lock()
 	if !dup {
-		s.applied, s.hash = e.Seq, e.Hash
+		s.applied, s.hash, s.lastEpoch = e.Seq, e.Hash, e.Epoch
 		s.recent = append(s.recent, pending{e.Seq, s.clock.Now()})
 		s.met.applied.Set(float64(e.Seq))
 		s.notifyLocked()
@@ -365,10 +365,11 @@ func (s *Shard) receive(m *Repl) (ReplReply, error) {
 		}
 		s.mu.Lock()
 		if m.Reset {
-			s.applied, s.hash, s.catching = 0, 0, true
+			s.applied, s.hash, s.lastEpoch, s.catching = 0, 0, 0, true
 		}
 		if n := len(m.Entries); n > 0 {
-			s.applied, s.hash = m.Entries[n-1].Seq, m.Entries[n-1].Hash
+			last := &m.Entries[n-1]
+			s.applied, s.hash, s.lastEpoch = last.Seq, last.Hash, last.Epoch
 		}
 		s.met.applied.Set(float64(s.applied))
 		s.mu.Unlock()

@@ -50,6 +50,7 @@ type Shard struct {
 	primary   int // the instance believed primary, -1 unknown
 	isPrimary bool
 	applied   uint64
+	lastEpoch uint64 // the epoch of the last log entry
 	hash      uint64
 	lastHeard time.Time // last message from the current primary
 	lost      bool      // this copy declared the primary lost
@@ -141,7 +142,7 @@ func (s *Shard) boot() error {
 		return err
 	}
 	s.mu.Lock()
-	s.epoch, s.primary, s.applied, s.hash = m.Epoch, m.Primary, m.Applied, m.Hash
+	s.epoch, s.primary, s.applied, s.hash, s.lastEpoch = m.Epoch, m.Primary, m.Applied, m.Hash, m.Last
 	s.lastHeard = s.clock.Now()
 	s.mu.Unlock()
 	s.log.Info("shard copy starting", "epoch", m.Epoch, "applied", m.Applied, "settings", s.set.String())

@@ -142,6 +142,7 @@ type meta struct {
 	Primary int // -1 unknown
 	Applied uint64
 	Hash    uint64
+	Last    uint64 // the epoch of the last entry
 }
 
 func (s *store) meta() (meta, error) {
@@ -171,7 +172,7 @@ func (s *store) meta() (meta, error) {
 		if err != nil {
 			return m, err
 		}
-		m.Applied, m.Hash = e.Seq, e.Hash
+		m.Applied, m.Hash, m.Last = e.Seq, e.Hash, e.Epoch
 	}
 	return m, it.Error()
 }

@@ -248,3 +248,43 @@ func TestAsyncShipsAfterLag(t *testing.T) {
 		}
 	})
 }
+
+// The most caught-up copy is promoted, not the first in the list: a copy
+// that missed writes while it was down loses the election to one that
+// has them, then follows it and catches up.
+func TestMostCaughtUpPromoted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, "    replication: sync\n    acks: majority")
+		defer b.stopAll()
+		old, c1, c2 := b.reps()[0], b.reps()[1], b.reps()[2]
+		set := b.shards[old].set
+		time.Sleep(time.Second)
+		b.write(old, "1.0")
+		b.kill(c1)
+		for i := 2; i <= 4; i++ {
+			if rp := b.write(old, fmt.Sprintf("%d.0", i)); rp.Outcome != wire.OK {
+				t.Fatalf("write %d: %+v", i, rp)
+			}
+		}
+		synctest.Wait()
+		b.kill(old)
+		b.start(c1) // from its disk, one write behind three
+		if r := b.shards[c1].role(); r.Applied != 1 {
+			t.Fatalf("restarted copy at %d, want 1", r.Applied)
+		}
+		time.Sleep(set.detection + set.promotion + 3*set.heartbeat + set.rpcTimeout)
+		if _, ok := eventAt(b.events(c2), node.EvPromoted); !ok {
+			t.Fatalf("the caught-up copy %d was not promoted: %+v", c2, b.events(c2))
+		}
+		if _, ok := eventAt(b.events(c1), node.EvPromoted); ok {
+			t.Fatalf("the copy behind (%d) was promoted", c1)
+		}
+		r := b.shards[c1].role()
+		if r.KnownPrimary != c2 || r.Applied != 4 || r.Epoch != 2 {
+			t.Errorf("copy behind after the election: %+v, want following %d at 4 in epoch 2", r, c2)
+		}
+		if _, ok := eventAt(b.events(c1), node.EvCaughtUp); !ok {
+			t.Errorf("copy behind emitted no caught_up")
+		}
+	})
+}
