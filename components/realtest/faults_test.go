@@ -12,9 +12,13 @@ import (
 // gateway on m1, two api instances on m2 and m3, a registry copy on m1.
 // No retries, so every failed attempt shows.
 func small(name, discovery, access, faults string) string {
+	return smallFor(name, "12s", discovery, access, faults)
+}
+
+func smallFor(name, duration, discovery, access, faults string) string {
 	return fmt.Sprintf(`
 name: %s
-run: {duration: 12s, warmup: 1s, window: 500ms, seed: 5}
+run: {duration: %s, warmup: 1s, window: 500ms, seed: 5}
 topology:
   cities:
     - {name: shenzhen, azs: 2, racks: 1, machines: 3}
@@ -35,7 +39,7 @@ workload:
   users: {count: 2000}
   client: {timeout: 300ms, retries: 0}
 faults:
-%s`, name, access, discovery, faults)
+%s`, name, duration, access, discovery, faults)
 }
 
 const registryFast = "mode: registry, placement: per-set, replicas: 1, heartbeat: 300ms, ttl: 1s, refresh: 300ms"
@@ -78,10 +82,11 @@ func TestMachineLoss(t *testing.T) {
 
 // TestAZLossRehomes: an AZ dies at 3s; the access layer moves its users
 // to the other set rehome_delay after its health checks see the gateway
-// down, not before.
+// down, not before. When the AZ comes back at 10s every request is served
+// again, before and after its users go home (failback).
 func TestAZLossRehomes(t *testing.T) {
 	long(t)
-	p := plan(t, "rt-az-loss", small("rt-az-loss", registryFast, "rehome_delay: 2s",
+	p := plan(t, "rt-az-loss", smallFor("rt-az-loss", "16s", registryFast, "rehome_delay: 2s",
 		"  - {name: lose shenzhen/a, at: 3s, for: 7s, kind: az-down, target: az=shenzhen/a}\n"))
 	out := execute(t, p)
 	res := out.Result
@@ -96,6 +101,11 @@ func TestAZLossRehomes(t *testing.T) {
 	}
 	if after.Availability() < 0.99 {
 		t.Errorf("availability %.4f after the re-homing: %+v", after.Availability(), after)
+	}
+	back := window(res, 10*time.Second+500*time.Millisecond, 16*time.Second)
+	t.Logf("after the AZ is back %d/%d ok", back.OK(), back.Offered)
+	if back.Availability() < 0.99 {
+		t.Errorf("availability %.4f after the AZ came back: %+v", back.Availability(), back)
 	}
 	f := res.Faults[0]
 	if f.Rerouted < int64(at+rehome) || f.Rerouted > int64(at+rehome+seen+time.Second) {
