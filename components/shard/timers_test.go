@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -81,7 +83,10 @@ type bubble struct {
 }
 
 func newBubble(t *testing.T, repl string) *bubble {
-	text := fmt.Sprintf(bubbleScenario, repl)
+	return newBubbleText(t, fmt.Sprintf(bubbleScenario, repl))
+}
+
+func newBubbleText(t *testing.T, text string) *bubble {
 	f, err := scenarios.Parse("t.yaml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +106,7 @@ func (b *bubble) start(in int) {
 	if b.dirs[in] == "" {
 		b.dirs[in] = b.t.TempDir()
 	}
-	cfg := &node.Config{Role: "shard", Scenario: b.text, Instance: in, Listen: b.addr(in), DataDir: b.dirs[in], Seed: 1}
+	cfg := &node.Config{Role: "shard", Scenario: b.text, Instance: in, Listen: b.addr(in), DataDir: b.dirs[in], Seed: 1, Secret: "s"}
 	for _, o := range b.reps() {
 		if o != in {
 			cfg.Peers = append(cfg.Peers, node.Peer{Instance: o, Addr: b.addr(o)})
@@ -260,6 +265,7 @@ func TestMostCaughtUpPromoted(t *testing.T) {
 		set := b.shards[old].set
 		time.Sleep(time.Second)
 		b.write(old, "1.0")
+		synctest.Wait() // every copy has it
 		b.kill(c1)
 		for i := 2; i <= 4; i++ {
 			if rp := b.write(old, fmt.Sprintf("%d.0", i)); rp.Outcome != wire.OK {
@@ -285,6 +291,60 @@ func TestMostCaughtUpPromoted(t *testing.T) {
 		}
 		if _, ok := eventAt(b.events(c1), node.EvCaughtUp); !ok {
 			t.Errorf("copy behind emitted no caught_up")
+		}
+	})
+}
+
+// Each operation holds one of data.concurrency slots for one
+// data.service_time: with one slot of 10ms, two reads sent together
+// answer 10ms apart; /admin/slow doubles the time.
+func TestServiceTimeAndConcurrency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		text := strings.Replace(fmt.Sprintf(bubbleScenario, "    replication: async\n    concurrency: 1"), "mean: 100us", "mean: 10ms", 1)
+		b := newBubbleText(t, text)
+		defer b.stopAll()
+		p := b.reps()[0]
+		time.Sleep(time.Second)
+		read := func() time.Duration {
+			start := time.Now()
+			r := &wire.Request{ID: "r.0", User: 1, Priority: 1, Key: 1, Op: wire.Read, Deadline: time.Minute}
+			if rp := b.shards[p].serve(context.Background(), r, 0); rp.Outcome != wire.OK {
+				t.Errorf("read: %+v", rp)
+			}
+			return time.Since(start)
+		}
+		var mu sync.Mutex
+		var took []time.Duration
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := read()
+				mu.Lock()
+				took = append(took, d)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		slices.Sort(took)
+		if !slices.Equal(took, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}) {
+			t.Errorf("two reads on one slot answered after %v, want 10ms and 20ms", took)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/admin/slow?factor=2", nil)
+		w := httptest.NewRecorder()
+		b.shards[p].env.Server.Mux.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("slow without the secret: %d", w.Code)
+		}
+		req.Header.Set("Authorization", "Bearer s")
+		w = httptest.NewRecorder()
+		b.shards[p].env.Server.Mux.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("slow: %d %s", w.Code, w.Body)
+		}
+		if d := read(); d != 20*time.Millisecond {
+			t.Errorf("slowed x2: %v, want 20ms", d)
 		}
 	})
 }
