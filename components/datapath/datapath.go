@@ -151,11 +151,12 @@ func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline
 				target = hint
 				continue
 			}
-		case refused(rp):
+		case refused(rp) || (rp.Outcome == wire.Reset && r.Op == wire.Read):
 			c.markDown(target)
-		case rp.Outcome == wire.Reset && r.Op == wire.Read:
-		case rp.Outcome == wire.Timeout:
-			c.markDown(target) // silent: perhaps cut off; the deadline is spent
+		case rp.Outcome == wire.Timeout || rp.Outcome == wire.Reset:
+			// Silent or broken (a dead host behind a network link): the
+			// next request asks a live copy first. A write is not retried.
+			c.markDown(target)
 			return rp
 		default:
 			return rp // definite answers and indefinite write outcomes end here
@@ -193,7 +194,8 @@ func (c *Client) toNearest(ctx context.Context, r *wire.Request, s int, deadline
 }
 
 // toProxy sends to a data proxy of this set (round robin), falling back to
-// the next one when a connection is refused.
+// the next one when a connection is refused (or a read's is reset); a
+// proxy that failed is skipped for data.detection.
 func (c *Client) toProxy(ctx context.Context, r *wire.Request, deadline time.Time) wire.Reply {
 	if len(c.proxies) == 0 {
 		return wire.Reply{Outcome: wire.Unavailable, Reason: "no_proxy", Served: -1}
@@ -210,10 +212,15 @@ func (c *Client) toProxy(ctx context.Context, r *wire.Request, deadline time.Tim
 	var rp wire.Reply
 	for _, in := range ordered {
 		rp, _ = c.send(ctx, in, r, deadline, 0)
-		if !refused(rp) {
+		switch {
+		case refused(rp), rp.Outcome == wire.Reset && r.Op == wire.Read:
+			c.markDown(in) // nothing done (or a read): the next proxy
+		case rp.Outcome == wire.Timeout, rp.Outcome == wire.Reset:
+			c.markDown(in)
+			return rp
+		default:
 			return rp
 		}
-		c.markDown(in)
 	}
 	return rp
 }

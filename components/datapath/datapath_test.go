@@ -181,3 +181,44 @@ func TestBlackholedPrimary(t *testing.T) {
 		t.Errorf("believed primary %d, want %d", p, next)
 	}
 }
+
+// A primary whose host is gone behind a network link (the link accepts,
+// then closes: a reset) costs one write; the next write asks a live copy.
+func TestResetPrimary(t *testing.T) {
+	c := shardtest.NewCluster(t, shardtest.SyncMajority)
+	old := c.Reps()[0]
+	c.Kill(old)
+	next, _ := c.WaitPrimary(old, c.FailoverBound())
+	ln, err := net.Listen("tcp", "127.0.79.8:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	wc := wire.NewClient(8)
+	defer wc.Close()
+	env := c.Env(c.Instance(scenarios.RoleProxy), nil)
+	for i := range env.Config.Peers {
+		if env.Config.Peers[i].Instance == old {
+			env.Config.Peers[i].Addr = ln.Addr().String()
+		}
+	}
+	dp := datapath.New(env, wc)
+	if rp := dp.Do(context.Background(), req("1.0", 1, wire.Write)); rp.Outcome != wire.Reset {
+		t.Fatalf("write to the reset primary: %+v, want reset (and no retry)", rp)
+	}
+	if got := c.Check(next, []string{"1.0"}).Found; len(got) != 0 {
+		t.Fatalf("a write answered reset was retried elsewhere: %v", got)
+	}
+	if rp := dp.Do(context.Background(), req("2.0", 1, wire.Write)); rp.Outcome != wire.OK || !rp.Wrote {
+		t.Fatalf("next write: %+v, want acknowledged by %d", rp, next)
+	}
+}
