@@ -31,7 +31,7 @@ func cmdClean(args []string) error {
 		fmt.Printf(format+"\n", a...)
 	})
 	if n == 0 && !*quiet {
-		fmt.Println("nothing to clean: no run folder of a dead controller")
+		fmt.Println("nothing to clean: no run of a dead controller left anything")
 	}
 	return err
 }
