@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/stripelab/stripelab/components/node"
 )
@@ -48,8 +49,13 @@ func (s *Shard) tick() bool {
 		s.ev.Emit(node.EvPrimaryLost, s.primary, s.epoch, fmt.Sprintf("shard %d: nothing from primary %d for %s", s.shard, s.primary, now.Sub(s.lastHeard).Round(1e6)))
 		s.log.Info("primary lost", "primary", s.primary, "epoch", s.epoch)
 	}
-	return s.lost && !now.Before(s.electAt)
+	// The poll starts early enough that silent copies (held connections
+	// time out) do not delay the promotion past electAt.
+	return s.lost && !now.Before(s.electAt.Add(-s.pollLead()))
 }
+
+// pollLead is how long before the election the copies are asked.
+func (s *Shard) pollLead() time.Duration { return min(s.set.rpcTimeout, s.set.promotion) }
 
 // candidate is one live copy in an election.
 type candidate struct {
@@ -65,6 +71,16 @@ type candidate struct {
 // plus one. Every copy applies the same rule to the same answers.
 func (s *Shard) elect() {
 	roles := s.pollRoles()
+	s.mu.Lock()
+	wait := s.electAt.Sub(s.clock.Now())
+	s.mu.Unlock()
+	if wait > 0 {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.clock.After(wait):
+		}
+	}
 	s.mu.Lock()
 	if !s.lost {
 		s.mu.Unlock()

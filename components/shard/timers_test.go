@@ -52,12 +52,17 @@ type memNet struct {
 	mu   sync.Mutex
 	mux  map[string]http.Handler
 	down map[string]bool
+	held map[string]bool // a dead host behind a blackholed link: calls hang
 }
 
 func (n *memNet) RoundTrip(r *http.Request) (*http.Response, error) {
 	n.mu.Lock()
-	h, down := n.mux[r.URL.Host], n.down[r.URL.Host]
+	h, down, held := n.mux[r.URL.Host], n.down[r.URL.Host], n.held[r.URL.Host]
 	n.mu.Unlock()
+	if held {
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
 	if h == nil || down {
 		return nil, fmt.Errorf("dial %s: %w", r.URL.Host, syscall.ECONNREFUSED)
 	}
@@ -91,7 +96,7 @@ func newBubbleText(t *testing.T, text string) *bubble {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bubble{t: t, plan: scenarios.NewPlan(f), text: text, net: &memNet{mux: map[string]http.Handler{}, down: map[string]bool{}}, shards: map[int]*Shard{}, stops: map[int]func(){}, dirs: map[int]string{}}
+	b := &bubble{t: t, plan: scenarios.NewPlan(f), text: text, net: &memNet{mux: map[string]http.Handler{}, down: map[string]bool{}, held: map[string]bool{}}, shards: map[int]*Shard{}, stops: map[int]func(){}, dirs: map[int]string{}}
 	for _, in := range b.reps() {
 		b.start(in)
 	}
@@ -167,6 +172,14 @@ func eventAt(evs []node.Event, kind string) (node.Event, bool) {
 // (not before), and the first copy in the replica list is promoted one
 // promotion later under epoch 2.
 func TestDetectionAndPromotionTimes(t *testing.T) {
+	for _, held := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "blackholed"}[held], func(t *testing.T) { detectionAndPromotion(t, held) })
+	}
+}
+
+// detectionAndPromotion kills the primary; held, calls to it hang until
+// their timeout instead of failing at once.
+func detectionAndPromotion(t *testing.T, held bool) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, "    replication: sync\n    acks: majority")
 		defer b.stopAll()
@@ -178,6 +191,11 @@ func TestDetectionAndPromotionTimes(t *testing.T) {
 		}
 		synctest.Wait()
 		killed := time.Now()
+		if held {
+			b.net.mu.Lock()
+			b.net.held[b.addr(old)] = true
+			b.net.mu.Unlock()
+		}
 		b.kill(old)
 		time.Sleep(set.detection - set.heartbeat)
 		if _, ok := eventAt(b.events(c1), node.EvPrimaryLost); ok {
