@@ -38,7 +38,7 @@ func commands() []command {
 		{"plan", "FILE", "print the expanded topology, placement and fault schedule", cmdPlan},
 		{"schema", "", "print the JSON Schema of the scenario format", cmdSchema},
 		{"node", "ROLE --config FILE", "run one instance of the real stack (a runner starts these)", cmdNode},
-		{"clean", "[--quiet]", "stop the processes and remove the folders that killed real runs left", cmdClean},
+		{"clean", "[--quiet]", "stop and remove what killed real runs left: processes, run folders, containers", cmdClean},
 		{"image", "[--binary FILE] [--verbose]", "build the containers backend's node image (FROM scratch, the static binary) unless it is up to date", cmdImage},
 		{"serve", "[--addr A] [--results DIR]", "the dashboard: runs, charts, comparisons, a scenario playground", cmdServe},
 	}
