@@ -145,7 +145,10 @@ func Execute(ctx context.Context, plan *scenarios.Plan, opts Options) (out *Outc
 	}()
 	defer r.teardown()
 
-	t := time.Now()
+	if err := r.host.Prepare(ctx, r.run); err != nil {
+		return out, fmt.Errorf("bring-up: %w", err)
+	}
+	t := time.Now() // after Prepare, which may wait for another run's lock
 	if err := r.bringUp(ctx); err != nil {
 		return out, fmt.Errorf("bring-up: %w", err)
 	}
@@ -184,12 +187,9 @@ func (r *runner) teardown() {
 	r.admin.CloseIdleConnections()
 }
 
-// bringUp prepares the host, builds the network, and starts the instances
-// group by group, each healthy before the next.
+// bringUp builds the network and starts the instances group by group,
+// each healthy before the next.
 func (r *runner) bringUp(ctx context.Context) error {
-	if err := r.host.Prepare(ctx, r.run); err != nil {
-		return err
-	}
 	where := ""
 	if d, ok := r.host.(interface{ Dir() string }); ok {
 		where = " in " + d.Dir()
