@@ -127,7 +127,9 @@ func (c *Client) Do(ctx context.Context, r *wire.Request) wire.Reply {
 
 // toPrimary sends to the believed primary and follows the copies' hints:
 // not_primary or fenced naming another copy sends there; a refused
-// connection tries the next copy, which names the primary it knows.
+// connection tries the next copy, which names the primary it knows; a
+// timeout or reset ends the request and marks the copy down, so the next
+// request asks a live copy first.
 func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline time.Time) wire.Reply {
 	target, epoch := c.Primary(s)
 	tried := map[int]bool{}
@@ -159,7 +161,7 @@ func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline
 			c.markDown(target)
 			return rp
 		default:
-			return rp // definite answers and indefinite write outcomes end here
+			return rp // the other definite answers (shed, no_primary, errors) end here
 		}
 		next := c.untried(s, tried)
 		if next < 0 {

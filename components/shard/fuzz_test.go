@@ -21,7 +21,7 @@ func FuzzParseRepl(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := shard.ParseRepl(b, 3)
+		m, err := shard.ParseRepl(b)
 		if err != nil {
 			return
 		}

@@ -198,7 +198,7 @@ func (s *Shard) handleRepl(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m, err := ParseRepl(body, len(s.reps))
+	m, err := ParseRepl(body)
 	if err == nil && s.posOf(m.From) < 0 {
 		err = fmt.Errorf("from: instance %d is not a copy of shard %d", m.From, s.shard)
 	}

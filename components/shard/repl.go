@@ -38,7 +38,7 @@ type ReplReply struct {
 
 // ParseRepl reads and checks a /v1/repl body: entries numbered one after
 // the other from Prev+1 (from 1 on a reset), each with a valid id.
-func ParseRepl(body []byte, copies int) (Repl, error) {
+func ParseRepl(body []byte) (Repl, error) {
 	var m Repl
 	if err := json.Unmarshal(body, &m); err != nil {
 		return m, fmt.Errorf("body: want a replication message: %v", err)
