@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 
+	"github.com/stripelab/stripelab/internal/draw"
 	"github.com/stripelab/stripelab/reports"
 )
 
@@ -11,16 +12,14 @@ import (
 type cityState struct {
 	first, count int32
 	share        float64
-	rate         float64 // workload rate x share, per second
-	pHigh, pHiNo float64 // cumulative priority shares
-	pWrite       float64
-	budget       float64 // retry tokens earned per first attempt
+	rate         float64       // workload rate x share, per second
+	reqs         draw.Requests // user, priority and operation
+	budget       float64       // retry tokens earned per first attempt
 	overload     float64
 	clock        arrivalClock
 	arr          *rng
 	users        *rng
 	client       *rng
-	zipf         *zipf
 	tokens       float64
 	tokenCap     float64
 	byDelay      []int32 // other cities, nearest first
@@ -34,17 +33,12 @@ func (w *World) buildCities() {
 		ur := p.UserCities[i]
 		c := &w.cities[i]
 		*c = cityState{first: int32(ur.First), count: int32(ur.Count), share: p.Cities[i].Share, overload: 1,
-			arr:    newStream(w.seed, streamArrivals+uint64(i)),
-			users:  newStream(w.seed, streamUsers+uint64(i)),
-			client: newStream(w.seed, streamClient+uint64(i)),
+			arr:    newStream(w.seed, draw.StreamArrivals+uint64(i)),
+			users:  newStream(w.seed, draw.StreamUsers+uint64(i)),
+			client: newStream(w.seed, draw.StreamClient+uint64(i)),
 		}
-		if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
-			c.zipf = newZipf(s.Workload.Keys.S, uint64(ur.Count))
-		}
+		c.reqs = draw.NewRequests(&s.Workload, ur.Count)
 		c.rate = float64(s.Workload.Rate) * c.share
-		pr := &s.Workload.Priorities
-		c.pHigh, c.pHiNo = pr.High.Fraction(), pr.High.Fraction()+pr.Normal.Fraction()
-		c.pWrite = s.Workload.Mix.Write.Fraction()
 		budget := s.Workload.Client.RetryBudget.Fraction()
 		c.budget = budget
 		c.tokenCap = 10 + budget*float64(s.Workload.Rate)*c.share*10
@@ -68,26 +62,11 @@ func sortByDelay(xs []int32, d func(int32) int64) {
 
 func (w *World) newRequest(ci int32) {
 	c := &w.cities[ci]
-	var local int32
-	if c.zipf != nil {
-		// rank r is user (r * stride) so hot users are spread, not adjacent
-		local = int32(((c.zipf.draw(c.users) - 1) * 2654435761) % uint64(c.count))
-	} else {
-		local = int32(c.users.IntN(int(c.count)))
-	}
-	user := c.first + local
-	u := c.users.Float64()
-	prio := uint8(2)
-	switch {
-	case u < c.pHigh:
-		prio = 0
-	case u < c.pHiNo:
-		prio = 1
-	}
-	write := c.users.Float64() < c.pWrite
+	local, prio, write := c.reqs.Next(c.users)
+	user := c.first + int32(local)
 	ri := w.reqs.get()
 	r := &w.reqs.recs[ri]
-	r.city, r.user, r.prio, r.write = int16(ci), user, prio, write
+	r.city, r.user, r.prio, r.write = int16(ci), user, uint8(prio), write
 	r.home = int32(w.plan.HomeSet(int(ci), int(user)))
 	switch {
 	case w.sharded:

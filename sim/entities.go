@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/stripelab/stripelab/internal/draw"
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -139,7 +140,7 @@ func (w *World) buildInstances() {
 		}
 		in.leaf = pi.Role == scenarios.RoleShard || (pi.Role == scenarios.RoleService && len(p.Services[pi.Service].Calls) == 0)
 		if in.samp.kind != distConstant {
-			in.rng = newStream(w.seed, streamService+uint64(i))
+			in.rng = newStream(w.seed, draw.StreamService+uint64(i))
 		}
 		w.machines[pi.Machine].insts = append(w.machines[pi.Machine].insts, int32(i))
 	}

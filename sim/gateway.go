@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/stripelab/stripelab/internal/draw"
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -45,7 +46,7 @@ func (w *World) buildSets() {
 	w.sets = make([]setState, len(w.plan.Sets))
 	for i := range w.sets {
 		s := &w.sets[i]
-		s.shed = newStream(w.seed, streamShedding+uint64(i))
+		s.shed = newStream(w.seed, draw.StreamShedding+uint64(i))
 		for p, r := range [3]scenarios.Rate{rl.High, rl.Normal, rl.Low} {
 			if r > 0 {
 				perNS := float64(r) / 1e9

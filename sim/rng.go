@@ -5,22 +5,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 
-	"github.com/stripelab/stripelab/scenarios"
-)
-
-// Stream identifiers: each concern draws from its own generator derived
-// from the seed, so that a new draw in one place does not shift the others.
-// Per-entity streams add the entity index to the base.
-const (
-	streamArrivals  = 1 << 20 // + city
-	streamUsers     = 2 << 20 // + city
-	streamService   = 3 << 20 // + instance
-	streamNetwork   = 4 << 20
-	streamRouting   = 5 << 20
-	streamClient    = 6 << 20 // + city
-	streamFaults    = 7 << 20
-	streamDiscovery = 8 << 20
-	streamShedding  = 9 << 20 // + set
+	"github.com/stripelab/stripelab/internal/draw"
 )
 
 // rng is one stream: a PCG generator whose uniform draws are called
@@ -34,7 +19,7 @@ type rng struct {
 // newStream derives an independent PCG generator for stream id.
 func newStream(seed uint64, id uint64) *rng {
 	g := &rng{}
-	g.pcg.Seed(seed, scenarios.Mix64(id^0x9e3779b97f4a7c15))
+	g.pcg.Seed(seed, draw.StreamSeq(id))
 	g.Rand = rand.New(&g.pcg)
 	return g
 }

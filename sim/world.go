@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 
+	"github.com/stripelab/stripelab/internal/draw"
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
 )
@@ -123,7 +124,7 @@ type World struct {
 	maxLatencyFaults bool
 
 	lat         latencies
-	profile     profile
+	profile     draw.Profile
 	poisson     bool
 	shedPolicy  uint8      // shedNone, shedPriority, shedRandom
 	shedAt      [3]float64 // occupancy where each priority starts being shed
@@ -164,10 +165,10 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w := &World{plan: p, sc: s, rec: rec, seed: seed, end: int64(s.Run.Duration), warmup: int64(s.Run.Warmup), ahead: true}
 	w.stop = w.end + Horizon(s)
 	w.q = newQueue()
-	w.netRand = newStream(seed, streamNetwork)
-	w.routeRand = newStream(seed, streamRouting)
-	w.faultRand = newStream(seed, streamFaults)
-	w.discRand = newStream(seed, streamDiscovery)
+	w.netRand = newStream(seed, draw.StreamNetwork)
+	w.routeRand = newStream(seed, draw.StreamRouting)
+	w.faultRand = newStream(seed, draw.StreamFaults)
+	w.discRand = newStream(seed, draw.StreamDiscovery)
 	w.configure()
 	w.buildLatencies()
 	w.buildMachines()
@@ -217,7 +218,7 @@ func (w *World) configure() {
 	w.readPrimary = d.Reads == "primary"
 	w.detection = int64(d.Detection)
 	w.promotion = int64(d.Promotion)
-	w.profile = newProfile(&s.Workload.Profile)
+	w.profile = draw.NewProfile(&s.Workload.Profile)
 	w.poisson = s.Workload.Arrivals == "poisson"
 	w.sharded = d.Mode == "sharded"
 	sh := &g.Shedding

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stripelab/stripelab/internal/draw"
 	"github.com/stripelab/stripelab/scenarios"
 )
 
@@ -81,7 +82,7 @@ func newAccess(p *scenarios.Plan, seed uint64, onRoute func(RouteChange)) *acces
 			a.view[c][o], a.seen[c][o] = true, true
 			a.up[c][p.Instances[g].Set]++
 		}
-		a.rnd[c] = rand.New(rand.NewPCG(seed, scenarios.Mix64(streamRouting+uint64(c))))
+		a.rnd[c] = rand.New(rand.NewPCG(seed, scenarios.Mix64(draw.StreamRouting+uint64(c))))
 		for o := range nc {
 			if o != c {
 				a.byDelay[c] = append(a.byDelay[c], o)

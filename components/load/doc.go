@@ -2,12 +2,14 @@
 // one open-loop generator per city. Arrivals follow workload.rate x the
 // city's share x the profile x any overload factor, by the simulator's time
 // change (Poisson or uniform gaps in expected arrivals, mapped to time
-// through the integral of the rate). Each arrival is sent at its intended
-// time by its own timer, whatever earlier requests are doing, and its
-// latency runs from that intended time, so a slow system is never hidden by
-// a generator that waited for it (no coordinated omission); how late the
-// generator actually sent (its lag) is measured apart, so a saturated
-// generator is never mistaken for a slow system.
+// through the integral of the rate: internal/draw, shared with the
+// simulator, as are the Zipf sampler and the draw of a request). Each
+// arrival is sent at its intended time by its own timer, whatever earlier
+// requests are doing, and its latency runs from that intended time, so a
+// slow system is never hidden by a generator that waited for it (no
+// coordinated omission); how late the generator actually sent (its lag) is
+// measured apart, so a saturated generator is never mistaken for a slow
+// system.
 //
 // A request picks a user of the city (uniform or Zipf), a priority and read
 // or write, is signed with the run's secret, and goes to a gateway of the

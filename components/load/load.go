@@ -13,17 +13,9 @@ import (
 	"github.com/stripelab/stripelab/components/checker"
 	"github.com/stripelab/stripelab/components/network/hrtimer"
 	"github.com/stripelab/stripelab/components/wire"
+	"github.com/stripelab/stripelab/internal/draw"
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
-)
-
-// Stream identifiers of the generator's random draws (the simulator's
-// numbering, so a concern keeps its stream).
-const (
-	streamArrivals = 1 << 20 // + city
-	streamUsers    = 2 << 20 // + city
-	streamRouting  = 5 << 20 // + city
-	streamClient   = 6 << 20 // + city
 )
 
 // Config is one run's load.
@@ -82,7 +74,7 @@ type Generator struct {
 	p      *scenarios.Plan
 	tr     Transport
 	acc    *access
-	prof   profile
+	prof   draw.Profile
 	cities []*city
 	seq    atomic.Uint64
 	lag    *lagStats
@@ -96,10 +88,8 @@ type city struct {
 	idx          int
 	first, count int
 	rate         float64 // per second at level 1, before overload
-	pHigh, pHiNo float64
-	pWrite       float64
+	reqs         draw.Requests
 	arr, users   *rand.Rand // the city's arrival goroutine only
-	zipf         *zipf
 
 	mu       sync.Mutex
 	client   *rand.Rand
@@ -132,7 +122,7 @@ func New(cfg Config) (*Generator, error) {
 	}
 	p := cfg.Plan
 	s := p.Scenario
-	g := &Generator{cfg: cfg, p: p, tr: cfg.Transport, prof: newProfile(&s.Workload.Profile),
+	g := &Generator{cfg: cfg, p: p, tr: cfg.Transport, prof: draw.NewProfile(&s.Workload.Profile),
 		end: int64(s.Run.Duration), lag: newLagStats(int64(s.Run.Window), int64(s.Run.Duration))}
 	g.acc = newAccess(p, cfg.Seed, cfg.OnRoute)
 	for i := range p.Cities {
@@ -142,22 +132,17 @@ func New(cfg Config) (*Generator, error) {
 }
 
 func stream(seed, id uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, scenarios.Mix64(id^0x9e3779b97f4a7c15)))
+	return rand.New(rand.NewPCG(seed, draw.StreamSeq(id)))
 }
 
 func newCity(p *scenarios.Plan, seed uint64, i int) *city {
 	s := p.Scenario
 	ur := p.UserCities[i]
 	c := &city{idx: i, first: ur.First, count: ur.Count, overload: 1, changed: make(chan struct{}, 1),
-		arr: stream(seed, streamArrivals+uint64(i)), users: stream(seed, streamUsers+uint64(i)), client: stream(seed, streamClient+uint64(i))}
-	if s.Workload.Keys.Distribution == "zipf" && ur.Count > 1 {
-		c.zipf = newZipf(s.Workload.Keys.S, uint64(ur.Count))
-	}
+		arr: stream(seed, draw.StreamArrivals+uint64(i)), users: stream(seed, draw.StreamUsers+uint64(i)), client: stream(seed, draw.StreamClient+uint64(i))}
+	c.reqs = draw.NewRequests(&s.Workload, ur.Count)
 	share := p.Cities[i].Share
 	c.rate = float64(s.Workload.Rate) * share
-	pr := &s.Workload.Priorities
-	c.pHigh, c.pHiNo = pr.High.Fraction(), pr.High.Fraction()+pr.Normal.Fraction()
-	c.pWrite = s.Workload.Mix.Write.Fraction()
 	c.budget = s.Workload.Client.RetryBudget.Fraction()
 	c.tokenCap = 10 + c.budget*float64(s.Workload.Rate)*share*10
 	c.tokens = c.tokenCap
@@ -263,17 +248,6 @@ func (g *Generator) gap(c *city, rate float64) float64 {
 	return x
 }
 
-// due is when the integral of the profile from from reaches x; false past the run.
-func (g *Generator) due(from int64, x float64) (int64, bool) {
-	if !g.prof.constant() {
-		return g.prof.after(from, x, g.end)
-	}
-	if x < float64(g.end-from) {
-		return from + int64(x), true
-	}
-	return 0, false
-}
-
 func (c *city) factor() float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -289,7 +263,7 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 	f := c.factor()
 	from, x := int64(0), g.gap(c, c.rate*f)
 	for {
-		t, ok := g.due(from, x)
+		t, ok := g.prof.Due(from, x, g.end)
 		if !ok {
 			return
 		}
@@ -303,7 +277,7 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 				stop()
 				now := g.now()
 				nf := c.factor()
-				left := x - g.prof.integral(from, now)
+				left := x - g.prof.Integral(from, now)
 				from, x = now, max(left, 0)*f/nf
 				f = nf
 				continue
@@ -320,22 +294,7 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 
 // dispatch draws the request's user, priority and operation and starts it.
 func (g *Generator) dispatch(ctx context.Context, c *city, t int64) {
-	var local int
-	if c.zipf != nil {
-		// rank r is user (r * stride) so hot users are spread, not adjacent
-		local = int(((c.zipf.draw(c.users) - 1) * 2654435761) % uint64(c.count))
-	} else {
-		local = c.users.IntN(c.count)
-	}
-	u := c.users.Float64()
-	prio := 2
-	switch {
-	case u < c.pHigh:
-		prio = 0
-	case u < c.pHiNo:
-		prio = 1
-	}
-	write := c.users.Float64() < c.pWrite
+	local, prio, write := c.reqs.Next(c.users)
 	c.mu.Lock()
 	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
 	c.mu.Unlock()

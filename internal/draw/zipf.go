@@ -1,8 +1,8 @@
-package sim
+package draw
 
 import "math"
 
-// zipf draws ranks 1..n with probability proportional to 1/k^s, for any
+// Zipf draws ranks 1..n with probability proportional to 1/k^s, for any
 // exponent s > 0 and a finite n: the key (user) popularity of a workload.
 // math/rand's Zipf needs s > 1, but exponents of 1 and just below are the
 // common fit for web traffic; over a finite population they are as well
@@ -15,23 +15,24 @@ import "math"
 // area is inverted to x, rounded to k, and accepted unless it fell in the
 // part of k's cell above 1/k^s. Acceptance is above 90% for every s, and
 // it needs no table, so a city of 100M users costs nothing to set up.
-type zipf struct {
+type Zipf struct {
 	n, s float64
 	// hX1 and hN bound the area drawn from; cut accepts at once the draws
 	// that land close enough to their rank (the squeeze).
 	hX1, hN, cut float64
 }
 
-func newZipf(s float64, n uint64) *zipf {
-	z := &zipf{n: float64(n), s: s}
+// NewZipf is the sampler of ranks 1..n at exponent s > 0.
+func NewZipf(s float64, n uint64) *Zipf {
+	z := &Zipf{n: float64(n), s: s}
 	z.hX1 = z.hIntegral(1.5) - 1
 	z.hN = z.hIntegral(z.n + 0.5)
 	z.cut = 2 - z.hIntegralInv(z.hIntegral(2.5)-z.h(2))
 	return z
 }
 
-// draw returns a rank in [1, n], the most popular first.
-func (z *zipf) draw(r *rng) uint64 {
+// Draw returns a rank in [1, n], the most popular first.
+func (z *Zipf) Draw(r Source) uint64 {
 	if z.n <= 1 {
 		return 1
 	}
@@ -46,17 +47,17 @@ func (z *zipf) draw(r *rng) uint64 {
 }
 
 // h is the hat: x^-s.
-func (z *zipf) h(x float64) float64 { return math.Exp(-z.s * math.Log(x)) }
+func (z *Zipf) h(x float64) float64 { return math.Exp(-z.s * math.Log(x)) }
 
 // hIntegral is H(x) = (x^(1-s) - 1) / (1-s), or log x at s = 1, written
 // so that it stays exact as s nears 1.
-func (z *zipf) hIntegral(x float64) float64 {
+func (z *Zipf) hIntegral(x float64) float64 {
 	lx := math.Log(x)
 	return expm1Over((1-z.s)*lx) * lx
 }
 
 // hIntegralInv inverts hIntegral.
-func (z *zipf) hIntegralInv(y float64) float64 {
+func (z *Zipf) hIntegralInv(y float64) float64 {
 	t := y * (1 - z.s)
 	if t < -1 {
 		t = -1 // rounding at the edge of the domain

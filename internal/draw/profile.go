@@ -1,4 +1,4 @@
-package load
+package draw
 
 import (
 	"math"
@@ -7,14 +7,9 @@ import (
 	"github.com/stripelab/stripelab/scenarios"
 )
 
-// The workload profile as the simulator reads it (sim/arrivals.go, copied
-// because the simulator keeps it unexported): piecewise linear levels or a
-// diurnal cosine, with the integral of the level and its inverse, so that
-// real arrivals follow the same time change as simulated ones.
-
-// profile is the workload profile decoded once: piecewise linear levels
+// Profile is the workload profile decoded once: piecewise linear levels
 // (constant, ramp, step, spike) or a diurnal cosine.
-type profile struct {
+type Profile struct {
 	diurnal bool
 	segs    []segment // sorted by start; the first starts at 0; the last lasts forever
 	// diurnal: level(t) = lo + (1-lo)(1+cos(2pi(t-peak)/period))/2
@@ -28,7 +23,8 @@ type segment struct {
 	a, b  float64
 }
 
-func newProfile(p *scenarios.Profile) profile {
+// NewProfile decodes a scenario's workload profile.
+func NewProfile(p *scenarios.Profile) Profile {
 	from, to, start, end := p.From.Fraction(), p.To.Fraction(), int64(p.Start), int64(p.End)
 	switch p.Shape {
 	case "ramp":
@@ -36,35 +32,35 @@ func newProfile(p *scenarios.Profile) profile {
 		if start > 0 {
 			ramp = append([]segment{{0, from, 0}}, ramp...)
 		}
-		return profile{segs: ramp}
+		return Profile{segs: ramp}
 	case "step":
 		segs := []segment{{0, 1, 0}}
 		for _, st := range p.Steps {
 			segs = append(segs, segment{int64(st.At), st.Level.Fraction(), 0})
 		}
-		return profile{segs: segs}
+		return Profile{segs: segs}
 	case "spike":
 		stop := int64(p.Start + p.For)
-		return profile{segs: []segment{{0, 1, 0}, {start, p.Level.Fraction(), 0}, {stop, 1, 0}}}
+		return Profile{segs: []segment{{0, 1, 0}, {start, p.Level.Fraction(), 0}, {stop, 1, 0}}}
 	case "diurnal":
-		return profile{diurnal: true, lo: p.Min.Fraction(), period: float64(p.Period), peak: float64(p.PeakAt)}
+		return Profile{diurnal: true, lo: p.Min.Fraction(), period: float64(p.Period), peak: float64(p.PeakAt)}
 	}
-	return profile{segs: []segment{{0, 1, 0}}}
+	return Profile{segs: []segment{{0, 1, 0}}}
 }
 
-// constant reports whether the level is 1 throughout.
-func (pr *profile) constant() bool {
+// Constant reports whether the level is 1 throughout.
+func (pr *Profile) Constant() bool {
 	return !pr.diurnal && len(pr.segs) == 1 && pr.segs[0].a == 1 && pr.segs[0].b == 0
 }
 
 // seg is the index of the segment holding t (the last one starting at or
 // before t: at a step, the new level).
-func (pr *profile) seg(t int64) int {
+func (pr *Profile) seg(t int64) int {
 	return sort.Search(len(pr.segs), func(i int) bool { return pr.segs[i].start > t }) - 1
 }
 
-// level is the workload profile's multiplier at virtual time t.
-func (pr *profile) level(t int64) float64 {
+// Level is the workload profile's multiplier at virtual time t.
+func (pr *Profile) Level(t int64) float64 {
 	if pr.diurnal {
 		return pr.diurnalLevel(float64(t))
 	}
@@ -72,10 +68,10 @@ func (pr *profile) level(t int64) float64 {
 	return s.a + s.b*float64(t-s.start)
 }
 
-func (pr *profile) phase(t float64) float64 { return 2 * math.Pi * (t - pr.peak) / pr.period }
+func (pr *Profile) phase(t float64) float64 { return 2 * math.Pi * (t - pr.peak) / pr.period }
 
-// integral is the integral of the level over [t0, t1], in ns at level 1.
-func (pr *profile) integral(t0, t1 int64) float64 {
+// Integral is the integral of the level over [t0, t1], in ns at level 1.
+func (pr *Profile) Integral(t0, t1 int64) float64 {
 	if t1 <= t0 {
 		return 0
 	}
@@ -97,15 +93,15 @@ func (pr *profile) integral(t0, t1 int64) float64 {
 	return sum
 }
 
-func (pr *profile) diurnalSpan(t0, t1 float64) float64 {
+func (pr *Profile) diurnalSpan(t0, t1 float64) float64 {
 	mean := (1 + pr.lo) / 2
 	amp := (1 - pr.lo) / 2 * pr.period / (2 * math.Pi)
 	return mean*(t1-t0) + amp*(math.Sin(pr.phase(t1))-math.Sin(pr.phase(t0)))
 }
 
-// after is the first time from t0 on at which the integral of the level
+// After is the first time from t0 on at which the integral of the level
 // since t0 reaches x, and false when that is at or after limit.
-func (pr *profile) after(t0 int64, x float64, limit int64) (int64, bool) {
+func (pr *Profile) After(t0 int64, x float64, limit int64) (int64, bool) {
 	if pr.diurnal {
 		return pr.afterDiurnal(t0, x, limit)
 	}
@@ -132,6 +128,18 @@ func (pr *profile) after(t0 int64, x float64, limit int64) (int64, bool) {
 	return 0, false
 }
 
+// Due is when the integral of the level from from reaches x (ns at level
+// 1), and false when that is at or after end: an arrival clock's due time.
+func (pr *Profile) Due(from int64, x float64, end int64) (int64, bool) {
+	if !pr.Constant() {
+		return pr.After(from, x, end)
+	}
+	if x < float64(end-from) {
+		return from + int64(x), true
+	}
+	return 0, false
+}
+
 // linearReach is the d at which the integral of a level starting at a and
 // changing by b per ns reaches x: a d + b d^2/2 = x, written so that it
 // does not cancel; false when the level falls to zero first.
@@ -153,10 +161,10 @@ func linearReach(a, b, x float64) (float64, bool) {
 	return 2 * x / den, true
 }
 
-// afterDiurnal solves the diurnal integral for after by Newton's method
+// afterDiurnal solves the diurnal integral for After by Newton's method
 // kept inside a bracket (bisection when a step would leave it or the level
 // is zero): from a start one gap away it takes a step or two.
-func (pr *profile) afterDiurnal(t0 int64, x float64, limit int64) (int64, bool) {
+func (pr *Profile) afterDiurnal(t0 int64, x float64, limit int64) (int64, bool) {
 	f0 := float64(t0)
 	mean := (1 + pr.lo) / 2
 	amp := (1 - pr.lo) / 2 * pr.period / (2 * math.Pi)
@@ -196,6 +204,6 @@ func (pr *profile) afterDiurnal(t0 int64, x float64, limit int64) (int64, bool) 
 	return t0 + int64(t-f0), true
 }
 
-func (pr *profile) diurnalLevel(t float64) float64 {
+func (pr *Profile) diurnalLevel(t float64) float64 {
 	return pr.lo + (1-pr.lo)*(1+math.Cos(pr.phase(t)))/2
 }
