@@ -7,9 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -36,12 +34,19 @@ type Gateway struct {
 
 	buckets [3]*rate.Limiter // nil: unlimited
 	adm     *admission
-	pick    *picker
+	pick    *discovery.Picker
 	wc      *wire.Client
-	slow    atomic.Uint64 // float64 bits of the service-time factor
-	away    atomic.Int64  // the set routed to when not its own, -1 when home
+	slow    node.Slow    // /admin/slow: the routing cost's factor
+	away    atomic.Int64 // the set routed to when not its own, -1 when home
 	m       *metrics
 }
+
+// Endpoint is one instance discovery returns.
+type Endpoint = discovery.Endpoint
+
+// Resolver is the discovery client: the cached live instances of a service
+// in the scope stack.discovery.scope allows.
+type Resolver = discovery.Resolver
 
 // Options are what New takes besides the env: the discovery client and
 // the client it forwards with (nil: one sized for its concurrency).
@@ -91,22 +96,17 @@ func New(env *node.Env, o Options) (*Gateway, error) {
 	}
 	g.buildBuckets(p, in.Set)
 	g.adm = newAdmission(gs, g.clock, cfg.Seed, cfg.Instance)
-	g.pick = &picker{res: o.Resolver, plan: p, set: in.Set, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
+	g.pick = discovery.NewPicker(o.Resolver, p, in.Set, node.Stream(cfg.Seed, cfg.Instance, streamPick))
 	if g.wc == nil {
 		g.wc = wire.NewClient(gs.Concurrency)
 	}
-	g.slow.Store(math.Float64bits(1))
 	g.away.Store(-1)
 	g.m = newMetrics(env.Server, g)
 	return g, nil
 }
 
-func stream(seed uint64, inst, id int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, scenarios.Mix64(uint64(inst)<<8|uint64(id))))
-}
-
 func newAdmission(gs *scenarios.Gateway, clock node.Clock, seed uint64, inst int) *admission {
-	a := &admission{clock: clock, conc: gs.Concurrency, capacity: gs.Queue.Capacity, timeout: gs.Queue.Timeout.Std(), rng: stream(seed, inst, streamShed)}
+	a := &admission{clock: clock, conc: gs.Concurrency, capacity: gs.Queue.Capacity, timeout: gs.Queue.Timeout.Std(), rng: node.Stream(seed, inst, streamShed)}
 	sh := &gs.Shedding
 	switch sh.Policy {
 	case "priority":
@@ -162,7 +162,7 @@ func Start(ctx context.Context, env *node.Env) (func(), error) {
 // POST /admin/slow?factor=F.
 func (g *Gateway) Register(s *node.Server) {
 	s.Mux.Handle("POST "+wire.Path, g)
-	s.Admin("POST /admin/slow", g.serveSlow)
+	s.Admin("POST /admin/slow", g.slow.ServeHTTP)
 }
 
 // ServeHTTP answers one request: 400 with the problem when it is
@@ -212,7 +212,7 @@ func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, sta
 	defer g.adm.release()
 	// the upstream is picked when the routing work starts, and the request
 	// leaves when it ends (gateway.cost, auth.cost), holding the slot
-	ep, done, ok := g.pick.pick(g.upstream)
+	ep, done, ok := g.pick.Pick(g.upstream)
 	g.spend()
 	if !ok {
 		return own(wire.Unavailable, "no_instance")
@@ -225,7 +225,7 @@ func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, sta
 // spend sleeps the routing and authentication cost times the slow factor;
 // CPU work is not cut short by the deadline.
 func (g *Gateway) spend() {
-	d := time.Duration(float64(g.cost) * math.Float64frombits(g.slow.Load()))
+	d := time.Duration(float64(g.cost) * g.slow.Factor())
 	if d > 0 {
 		<-g.clock.After(d)
 	}
@@ -273,24 +273,4 @@ func (g *Gateway) noteRoute(set int) {
 		g.events.Emit(node.EvRoute, set, 0, g.setNames[f]+"->"+g.setNames[t])
 		g.log.Info("gateway route", "from", g.setNames[f], "to", g.setNames[t])
 	}
-}
-
-// serveSlow sets the factor the routing cost is multiplied by.
-func (g *Gateway) serveSlow(w http.ResponseWriter, r *http.Request) {
-	f, err := ParseFactor(r.URL.Query().Get("factor"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	g.slow.Store(math.Float64bits(f))
-	fmt.Fprintf(w, "factor %g\n", f)
-}
-
-// ParseFactor reads a slow factor: a positive finite number, 1 = normal speed.
-func ParseFactor(s string) (float64, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(f > 0) || math.IsInf(f, 0) || f > 1e6 {
-		return 0, fmt.Errorf("factor: want a number above 0 and at most 1e6 (1 reverts), got %q", s)
-	}
-	return f, nil
 }

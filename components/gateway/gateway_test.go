@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stripelab/stripelab/components/comptest"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
 )
@@ -169,15 +170,15 @@ func TestRoutesToAnotherSetOfTheCity(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := &upstream{}
 		g, res, env := newTestGateway(t, "auth: {enabled: false}", u)
-		res.set(0)
+		res.Set(0)
 		if rp := handle(g, request(1, time.Second)); rp.Outcome != wire.Unavailable || rp.Reason != "no_instance" {
 			t.Fatalf("no instance anywhere: %v %s", rp.Outcome, rp.Reason)
 		}
-		res.set(0, Endpoint{Instance: 3, Set: 1, Addr: "svc3"})
+		res.Set(0, Endpoint{Instance: 3, Set: 1, Addr: "svc3"})
 		if rp := handle(g, request(1, time.Second)); rp.Outcome != wire.OK || rp.Served != 1 {
 			t.Fatalf("other set: %v served by %d, want ok by set 1", rp.Outcome, rp.Served)
 		}
-		res.set(0, Endpoint{Instance: 3, Set: 1, Addr: "svc3"}, Endpoint{Instance: 1, Set: 0, Addr: "svc1"})
+		res.Set(0, Endpoint{Instance: 3, Set: 1, Addr: "svc3"}, Endpoint{Instance: 1, Set: 0, Addr: "svc1"})
 		for range 20 {
 			if rp := handle(g, request(1, time.Second)); rp.Served != 0 {
 				t.Fatalf("own set back: served by set %d", rp.Served)
@@ -211,11 +212,7 @@ func TestMalformedRequest400(t *testing.T) {
 		req := httptest.NewRequest("POST", wire.Path, nil)
 		request(1, time.Second).Encode(req.Header)
 		tc.mod(req.Header)
-		w := httptest.NewRecorder()
-		g.ServeHTTP(w, req)
-		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), tc.want) {
-			t.Errorf("%s: %d %q, want 400 naming %s", tc.name, w.Code, w.Body.String(), tc.want)
-		}
+		comptest.WantBadRequest(t, g, tc.name, req, tc.want)
 	}
 }
 
@@ -228,11 +225,7 @@ func TestSlowFactor(t *testing.T) {
 			code int
 			took time.Duration
 		}{{"factor=3", 200, 300 * time.Microsecond}, {"factor=0", 400, 300 * time.Microsecond}, {"factor=x", 400, 300 * time.Microsecond}, {"factor=1", 200, 100 * time.Microsecond}} {
-			req := httptest.NewRequest("POST", "/admin/slow?"+tc.q, nil)
-			req.Header.Set("Authorization", "Bearer "+testSecret)
-			w := httptest.NewRecorder()
-			env.Server.Mux.ServeHTTP(w, req)
-			if w.Code != tc.code {
+			if w := comptest.Admin(env.Server, "/admin/slow?"+tc.q); w.Code != tc.code {
 				t.Errorf("%s: %d %s", tc.q, w.Code, w.Body)
 			}
 			start := time.Now()

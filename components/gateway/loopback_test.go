@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripelab/stripelab/components/comptest"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/service"
 	"github.com/stripelab/stripelab/components/wire"
@@ -42,7 +43,7 @@ func startStack(t testing.TB, gw, serviceTime string) *stack {
 		t.Fatal(err)
 	}
 	senv := &node.Env{Config: scfg, Plan: sp, Server: node.NewServer(scfg, nil, nil, nil), Clock: node.RealClock{}}
-	sv, err := service.New(senv, service.Options{Resolver: &fakeResolver{}} /* front makes no calls */)
+	sv, err := service.New(senv, service.Options{Resolver: &comptest.Resolver{}} /* front makes no calls */)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,10 @@ package service
 
 import (
 	"bytes"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stripelab/stripelab/components/comptest"
 	"github.com/stripelab/stripelab/components/wire"
 )
 
@@ -24,16 +24,6 @@ func FuzzServiceRequest(f *testing.F) {
 			{wire.HKey, key}, {wire.HOp, op}, {wire.HDeadline, dl}, {wire.HHops, hops}} {
 			req.Header[kv[0]] = []string{kv[1]}
 		}
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, req)
-		if w.Code == http.StatusBadRequest {
-			if w.Body.Len() == 0 {
-				t.Fatal("400 without a message")
-			}
-			return
-		}
-		if _, err := wire.ReadReply(w.Result().Header, nil); err != nil {
-			t.Fatalf("status %d without a wire reply: %v", w.Code, err)
-		}
+		comptest.WantAnswer(t, s, req)
 	})
 }

@@ -3,15 +3,11 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/stripelab/stripelab/components/datapath"
@@ -40,13 +36,20 @@ type Service struct {
 	samp  sampler
 	mu    sync.Mutex
 	rng   *rand.Rand
-	slow  atomic.Uint64 // float64 bits of the service-time factor
+	slow  node.Slow // /admin/slow: the service time's factor
 
-	pick *picker
+	pick *discovery.Picker
 	wc   *wire.Client
 	data Data
 	m    *metrics
 }
+
+// Endpoint is one instance discovery returns.
+type Endpoint = discovery.Endpoint
+
+// Resolver is the discovery client: the cached live instances of a service
+// in the scope stack.discovery.scope allows.
+type Resolver = discovery.Resolver
 
 // Options are what New takes besides the env: the discovery client, the
 // data-layer client (nil: data calls answer unavailable) and the client
@@ -63,10 +66,6 @@ const (
 	streamPick        = 2
 )
 
-func stream(seed uint64, inst, id int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, scenarios.Mix64(uint64(inst)<<8|uint64(id))))
-}
-
 // New builds the service instance env.Config.Instance from the Plan.
 func New(env *node.Env, o Options) (*Service, error) {
 	p, cfg := env.Plan, env.Config
@@ -78,7 +77,7 @@ func New(env *node.Env, o Options) (*Service, error) {
 	s := &Service{
 		clock: env.Clock, log: env.Log, set: in.Set, name: sv.Name, calls: p.Services[in.Service].Calls,
 		slots: &slots{conc: sv.Concurrency, capacity: sv.Queue}, samp: newSampler(sv.ServiceTime),
-		rng: stream(cfg.Seed, cfg.Instance, streamServiceTime), wc: o.Client, data: o.Data,
+		rng: node.Stream(cfg.Seed, cfg.Instance, streamServiceTime), wc: o.Client, data: o.Data,
 	}
 	if s.clock == nil {
 		s.clock = node.RealClock{}
@@ -89,11 +88,10 @@ func New(env *node.Env, o Options) (*Service, error) {
 	for _, c := range s.calls {
 		s.names = append(s.names, callName(p, c))
 	}
-	s.pick = &picker{res: o.Resolver, plan: p, set: in.Set, rng: stream(cfg.Seed, cfg.Instance, streamPick)}
+	s.pick = discovery.NewPicker(o.Resolver, p, in.Set, node.Stream(cfg.Seed, cfg.Instance, streamPick))
 	if s.wc == nil {
 		s.wc = wire.NewClient(sv.Concurrency)
 	}
-	s.slow.Store(math.Float64bits(1))
 	s.m = newMetrics(env.Server, s)
 	return s, nil
 }
@@ -130,7 +128,7 @@ func Start(ctx context.Context, env *node.Env) (func(), error) {
 // POST /admin/slow?factor=F.
 func (s *Service) Register(srv *node.Server) {
 	srv.Mux.Handle("POST "+wire.Path, s)
-	srv.Admin("POST /admin/slow", s.serveSlow)
+	srv.Admin("POST /admin/slow", s.slow.ServeHTTP)
 }
 
 // ServeHTTP answers one request: 400 with the problem when it is
@@ -191,7 +189,7 @@ func (s *Service) work() {
 	s.mu.Lock()
 	v := s.samp.draw(s.rng)
 	s.mu.Unlock()
-	d := time.Duration(min(v*math.Float64frombits(s.slow.Load()), maxDraw))
+	d := time.Duration(min(v*s.slow.Factor(), maxDraw))
 	if d >= time.Microsecond {
 		<-s.clock.After(d)
 	}
@@ -210,7 +208,7 @@ func (s *Service) call(ctx context.Context, req *wire.Request, c scenarios.CallP
 	}
 	var rp wire.Reply
 	if c.Kind == scenarios.CallService {
-		ep, done, ok := s.pick.pick(c.Service)
+		ep, done, ok := s.pick.Pick(c.Service)
 		if !ok {
 			s.m.call(name, wire.Unavailable)
 			return wire.Reply{Outcome: wire.Unavailable, Reason: "no_instance"}, "no_instance"
@@ -253,24 +251,4 @@ func (s *Service) doData(ctx context.Context, r *wire.Request) wire.Reply {
 	ctx, cancel := context.WithTimeout(ctx, r.Deadline)
 	defer cancel()
 	return s.data.Do(ctx, r)
-}
-
-// serveSlow sets the factor service times are multiplied by.
-func (s *Service) serveSlow(w http.ResponseWriter, r *http.Request) {
-	f, err := ParseFactor(r.URL.Query().Get("factor"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.slow.Store(math.Float64bits(f))
-	fmt.Fprintf(w, "factor %g\n", f)
-}
-
-// ParseFactor reads a slow factor: a positive finite number, 1 = normal speed.
-func ParseFactor(s string) (float64, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(f > 0) || math.IsInf(f, 0) || f > 1e6 {
-		return 0, fmt.Errorf("factor: want a number above 0 and at most 1e6 (1 reverts), got %q", s)
-	}
-	return f, nil
 }

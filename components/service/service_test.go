@@ -12,6 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stripelab/stripelab/components/comptest"
+	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
 	"github.com/stripelab/stripelab/scenarios"
 )
@@ -97,7 +99,7 @@ func TestServiceTimeDistributions(t *testing.T) {
 		}
 	}
 	a, b := newSampler(scenarios.Dist{Dist: "exponential", Mean: ms}), newSampler(scenarios.Dist{Dist: "exponential", Mean: ms})
-	ra, rb, rc := stream(1, 4, streamServiceTime), stream(1, 4, streamServiceTime), stream(1, 5, streamServiceTime)
+	ra, rb, rc := node.Stream(1, 4, streamServiceTime), node.Stream(1, 4, streamServiceTime), node.Stream(1, 5, streamServiceTime)
 	same, other := true, true
 	for range 10 {
 		x, y, z := a.draw(ra), b.draw(rb), a.draw(rc)
@@ -165,7 +167,7 @@ func TestFailedCallFailsRequest(t *testing.T) {
 		if rp := handle(s, request(wire.Read, time.Second)); rp.Outcome != wire.Shed || rp.Reason != "downstream_says" {
 			t.Errorf("shed downstream: %v %q, want it passed up", rp.Outcome, rp.Reason)
 		}
-		res.set(1)
+		res.Set(1)
 		if rp := handle(s, request(wire.Read, time.Second)); rp.Outcome != wire.Unavailable || rp.Reason != "no_instance" {
 			t.Errorf("no back instance: %v %q, want unavailable no_instance", rp.Outcome, rp.Reason)
 		}
@@ -176,12 +178,18 @@ func TestFailedCallFailsRequest(t *testing.T) {
 // The picker takes its own set first, and of two draws the less loaded.
 func TestPickOwnSetThenLessLoaded(t *testing.T) {
 	s, res, _ := newTestService(t, "service_time: 1ms", &hop{}, nil)
-	res.set(1, Endpoint{Instance: 5, Set: 1, Addr: "x"}, Endpoint{Instance: 2, Set: 0, Addr: "a"}, Endpoint{Instance: 7, Set: 0, Addr: "b"})
-	s.pick.loadOf(2).Store(10)
+	// ten calls in flight to instance 2, the only one listed while they start
+	res.Set(1, Endpoint{Instance: 2, Set: 0, Addr: "a"})
+	for range 10 {
+		if ep, _, ok := s.pick.Pick(1); !ok || ep.Instance != 2 {
+			t.Fatalf("one instance listed: picked %v %v", ep, ok)
+		}
+	}
+	res.Set(1, Endpoint{Instance: 5, Set: 1, Addr: "x"}, Endpoint{Instance: 2, Set: 0, Addr: "a"}, Endpoint{Instance: 7, Set: 0, Addr: "b"})
 	count := map[int]int{}
 	const n = 400
 	for range n {
-		ep, done, _ := s.pick.pick(1)
+		ep, done, _ := s.pick.Pick(1)
 		count[ep.Instance]++
 		done()
 	}
@@ -192,8 +200,8 @@ func TestPickOwnSetThenLessLoaded(t *testing.T) {
 	if f := float64(count[2]) / n; f < 0.15 || f > 0.35 {
 		t.Errorf("the loaded instance was picked %.0f%% of the time, want about 25%%", 100*f)
 	}
-	res.set(1, Endpoint{Instance: 5, Set: 1, Addr: "x"})
-	if ep, _, ok := s.pick.pick(1); !ok || ep.Instance != 5 {
+	res.Set(1, Endpoint{Instance: 5, Set: 1, Addr: "x"})
+	if ep, _, ok := s.pick.Pick(1); !ok || ep.Instance != 5 {
 		t.Errorf("own set empty: picked %v %v, want the city's other set", ep, ok)
 	}
 }
@@ -214,11 +222,7 @@ func TestMalformedRequest400(t *testing.T) {
 		req := httptest.NewRequest("POST", wire.Path, strings.NewReader(tc.body))
 		request(wire.Read, time.Second).Encode(req.Header)
 		tc.mod(req.Header)
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, req)
-		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), tc.want) {
-			t.Errorf("%s: %d %q, want 400 naming %s", tc.name, w.Code, w.Body.String(), tc.want)
-		}
+		comptest.WantBadRequest(t, s, tc.name, req, tc.want)
 	}
 }
 
@@ -231,11 +235,7 @@ func TestSlowFactor(t *testing.T) {
 			code int
 			took time.Duration
 		}{{"factor=2.5", 200, 5 * time.Millisecond}, {"factor=-1", 400, 5 * time.Millisecond}, {"factor=1", 200, 2 * time.Millisecond}} {
-			req := httptest.NewRequest("POST", "/admin/slow?"+tc.q, nil)
-			req.Header.Set("Authorization", "Bearer "+testSecret)
-			w := httptest.NewRecorder()
-			env.Server.Mux.ServeHTTP(w, req)
-			if w.Code != tc.code {
+			if w := comptest.Admin(env.Server, "/admin/slow?"+tc.q); w.Code != tc.code {
 				t.Errorf("%s: %d %s", tc.q, w.Code, w.Body)
 			}
 			start := time.Now()
