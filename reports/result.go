@@ -67,12 +67,15 @@ type Result struct {
 	WarmupNS   int64         `json:"warmup_ns"`
 	SLO        scenarios.SLO `json:"slo"`
 	Cities     []string      `json:"cities"`
-	Sets       []SetInfo     `json:"sets"`
-	Cost       Cost          `json:"cost"`
-	Faults     []FaultInfo   `json:"faults"`
-	Events     []Event       `json:"events"`
-	Windows    []Window      `json:"windows"`
-	Totals     Totals        `json:"totals"`
+	// Commands are the scenario's workload.commands, in order; windows and
+	// totals count by them (empty without commands).
+	Commands []CommandInfo `json:"commands,omitempty"`
+	Sets     []SetInfo     `json:"sets"`
+	Cost     Cost          `json:"cost"`
+	Faults   []FaultInfo   `json:"faults"`
+	Events   []Event       `json:"events"`
+	Windows  []Window      `json:"windows"`
+	Totals   Totals        `json:"totals"`
 	// Queues are the queue figures of each kind of instance (the gateway,
 	// each service, the data proxy, the shard nodes), over the measured
 	// part of the run; a backend that cannot count them leaves this empty.
@@ -113,6 +116,16 @@ type QueueCounts struct {
 	// BusyThreadNS is the thread time in use (ns x threads, a thread held
 	// from taking a call until it answers, waiting on calls included).
 	BusyThreadNS int64 `json:"busy_thread_ns"`
+}
+
+// CommandInfo is one command of the scenario: what it is called, its
+// share of the traffic, priority, kind (read, write, mixed) and service.
+type CommandInfo struct {
+	Name     string  `json:"name"`
+	Share    float64 `json:"share"`
+	Priority string  `json:"priority"`
+	Kind     string  `json:"kind"`
+	Service  string  `json:"service"`
 }
 
 // SetInfo names a set and its city.
@@ -254,7 +267,9 @@ type Window struct {
 	ByPriority [NumPriorities]Counts `json:"by_priority"`
 	// ByCity is the window's counts by the users' city, every outcome
 	// included: they add up to Counts.
-	ByCity     []Counts   `json:"by_city"`
+	ByCity []Counts `json:"by_city"`
+	// ByCommand is the window's counts by command (with workload.commands).
+	ByCommand  []Counts   `json:"by_command,omitempty"`
 	SetsFailed []SetCount `json:"sets_failed,omitempty"`
 	// Attempts counts every attempt including retries; CrossRegion counts
 	// requests served outside their user's city.
@@ -283,7 +298,10 @@ type Totals struct {
 	CrossSet   int64                  `json:"cross_set"`
 	Latency    Latency                `json:"latency"`
 	LatencyBy  [NumPriorities]Latency `json:"latency_by_priority"`
-	Hist       string                 `json:"hist,omitempty"`
+	// ByCommand and LatencyByCommand are per command (with workload.commands).
+	ByCommand        []Counts  `json:"by_command,omitempty"`
+	LatencyByCommand []Latency `json:"latency_by_command,omitempty"`
+	Hist             string    `json:"hist,omitempty"`
 	// OtherLostWrites are acknowledged writes lost by failovers no fault
 	// is blamed for; OtherLostSpanNS is their longest span.
 	OtherLostWrites int64 `json:"other_lost_writes,omitempty"`
@@ -391,6 +409,9 @@ func (r *Result) check() error {
 	for i, w := range r.Windows {
 		if len(w.ByCity) != len(r.Cities) {
 			return fmt.Errorf("window %d has %d cities, the result %d", i, len(w.ByCity), len(r.Cities))
+		}
+		if len(w.ByCommand) != 0 && len(w.ByCommand) != len(r.Commands) {
+			return fmt.Errorf("window %d has %d commands, the result %d", i, len(w.ByCommand), len(r.Commands))
 		}
 		for _, s := range w.SetsFailed {
 			if s.Set < 0 || s.Set >= len(r.Sets) {

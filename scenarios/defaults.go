@@ -73,6 +73,10 @@ func (s *Service) setDefaults() {
 	s.ServiceTime = Dist{Dist: "exponential", Mean: 2 * ms}
 }
 
+func (c *Command) setDefaults() {
+	c.Priority, c.Kind = "normal", "mixed"
+}
+
 func (p *Proxy) setDefaults() {
 	*p = Proxy{Instances: 2, Cost: 100 * us, Concurrency: 256}
 }
@@ -139,6 +143,13 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 		for j := range st.Services[i].Calls {
 			fill(written, fmt.Sprintf("stack.services[%d].calls[%d].timeout", i, j), &st.Services[i].Calls[j].Timeout, s.Workload.Client.Timeout)
 		}
+	}
+	for i := range s.Workload.Commands {
+		c := &s.Workload.Commands[i]
+		p := fmt.Sprintf("workload.commands[%d]", i)
+		fill(written, p+".service", &c.Service, st.Gateway.Upstream)
+		fill(written, p+".timeout", &c.Timeout, s.Workload.Client.Timeout)
+		fill(written, p+".retries", &c.Retries, s.Workload.Client.Retries)
 	}
 }
 
@@ -254,6 +265,11 @@ func (s *Scenario) scaleShares() {
 	}
 	scale(&w.Mix.Read, &w.Mix.Write)
 	scale(&w.Priorities.High, &w.Priorities.Normal, &w.Priorities.Low)
+	cmds := make([]*Percent, len(w.Commands))
+	for i := range w.Commands {
+		cmds[i] = &w.Commands[i].Share
+	}
+	scale(cmds...)
 	cities := make([]*Percent, 0, len(w.Users.ByCity))
 	shares := make([]Percent, len(w.Users.ByCity))
 	for i, name := range sortedMapKeys(w.Users.ByCity) {

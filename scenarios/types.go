@@ -361,6 +361,41 @@ type Workload struct {
 	Priorities Priorities `yaml:"priorities" json:"priorities"`
 	// Client is the client's timeout and retry policy.
 	Client Client `yaml:"client" json:"client"`
+	// Commands are the named client commands the gateway maps to services,
+	// each with its share of the traffic, priority and kind; their shares
+	// sum to 100% (within 0.1%, then scaled to it exactly). Without
+	// commands every request goes to gateway.upstream with a priority
+	// drawn from priorities and a read or write from mix, which is the
+	// same as one command per priority class, of kind mixed, to
+	// gateway.upstream. With commands, priorities does not apply, and mix
+	// only to commands of kind mixed.
+	Commands []Command `yaml:"commands,omitempty" json:"commands,omitempty"`
+}
+
+// Command is one client command: the gateway routes it to its service and
+// admits it by its priority (rate limit and shedding); its kind decides
+// whether its data calls read (the nearest copy) or write (the primary).
+type Command struct {
+	// Name of the command, unique; reports and slo.commands use it.
+	Name string `yaml:"name" json:"name" jsonschema:"required"`
+	// Share is the command's share of the offered requests.
+	Share Percent `yaml:"share" json:"share" jsonschema:"required"`
+	// Priority is the class the gateway's rate limit and shedding apply:
+	// high, normal or low. Default normal.
+	Priority string `yaml:"priority" json:"priority" jsonschema:"enum=high,enum=normal,enum=low"`
+	// Kind is read (every data call of type request reads), write (every
+	// one writes) or mixed (reads or writes by workload.mix). A read
+	// command may not reach a call of type write. Default mixed.
+	Kind string `yaml:"kind" json:"kind" jsonschema:"enum=read,enum=write,enum=mixed"`
+	// Service is the service the gateway sends the command to, in the
+	// user's set (discovery scope as for any call). Default: gateway.upstream.
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	// Timeout is the client's timeout of one attempt of this command.
+	// Default: workload.client.timeout.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Retries is the client's retries of this command after its first
+	// attempt (backoff, budget and retry_on as in workload.client). Default: workload.client.retries.
+	Retries int `yaml:"retries,omitempty" json:"retries,omitempty" jsonschema:"minimum=0,maximum=10"`
 }
 
 // Profile is a multiplier over time applied to workload.rate; the requests
@@ -511,8 +546,21 @@ type SLO struct {
 	RPO Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
 	// LostWrites caps the count of acknowledged writes lost (use with any value, 0 included, by setting it).
 	LostWrites *int64 `yaml:"lost_writes,omitempty" json:"lost_writes,omitempty" jsonschema:"minimum=0"`
-	// ShedOrder requires that lower priorities lose availability first.
+	// ShedOrder requires that lower priorities lose availability first;
+	// with workload.commands, the priorities are the commands'.
 	ShedOrder bool `yaml:"shed_order,omitempty" json:"shed_order,omitempty"`
+	// Commands are objectives of one command each, keyed by its name.
+	Commands map[string]CommandSLO `yaml:"commands,omitempty" json:"commands,omitempty"`
+}
+
+// CommandSLO is the objectives of one command of workload.commands.
+type CommandSLO struct {
+	// Availability is the least share of the command's requests served, outside warm-up.
+	Availability Percent `yaml:"availability,omitempty" json:"availability,omitempty"`
+	// AvailabilityInFault is the least share of the command's requests served inside each fault window.
+	AvailabilityInFault Percent `yaml:"availability_in_fault,omitempty" json:"availability_in_fault,omitempty"`
+	// Latency caps percentiles of the command's latency over the run: p50, p90, p95, p99, p99.9.
+	Latency map[string]Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
 }
 
 // PriorityNames lists the priority classes, highest first; indexes into

@@ -89,7 +89,7 @@ func (w *World) leafAnswer(ri int32, d int, st status) {
 func (w *World) answerClient(ri int32, st status, fate int, t int64) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[0]
-	if !f.waiting || t >= r.start+w.clientTimeout {
+	if !f.waiting || t >= r.start+w.cmds[r.cmd].timeout {
 		w.chainEnd(ri)
 		return
 	}
@@ -367,7 +367,7 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 // admits it) and prepares the message that leaves when the work ends at
 // end. With no upstream to pick the gateway answers unavailable at end.
 func (w *World) prepareForward(ri int32, d int, in *instance, end int64) {
-	target := w.pick(in.set, w.gatewaySvc)
+	target := w.pick(in.set, w.cmds[w.reqs.recs[ri].cmd].svc)
 	if target < 0 {
 		return
 	}

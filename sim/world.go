@@ -120,6 +120,10 @@ type World struct {
 	upstreamEdge     int16
 	proxyEdge        []int16
 	gatewaySvc       int32
+	// cmds are the commands requests are drawn from: workload.commands,
+	// or one standing for every request when there are none (then the
+	// priority and read/write mixes draw as they always did)
+	cmds             []command
 	maxLatencyFaults bool
 
 	lat         latencies
@@ -175,6 +179,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildSets()
 	w.buildCities()
 	w.buildEdges()
+	w.buildCommands()
 	w.buildShards()
 	w.buildDataRouters()
 	w.buildDiscovery()
@@ -186,8 +191,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 // Horizon is the longest a request can live: every attempt timing out plus
 // the longest backoffs, plus a second of slack.
 func Horizon(s *scenarios.Scenario) int64 {
-	c := s.Workload.Client
-	return int64(c.Retries+1)*int64(c.Timeout) + int64(c.Retries)*int64(c.Backoff.Max) + int64(1e9)
+	return int64(scenarios.RequestLifetime(s))
 }
 
 func (w *World) configure() {
