@@ -246,6 +246,24 @@ var errorCases = []errCase{
 	{"negative lost writes", base + "slo: {lost_writes: -1}\n", "3:20", "slo.lost_writes", "expected 0 or more"},
 	{"rpo without data", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: none}}\nslo: {rpo: 1s}\n", "3:6", "slo", "rpo and lost_writes need stack.data.mode other than none"},
 	{"rto without availability", base + "slo: {rto: 30s}\n", "3:12", "slo.rto", "rto measures the time until availability is back"},
+	// workload.commands (validate.go: commands, commandLimits, commandSLOs)
+	{"command unknown service", base + "workload: {commands: [{name: c, share: 100%, service: x}]}\n", "3:55", "workload.commands[0].service", `unknown service "x"`},
+	{"command shares", base + "workload: {commands: [{name: c, share: 60%}, {name: d, share: 30%}]}\n", "3:22", "workload.commands", "shares sum to 90%, expected 100%"},
+	{"command share zero", base + "workload: {commands: [{name: c, share: 100%}, {name: d, share: 0}]}\n", "3:64", "workload.commands[1].share", "expected a share above 0%"},
+	{"command priority", base + "workload: {commands: [{name: c, share: 100%, priority: urgent}]}\n", "3:56", "workload.commands[0].priority", `expected one of high, normal, low, got "urgent"`},
+	{"command kind", base + "workload: {commands: [{name: c, share: 100%, kind: delete}]}\n", "3:52", "workload.commands[0].kind", `expected one of read, write, mixed, got "delete"`},
+	{"command listed twice", base + "workload: {commands: [{name: c, share: 50%}, {name: c, share: 50%}]}\n", "3:53", "workload.commands[1].name", `command "c" is listed twice`},
+	{"command bad name", base + "workload: {commands: [{name: a/b, share: 100%}]}\n", "3:30", "workload.commands[0].name", "expected a name without"},
+	{"command timeout zero", base + "workload: {commands: [{name: c, share: 100%, timeout: 0}]}\n", "3:55", "workload.commands[0].timeout", "expected a positive duration"},
+	{"command retries", base + "workload: {commands: [{name: c, share: 100%, retries: 11}]}\n", "3:55", "workload.commands[0].retries", "expected 0 to 10 retries, got 11"},
+	{"priorities with commands", base + "workload: {priorities: {high: 100%}, commands: [{name: c, share: 100%}]}\n", "3:12", "workload.priorities", "priorities does not apply when workload.commands is set"},
+	{"mix without a mixed command", base + "workload: {mix: {read: 100%}, commands: [{name: c, share: 100%, kind: read}]}\n", "3:12", "workload.mix", "mix does not apply when no command"},
+	{"rate limit no command has", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], gateway: {rate_limit: {low: 1k/s}}}\nworkload: {commands: [{name: c, share: 100%, priority: high}]}\n", "2:60", "stack.gateway.rate_limit.low", "no command of workload.commands has priority low"},
+	{"read command writes", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, calls: [{service: t}]}, {name: t, calls: [{data: write}]}]}\nworkload: {commands: [{name: c, share: 100%, kind: read}]}\n", "3:52", "workload.commands[0].kind", `command "c" is read-only but its service s writes (t calls data: write)`},
+	{"slo unknown command", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {pay: {availability: 99%}}}\n", "4:18", "slo.commands.pay", `unknown command "pay"; known: c`},
+	{"slo command without commands", base + "slo: {commands: {pay: {availability: 99%}}}\n", "3:18", "slo.commands.pay", `unknown command "pay": workload.commands is empty`},
+	{"slo command percentile", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {c: {latency: {p42: 1s}}}}\n", "4:32", "slo.commands.c.latency.p42", `unknown percentile "p42"`},
+	{"slo command availability", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {c: {availability_in_fault: 101%}}}\n", "4:45", "slo.commands.c.availability_in_fault", "expected at most 100%"},
 }
 
 // aliasBomb merges each fault ten times into the next, so that nine

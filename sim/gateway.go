@@ -111,6 +111,16 @@ type command struct {
 	edge    int16 // the client's deadline edge
 	// relayOK: the gateway waits at least as long as the client (see relayAhead)
 	relayOK bool
+	// data operations of the command routed to a shard primary, and to
+	// another copy (CommandDataOps)
+	primaryOps, copyOps int64
+}
+
+// CommandDataOps counts the data operations of command c (an index into
+// the plan's commands; 0 without commands) routed to a shard's primary
+// and to its other copies so far.
+func (w *World) CommandDataOps(c int) (primary, other int64) {
+	return w.cmds[c].primaryOps, w.cmds[c].copyOps
 }
 
 // buildCommands resolves the plan's commands; without any, one command
