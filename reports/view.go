@@ -231,7 +231,7 @@ func keyFigures(res *Result) []keyFigure {
 		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window") + ": " + m.ShedOrder.Detail
 	}
 	c := &res.Cost
-	return []keyFigure{
+	key := []keyFigure{
 		{"Availability", FormatPercent(m.Availability)},
 		{"Availability outside faults", FormatPercent(m.AvailabilitySteady)},
 		{"Availability by priority", strings.Join(pri, " · ")},
@@ -247,6 +247,15 @@ func keyFigures(res *Result) []keyFigure {
 		{"Cost", strings.Join([]string{scenarios.Quantity(c.Machines, "machine"), scenarios.Quantity(c.Cores, "core"),
 			scenarios.Quantity(c.Sets, "set"), scenarios.Quantity(c.Instances, "instance"), scenarios.Quantity(c.Shards, "shard")}, ", ")},
 	}
+	if len(m.Commands) == 0 {
+		return key
+	}
+	var cmds []string
+	for _, cm := range m.Commands {
+		cmds = append(cmds, cm.Name+" "+FormatPercent(cm.Availability))
+	}
+	// after the availability by priority
+	return append(key[:3], append([]keyFigure{{"Availability by command", strings.Join(cmds, " · ")}}, key[3:]...)...)
 }
 
 // groupDigits writes n with thin separators every three digits: 1,234,567.
