@@ -116,6 +116,9 @@ func (v *validator) load() {
 	}
 	life := RequestLifetime(s)
 	inFlight := pk.rate * life.Seconds()
+	if r := s.Stack.Resilience; r != nil && r.Hedging != nil {
+		inFlight *= float64(max(r.Hedging.MaxAttempts, 1)) // hedges run side by side
+	}
 	switch {
 	case pk.rate > MaxRate:
 		v.errf(path, "the offered rate reaches %s (%s); at most %s is simulated", Rate(math.Round(pk.rate)), how, Rate(MaxRate))

@@ -73,6 +73,17 @@ func (s *Service) setDefaults() {
 	s.ServiceTime = Dist{Dist: "exponential", Mean: 2 * ms}
 }
 
+func (b *Breaker) setDefaults() {
+	*b = Breaker{Level: "instance", ConsecutiveErrors: 10, ErrorRate: 0.5, Window: 100, MinCalls: 100, Sleep: minute, Probes: 10}
+}
+
+func (o *Outlier) setDefaults() {
+	*o = Outlier{ConsecutiveErrors: 5, ConsecutiveGatewayErrors: 5, Interval: 10 * second, BaseEjection: 30 * second,
+		MaxEjection: 0.1, Stdev: 1.9, MinHosts: 5, MinRequests: 100}
+}
+
+func (h *Hedging) setDefaults() { h.MaxAttempts = 2 }
+
 func (c *Command) setDefaults() {
 	c.Priority, c.Kind = "normal", "mixed"
 }

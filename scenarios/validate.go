@@ -115,6 +115,7 @@ func (f *File) validate() ErrorList {
 	v.discovery()
 	v.services()
 	v.data()
+	v.resilience()
 	v.instances()
 	v.workload()
 	v.faults()
@@ -814,6 +815,92 @@ func sortedMapKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// resilience checks stack.resilience: each policy's fields, and that the
+// thresholds of a discovery mode are not set under the other.
+func (v *validator) resilience() {
+	r := v.s.Stack.Resilience
+	if r == nil {
+		return
+	}
+	p := "stack.resilience"
+	if b := r.Breaker; b != nil {
+		bp := p + ".breaker"
+		v.oneOf(bp+".level", b.Level, "instance", "service")
+		if b.ConsecutiveErrors < 0 {
+			v.errf(bp+".consecutive_errors", "expected 0 or more")
+		}
+		if b.ErrorRate > 1 {
+			v.errf(bp+".error_rate", "expected at most 100%%, got %s", b.ErrorRate)
+		}
+		if b.ConsecutiveErrors == 0 && b.ErrorRate == 0 {
+			v.errf(bp, "a breaker that opens on nothing: set consecutive_errors or error_rate above 0")
+		}
+		v.positive(bp+".window", b.Window)
+		v.positive(bp+".min_calls", b.MinCalls)
+		if b.MinCalls > b.Window && b.Window >= 1 {
+			v.errf(bp+".min_calls", "expected at most the window (%d calls), got %d", b.Window, b.MinCalls)
+		}
+		if b.Sleep <= 0 {
+			v.errf(bp+".sleep", "expected a positive duration")
+		}
+		v.positive(bp+".probes", b.Probes)
+	}
+	if o := r.Outlier; o != nil {
+		op := p + ".outlier"
+		for _, f := range []struct {
+			n string
+			x int
+		}{{"consecutive_errors", o.ConsecutiveErrors}, {"consecutive_gateway_errors", o.ConsecutiveGatewayErrors}} {
+			if f.x < 0 {
+				v.errf(op+"."+f.n, "expected 0 or more")
+			}
+		}
+		if o.ConsecutiveErrors == 0 && o.ConsecutiveGatewayErrors == 0 && o.Stdev == 0 {
+			v.errf(op, "outlier ejection that ejects nothing: set consecutive_errors, consecutive_gateway_errors or stdev above 0")
+		}
+		if o.Interval <= 0 {
+			v.errf(op+".interval", "expected a positive duration")
+		}
+		if o.BaseEjection <= 0 {
+			v.errf(op+".base_ejection", "expected a positive duration")
+		}
+		if o.MaxEjection <= 0 || o.MaxEjection > 1 {
+			v.errf(op+".max_ejection", "expected above 0%% and at most 100%%, got %s", o.MaxEjection)
+		}
+		if o.Stdev < 0 {
+			v.errf(op+".stdev", "expected 0 or more")
+		}
+		v.positive(op+".min_hosts", o.MinHosts)
+		v.positive(op+".min_requests", o.MinRequests)
+	}
+	mode := v.s.Stack.Discovery.Mode
+	if r.Panic != 0 {
+		if mode != "mesh" {
+			v.keyErrf(p+".panic", "panic applies when discovery.mode is mesh (registry mode has protection)")
+		} else if r.Panic < 0 || r.Panic > 1 {
+			v.errf(p+".panic", "expected at most 100%%, got %s", r.Panic)
+		}
+	}
+	if r.Protection != 0 {
+		if mode != "registry" {
+			v.keyErrf(p+".protection", "protection applies when discovery.mode is registry (mesh mode has panic)")
+		} else if r.Protection < 0 || r.Protection > 1 {
+			v.errf(p+".protection", "expected at most 100%%, got %s", r.Protection)
+		}
+	}
+	if h := r.Hedging; h != nil {
+		hp := p + ".hedging"
+		if h.Delay <= 0 {
+			v.errf(hp+".delay", "expected a positive duration")
+		} else if t := v.s.Workload.Client.Timeout; h.Delay >= t && t > 0 {
+			v.errf(hp+".delay", "a hedge after %s never goes: the attempt times out at %s (workload.client.timeout)", h.Delay, t)
+		}
+		if h.MaxAttempts < 2 || h.MaxAttempts > 5 {
+			v.errf(hp+".max_attempts", "expected 2 to 5 attempts, got %d", h.MaxAttempts)
+		}
+	}
 }
 
 // commands checks workload.commands: names, shares summing to 100%, the

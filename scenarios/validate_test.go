@@ -264,6 +264,17 @@ var errorCases = []errCase{
 	{"slo command without commands", base + "slo: {commands: {pay: {availability: 99%}}}\n", "3:18", "slo.commands.pay", `unknown command "pay": workload.commands is empty`},
 	{"slo command percentile", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {c: {latency: {p42: 1s}}}}\n", "4:32", "slo.commands.c.latency.p42", `unknown percentile "p42"`},
 	{"slo command availability", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {c: {availability_in_fault: 101%}}}\n", "4:45", "slo.commands.c.availability_in_fault", "expected at most 100%"},
+	// stack.resilience (validate.go: resilience)
+	{"breaker level", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {level: host}}}\n", "2:62", "stack.resilience.breaker.level", `expected one of instance, service, got "host"`},
+	{"breaker opens on nothing", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {consecutive_errors: 0, error_rate: 0}}}\n", "2:54", "stack.resilience.breaker", "a breaker that opens on nothing"},
+	{"breaker min calls", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {window: 10, min_calls: 20}}}\n", "2:78", "stack.resilience.breaker.min_calls", "expected at most the window (10 calls), got 20"},
+	{"breaker sleep", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {sleep: 0}}}\n", "2:62", "stack.resilience.breaker.sleep", "expected a positive duration"},
+	{"outlier ejects nothing", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {outlier: {consecutive_errors: 0, consecutive_gateway_errors: 0, stdev: 0}}}\n", "2:54", "stack.resilience.outlier", "outlier ejection that ejects nothing"},
+	{"outlier max ejection", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {outlier: {max_ejection: 0}}}\n", "2:69", "stack.resilience.outlier.max_ejection", "expected above 0% and at most 100%"},
+	{"panic in registry mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {panic: 50%}}\n", "2:45", "stack.resilience.panic", "panic applies when discovery.mode is mesh"},
+	{"protection in mesh mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh}, resilience: {protection: 50%}}\n", "2:70", "stack.resilience.protection", "protection applies when discovery.mode is registry"},
+	{"hedge after the timeout", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 2s}}}\n", "2:62", "stack.resilience.hedging.delay", "a hedge after 2s never goes"},
+	{"hedge attempts", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 20ms, max_attempts: 9}}}\n", "2:82", "stack.resilience.hedging.max_attempts", "expected 2 to 5 attempts, got 9"},
 }
 
 // aliasBomb merges each fault ten times into the next, so that nine

@@ -14,17 +14,17 @@ import (
 	"github.com/stripelab/stripelab/scenarios"
 )
 
-var updateGolden = flag.Bool("update-results", false, "rewrite testdata/results.sha256 from this build's results")
+var updateGolden = flag.Bool("update-results", false, "rewrite golden/results.sha256 from this build's results")
 
 // TestShippedResultsUnchanged holds the analyzed result of every shipped
 // scenario (but the hour-long reference) to the SHA-256 recorded in
-// testdata/results.sha256: a change to the model that should leave a
+// golden/results.sha256: a change to the model that should leave a
 // scenario alone (a new feature it does not use, such as
 // workload.commands) must leave its result.json byte for byte as it was.
 // A change that is meant to move results rewrites the file with
 // -update-results, and the commit says why.
 func TestShippedResultsUnchanged(t *testing.T) {
-	path := filepath.Join("testdata", "results.sha256")
+	path := filepath.Join("golden", "results.sha256")
 	want := map[string]string{}
 	if b, err := os.ReadFile(path); err == nil {
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
