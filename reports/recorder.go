@@ -304,6 +304,12 @@ func (r *Recorder) FailoverDone(f int, t int64, detail string) {
 	r.Event(t, EvFailoverDone, f, "%s", detail)
 }
 
+// Isolated notes that from t on no call reached the machines of fault f.
+func (r *Recorder) Isolated(f int, t int64, detail string) {
+	r.res.Faults[f].Isolated = &t
+	r.Event(t, EvIsolated, f, "%s", detail)
+}
+
 // WritesLost records n acknowledged writes lost at t by a failover caused
 // by fault f (-1 when no fault is to blame); span is from the oldest lost
 // write to the failure.

@@ -164,6 +164,11 @@ type FaultInfo struct {
 	Rerouted int64 `json:"rerouted_ns"`
 	// FailoverDone is when the last promotion or re-homing caused by the fault finished.
 	FailoverDone int64 `json:"failover_done_ns"`
+	// Isolated is, for a fault on machines in a run with resilience
+	// policies, the moment from which no call reached its machines until
+	// it ended (outlier ejection or breakers took them out of balancing);
+	// absent when calls kept reaching them.
+	Isolated *int64 `json:"isolated_ns,omitempty"`
 	// LostWrites are acknowledged writes lost by failovers the fault caused;
 	// LostSpanNS is the time between the oldest lost write and the failure.
 	LostWrites int64 `json:"lost_writes"`
@@ -192,6 +197,7 @@ const (
 	EvRehomed      = "rehomed"
 	EvWritesLost   = "writes-lost"
 	EvRecovered    = "recovered"
+	EvIsolated     = "isolated"
 )
 
 // Counts are offered requests and how they ended.

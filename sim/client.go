@@ -113,6 +113,11 @@ func (w *World) newRequest(ci int32) {
 	}
 	r.send, r.attempt, r.refs = w.now, 1, 1
 	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
+	if w.res != nil && w.res.hedgeMax > 0 {
+		gi := w.hedges.get()
+		w.hedges.groups[gi].attempts = 1
+		w.join(gi, ri)
+	}
 	w.startAttempt(ri)
 }
 
@@ -120,6 +125,7 @@ func (w *World) newRequest(ci int32) {
 func (w *World) startAttempt(ri int32) {
 	r := &w.reqs.recs[ri]
 	r.start = w.now
+	w.hedgeStarted(ri)
 	set, gw := w.route(int32(r.city), r.user, r.home)
 	if gw < 0 {
 		r.refs--
@@ -152,7 +158,15 @@ func (w *World) finishAttempt(ri int32, st status) { w.finishAttemptAt(ri, st, w
 func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 	r := &w.reqs.recs[ri]
 	r.frames[0].waiting = false
-	if st != stOK && int(r.attempt) <= w.cmds[r.cmd].retries && w.retryable(st) && w.takeToken(int32(r.city)) {
+	if w.hedgedFinish(ri, st, t) {
+		return
+	}
+	gi := w.groupOf(ri)
+	retried := int(r.attempt) - 1
+	if gi >= 0 {
+		retried = int(w.hedges.groups[gi].retried)
+	}
+	if st != stOK && retried < w.cmds[r.cmd].retries && w.retryable(st) && w.takeToken(int32(r.city)) {
 		next := w.reqs.get()
 		r = &w.reqs.recs[ri] // the slab may have moved
 		n := &w.reqs.recs[next]
@@ -161,11 +175,23 @@ func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 		n.attempt = r.attempt + 1
 		n.refs = 1
 		n.start = -1 // waiting for its backoff: still in flight for recordInFlight
-		w.at(t+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
+		if gi >= 0 {
+			g := &w.hedges.groups[gi]
+			g.retried++
+			g.attempts++
+			n.attempt = g.attempts
+			w.join(gi, next)
+		}
+		w.at(t+w.backoff(int32(r.city), retried+1), evAttempt, next, 0, 0, 0)
 	} else {
+		attempts := r.attempt
+		if gi >= 0 {
+			attempts = w.hedges.groups[gi].attempts
+			w.hedges.put(gi)
+		}
 		w.rec.Record(&reports.Request{
 			Send: r.send, Latency: t - r.send, User: r.user, Set: r.home, City: r.city,
-			Priority: r.prio, Command: r.cmd, Outcome: st, Attempts: r.attempt, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
+			Priority: r.prio, Command: r.cmd, Outcome: st, Attempts: attempts, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
 		})
 	}
 	w.maybeFree(ri)

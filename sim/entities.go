@@ -17,6 +17,7 @@ type machine struct {
 	holds []hold
 	runq  ring
 	fault int32 // the fault that last took it down, for attribution
+	iso   int32 // the active machine fault on it, for isolation (with resilience policies)
 	insts []int32
 }
 
