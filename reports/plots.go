@@ -74,6 +74,9 @@ func RenderPlots(res *Result) ([]Figure, error) {
 		{"latency", f.latency}, {"availability", f.availability}, {"throughput", f.throughput},
 		{"failures", f.failures}, {"sets", f.sets},
 	}
+	if len(res.Commands) > 0 {
+		list = append(list, mk{"commands", f.commands})
+	}
 	for i := range res.Faults {
 		if fi := &res.Faults[i]; fi.Detected >= 0 || fi.Rerouted >= 0 || fi.FailoverDone >= 0 {
 			list = append(list, mk{"failover-" + itoa(i), func() (*chart, error) { return f.failover(i) }})

@@ -26,11 +26,13 @@ type view struct {
 	Faults     []faultRow
 	Timeline   []timelineRow
 	Priorities []countRow
-	Cities     []countRow
-	Sets       []countRow
-	Queues     []queueRow
-	Run        string // one line: seed, backend, duration...
-	Objective  string
+	// Commands are the per-command rows (with workload.commands).
+	Commands  []commandRow
+	Cities    []countRow
+	Sets      []countRow
+	Queues    []queueRow
+	Run       string // one line: seed, backend, duration...
+	Objective string
 }
 
 type keyFigure struct{ Name, Value string }
@@ -76,6 +78,13 @@ type queueRow struct {
 	Rejected, Expired, Shed, Class                                 string
 }
 
+// commandRow is one command's figures: availability overall and in each
+// fault, what it lost by reason, and its latency.
+type commandRow struct {
+	Name, Priority, Kind, Service, Offered, Availability, InFaults  string
+	Shed, RateLimited, Timeout, Error, Unavailable, P50, P99, Class string
+}
+
 type countRow struct {
 	Name, City, Offered, Failed, Availability, Class string
 }
@@ -98,6 +107,7 @@ func newView(res *Result) *view {
 	v.Timeline = timeline(res)
 	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
 	v.Queues = queueRows(res)
+	v.Commands = commandRows(res)
 	return v
 }
 
@@ -221,7 +231,7 @@ func keyFigures(res *Result) []keyFigure {
 		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window") + ": " + m.ShedOrder.Detail
 	}
 	c := &res.Cost
-	return []keyFigure{
+	key := []keyFigure{
 		{"Availability", FormatPercent(m.Availability)},
 		{"Availability outside faults", FormatPercent(m.AvailabilitySteady)},
 		{"Availability by priority", strings.Join(pri, " · ")},
@@ -237,6 +247,15 @@ func keyFigures(res *Result) []keyFigure {
 		{"Cost", strings.Join([]string{scenarios.Quantity(c.Machines, "machine"), scenarios.Quantity(c.Cores, "core"),
 			scenarios.Quantity(c.Sets, "set"), scenarios.Quantity(c.Instances, "instance"), scenarios.Quantity(c.Shards, "shard")}, ", ")},
 	}
+	if len(m.Commands) == 0 {
+		return key
+	}
+	var cmds []string
+	for _, cm := range m.Commands {
+		cmds = append(cmds, cm.Name+" "+FormatPercent(cm.Availability))
+	}
+	// after the availability by priority
+	return append(key[:3], append([]keyFigure{{"Availability by command", strings.Join(cmds, " · ")}}, key[3:]...)...)
 }
 
 // groupDigits writes n with thin separators every three digits: 1,234,567.
@@ -376,6 +395,35 @@ func setRows(res *Result) []countRow {
 		}
 		r := countRowOf(name, &res.Totals.BySet[i], res.Measures.AvailabilityObjective)
 		r.City = city
+		out = append(out, r)
+	}
+	return out
+}
+
+func commandRows(res *Result) []commandRow {
+	m := res.Measures
+	var out []commandRow
+	for i, c := range m.Commands {
+		n := &c.Counts
+		r := commandRow{Name: c.Name, Priority: c.Priority, Kind: c.Kind, Service: c.Service,
+			Offered: groupDigits(n.Offered), Availability: FormatPercent(c.Availability),
+			Shed: groupDigits(n.Outcomes[Shed]), RateLimited: groupDigits(n.Outcomes[RateLimited]),
+			Timeout: groupDigits(n.Outcomes[Timeout]), Error: groupDigits(n.Outcomes[Failed]),
+			Unavailable: groupDigits(n.Outcomes[Unavailable]),
+			P50:         FormatLatency(c.Latency.P50), P99: FormatLatency(c.Latency.P99), Class: "pass"}
+		if n.Offered > 0 && c.Availability < m.AvailabilityObjective {
+			r.Class = "fail"
+		}
+		var in []string
+		for fi := range m.Faults {
+			if i < len(m.Faults[fi].ByCommand) {
+				in = append(in, m.Faults[fi].Name+" "+FormatPercent(m.Faults[fi].ByCommand[i]))
+			}
+		}
+		r.InFaults = strings.Join(in, " · ")
+		if r.InFaults == "" {
+			r.InFaults = "—"
+		}
 		out = append(out, r)
 	}
 	return out

@@ -73,6 +73,21 @@ func (s *Service) setDefaults() {
 	s.ServiceTime = Dist{Dist: "exponential", Mean: 2 * ms}
 }
 
+func (b *Breaker) setDefaults() {
+	*b = Breaker{Level: "instance", ConsecutiveErrors: 10, ErrorRate: 0.5, Window: 100, MinCalls: 100, Sleep: minute, Probes: 10}
+}
+
+func (o *Outlier) setDefaults() {
+	*o = Outlier{ConsecutiveErrors: 5, ConsecutiveGatewayErrors: 5, Interval: 10 * second, BaseEjection: 30 * second,
+		MaxEjection: 0.1, Stdev: 1.9, MinHosts: 5, MinRequests: 100}
+}
+
+func (h *Hedging) setDefaults() { h.MaxAttempts = 2 }
+
+func (c *Command) setDefaults() {
+	c.Priority, c.Kind = "normal", "mixed"
+}
+
 func (p *Proxy) setDefaults() {
 	*p = Proxy{Instances: 2, Cost: 100 * us, Concurrency: 256}
 }
@@ -139,6 +154,13 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 		for j := range st.Services[i].Calls {
 			fill(written, fmt.Sprintf("stack.services[%d].calls[%d].timeout", i, j), &st.Services[i].Calls[j].Timeout, s.Workload.Client.Timeout)
 		}
+	}
+	for i := range s.Workload.Commands {
+		c := &s.Workload.Commands[i]
+		p := fmt.Sprintf("workload.commands[%d]", i)
+		fill(written, p+".service", &c.Service, st.Gateway.Upstream)
+		fill(written, p+".timeout", &c.Timeout, s.Workload.Client.Timeout)
+		fill(written, p+".retries", &c.Retries, s.Workload.Client.Retries)
 	}
 }
 
@@ -254,6 +276,11 @@ func (s *Scenario) scaleShares() {
 	}
 	scale(&w.Mix.Read, &w.Mix.Write)
 	scale(&w.Priorities.High, &w.Priorities.Normal, &w.Priorities.Low)
+	cmds := make([]*Percent, len(w.Commands))
+	for i := range w.Commands {
+		cmds[i] = &w.Commands[i].Share
+	}
+	scale(cmds...)
 	cities := make([]*Percent, 0, len(w.Users.ByCity))
 	shares := make([]Percent, len(w.Users.ByCity))
 	for i, name := range sortedMapKeys(w.Users.ByCity) {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -142,7 +143,7 @@ func TestReferenceScenario(t *testing.T) {
 // that expects no shedding keeps headroom even after losing half its
 // sets, and one about overload really exceeds capacity.
 func TestLibrarySizing(t *testing.T) {
-	overloaded := map[string]bool{"overload-shedding": true, "retry-storm": true, "ci/shedding": true, "real/overload-shedding": true}
+	overloaded := map[string]bool{"overload-shedding": true, "overload-commands": true, "retry-storm": true, "ci/shedding": true, "real/overload-shedding": true}
 	for _, name := range LibraryNames() {
 		f, err := LoadLibrary(name)
 		if err != nil {
@@ -165,12 +166,24 @@ func TestLibrarySizing(t *testing.T) {
 }
 
 // setUtilization is the busiest set's offered load over the capacity of the
-// gateway's upstream service, normally and at the highest overload factor.
+// gateway's upstream service (with commands, of the busiest service the
+// commands go to, for its share of the traffic), normally and at the
+// highest overload factor.
 func setUtilization(s *Scenario) (normal, peak float64) {
 	st := s.Stack
-	up := st.Services[slices.IndexFunc(st.Services, func(sv Service) bool { return sv.Name == st.Gateway.Upstream })]
-	hold := holdTime(s, up, 0).Std().Seconds()
-	capacity := float64(up.Instances*up.Concurrency) / hold
+	shares := map[string]float64{st.Gateway.Upstream: 1}
+	if len(s.Workload.Commands) > 0 {
+		shares = map[string]float64{}
+		for _, c := range s.Workload.Commands {
+			shares[c.Service] += c.Share.Fraction()
+		}
+	}
+	capacity := math.Inf(1)
+	for name, share := range shares {
+		up := st.Services[slices.IndexFunc(st.Services, func(sv Service) bool { return sv.Name == name })]
+		hold := holdTime(s, up, 0).Std().Seconds()
+		capacity = min(capacity, float64(up.Instances*up.Concurrency)/hold/share)
+	}
 	sets := map[string]int{}
 	for _, c := range s.Topology.Cities {
 		switch s.Striping.Granularity {

@@ -27,6 +27,8 @@ type Plan struct {
 	// Registries are the discovery registries (registry mode only).
 	Registries []Registry
 	Services   []ServicePlan
+	// Commands are workload.commands resolved; empty without commands.
+	Commands []CommandPlan
 	// UserCities splits the user population: users [First, First+Count) live in City.
 	UserCities []UserRange
 	Faults     []faults.Planned
@@ -124,6 +126,19 @@ type CallPlan struct {
 	Timeout Duration
 }
 
+// CommandPlan is one command of workload.commands, resolved.
+type CommandPlan struct {
+	Name     string
+	Share    float64
+	Priority int // index into PriorityNames
+	// Write is the probability that a data call of type request writes:
+	// 0 for read, 1 for write, workload.mix's write share for mixed.
+	Write   float64
+	Service int // index into Services
+	Timeout Duration
+	Retries int
+}
+
 // UserRange is the users of one city.
 type UserRange struct {
 	City, First, Count int
@@ -137,6 +152,7 @@ func NewPlan(f *File) *Plan {
 	p.copyTopology(t)
 	p.cityDelays()
 	p.placeStack(t)
+	p.planCommands(t)
 	p.placeShards(t)
 	p.placeRegistries(t)
 	p.splitUsers()
@@ -252,6 +268,25 @@ func (p *Plan) placeStack(t *topoIndex) {
 		if st.Data.Mode == "proxy" {
 			place(RoleProxy, -1, st.Data.Proxy.Instances)
 		}
+	}
+}
+
+func (p *Plan) planCommands(t *topoIndex) {
+	w := &p.Scenario.Workload
+	for _, c := range w.Commands {
+		cp := CommandPlan{Name: c.Name, Share: c.Share.Fraction(), Service: t.services[c.Service], Timeout: c.Timeout, Retries: c.Retries}
+		for k, n := range PriorityNames {
+			if n == c.Priority {
+				cp.Priority = k
+			}
+		}
+		switch c.Kind {
+		case "write":
+			cp.Write = 1
+		case "mixed":
+			cp.Write = w.Mix.Write.Fraction()
+		}
+		p.Commands = append(p.Commands, cp)
 	}
 }
 

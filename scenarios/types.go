@@ -118,6 +118,109 @@ type Stack struct {
 	Services []Service `yaml:"services" json:"services"`
 	// Data is the storage layer.
 	Data Data `yaml:"data" json:"data"`
+	// Resilience is the protection policies of the call path: circuit
+	// breakers, outlier ejection, panic and protection thresholds, hedged
+	// requests. Each is off unless written.
+	Resilience *Resilience `yaml:"resilience,omitempty" json:"resilience,omitempty"`
+}
+
+// Resilience holds the call path's protection policies. Breakers and
+// outlier ejection act on every call a gateway or service makes to a
+// service (not on data calls); hedging on the client's attempts. While any
+// policy is set the simulator settles no work ahead (every step is an
+// event), which is slower but exact by construction.
+type Resilience struct {
+	// Breaker is a circuit breaker in every caller (gateway or service
+	// instance) per target instance or per target service.
+	Breaker *Breaker `yaml:"breaker,omitempty" json:"breaker,omitempty"`
+	// Outlier is outlier ejection, with Envoy's semantics, done by the
+	// callers of each set together (the set's discovery view).
+	Outlier *Outlier `yaml:"outlier,omitempty" json:"outlier,omitempty"`
+	// Panic is Envoy's healthy panic threshold (mesh): when the share of
+	// a service's instances a caller sees as healthy (not dropped by
+	// discovery, not ejected) falls below it, the caller balances over all
+	// of them, dead ones included. Envoy's default is 50%; here 0 (off)
+	// unless written. It is a trap: after an AZ loss it sends traffic to
+	// the dead half.
+	Panic Percent `yaml:"panic,omitempty" json:"panic,omitempty"`
+	// Protection is Nacos's protection threshold (registry): when the
+	// share of a service's instances still registered falls below it, the
+	// registry returns every instance, expired ones included. Nacos's
+	// default is 0 (off). Like panic, it keeps traffic on dead instances.
+	Protection Percent `yaml:"protection,omitempty" json:"protection,omitempty"`
+	// Hedging sends extra attempts of a client request while the first is
+	// outstanding (gRPC's hedging policy).
+	Hedging *Hedging `yaml:"hedging,omitempty" json:"hedging,omitempty"`
+}
+
+// Breaker is a circuit breaker: closed, open, half-open. Closed, it opens
+// on consecutive errors, or when the error rate of the last window calls
+// (once min_calls were made) reaches error_rate. Open, it fails every call
+// at once with unavailable (a definite error) for sleep, then lets probes
+// calls through half-open: probes successes close it, any failure opens it
+// again. An error is a call that timed out or answered anything but OK.
+// Defaults are resilience4j's (window, min_calls, error_rate, sleep,
+// probes) and Polaris's (consecutive_errors).
+type Breaker struct {
+	// Level is instance (one breaker per caller and target instance; an
+	// open one steers the balancer to the other instances) or service
+	// (one per caller and target service; open, every call to the service
+	// fails fast). Default instance.
+	Level string `yaml:"level" json:"level" jsonschema:"enum=instance,enum=service"`
+	// ConsecutiveErrors opens the breaker after this many errors in a row; 0 turns it off. Default 10.
+	ConsecutiveErrors int `yaml:"consecutive_errors" json:"consecutive_errors" jsonschema:"minimum=0"`
+	// ErrorRate opens the breaker when this share of the last window calls failed; 0 turns it off. Default 50%.
+	ErrorRate Percent `yaml:"error_rate" json:"error_rate"`
+	// Window is how many of the latest calls the error rate is taken over. Default 100.
+	Window int `yaml:"window" json:"window" jsonschema:"minimum=1"`
+	// MinCalls is how many calls the window needs before the error rate counts. Default 100.
+	MinCalls int `yaml:"min_calls" json:"min_calls" jsonschema:"minimum=1"`
+	// Sleep is how long an open breaker fails calls before it lets probes through. Default 60s.
+	Sleep Duration `yaml:"sleep" json:"sleep"`
+	// Probes is how many calls a half-open breaker lets through; that many successes close it. Default 10.
+	Probes int `yaml:"probes" json:"probes" jsonschema:"minimum=1"`
+}
+
+// Outlier is outlier ejection with Envoy's semantics: a host is ejected
+// after consecutive errors or consecutive gateway errors (at once), or
+// when, at an interval check, its success rate is below the mean of the
+// service's hosts by stdev standard deviations; it stays out for
+// base_ejection times the number of times it was ejected, and never more
+// than max_ejection of a service's instances are out at once (at least
+// one may be). The defaults are Envoy's.
+type Outlier struct {
+	// ConsecutiveErrors ejects a host after this many errors in a row; 0 turns it off. Default 5.
+	ConsecutiveErrors int `yaml:"consecutive_errors" json:"consecutive_errors" jsonschema:"minimum=0"`
+	// ConsecutiveGatewayErrors ejects a host after this many calls in a
+	// row timed out (the caller gave up on them); 0 turns it off. Default 5.
+	ConsecutiveGatewayErrors int `yaml:"consecutive_gateway_errors" json:"consecutive_gateway_errors" jsonschema:"minimum=0"`
+	// Interval is how often success rates are checked and ejections end. Default 10s.
+	Interval Duration `yaml:"interval" json:"interval"`
+	// BaseEjection is the ejection time, multiplied by the number of times the host was ejected. Default 30s.
+	BaseEjection Duration `yaml:"base_ejection" json:"base_ejection"`
+	// MaxEjection is the largest share of a service's instances ejected at once. Default 10%.
+	MaxEjection Percent `yaml:"max_ejection" json:"max_ejection"`
+	// Stdev ejects, at an interval check, a host whose success rate is below
+	// the mean minus this many standard deviations; 0 turns it off. Default 1.9.
+	Stdev float64 `yaml:"stdev" json:"stdev" jsonschema:"minimum=0"`
+	// MinHosts is how many hosts of a service need min_requests calls in the interval for the success-rate check. Default 5.
+	MinHosts int `yaml:"min_hosts" json:"min_hosts" jsonschema:"minimum=1"`
+	// MinRequests is how many calls a host needs in the interval to count in the success-rate check. Default 100.
+	MinRequests int `yaml:"min_requests" json:"min_requests" jsonschema:"minimum=1"`
+}
+
+// Hedging is gRPC's hedging policy at the client: while an attempt is
+// outstanding, another is sent every delay, up to max_attempts in all;
+// the first OK answer wins and the client stops waiting for the others,
+// whose work already running at the servers is not cancelled (servers do
+// not learn that callers left). A hedge spends a token of
+// workload.client.retry_budget, the same bucket as retries (gRPC
+// throttles retries and hedges together), and is counted as an attempt.
+type Hedging struct {
+	// Delay is how long after an attempt is sent, with no answer yet, the next one goes.
+	Delay Duration `yaml:"delay" json:"delay" jsonschema:"required"`
+	// MaxAttempts is the most attempts of one request, the first included. Default 2.
+	MaxAttempts int `yaml:"max_attempts" json:"max_attempts" jsonschema:"minimum=2,maximum=5"`
 }
 
 // Access is the regional access layer (DNS or anycast entry plus an in-city
@@ -361,6 +464,41 @@ type Workload struct {
 	Priorities Priorities `yaml:"priorities" json:"priorities"`
 	// Client is the client's timeout and retry policy.
 	Client Client `yaml:"client" json:"client"`
+	// Commands are the named client commands the gateway maps to services,
+	// each with its share of the traffic, priority and kind; their shares
+	// sum to 100% (within 0.1%, then scaled to it exactly). Without
+	// commands every request goes to gateway.upstream with a priority
+	// drawn from priorities and a read or write from mix, which is the
+	// same as one command per priority class, of kind mixed, to
+	// gateway.upstream. With commands, priorities does not apply, and mix
+	// only to commands of kind mixed.
+	Commands []Command `yaml:"commands,omitempty" json:"commands,omitempty"`
+}
+
+// Command is one client command: the gateway routes it to its service and
+// admits it by its priority (rate limit and shedding); its kind decides
+// whether its data calls read (the nearest copy) or write (the primary).
+type Command struct {
+	// Name of the command, unique; reports and slo.commands use it.
+	Name string `yaml:"name" json:"name" jsonschema:"required"`
+	// Share is the command's share of the offered requests.
+	Share Percent `yaml:"share" json:"share" jsonschema:"required"`
+	// Priority is the class the gateway's rate limit and shedding apply:
+	// high, normal or low. Default normal.
+	Priority string `yaml:"priority" json:"priority" jsonschema:"enum=high,enum=normal,enum=low"`
+	// Kind is read (every data call of type request reads), write (every
+	// one writes) or mixed (reads or writes by workload.mix). A read
+	// command may not reach a call of type write. Default mixed.
+	Kind string `yaml:"kind" json:"kind" jsonschema:"enum=read,enum=write,enum=mixed"`
+	// Service is the service the gateway sends the command to, in the
+	// user's set (discovery scope as for any call). Default: gateway.upstream.
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	// Timeout is the client's timeout of one attempt of this command.
+	// Default: workload.client.timeout.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Retries is the client's retries of this command after its first
+	// attempt (backoff, budget and retry_on as in workload.client). Default: workload.client.retries.
+	Retries int `yaml:"retries,omitempty" json:"retries,omitempty" jsonschema:"minimum=0,maximum=10"`
 }
 
 // Profile is a multiplier over time applied to workload.rate; the requests
@@ -511,8 +649,21 @@ type SLO struct {
 	RPO Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
 	// LostWrites caps the count of acknowledged writes lost (use with any value, 0 included, by setting it).
 	LostWrites *int64 `yaml:"lost_writes,omitempty" json:"lost_writes,omitempty" jsonschema:"minimum=0"`
-	// ShedOrder requires that lower priorities lose availability first.
+	// ShedOrder requires that lower priorities lose availability first;
+	// with workload.commands, the priorities are the commands'.
 	ShedOrder bool `yaml:"shed_order,omitempty" json:"shed_order,omitempty"`
+	// Commands are objectives of one command each, keyed by its name.
+	Commands map[string]CommandSLO `yaml:"commands,omitempty" json:"commands,omitempty"`
+}
+
+// CommandSLO is the objectives of one command of workload.commands.
+type CommandSLO struct {
+	// Availability is the least share of the command's requests served, outside warm-up.
+	Availability Percent `yaml:"availability,omitempty" json:"availability,omitempty"`
+	// AvailabilityInFault is the least share of the command's requests served inside each fault window.
+	AvailabilityInFault Percent `yaml:"availability_in_fault,omitempty" json:"availability_in_fault,omitempty"`
+	// Latency caps percentiles of the command's latency over the run: p50, p90, p95, p99, p99.9.
+	Latency map[string]Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
 }
 
 // PriorityNames lists the priority classes, highest first; indexes into

@@ -8,10 +8,14 @@ import (
 
 // faultState is what the simulator remembers of a fault while it applies it.
 type faultState struct {
-	doneAt int64   // the last re-route it caused (access or discovery), or -1
-	procs  []int32 // instances it stopped at process level
-	link   *linkFault
-	regs   []int32
+	doneAt int64 // the last re-route it caused (access or discovery), or -1
+	// lastCall is the last time a call was sent to its machines while it
+	// lasted (with resilience policies), or -1
+	lastCall int64
+	isolated bool    // the isolation milestone is recorded
+	procs    []int32 // instances it stopped at process level
+	link     *linkFault
+	regs     []int32
 }
 
 func (w *World) buildFaults() {
@@ -28,6 +32,7 @@ func (w *World) faultStart(i int) {
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultStart, i, "%s starts", pf.Name)
+	w.isolationStart(i)
 	fi := int32(i)
 	switch pf.Kind {
 	case faults.MachineDown, faults.RackDown, faults.AZDown, faults.CityDown:
@@ -83,6 +88,7 @@ func (w *World) faultEnd(i int) {
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultEnd, i, "%s ends", pf.Name)
+	w.isolationEnd(i)
 	switch pf.Kind {
 	case faults.MachineDown, faults.RackDown, faults.AZDown, faults.CityDown:
 		for _, m := range pf.Machines {

@@ -19,6 +19,8 @@ type cache struct {
 	lists   [][]int32
 	fault   int32   // the fault whose effect was last removed from view
 	callers []int32 // instances that pick through this cache (liveCaller)
+	out     *outlierState
+	panic   panicState
 }
 
 type cacheRef struct{ cache, pos int32 }
@@ -157,7 +159,7 @@ func (w *World) startDiscovery() {
 func (w *World) rebuild(c *cache, k int) {
 	l := c.lists[k][:0]
 	for pos := c.svcLo[k]; pos < c.svcLo[k+1]; pos++ {
-		if c.vis[pos] {
+		if c.vis[pos] && (c.out == nil || !c.out.ejected[pos]) {
 			l = append(l, c.members[pos])
 		}
 	}
@@ -319,23 +321,31 @@ func (w *World) onCacheRefresh(ci int32) {
 	c := &w.caches[ci]
 	var dirty uint64 // services whose list changed (first 64)
 	dirtyAll := false
+	var prot []bool
+	if w.res != nil && w.res.protection > 0 {
+		prot = make([]bool, len(c.lists))
+		for k := range prot {
+			prot[k] = w.protected(ci, k)
+		}
+	}
 	for pos, m := range c.members {
 		in := &w.insts[m]
 		r := w.registryOf[in.set]
 		if !w.regUp(r) || !w.regReachable(r, c.viewer) {
 			continue
 		}
-		if c.vis[pos] == in.reg {
+		want := in.reg || (prot != nil && prot[w.discSvc(in)])
+		if c.vis[pos] == want {
 			continue
 		}
-		c.vis[pos] = in.reg
+		c.vis[pos] = want
 		k := w.discSvc(in)
 		if k < 64 {
 			dirty |= 1 << k
 		} else {
 			dirtyAll = true
 		}
-		if !in.reg && in.fault >= 0 && w.liveCaller(ci) {
+		if !want && in.fault >= 0 && w.liveCaller(ci) {
 			w.rec.Rerouted(int(in.fault), w.now, fmt.Sprintf("callers' caches dropped %s", w.instName(m)))
 			w.faults[in.fault].doneAt = max(w.faults[in.fault].doneAt, w.now)
 		}

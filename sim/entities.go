@@ -17,6 +17,7 @@ type machine struct {
 	holds []hold
 	runq  ring
 	fault int32 // the fault that last took it down, for attribution
+	iso   int32 // the active machine fault on it, for isolation (with resilience policies)
 	insts []int32
 }
 
@@ -159,6 +160,7 @@ type request struct {
 	write   bool  // the workload chose a write
 	did     uint8 // what the attempt did: didCross, didCrossSet, didWrite
 	op      uint8 // current data operation: opRead or opWrite
+	cmd     uint8 // the command (index into World.cmds)
 	city    int16
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
@@ -230,7 +232,7 @@ func (p *reqPool) get() int32 {
 	r := &p.recs[i]
 	fr0 := r.frames[0]
 	r.gen++
-	r.refs, r.attempt, r.prio, r.write, r.did = 0, 0, 0, false, 0
+	r.refs, r.attempt, r.prio, r.write, r.did, r.cmd = 0, 0, 0, false, 0, 0
 	r.city, r.user, r.home, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0
 	r.frames[0] = frame{token: fr0.token}
 	p.live++

@@ -89,12 +89,16 @@ func (w *World) leafAnswer(ri int32, d int, st status) {
 func (w *World) answerClient(ri int32, st status, fate int, t int64) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[0]
-	if !f.waiting || t >= r.start+w.clientTimeout {
+	if !f.waiting || t >= r.start+w.cmds[r.cmd].timeout {
 		w.chainEnd(ri)
 		return
 	}
 	if fate == fateReject {
 		st = stError
+	}
+	if w.res != nil && w.res.hedgeMax > 0 {
+		w.at(t, evClientAnswer, ri, 0, 0, uint8(st))
+		return
 	}
 	f.waiting = false
 	w.insts[r.frames[1].inst].outstanding--
@@ -274,7 +278,7 @@ func (w *World) continueFrame(ri int32, d int) {
 	edge := sv.edges[f.next]
 	f.next++
 	if c.Kind == scenarios.CallService {
-		target := w.pick(in.set, int32(c.Service))
+		target := w.pickFor(f.inst, in.set, int32(c.Service))
 		if target < 0 {
 			w.respondUp(ri, d, stUnavailable)
 			return
@@ -353,6 +357,9 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	r.frames[d+1] = frame{inst: target}
 	w.outstandingNow(target)
 	w.insts[target].outstanding++
+	if w.res != nil {
+		w.trackCall(target)
+	}
 	tm := &w.machines[w.insts[target].machine]
 	if tm.city != int32(r.city) {
 		r.did |= didCross
@@ -367,7 +374,7 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 // admits it) and prepares the message that leaves when the work ends at
 // end. With no upstream to pick the gateway answers unavailable at end.
 func (w *World) prepareForward(ri int32, d int, in *instance, end int64) {
-	target := w.pick(in.set, w.gatewaySvc)
+	target := w.pickFor(w.reqs.recs[ri].frames[d].inst, in.set, w.cmds[w.reqs.recs[ri].cmd].svc)
 	if target < 0 {
 		return
 	}
@@ -437,6 +444,7 @@ func (w *World) onResp(ri int32, d int, st status) {
 	f.waiting = false
 	w.insts[r.frames[d+1].inst].outstanding--
 	r.refs-- // the wait ends (at the client: the chain ends)
+	w.observe(ri, d, st, false)
 	if d == 0 {
 		w.finishAttempt(ri, st)
 		return

@@ -131,5 +131,6 @@ func (w *World) timeout(ri int32, d int) {
 		return
 	}
 	// the wait ends and an error starts up the chain: the count is unchanged
+	w.observe(ri, d, stError, true)
 	w.respondUp(ri, d, stError)
 }

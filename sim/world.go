@@ -33,6 +33,9 @@ const (
 	evCoreFree                    // a: machine, gen: epoch (a demoted gateway hold ends)
 	evThreadFree                  // a: gateway instance, gen: incarnation (a demoted relay hold ends)
 	evCPUAhead                    // a: request, c: depth, gen: token (CPU work whose arrival was settled ahead ends)
+	evOutlier                     // periodic: outlier detection's interval check
+	evHedge                       // a: hedge group, gen: its generation, c: attempts when scheduled
+	evClientAnswer                // a: request, b: status (an answer reaching a hedging client)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -120,6 +123,17 @@ type World struct {
 	upstreamEdge     int16
 	proxyEdge        []int16
 	gatewaySvc       int32
+	// cmds are the commands requests are drawn from: workload.commands,
+	// or one standing for every request when there are none (then the
+	// priority and read/write mixes draw as they always did)
+	cmds []command
+	// res, brk and breakers are stack.resilience (nil without it);
+	// scratch is reused by pickFor
+	res              *resilience
+	brk              *breakerCfg
+	breakers         map[uint64]*breaker
+	scratch          []int32
+	hedges           hedgeGroups
 	maxLatencyFaults bool
 
 	lat         latencies
@@ -175,19 +189,20 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildSets()
 	w.buildCities()
 	w.buildEdges()
+	w.buildCommands()
 	w.buildShards()
 	w.buildDataRouters()
 	w.buildDiscovery()
 	w.buildAccess()
 	w.buildFaults()
+	w.buildResilience()
 	return w
 }
 
 // Horizon is the longest a request can live: every attempt timing out plus
 // the longest backoffs, plus a second of slack.
 func Horizon(s *scenarios.Scenario) int64 {
-	c := s.Workload.Client
-	return int64(c.Retries+1)*int64(c.Timeout) + int64(c.Retries)*int64(c.Backoff.Max) + int64(1e9)
+	return int64(scenarios.RequestLifetime(s))
 }
 
 func (w *World) configure() {
@@ -309,6 +324,7 @@ func (w *World) start() {
 		}
 	}
 	w.startDiscovery()
+	w.startResilience()
 	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
 	w.setFaultNext()
 }
@@ -410,6 +426,12 @@ func (w *World) dispatch(e *event) {
 		w.onThreadFree(e.a, e.gen)
 	case evCPUAhead:
 		w.onCPUAhead(e.a, int(e.c), e.gen)
+	case evOutlier:
+		w.onOutlier()
+	case evHedge:
+		w.onHedge(e.a, e.gen, e.c)
+	case evClientAnswer:
+		w.onClientAnswer(e.a, status(e.b))
 	default:
 		panic("sim: unknown event kind")
 	}
@@ -451,6 +473,7 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	w.rec.SetQueues(w.queueRows())
+	w.isolations()
 	end := w.now
 	if !incomplete {
 		end = w.end
