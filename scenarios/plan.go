@@ -30,6 +30,11 @@ type Plan struct {
 	// UserCities splits the user population: users [First, First+Count) live in City.
 	UserCities []UserRange
 	Faults     []faults.Planned
+	// ScaleGroups are the deployments of the components scaling touches,
+	// one per component and set; ScaleActions and Autoscalers act on them.
+	ScaleGroups  []ScaleGroup
+	ScaleActions []PlannedScale
+	Autoscalers  []PlannedAutoscaler
 	cityDelay  [][]Duration
 }
 
@@ -85,6 +90,8 @@ type Instance struct {
 	Shard   int // RoleShard: index into Shards; else -1
 	Machine int
 	Set     int // the set of its machine
+	// Reserve marks a slot a scale-up may start: it runs nothing at the start.
+	Reserve bool
 }
 
 // Shard is one data shard with its copies.
@@ -139,6 +146,7 @@ func NewPlan(f *File) *Plan {
 	p.placeStack(t)
 	p.placeShards(t)
 	p.placeRegistries(t)
+	p.placeReserve()
 	p.splitUsers()
 	p.resolveFaults(t)
 	return p

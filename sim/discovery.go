@@ -83,7 +83,7 @@ func (w *World) buildDiscovery() {
 		c.vis = make([]bool, len(c.members))
 		c.svcLo = make([]int32, nsvc+1)
 		for pos, m := range c.members {
-			c.vis[pos] = true
+			c.vis[pos] = !w.insts[m].off
 			c.svcLo[w.discSvc(&w.insts[m])+1]++
 			w.insts[m].caches = append(w.insts[m].caches, cacheRef{int32(len(w.caches)), int32(pos)})
 		}
@@ -250,7 +250,7 @@ func (w *World) registryChanged(r int32) {
 		in := &w.insts[i]
 		if in.regPend && w.registryOf[in.set] == r {
 			in.regPend = false
-			in.reg = in.alive(w)
+			in.reg = w.listed(in)
 			if !in.reg && in.fault >= 0 && w.seenByLive(int32(i)) {
 				w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry back: expired %s on %s", w.instName(int32(i)), w.plan.Machines[in.machine].Name))
 			}
@@ -284,7 +284,7 @@ func (w *World) discoveryDown(i int32) {
 
 func (w *World) discoveryUp(i int32) {
 	in := &w.insts[i]
-	if w.discSvc(in) < 0 {
+	if w.discSvc(in) < 0 || in.draining {
 		return
 	}
 	if w.mesh {
@@ -329,6 +329,9 @@ func (w *World) onCacheRefresh(ci int32) {
 			continue
 		}
 		c.vis[pos] = in.reg
+		if in.reg && w.slotOf != nil {
+			w.slotSeen(m)
+		}
 		k := w.discSvc(in)
 		if k < 64 {
 			dirty |= 1 << k
@@ -350,8 +353,11 @@ func (w *World) onCacheRefresh(ci int32) {
 
 func (w *World) onMesh(i int32, inc uint32, up bool) {
 	in := &w.insts[i]
-	if in.inc != inc || in.alive(w) != up {
+	if in.inc != inc || w.listed(in) != up {
 		return
+	}
+	if up && w.slotOf != nil {
+		w.slotSeen(i)
 	}
 	for _, ref := range in.caches {
 		c := &w.caches[ref.cache]

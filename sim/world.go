@@ -33,6 +33,10 @@ const (
 	evCoreFree                    // a: machine, gen: epoch (a demoted gateway hold ends)
 	evThreadFree                  // a: gateway instance, gen: incarnation (a demoted relay hold ends)
 	evCPUAhead                    // a: request, c: depth, gen: token (CPU work whose arrival was settled ahead ends)
+	evScale                       // a: scale action
+	evScaleReady                  // a: instance, gen: slot generation (a started instance is ready)
+	evScaleStop                   // a: instance, gen: slot generation (a drained instance stops)
+	evAutoscale                   // a: autoscaler
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -136,6 +140,15 @@ type World struct {
 	registryOfInst []int32
 	dataRouters    []int32 // instances that route data operations (copyMatters)
 
+	// scaling (scaling.go): slotOf maps an instance to its slot, or -1
+	slotOf   []int32
+	slots    []slotState
+	groups   []scaleGroup
+	autos    []autoState
+	comps    []int32
+	scaleRec *reports.Scaling
+	changes  []int64 // pending scaling changes, which bound settling ahead
+
 	progress func(now, end int64)
 }
 
@@ -180,6 +193,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildDiscovery()
 	w.buildAccess()
 	w.buildFaults()
+	w.buildScaling()
 	return w
 }
 
@@ -309,6 +323,7 @@ func (w *World) start() {
 		}
 	}
 	w.startDiscovery()
+	w.startScaling()
 	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
 	w.setFaultNext()
 }
@@ -331,6 +346,9 @@ func (w *World) setFaultNext() {
 		if f.End > w.now {
 			w.faultNext = min(w.faultNext, f.End)
 		}
+	}
+	if len(w.changes) > 0 {
+		w.faultNext = min(w.faultNext, w.nextChange())
 	}
 }
 
@@ -410,12 +428,17 @@ func (w *World) dispatch(e *event) {
 		w.onThreadFree(e.a, e.gen)
 	case evCPUAhead:
 		w.onCPUAhead(e.a, int(e.c), e.gen)
+	case evScale, evScaleReady, evScaleStop, evAutoscale:
+		w.onScaleEvent(e)
 	default:
 		panic("sim: unknown event kind")
 	}
 }
 
 func (w *World) onFlush() {
+	if w.now-int64(w.sc.Run.Window) < w.end {
+		w.sampleScaling()
+	}
 	w.rec.Flush(w.now)
 	if w.progress != nil {
 		w.progress(min(w.now, w.end), w.end)
@@ -451,6 +474,7 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	w.rec.SetQueues(w.queueRows())
+	w.finishScaling()
 	end := w.now
 	if !incomplete {
 		end = w.end
