@@ -35,7 +35,7 @@ type Plan struct {
 	ScaleGroups  []ScaleGroup
 	ScaleActions []PlannedScale
 	Autoscalers  []PlannedAutoscaler
-	cityDelay  [][]Duration
+	cityDelay    [][]Duration
 }
 
 // PlannedCity is a city of the plan.
