@@ -88,11 +88,13 @@ func (s *Scenario) scaleSlots(name string) int {
 		if a.Service != name {
 			continue
 		}
-		n = max(n, a.To)
-		add += max(a.By, 0)
+		if a.To <= MaxInstances && a.By <= MaxInstances {
+			n = max(n, a.To) // beyond, validation reports the field
+			add += max(a.By, 0)
+		}
 	}
 	for _, a := range s.Scaling.Autoscale {
-		if a.Service == name {
+		if a.Service == name && a.Max <= MaxInstances {
 			n = max(n, a.Max)
 		}
 	}
@@ -253,10 +255,10 @@ func (v *validator) scaleAction(p string, a ScaleAction) {
 		v.keyErrf(p+".by", "by does not apply with to; give one of them")
 	case !to && !by:
 		v.errf(p, "a scale action needs to (a count per set) or by (+N or -N)")
-	case to && a.To < 0:
-		v.errf(p+".to", "expected 0 or more, got %d", a.To)
-	case by && a.By == 0:
-		v.errf(p+".by", "expected +N or -N, got 0")
+	case to && (a.To < 0 || a.To > MaxInstances):
+		v.errf(p+".to", "expected 0 to %d, got %d", MaxInstances, a.To)
+	case by && (a.By == 0 || a.By > MaxInstances || a.By < -MaxInstances):
+		v.errf(p+".by", "expected +N or -N (N from 1 to %d), got %d", MaxInstances, a.By)
 	}
 	if a.Target == "" {
 		return
@@ -280,8 +282,8 @@ func (v *validator) scaleAction(p string, a ScaleAction) {
 func (v *validator) autoscaler(p string, a Autoscaler) {
 	if !v.f.written(p + ".max") {
 		v.errf(p, "an autoscaler needs max (the most instances per set)")
-	} else if a.Max < 1 {
-		v.errf(p+".max", "expected at least 1, got %d", a.Max)
+	} else if a.Max < 1 || a.Max > MaxInstances {
+		v.errf(p+".max", "expected 1 to %d, got %d", MaxInstances, a.Max)
 	} else if a.Max < a.Min {
 		v.errf(p+".max", "max %d is below min %d", a.Max, a.Min)
 	}
