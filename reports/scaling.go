@@ -78,3 +78,65 @@ const (
 	EvDrain   = "drain"
 	EvStopped = "stopped"
 )
+
+// scalingRow is one scaled component in the reports' scaling table.
+type scalingRow struct {
+	Name, Start, Peak, End, Started, ToReady, ToSeen, Hours, Static string
+}
+
+// scalingRows summarizes each scaled component: instances at the start,
+// at the peak and at the end, the instances started, the time from the
+// decision to ready and from ready to seen by callers (the longest), and
+// the instance-hours against keeping the start's count.
+func scalingRows(res *Result) []scalingRow {
+	sc := res.Scaling
+	if sc == nil {
+		return nil
+	}
+	var out []scalingRow
+	for k := range sc.Components {
+		c := &sc.Components[k]
+		r := scalingRow{Name: c.Name, Start: itoa(c.Initial), Peak: itoa(int(c.Peak)), End: "-",
+			Hours: trimFloat(c.InstanceHours(), 3), Static: trimFloat(c.StaticHours(), 3), ToReady: "-", ToSeen: "-"}
+		if n := len(c.Provisioned); n > 0 {
+			r.End = itoa(int(c.Provisioned[n-1]))
+		}
+		started := 0
+		var ready, seen int64 = -1, -1
+		for _, s := range sc.Starts {
+			if s.Component != c.Name {
+				continue
+			}
+			started++
+			if s.Ready >= 0 {
+				ready = max(ready, s.Ready-s.Decided)
+			}
+			if s.Seen >= 0 && s.Ready >= 0 {
+				seen = max(seen, s.Seen-s.Ready)
+			}
+		}
+		r.Started = itoa(started)
+		if ready >= 0 {
+			r.ToReady = FormatLatency(ready)
+		}
+		if seen >= 0 {
+			r.ToSeen = FormatLatency(seen)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// scalingDecisions counts the autoscalers' decisions and those that changed a count.
+func scalingDecisions(res *Result) (all, changed int) {
+	if res.Scaling == nil {
+		return 0, 0
+	}
+	for _, d := range res.Scaling.Decisions {
+		all++
+		if d.Desired != d.Current {
+			changed++
+		}
+	}
+	return all, changed
+}

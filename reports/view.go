@@ -29,8 +29,12 @@ type view struct {
 	Cities     []countRow
 	Sets       []countRow
 	Queues     []queueRow
-	Run        string // one line: seed, backend, duration...
-	Objective  string
+	// Scaling summarizes the scaled components; Decisions and Changes
+	// count the autoscalers' decisions.
+	Scaling            []scalingRow
+	Decisions, Changes int
+	Run                string // one line: seed, backend, duration...
+	Objective          string
 }
 
 type keyFigure struct{ Name, Value string }
@@ -98,6 +102,8 @@ func newView(res *Result) *view {
 	v.Timeline = timeline(res)
 	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
 	v.Queues = queueRows(res)
+	v.Scaling = scalingRows(res)
+	v.Decisions, v.Changes = scalingDecisions(res)
 	return v
 }
 
