@@ -11,6 +11,8 @@ type Scaling struct {
 	Decisions []ScaleDecision `json:"decisions,omitempty"`
 	// Starts are the instances scale-ups started, in decision order.
 	Starts []ScaleStart `json:"starts,omitempty"`
+	// Sets are the sets added, in order.
+	Sets []SetAdded `json:"sets,omitempty"`
 }
 
 // ScaledComponent is one component's instances summed over every set.
@@ -140,3 +142,27 @@ func scalingDecisions(res *Result) (all, changed int) {
 	}
 	return all, changed
 }
+
+// SetAdded is one set added during the run (scaling.sets). Times are ns
+// from the start of the run; -1 means it did not happen.
+type SetAdded struct {
+	Set string `json:"set"`
+	// Added is the decision, Ready when its instances were ready, Routed
+	// when the access layer started homing users there.
+	Added  int64 `json:"added_ns"`
+	Ready  int64 `json:"ready_ns"`
+	Routed int64 `json:"routed_ns"`
+	// Users is the users of its city, Moved those now homed on it.
+	Users int64 `json:"users"`
+	Moved int64 `json:"moved"`
+	// Keys is the keys copied to its shard (sharded data; 0 otherwise),
+	// from CopyStart to CopyEnd; Forwarded the requests whose data was
+	// still on the old shard and went there across sets.
+	Keys      int64 `json:"keys"`
+	CopyStart int64 `json:"copy_start_ns"`
+	CopyEnd   int64 `json:"copy_end_ns"`
+	Forwarded int64 `json:"forwarded"`
+}
+
+// EvSetAdded marks a set added, in service or done copying.
+const EvSetAdded = "set-added"

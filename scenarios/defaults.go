@@ -44,7 +44,7 @@ func (s *Scenario) setDefaults() {
 		Shedding:  Shedding{Policy: "priority"},
 	}
 	s.Stack.Discovery = Discovery{Mode: "registry", Scope: "set"}
-	s.Scaling = Scaling{Startup: 30 * second, Grace: 30 * second}
+	s.Scaling = Scaling{Startup: 30 * second, Grace: 30 * second, CopyRate: 1000}
 	s.Stack.Data = Data{
 		Mode: "sharded", Replicas: 3, Placement: "az", Replication: "async", Reads: "nearest",
 		Detection: 10 * second, Promotion: 5 * second,

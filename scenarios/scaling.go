@@ -224,6 +224,10 @@ func (v *validator) scaling() {
 	for i, a := range sc.Actions {
 		v.scaleAction(fmt.Sprintf("scaling.actions[%d]", i), a)
 	}
+	v.reserve()
+	if sc.CopyRate <= 0 {
+		v.errf("scaling.copy_rate", "expected a positive rate")
+	}
 	seen := map[string]bool{}
 	for i, a := range sc.Autoscale {
 		p := fmt.Sprintf("scaling.autoscale[%d]", i)
@@ -304,5 +308,89 @@ func (v *validator) autoscaler(p string, a Autoscaler) {
 	}
 	if a.MaxStep < 1 {
 		v.errf(p+".max_step", "expected at least 1, got %d", a.MaxStep)
+	}
+}
+
+// reserve checks striping.reserve and scaling.sets: reserved names are
+// sets, every city keeps a set in service, and each added set is reserved
+// and added once.
+func (v *validator) reserve() {
+	if v.topo == nil {
+		return
+	}
+	setIdx := map[string]int{}
+	for i, st := range v.topo.sets {
+		setIdx[st.Name] = i
+	}
+	reserved := map[string]bool{}
+	left := map[int]int{} // city -> sets in service
+	for _, st := range v.topo.sets {
+		left[st.Parent]++
+	}
+	for i, n := range v.s.Striping.Reserve {
+		p := fmt.Sprintf("striping.reserve[%d]", i)
+		si, ok := setIdx[n]
+		switch {
+		case !ok:
+			v.errf(p, "unknown set %q; sets are named after their %s, e.g. %s", n, v.topo.setLevelName(), v.topo.example())
+			continue
+		case reserved[n]:
+			v.errf(p, "set %q is listed twice", n)
+			continue
+		}
+		reserved[n] = true
+		c := v.topo.sets[si].Parent
+		if left[c]--; left[c] == 0 {
+			v.errf(p, "every set of city %s is reserved; keep at least one in service", v.topo.cities[c].Name)
+		}
+	}
+	if len(reserved) > 0 {
+		v.reservedPlaces(reserved)
+	}
+	added := map[string]bool{}
+	for i, c := range v.s.Scaling.Sets {
+		p := fmt.Sprintf("scaling.sets[%d]", i)
+		if !v.f.written(p + ".at") {
+			v.errf(p, "a set change needs at (when the set is added)")
+		} else if c.At < 0 || c.At >= v.s.Run.Duration {
+			v.errf(p+".at", "the set is added at %s, outside the %s run", c.At, v.s.Run.Duration)
+		}
+		switch {
+		case !v.f.written(p + ".add"):
+			v.errf(p, "a set change needs add (a reserved set)")
+		case !reserved[c.Add]:
+			v.errf(p+".add", "set %q is not reserved; list it in striping.reserve", c.Add)
+		case added[c.Add]:
+			v.errf(p+".add", "set %q is already added", c.Add)
+		}
+		added[c.Add] = true
+	}
+}
+
+// reservedPlaces rejects a global primary scope or a central registry
+// that would lie wholly inside reserved sets.
+func (v *validator) reservedPlaces(reserved map[string]bool) {
+	inService := func(scope string) bool {
+		sc, err := faults.ParseScope(scope)
+		if err != nil {
+			return true // reported elsewhere
+		}
+		ms, err := v.topo.machinesIn(sc)
+		if err != nil {
+			return true
+		}
+		for _, m := range ms {
+			if !reserved[v.topo.sets[v.topo.setOf[m]].Name] {
+				return true
+			}
+		}
+		return false
+	}
+	st := v.s.Stack
+	if st.Data.Mode == "global" && !inService(st.Data.Primary) {
+		v.errf("stack.data.primary", "every machine of %s is in a reserved set", st.Data.Primary)
+	}
+	if st.Discovery.Mode == "registry" && st.Discovery.Placement != "per-set" && !inService(st.Discovery.Placement) {
+		v.errf("stack.discovery.placement", "every machine of %s is in a reserved set", st.Discovery.Placement)
 	}
 }

@@ -125,9 +125,11 @@ func (w *World) buildRegistries() {
 	w.registryOfInst = make([]int32, len(w.insts))
 	for ri, r := range w.plan.Registries {
 		reg := registry{up: true}
+		reg.up = false // a reserved set's registry is down until the set is added
 		for _, in := range r.Instances {
 			reg.insts = append(reg.insts, int32(in))
 			w.registryOfInst[in] = int32(ri)
+			reg.up = reg.up || !w.insts[in].off
 		}
 		w.regs = append(w.regs, reg)
 		for _, s := range r.Sets {

@@ -94,11 +94,15 @@ func (w *World) buildScaling() {
 		w.slotOf[i] = -1
 	}
 	for gi, g := range p.ScaleGroups {
+		res := p.Sets[g.Set].Reserve // started when the set is added
 		sg := scaleGroup{comp: int32(g.Component), set: int32(g.Set), want: int32(g.Initial)}
+		if res {
+			sg.want = 0
+		}
 		for k, in := range g.Instances {
 			w.slotOf[in] = int32(len(w.slots))
 			st := slotState{group: int32(gi), start: -1}
-			if k < g.Initial {
+			if k < g.Initial && !res {
 				st.prov = true
 			}
 			w.slots = append(w.slots, st)
@@ -122,7 +126,7 @@ func (w *World) buildScaling() {
 	for _, c := range w.scaledComps() {
 		n := 0
 		for _, g := range p.ScaleGroups {
-			if g.Component == int(c) {
+			if g.Component == int(c) && !p.Sets[g.Set].Reserve {
 				n += g.Initial
 			}
 		}

@@ -37,6 +37,10 @@ const (
 	evScaleReady                  // a: instance, gen: slot generation (a started instance is ready)
 	evScaleStop                   // a: instance, gen: slot generation (a drained instance stops)
 	evAutoscale                   // a: autoscaler
+	evSetAdd                      // a: set change (a reserved set is added)
+	evSetReady                    // a: set change (its instances are ready)
+	evSetRouted                   // a: set change (the access layer routes to it)
+	evSetCopied                   // a: set change (its keys are copied)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -148,6 +152,11 @@ type World struct {
 	comps    []int32
 	scaleRec *reports.Scaling
 	changes  []int64 // pending scaling changes, which bound settling ahead
+	// expansion (expansion.go)
+	reserved   bool
+	member     []bool    // sets in service
+	setInsts   [][]int32 // a reserved set's instances outside scale groups
+	setChanges []setChange
 
 	progress func(now, end int64)
 }
@@ -194,6 +203,7 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildAccess()
 	w.buildFaults()
 	w.buildScaling()
+	w.buildExpansion()
 	return w
 }
 
@@ -324,6 +334,7 @@ func (w *World) start() {
 	}
 	w.startDiscovery()
 	w.startScaling()
+	w.startExpansion()
 	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
 	w.setFaultNext()
 }
@@ -430,6 +441,8 @@ func (w *World) dispatch(e *event) {
 		w.onCPUAhead(e.a, int(e.c), e.gen)
 	case evScale, evScaleReady, evScaleStop, evAutoscale:
 		w.onScaleEvent(e)
+	case evSetAdd, evSetReady, evSetRouted, evSetCopied:
+		w.onSetEvent(e)
 	default:
 		panic("sim: unknown event kind")
 	}
