@@ -272,6 +272,15 @@ var errorCases = []errCase{
 	{"autoscaler zero step", base + "scaling: {autoscale: [{service: s, max: 4, max_step: 0}]}\n", "3:54", "scaling.autoscale[0].max_step", "expected at least 1"},
 	{"two autoscalers", base + "scaling: {autoscale: [{service: s, max: 4}, {service: s, max: 3}]}\n", "3:55", "scaling.autoscale[1].service", "s already has an autoscaler"},
 	{"gateway ambiguous", "topology: {cities: [{name: a}]}\nstack: {services: [{name: gateway}]}\nscaling: {autoscale: [{service: gateway, max: 4}]}\n", "3:33", "scaling.autoscale[0].service", "gateway is ambiguous"},
+	{"reserve unknown set", base + "striping: {reserve: [a/x]}\n", "3:22", "striping.reserve[0]", `unknown set "a/x"`},
+	{"reserve twice", base + "striping: {reserve: [a/a, a/a]}\n", "3:27", "striping.reserve[1]", `set "a/a" is listed twice`},
+	{"reserve every set", base + "striping: {reserve: [a/a, a/b]}\n", "3:27", "striping.reserve[1]", "every set of city a is reserved"},
+	{"add a set not reserved", base + "scaling: {sets: [{at: 1m, add: a/a}]}\n", "3:32", "scaling.sets[0].add", `set "a/a" is not reserved`},
+	{"add a set twice", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 1m, add: a/b}, {at: 2m, add: a/b}]}\n", "4:52", "scaling.sets[1].add", `set "a/b" is already added`},
+	{"add a set without at", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{add: a/b}]}\n", "4:18", "scaling.sets[0]", "a set change needs at"},
+	{"add a set after the run", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 6m, add: a/b}]}\n", "4:23", "scaling.sets[0].at", "outside the 5m0s run"},
+	{"zero copy rate", base + "scaling: {copy_rate: 0}\n", "3:22", "scaling.copy_rate", "expected a positive rate"},
+	{"global primary reserved", "topology: {cities: [{name: a}, {name: b}]}\nstack: {services: [{name: s}], data: {mode: global, primary: az=a/a}}\nstriping: {reserve: [a/a]}\n", "2:62", "stack.data.primary", "every machine of az=a/a is in a reserved set"},
 	{"scaling unknown field", base + "scaling: {autoscale: [{service: s, max: 4, target: 60%}]}\n", "3:44", "scaling.autoscale[0].target", `unknown field "target"`},
 }
 
@@ -377,6 +386,23 @@ func TestSeveralErrors(t *testing.T) {
 			"test.yaml:9:31: stack.services[0].calls: calls form a cycle: s -> s",
 			"test.yaml:10:35: stack.services[1].instances: expected at least 1, got 0",
 		})
+	})
+}
+
+// TestScalingErrorsAtOnce: every problem of the scaling section is
+// reported together, in file order, with the rest of the file's.
+func TestScalingErrorsAtOnce(t *testing.T) {
+	src := base +
+		"striping: {reserve: [a/x]}\n" +
+		"scaling:\n" +
+		"  actions: [{at: 1m, service: nope, to: 3}]\n" +
+		"  autoscale: [{service: s, max: 4, utilization: 0%}]\n" +
+		"  sets: [{at: 1m, add: a/b}]\n"
+	checkErrors(t, src, []string{
+		"test.yaml:3:22: striping.reserve[0]: unknown set",
+		"test.yaml:5:32: scaling.actions[0].service: unknown service",
+		"test.yaml:6:49: scaling.autoscale[0].utilization: expected a target above 0%",
+		"test.yaml:7:24: scaling.sets[0].add: set \"a/b\" is not reserved",
 	})
 }
 
