@@ -400,7 +400,7 @@ func TestScalingErrorsAtOnce(t *testing.T) {
 		"  sets: [{at: 1m, add: a/b}]\n"
 	checkErrors(t, src, []string{
 		"test.yaml:3:22: striping.reserve[0]: unknown set",
-		"test.yaml:5:32: scaling.actions[0].service: unknown service",
+		"test.yaml:5:31: scaling.actions[0].service: unknown service",
 		"test.yaml:6:49: scaling.autoscale[0].utilization: expected a target above 0%",
 		"test.yaml:7:24: scaling.sets[0].add: set \"a/b\" is not reserved",
 	})
