@@ -166,3 +166,37 @@ type SetAdded struct {
 
 // EvSetAdded marks a set added, in service or done copying.
 const EvSetAdded = "set-added"
+
+// setAddedRow is one added set in the reports.
+type setAddedRow struct {
+	Set, Added, Ready, Routed, Moved, Keys, Copy, Forwarded string
+}
+
+// setAddedRows shows each added set: when it was added, ready and routed
+// to, the users moved (and their share of the city), the keys copied and
+// how long the copy took, and the requests forwarded meanwhile.
+func setAddedRows(res *Result) []setAddedRow {
+	if res.Scaling == nil {
+		return nil
+	}
+	var out []setAddedRow
+	opt := func(ns int64) string {
+		if ns < 0 {
+			return "-"
+		}
+		return FormatTime(ns)
+	}
+	for _, s := range res.Scaling.Sets {
+		r := setAddedRow{Set: s.Set, Added: opt(s.Added), Ready: opt(s.Ready), Routed: opt(s.Routed), Moved: "-", Keys: "0", Copy: "-",
+			Forwarded: groupDigits(s.Forwarded)}
+		if s.Routed >= 0 {
+			r.Moved = groupDigits(s.Moved) + " (" + FormatPercent(float64(s.Moved)/float64(max(s.Users, 1))) + ")"
+		}
+		if s.CopyStart >= 0 {
+			r.Keys = groupDigits(s.Keys)
+			r.Copy = FormatLatency(s.CopyEnd - s.CopyStart)
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -32,6 +32,7 @@ type view struct {
 	// Scaling summarizes the scaled components; Decisions and Changes
 	// count the autoscalers' decisions.
 	Scaling            []scalingRow
+	SetsAdded          []setAddedRow
 	Decisions, Changes int
 	Run                string // one line: seed, backend, duration...
 	Objective          string
@@ -103,6 +104,7 @@ func newView(res *Result) *view {
 	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
 	v.Queues = queueRows(res)
 	v.Scaling = scalingRows(res)
+	v.SetsAdded = setAddedRows(res)
 	v.Decisions, v.Changes = scalingDecisions(res)
 	return v
 }
