@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -192,5 +194,42 @@ func TestGatewayScaleActionWaitsForAccessLayer(t *testing.T) {
 		if q.Name == "gateway" && q.Instances != 6 {
 			t.Errorf("queue row counts %d gateways, want the 6 that ran", q.Instances)
 		}
+	}
+}
+
+// TestScalingIsExact runs a scale-up and drain, an autoscaled AZ loss and
+// a set added under sharded storage with and without settling ahead and
+// under GOMAXPROCS 1 and 2: scaling events demote every hold and bound
+// settling ahead like fault changes, so all four runs give the same bytes.
+func TestScalingIsExact(t *testing.T) {
+	drainY := strings.Replace(stepLoad, "profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1)
+	drainY = strings.Replace(drainY, "duration: 4m", "duration: 50s", 1)
+	drainY = withScaling(drainY, "scaling:\n  startup: 5s\n  grace: 3s\n  actions:\n    - {at: 15s, service: api, to: 4}\n    - {at: 30s, service: api, by: -2}\n  autoscale: [{service: gateway, max: 4, period: 5s}]")
+	lossY := withScaling(strings.Replace(strings.Replace(stepLoad, "duration: 4m", "duration: 70s", 1),
+		"profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1),
+		"faults: [{at: 20s, for: 30s, kind: az-down, target: az=a/a}]\nscaling:\n  startup: 10s\n  autoscale: [{service: api, max: 6, period: 5s, stabilization: 10s}]")
+	growY := strings.Replace(grow, "duration: 2m", "duration: 100s", 1)
+	for name, y := range map[string]string{"drain": drainY, "az-loss": lossY, "grow": growY} {
+		t.Run(name, func(t *testing.T) {
+			p := planOf(t, y)
+			prev := runtime.GOMAXPROCS(1)
+			on, eOn := runAhead(t, p, true)
+			runtime.GOMAXPROCS(2)
+			on2, _ := runAhead(t, p, true)
+			off, _ := runAhead(t, p, false)
+			runtime.GOMAXPROCS(prev)
+			if !bytes.Equal(on, on2) {
+				t.Fatalf("GOMAXPROCS changed the result: %s", firstDiff(on, on2))
+			}
+			if !bytes.Equal(on, off) {
+				t.Fatalf("settling ahead changed the result: %s", firstDiff(on, off))
+			}
+			if eOn["answered_ahead"]+eOn["forwarded_ahead"] == 0 {
+				t.Errorf("nothing settled ahead: the comparison shows nothing")
+			}
+			if !bytes.Contains(on, []byte(`"scaling"`)) {
+				t.Errorf("no scaling record")
+			}
+		})
 	}
 }
