@@ -138,7 +138,12 @@ func CostOf(p *scenarios.Plan) Cost { return costOf(p) }
 
 func costOf(p *scenarios.Plan) Cost {
 	c := Cost{Machines: len(p.Machines), Sets: len(p.Sets), Instances: len(p.Instances), Shards: len(p.Shards), ByRole: map[string]int{}}
+	c.Instances = 0
 	for _, in := range p.Instances {
+		if in.Reserve {
+			continue // counted by the scaling record when started
+		}
+		c.Instances++
 		c.ByRole[in.Role.String()]++
 	}
 	for _, m := range p.Machines {

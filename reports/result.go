@@ -80,6 +80,9 @@ type Result struct {
 	// each service, the data proxy, the shard nodes), over the measured
 	// part of the run; a backend that cannot count them leaves this empty.
 	Queues []QueueCounts `json:"queues,omitempty"`
+	// Scaling is the record of scale actions and autoscalers, for a run
+	// that has any.
+	Scaling *Scaling `json:"scaling,omitempty"`
 	// Engine holds backend counters such as simulated events (deterministic).
 	Engine map[string]int64 `json:"engine,omitempty"`
 	// Measures and Verdicts are computed from the rest by Analyze.

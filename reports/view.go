@@ -27,12 +27,17 @@ type view struct {
 	Timeline   []timelineRow
 	Priorities []countRow
 	// Commands are the per-command rows (with workload.commands).
-	Commands  []commandRow
-	Cities    []countRow
-	Sets      []countRow
-	Queues    []queueRow
-	Run       string // one line: seed, backend, duration...
-	Objective string
+	Commands []commandRow
+	Cities   []countRow
+	Sets     []countRow
+	Queues   []queueRow
+	// Scaling summarizes the scaled components; Decisions and Changes
+	// count the autoscalers' decisions.
+	Scaling            []scalingRow
+	SetsAdded          []setAddedRow
+	Decisions, Changes int
+	Run                string // one line: seed, backend, duration...
+	Objective          string
 }
 
 type keyFigure struct{ Name, Value string }
@@ -108,6 +113,9 @@ func newView(res *Result) *view {
 	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
 	v.Queues = queueRows(res)
 	v.Commands = commandRows(res)
+	v.Scaling = scalingRows(res)
+	v.SetsAdded = setAddedRows(res)
+	v.Decisions, v.Changes = scalingDecisions(res)
 	return v
 }
 

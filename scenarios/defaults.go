@@ -44,6 +44,7 @@ func (s *Scenario) setDefaults() {
 		Shedding:  Shedding{Policy: "priority"},
 	}
 	s.Stack.Discovery = Discovery{Mode: "registry", Scope: "set"}
+	s.Scaling = Scaling{Startup: 30 * second, Grace: 30 * second, CopyRate: 1000}
 	s.Stack.Data = Data{
 		Mode: "sharded", Replicas: 3, Placement: "az", Replication: "async", Reads: "nearest",
 		Detection: 10 * second, Promotion: 5 * second,
@@ -86,6 +87,10 @@ func (h *Hedging) setDefaults() { h.MaxAttempts = 2 }
 
 func (c *Command) setDefaults() {
 	c.Priority, c.Kind = "normal", "mixed"
+}
+
+func (a *Autoscaler) setDefaults() {
+	*a = Autoscaler{Utilization: 0.70, Period: 15 * second, Tolerance: 0.10, Stabilization: 5 * minute, MaxStep: 4}
 }
 
 func (p *Proxy) setDefaults() {
@@ -146,6 +151,10 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 	finishDist(written, "stack.data.service_time", &st.Data.ServiceTime)
 	if st.Gateway.Upstream == "" && len(st.Services) > 0 {
 		st.Gateway.Upstream = st.Services[0].Name
+	}
+	for i := range s.Scaling.Autoscale {
+		a := &s.Scaling.Autoscale[i]
+		fill(written, fmt.Sprintf("scaling.autoscale[%d].min", i), &a.Min, s.componentInstances(a.Service))
 	}
 	// Timeouts left out wait as long as the client; a written 0 is kept
 	// (and rejected by validation: a call needs a positive timeout).
@@ -291,4 +300,18 @@ func (s *Scenario) scaleShares() {
 	for i, name := range sortedMapKeys(w.Users.ByCity) {
 		w.Users.ByCity[name] = shares[i]
 	}
+}
+
+// componentInstances is the instances per set of a service or of the
+// gateway (GatewayComponent) at the start; 0 for an unknown name.
+func (s *Scenario) componentInstances(name string) int {
+	if name == GatewayComponent {
+		return s.Stack.Gateway.Instances
+	}
+	for _, sv := range s.Stack.Services {
+		if sv.Name == name {
+			return sv.Instances
+		}
+	}
+	return 0
 }

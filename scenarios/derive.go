@@ -279,8 +279,25 @@ func formatValue(v reflect.Value) string {
 }
 
 // WithGranularity stripes the variant per city, az, rack or machine.
+//
+// Set names belong to a granularity, so a variant at another one keeps no
+// reserved set, adds none and drops the scale actions that target a set:
+// it compares the layouts as they start.
 func WithGranularity(g string) func(*Scenario) {
-	return func(s *Scenario) { s.Striping.Granularity = g }
+	return func(s *Scenario) {
+		if g == s.Striping.Granularity {
+			return
+		}
+		s.Striping.Granularity = g
+		s.Striping.Reserve, s.Scaling.Sets = nil, nil
+		kept := s.Scaling.Actions[:0:0]
+		for _, a := range s.Scaling.Actions {
+			if !strings.HasPrefix(a.Target, "set=") {
+				kept = append(kept, a)
+			}
+		}
+		s.Scaling.Actions = kept
+	}
 }
 
 // WithFaults replaces the fault timeline; no argument removes every fault.

@@ -32,7 +32,12 @@ type Plan struct {
 	// UserCities splits the user population: users [First, First+Count) live in City.
 	UserCities []UserRange
 	Faults     []faults.Planned
-	cityDelay  [][]Duration
+	// ScaleGroups are the deployments of the components scaling touches,
+	// one per component and set; ScaleActions and Autoscalers act on them.
+	ScaleGroups  []ScaleGroup
+	ScaleActions []PlannedScale
+	Autoscalers  []PlannedAutoscaler
+	cityDelay    [][]Duration
 }
 
 // PlannedCity is a city of the plan.
@@ -55,6 +60,8 @@ type PlannedMachine struct {
 	Name                string
 	City, AZ, Rack, Set int
 	Cores               int
+	// Reserve marks a machine of a reserved set.
+	Reserve bool
 }
 
 // Set is one stripe of the topology.
@@ -62,6 +69,9 @@ type Set struct {
 	Name     string
 	City     int
 	Machines []int // interleaved over the set's AZs and racks
+	// Reserve marks a set kept in reserve (striping.reserve): its
+	// instances run nothing until a scaling.sets entry adds it.
+	Reserve bool
 }
 
 // Role is what an instance runs.
@@ -87,6 +97,8 @@ type Instance struct {
 	Shard   int // RoleShard: index into Shards; else -1
 	Machine int
 	Set     int // the set of its machine
+	// Reserve marks a slot a scale-up may start: it runs nothing at the start.
+	Reserve bool
 }
 
 // Shard is one data shard with its copies.
@@ -155,6 +167,7 @@ func NewPlan(f *File) *Plan {
 	p.planCommands(t)
 	p.placeShards(t)
 	p.placeRegistries(t)
+	p.placeReserve()
 	p.splitUsers()
 	p.resolveFaults(t)
 	return p
@@ -175,9 +188,16 @@ func (p *Plan) copyTopology(t *topoIndex) {
 		az := t.racks[m.Parent].Parent
 		p.Machines = append(p.Machines, PlannedMachine{Name: m.Name, Rack: m.Parent, AZ: az, City: t.azs[az].Parent, Set: t.setOf[i], Cores: m.Cores})
 	}
+	reserve := map[string]bool{}
+	for _, n := range s.Striping.Reserve {
+		reserve[n] = true
+	}
 	for i, st := range t.sets {
-		p.Sets = append(p.Sets, Set{Name: st.Name, City: st.Parent, Machines: st.Children})
+		p.Sets = append(p.Sets, Set{Name: st.Name, City: st.Parent, Machines: st.Children, Reserve: reserve[st.Name]})
 		p.Cities[st.Parent].Sets = append(p.Cities[st.Parent].Sets, i)
+		for _, m := range st.Children {
+			p.Machines[m].Reserve = reserve[st.Name]
+		}
 	}
 }
 
@@ -255,7 +275,7 @@ func (p *Plan) placeStack(t *topoIndex) {
 			for j := 0; j < n; j++ {
 				m := set.Machines[next%len(set.Machines)]
 				next++
-				p.Instances = append(p.Instances, Instance{Role: role, Service: svc, Shard: -1, Machine: m, Set: si})
+				p.Instances = append(p.Instances, Instance{Role: role, Service: svc, Shard: -1, Machine: m, Set: si, Reserve: set.Reserve})
 				if role == RoleService {
 					p.Services[svc].Instances = append(p.Services[svc].Instances, len(p.Instances)-1)
 				}
@@ -313,13 +333,13 @@ func (p *Plan) placeShards(t *topoIndex) {
 	case "global":
 		sc, _ := faults.ParseScope(d.Primary)
 		ms, _ := t.machinesIn(sc)
-		primaries = cycle(p.interleaveMachines(ms), d.Shards)
+		primaries = cycle(p.interleaveMachines(p.inService(ms)), d.Shards)
 	case "proxy":
 		all := make([]int, len(p.Machines))
 		for i := range all {
 			all[i] = i
 		}
-		primaries = cycle(p.interleaveMachines(all), d.Shards)
+		primaries = cycle(p.interleaveMachines(p.inService(all)), d.Shards)
 	}
 	level := levelOf(d.Placement)
 	rs := p.newRings()
@@ -328,8 +348,9 @@ func (p *Plan) placeShards(t *topoIndex) {
 		if d.Mode == "sharded" {
 			sh.Set = si
 		}
+		res := d.Mode == "sharded" && p.Sets[si].Reserve
 		for _, m := range p.replicaMachines(t, rs, pm, level, d.Replicas, si) {
-			sh.Replicas = append(sh.Replicas, p.addInstance(Instance{Role: RoleShard, Service: -1, Shard: si, Machine: m}))
+			sh.Replicas = append(sh.Replicas, p.addInstance(Instance{Role: RoleShard, Service: -1, Shard: si, Machine: m, Reserve: res}))
 		}
 		p.Shards = append(p.Shards, sh)
 	}
@@ -470,6 +491,9 @@ func (p *Plan) replicaMachines(t *topoIndex, rs *rings, primary int, level fault
 				return out
 			}
 			m := g.at((j + rot) % g.len())
+			if p.Machines[m].Reserve {
+				continue // a reserved set holds only its own shard's primary
+			}
 			if d := t.ancestor(m, level); !used[d] {
 				used[d] = true
 				out = append(out, m)
@@ -489,7 +513,7 @@ func (p *Plan) placeRegistries(t *topoIndex) {
 	copies := func(ms []int) []int {
 		var out []int
 		for k := 0; k < d.Replicas && k < len(ms); k++ {
-			out = append(out, p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[k]}))
+			out = append(out, p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[k], Reserve: p.Machines[ms[k]].Reserve}))
 		}
 		return out
 	}
@@ -501,6 +525,7 @@ func (p *Plan) placeRegistries(t *topoIndex) {
 	}
 	sc, _ := faults.ParseScope(d.Placement)
 	ms, _ := t.machinesIn(sc)
+	ms = p.inService(ms)
 	all := make([]int, len(p.Sets))
 	for i := range all {
 		all[i] = i
@@ -541,7 +566,40 @@ func (p *Plan) splitUsers() {
 // its set across runs and striping comparisons.
 func (p *Plan) HomeSet(city, user int) int {
 	sets := p.Cities[city].Sets
+	if len(p.Scenario.Striping.Reserve) > 0 {
+		return p.Rendezvous(sets, user, func(s int) bool { return !p.Sets[s].Reserve })
+	}
 	return sets[int(Mix64(uint64(user))%uint64(len(sets)))]
+}
+
+// Rendezvous is the set of sets in service (member) with the highest
+// weight for user: adding a set moves only the users whose highest weight
+// it has, about 1/(N+1) of them; -1 when no set is in service.
+func (p *Plan) Rendezvous(sets []int, user int, member func(int) bool) int {
+	best, bestW := -1, uint64(0)
+	for _, s := range sets {
+		if !member(s) {
+			continue
+		}
+		if w := Mix64(uint64(user)*0x9e3779b97f4a7c15 ^ uint64(s+1)*0xc2b2ae3d27d4eb4f); best < 0 || w > bestW {
+			best, bestW = s, w
+		}
+	}
+	return best
+}
+
+// inService drops the machines of reserved sets.
+func (p *Plan) inService(ms []int) []int {
+	if len(p.Scenario.Striping.Reserve) == 0 {
+		return ms
+	}
+	out := make([]int, 0, len(ms))
+	for _, m := range ms {
+		if !p.Machines[m].Reserve {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Mix64 is the splitmix64 finalizer, a good stable hash of an integer; the

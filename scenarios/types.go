@@ -21,6 +21,9 @@ type Scenario struct {
 	Workload Workload `yaml:"workload" json:"workload"`
 	// Faults is the timeline of injected faults.
 	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// Scaling is growth during the run, beside the faults: scale actions at
+	// fixed times and autoscalers.
+	Scaling Scaling `yaml:"scaling,omitempty" json:"scaling,omitempty"`
 	// SLO lists the objectives that become verdicts.
 	SLO SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
 }
@@ -101,6 +104,13 @@ type CityLatency struct {
 type Striping struct {
 	// Granularity of a set: city, az, rack or machine. Default az.
 	Granularity string `yaml:"granularity" json:"granularity" jsonschema:"enum=city,enum=az,enum=rack,enum=machine"`
+	// Reserve names sets whose machines the topology keeps in reserve:
+	// written like every other place, cut into sets the same way, but
+	// running nothing until a scaling.sets entry adds them. Every city
+	// keeps at least one set in service. With a reserve, a user's home set
+	// is chosen by rendezvous (highest random weight) hashing over the sets
+	// in service, so adding a set moves only the users that now belong to it.
+	Reserve []string `yaml:"reserve,omitempty" json:"reserve,omitempty"`
 }
 
 // Granularities lists the valid striping granularities, coarsest first.
@@ -629,6 +639,102 @@ type Fault struct {
 	// Factor multiplies service time (slow-machine) or offered traffic (overload).
 	Factor float64 `yaml:"factor,omitempty" json:"factor,omitempty"`
 }
+
+// Scaling changes the number of instances of a service or of the gateway
+// during the run. Each set has its own deployment of every component, so a
+// count is per set. Instances a scale-up may start are placed in advance,
+// continuing the round-robin over the set's machines; they run nothing
+// until started.
+type Scaling struct {
+	// Startup is how long a new instance takes from the decision to start it
+	// until it is ready (scheduling, boot, readiness checks). Then it
+	// registers in discovery, so callers see it after their next cache
+	// refresh (registry) or the propagation delay (mesh), and a new gateway
+	// after the access layer's rehome_delay. Default 30s.
+	Startup Duration `yaml:"startup" json:"startup"`
+	// Grace is how long a removed instance drains: it leaves discovery at
+	// once (a gateway, the access layer's view rehome_delay later), keeps
+	// serving the calls that still reach it and finishes what it holds, and
+	// stops when the grace ends; work still there then is lost. A grace
+	// longer than the callers' refresh (or propagation, or rehome_delay)
+	// plus their longest call drains without a failed request. Default 30s.
+	Grace Duration `yaml:"grace" json:"grace"`
+	// Actions are scale actions at fixed times.
+	Actions []ScaleAction `yaml:"actions,omitempty" json:"actions,omitempty"`
+	// Autoscale lists autoscalers, at most one per service and one for the gateway.
+	Autoscale []Autoscaler `yaml:"autoscale,omitempty" json:"autoscale,omitempty"`
+	// Sets adds reserved sets (striping.reserve) during the run.
+	Sets []SetChange `yaml:"sets,omitempty" json:"sets,omitempty"`
+	// CopyRate is how fast keys (users' data) move to an added set's shard
+	// under data.mode sharded. Default 1k/s.
+	CopyRate Rate `yaml:"copy_rate" json:"copy_rate"`
+}
+
+// SetChange adds a reserved set. Its instances start at once and are
+// ready startup later; the access layer routes to its gateways
+// rehome_delay after that, and from then the users whose rendezvous hash
+// now picks it are homed there. Under data.mode sharded the set's own
+// shard then receives those users' keys at scaling.copy_rate, in hash
+// order; until a user's key is copied its data operations are forwarded
+// to the shard that held it (a cross-set call, counted in the result). A
+// proxy or global data layer moves nothing: keys are placed independently
+// of sets.
+type SetChange struct {
+	// At is when the set is added, from the start of the run.
+	At Duration `yaml:"at" json:"at" jsonschema:"required"`
+	// Add names a reserved set (striping.reserve).
+	Add string `yaml:"add" json:"add" jsonschema:"required"`
+}
+
+// ScaleAction sets or changes the instance count of one component in the
+// target sets at a time. An instance started by it is ready startup later;
+// scaling down cancels instances still starting first (newest first), then
+// drains ready ones (the last placed first).
+type ScaleAction struct {
+	// At is when the action is taken, from the start of the run.
+	At Duration `yaml:"at" json:"at" jsonschema:"required"`
+	// Service names the service scaled, or gateway for the gateway.
+	Service string `yaml:"service" json:"service" jsonschema:"required"`
+	// Target is the sets scaled: set=NAME, city=NAME (every set of the
+	// city) or absent for every set.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// To sets the count per target set (0 or more); exclusive with by.
+	To int `yaml:"to,omitempty" json:"to,omitempty" jsonschema:"minimum=0"`
+	// By adds (+N) or removes (-N) instances in every target set, not going
+	// below 0; exclusive with to.
+	By int `yaml:"by,omitempty" json:"by,omitempty"`
+}
+
+// Autoscaler is a horizontal autoscaler following the Kubernetes HPA
+// algorithm, run independently in every set. Every period it measures the
+// utilization of the set's ready instances (busy threads over concurrency,
+// averaged over the period; instances not ready do not count) and
+// recommends ceil(ready x utilization / utilization target), or no change
+// while utilization / target is within tolerance of 1. A scale-down goes
+// only to the highest recommendation of the stabilization window; the
+// result is kept within min and max and moves by at most max_step.
+type Autoscaler struct {
+	// Service names the service scaled, or gateway for the gateway.
+	Service string `yaml:"service" json:"service" jsonschema:"required"`
+	// Min is the fewest instances per set. Default: the component's instances.
+	Min int `yaml:"min" json:"min" jsonschema:"minimum=1"`
+	// Max is the most instances per set; at least min.
+	Max int `yaml:"max" json:"max" jsonschema:"required,minimum=1"`
+	// Utilization is the target utilization (busy threads over concurrency). Default 70%.
+	Utilization Percent `yaml:"utilization" json:"utilization"`
+	// Period is how often the autoscaler decides. Default 15s.
+	Period Duration `yaml:"period" json:"period"`
+	// Tolerance is how far utilization / target may be from 1 without a change. Default 10%.
+	Tolerance Percent `yaml:"tolerance" json:"tolerance"`
+	// Stabilization is the window whose highest recommendation a scale-down
+	// may not go below. Default 5m.
+	Stabilization Duration `yaml:"stabilization" json:"stabilization"`
+	// MaxStep is the most instances added or removed per set in one decision. Default 4.
+	MaxStep int `yaml:"max_step" json:"max_step" jsonschema:"minimum=1"`
+}
+
+// GatewayComponent is the name a scale action or an autoscaler gives the gateway.
+const GatewayComponent = "gateway"
 
 // SLO is the set of objectives that become verdicts. An absent field is not checked.
 type SLO struct {

@@ -119,6 +119,7 @@ func (f *File) validate() ErrorList {
 	v.instances()
 	v.workload()
 	v.faults()
+	v.scaling()
 	v.load()
 	v.slo()
 	return v.errs
@@ -515,6 +516,13 @@ func (v *validator) instances() {
 	}
 	if st.Data.Mode == "proxy" && st.Data.Proxy != nil {
 		per += int64(max(st.Data.Proxy.Instances, 0))
+	}
+	for _, c := range v.s.scaled() {
+		name := GatewayComponent
+		if c >= 0 {
+			name = st.Services[c].Name
+		}
+		per += int64(max(v.s.scaleSlots(name)-v.s.componentInstances(name), 0))
 	}
 	total := per * int64(len(v.topo.sets))
 	if st.Data.Mode != "none" {

@@ -35,7 +35,7 @@ var errorCases = []errCase{
 	{"invalid UTF-8", base + "name: \xff\n", "3:7", "", "YAML syntax: invalid leading UTF-8 octet"},
 	{"second document", base + "---\nrun: {}\n", "3:1", "", "holds one YAML document"},
 	{"not a mapping", "[1, 2]\n", "1:1", "", "expected a mapping of fields, got a list"},
-	{"unknown field", base + "colour: red\n", "3:1", "colour", `unknown field "colour"; expected one of: description, faults, name, run, slo, stack, striping, topology, workload`},
+	{"unknown field", base + "colour: red\n", "3:1", "colour", `unknown field "colour"; expected one of: description, faults, name, run, scaling, slo, stack, striping, topology, workload`},
 	{"unknown nested field", base + "run: {duraton: 5m}\n", "3:7", "run.duraton", `unknown field "duraton"; expected one of: duration, seed, warmup, window`},
 	{"duplicate field", base + "run: {seed: 1, seed: 2}\n", "3:16", "run.seed", `field "seed" is given twice`},
 	{"duplicate top-level field", base + "stack: {}\n", "3:1", "stack", `field "stack" is given twice`},
@@ -275,6 +275,42 @@ var errorCases = []errCase{
 	{"protection in mesh mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh}, resilience: {protection: 50%}}\n", "2:70", "stack.resilience.protection", "protection applies when discovery.mode is registry"},
 	{"hedge after the timeout", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 2s}}}\n", "2:62", "stack.resilience.hedging.delay", "a hedge after 2s never goes"},
 	{"hedge attempts", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 20ms, max_attempts: 9}}}\n", "2:82", "stack.resilience.hedging.max_attempts", "expected 2 to 5 attempts, got 9"},
+	// scaling (scaling.go)
+	{"scale action without at", base + "scaling: {actions: [{service: s, to: 3}]}\n", "3:21", "scaling.actions[0]", "a scale action needs at"},
+	{"scale action after the run", base + "scaling: {actions: [{at: 9m, service: s, to: 3}]}\n", "3:26", "scaling.actions[0].at", "outside the 5m0s run"},
+	{"scale action unknown service", base + "scaling: {actions: [{at: 1m, service: x, to: 3}]}\n", "3:39", "scaling.actions[0].service", `unknown service "x"; expected gateway or one of the services`},
+	{"scale action without service", base + "scaling: {actions: [{at: 1m, to: 3}]}\n", "3:21", "scaling.actions[0]", "a scale action needs service"},
+	{"scale action to and by", base + "scaling: {actions: [{at: 1m, service: s, to: 3, by: 1}]}\n", "3:49", "scaling.actions[0].by", "by does not apply with to"},
+	{"scale action neither to nor by", base + "scaling: {actions: [{at: 1m, service: s}]}\n", "3:21", "scaling.actions[0]", "needs to (a count per set) or by"},
+	{"scale action by zero", base + "scaling: {actions: [{at: 1m, service: s, by: 0}]}\n", "3:46", "scaling.actions[0].by", "expected +N or -N"},
+	{"scale action negative to", base + "scaling: {actions: [{at: 1m, service: s, to: -1}]}\n", "3:46", "scaling.actions[0].to", "expected 0 to"},
+	{"scale action huge to", base + "scaling: {actions: [{at: 1m, service: s, to: 2000000}]}\n", "3:46", "scaling.actions[0].to", "expected 0 to 1000000"},
+	{"scale action bad target kind", base + "scaling: {actions: [{at: 1m, service: s, to: 3, target: az=a/a}]}\n", "3:57", "scaling.actions[0].target", "expected set=NAME or city=NAME"},
+	{"scale action unknown set", base + "scaling: {actions: [{at: 1m, service: gateway, to: 3, target: set=a/z}]}\n", "3:63", "scaling.actions[0].target", `unknown set "a/z"`},
+	{"negative startup", base + "scaling: {startup: -1s}\n", "3:20", "scaling.startup", "expected a non-negative duration"},
+	{"negative grace", base + "scaling: {grace: -1s}\n", "3:18", "scaling.grace", "expected a non-negative duration"},
+	{"autoscaler without max", base + "scaling: {autoscale: [{service: s}]}\n", "3:23", "scaling.autoscale[0]", "an autoscaler needs max"},
+	{"autoscaler max below min", base + "scaling: {autoscale: [{service: s, min: 3, max: 2}]}\n", "3:49", "scaling.autoscale[0].max", "max 2 is below min 3"},
+	{"autoscaler max below default min", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, instances: 4}]}\nscaling: {autoscale: [{service: s, max: 2}]}\n", "3:41", "scaling.autoscale[0].max", "max 2 is below min 4"},
+	{"autoscaler zero min", base + "scaling: {autoscale: [{service: s, min: 0, max: 2}]}\n", "3:41", "scaling.autoscale[0].min", "expected at least 1"},
+	{"autoscaler zero utilization", base + "scaling: {autoscale: [{service: s, max: 4, utilization: 0%}]}\n", "3:57", "scaling.autoscale[0].utilization", "expected a target above 0%"},
+	{"autoscaler utilization above 100%", base + "scaling: {autoscale: [{service: s, max: 4, utilization: 120%}]}\n", "3:57", "scaling.autoscale[0].utilization", "at most 100%"},
+	{"autoscaler zero period", base + "scaling: {autoscale: [{service: s, max: 4, period: 0}]}\n", "3:52", "scaling.autoscale[0].period", "expected a positive duration"},
+	{"autoscaler tolerance 100%", base + "scaling: {autoscale: [{service: s, max: 4, tolerance: 100%}]}\n", "3:55", "scaling.autoscale[0].tolerance", "below 100%"},
+	{"autoscaler negative stabilization", base + "scaling: {autoscale: [{service: s, max: 4, stabilization: -1m}]}\n", "3:59", "scaling.autoscale[0].stabilization", "expected a non-negative duration"},
+	{"autoscaler zero step", base + "scaling: {autoscale: [{service: s, max: 4, max_step: 0}]}\n", "3:54", "scaling.autoscale[0].max_step", "expected at least 1"},
+	{"two autoscalers", base + "scaling: {autoscale: [{service: s, max: 4}, {service: s, max: 3}]}\n", "3:55", "scaling.autoscale[1].service", "s already has an autoscaler"},
+	{"gateway ambiguous", "topology: {cities: [{name: a}]}\nstack: {services: [{name: gateway}]}\nscaling: {autoscale: [{service: gateway, max: 4}]}\n", "3:33", "scaling.autoscale[0].service", "gateway is ambiguous"},
+	{"reserve unknown set", base + "striping: {reserve: [a/x]}\n", "3:22", "striping.reserve[0]", `unknown set "a/x"`},
+	{"reserve twice", base + "striping: {reserve: [a/a, a/a]}\n", "3:27", "striping.reserve[1]", `set "a/a" is listed twice`},
+	{"reserve every set", base + "striping: {reserve: [a/a, a/b]}\n", "3:27", "striping.reserve[1]", "every set of city a is reserved"},
+	{"add a set not reserved", base + "scaling: {sets: [{at: 1m, add: a/a}]}\n", "3:32", "scaling.sets[0].add", `set "a/a" is not reserved`},
+	{"add a set twice", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 1m, add: a/b}, {at: 2m, add: a/b}]}\n", "4:52", "scaling.sets[1].add", `set "a/b" is already added`},
+	{"add a set without at", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{add: a/b}]}\n", "4:18", "scaling.sets[0]", "a set change needs at"},
+	{"add a set after the run", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 6m, add: a/b}]}\n", "4:23", "scaling.sets[0].at", "outside the 5m0s run"},
+	{"zero copy rate", base + "scaling: {copy_rate: 0}\n", "3:22", "scaling.copy_rate", "expected a positive rate"},
+	{"global primary reserved", "topology: {cities: [{name: a}, {name: b}]}\nstack: {services: [{name: s}], data: {mode: global, primary: az=a/a}}\nstriping: {reserve: [a/a]}\n", "2:62", "stack.data.primary", "every machine of az=a/a is in a reserved set"},
+	{"scaling unknown field", base + "scaling: {autoscale: [{service: s, max: 4, target: 60%}]}\n", "3:44", "scaling.autoscale[0].target", `unknown field "target"`},
 }
 
 // aliasBomb merges each fault ten times into the next, so that nine
@@ -379,6 +415,23 @@ func TestSeveralErrors(t *testing.T) {
 			"test.yaml:9:31: stack.services[0].calls: calls form a cycle: s -> s",
 			"test.yaml:10:35: stack.services[1].instances: expected at least 1, got 0",
 		})
+	})
+}
+
+// TestScalingErrorsAtOnce: every problem of the scaling section is
+// reported together, in file order, with the rest of the file's.
+func TestScalingErrorsAtOnce(t *testing.T) {
+	src := base +
+		"striping: {reserve: [a/x]}\n" +
+		"scaling:\n" +
+		"  actions: [{at: 1m, service: nope, to: 3}]\n" +
+		"  autoscale: [{service: s, max: 4, utilization: 0%}]\n" +
+		"  sets: [{at: 1m, add: a/b}]\n"
+	checkErrors(t, src, []string{
+		"test.yaml:3:22: striping.reserve[0]: unknown set",
+		"test.yaml:5:31: scaling.actions[0].service: unknown service",
+		"test.yaml:6:49: scaling.autoscale[0].utilization: expected a target above 0%",
+		"test.yaml:7:24: scaling.sets[0].add: set \"a/b\" is not reserved",
 	})
 }
 

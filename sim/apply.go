@@ -170,7 +170,7 @@ func (w *World) machineDown(mi int32, fault int32) {
 	var gws []int32
 	for _, i := range m.insts {
 		in := &w.insts[i]
-		if in.procDown == 0 {
+		if in.procDown == 0 && !in.off {
 			in.fault = fault
 			w.instDown(i)
 		}
@@ -191,7 +191,7 @@ func (w *World) machineUp(mi int32) {
 	}
 	var gws []int32
 	for _, i := range m.insts {
-		if w.insts[i].procDown == 0 {
+		if w.insts[i].procDown == 0 && !w.insts[i].off {
 			w.instUp(i)
 		}
 		if w.insts[i].role == scenarios.RoleGateway {
@@ -235,6 +235,7 @@ func (w *World) instDown(i int32) {
 	in := &w.insts[i]
 	in.inc++
 	in.qc.busyNS += int64(in.busy) * w.clip(w.now) // its threads are freed
+	in.qc.busyAll += int64(in.busy) * w.now
 	in.busy = 0
 	in.gwTimer = false
 	in.diedAt = w.now

@@ -104,10 +104,10 @@ func (w *World) newRequest(ci int32) {
 	ri := w.reqs.get()
 	r := &w.reqs.recs[ri]
 	r.city, r.user, r.prio, r.write, r.cmd = int16(ci), user, prio, write, cmd
-	r.home = int32(w.plan.HomeSet(int(ci), int(user)))
+	r.home = w.homeOf(ci, user)
 	switch {
 	case w.sharded:
-		r.shard = r.home
+		r.shard = w.dataSet(ci, user, r.home)
 	case len(w.shards) > 0:
 		r.shard = int32(w.plan.ShardOf(int(ci), int(user)))
 	}

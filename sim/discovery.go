@@ -85,7 +85,7 @@ func (w *World) buildDiscovery() {
 		c.vis = make([]bool, len(c.members))
 		c.svcLo = make([]int32, nsvc+1)
 		for pos, m := range c.members {
-			c.vis[pos] = true
+			c.vis[pos] = !w.insts[m].off
 			c.svcLo[w.discSvc(&w.insts[m])+1]++
 			w.insts[m].caches = append(w.insts[m].caches, cacheRef{int32(len(w.caches)), int32(pos)})
 		}
@@ -127,9 +127,11 @@ func (w *World) buildRegistries() {
 	w.registryOfInst = make([]int32, len(w.insts))
 	for ri, r := range w.plan.Registries {
 		reg := registry{up: true}
+		reg.up = false // a reserved set's registry is down until the set is added
 		for _, in := range r.Instances {
 			reg.insts = append(reg.insts, int32(in))
 			w.registryOfInst[in] = int32(ri)
+			reg.up = reg.up || !w.insts[in].off
 		}
 		w.regs = append(w.regs, reg)
 		for _, s := range r.Sets {
@@ -252,7 +254,7 @@ func (w *World) registryChanged(r int32) {
 		in := &w.insts[i]
 		if in.regPend && w.registryOf[in.set] == r {
 			in.regPend = false
-			in.reg = in.alive(w)
+			in.reg = w.listed(in)
 			if !in.reg && in.fault >= 0 && w.seenByLive(int32(i)) {
 				w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry back: expired %s on %s", w.instName(int32(i)), w.plan.Machines[in.machine].Name))
 			}
@@ -286,7 +288,7 @@ func (w *World) discoveryDown(i int32) {
 
 func (w *World) discoveryUp(i int32) {
 	in := &w.insts[i]
-	if w.discSvc(in) < 0 {
+	if w.discSvc(in) < 0 || in.draining {
 		return
 	}
 	if w.mesh {
@@ -339,6 +341,9 @@ func (w *World) onCacheRefresh(ci int32) {
 			continue
 		}
 		c.vis[pos] = want
+		if in.reg && w.slotOf != nil {
+			w.slotSeen(m)
+		}
 		k := w.discSvc(in)
 		if k < 64 {
 			dirty |= 1 << k
@@ -360,8 +365,11 @@ func (w *World) onCacheRefresh(ci int32) {
 
 func (w *World) onMesh(i int32, inc uint32, up bool) {
 	in := &w.insts[i]
-	if in.inc != inc || in.alive(w) != up {
+	if in.inc != inc || w.listed(in) != up {
 		return
+	}
+	if up && w.slotOf != nil {
+		w.slotSeen(i)
 	}
 	for _, ref := range in.caches {
 		c := &w.caches[ref.cache]

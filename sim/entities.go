@@ -58,6 +58,9 @@ type instance struct {
 	gwTimer  bool // a gateway queue timer is pending
 	reg      bool // registered in the registry (registry mode)
 	regPend  bool // waiting for the registry to come back to (de)register
+	off      bool // a scaling slot not running: never started, starting, or stopped
+	draining bool // out of discovery, still serving until its grace ends
+	ran      bool // a scaling slot that has been started at least once
 	machine  int32
 	set      int32
 	svc      int32 // service index, or -1
@@ -83,7 +86,7 @@ type instance struct {
 }
 
 func (in *instance) alive(w *World) bool {
-	return in.procDown == 0 && w.machines[in.machine].down == 0
+	return in.procDown == 0 && w.machines[in.machine].down == 0 && !in.off
 }
 
 // pending is a decrement due at the time of an event that was not pushed.
@@ -117,7 +120,8 @@ func (w *World) buildInstances() {
 	w.insts = make([]instance, len(p.Instances))
 	for i, pi := range p.Instances {
 		in := &w.insts[i]
-		*in = instance{role: pi.Role, svc: int32(pi.Service), shard: int32(pi.Shard), machine: int32(pi.Machine), set: int32(pi.Set), fault: -1, reg: true}
+		*in = instance{role: pi.Role, svc: int32(pi.Service), shard: int32(pi.Shard), machine: int32(pi.Machine), set: int32(pi.Set), fault: -1,
+			reg: !pi.Reserve, off: pi.Reserve, ran: !pi.Reserve}
 		switch pi.Role {
 		case scenarios.RoleGateway:
 			in.conc, in.qcap = int32(st.Gateway.Concurrency), int32(st.Gateway.Queue.Capacity)

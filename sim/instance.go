@@ -115,7 +115,7 @@ func (w *World) onMsg(ri int32, d int) {
 		w.chainEnd(ri) // black-holed: the caller will time out
 		return
 	}
-	if in.procDown > 0 {
+	if in.procDown > 0 || in.off {
 		w.sendUp(ri, d, stError) // connection refused
 		return
 	}

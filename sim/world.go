@@ -36,6 +36,14 @@ const (
 	evOutlier                     // periodic: outlier detection's interval check
 	evHedge                       // a: hedge group, gen: its generation, c: attempts when scheduled
 	evClientAnswer                // a: request, b: status (an answer reaching a hedging client)
+	evScale                       // a: scale action
+	evScaleReady                  // a: instance, gen: slot generation (a started instance is ready)
+	evScaleStop                   // a: instance, gen: slot generation (a drained instance stops)
+	evAutoscale                   // a: autoscaler
+	evSetAdd                      // a: set change (a reserved set is added)
+	evSetReady                    // a: set change (its instances are ready)
+	evSetRouted                   // a: set change (the access layer routes to it)
+	evSetCopied                   // a: set change (its keys are copied)
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -150,6 +158,20 @@ type World struct {
 	registryOfInst []int32
 	dataRouters    []int32 // instances that route data operations (copyMatters)
 
+	// scaling (scaling.go): slotOf maps an instance to its slot, or -1
+	slotOf   []int32
+	slots    []slotState
+	groups   []scaleGroup
+	autos    []autoState
+	comps    []int32
+	scaleRec *reports.Scaling
+	changes  []int64 // pending scaling changes, which bound settling ahead
+	// expansion (expansion.go)
+	reserved   bool
+	member     []bool    // sets in service
+	setInsts   [][]int32 // a reserved set's instances outside scale groups
+	setChanges []setChange
+
 	progress func(now, end int64)
 }
 
@@ -196,6 +218,8 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildAccess()
 	w.buildFaults()
 	w.buildResilience()
+	w.buildScaling()
+	w.buildExpansion()
 	return w
 }
 
@@ -325,6 +349,8 @@ func (w *World) start() {
 	}
 	w.startDiscovery()
 	w.startResilience()
+	w.startScaling()
+	w.startExpansion()
 	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
 	w.setFaultNext()
 }
@@ -347,6 +373,9 @@ func (w *World) setFaultNext() {
 		if f.End > w.now {
 			w.faultNext = min(w.faultNext, f.End)
 		}
+	}
+	if len(w.changes) > 0 {
+		w.faultNext = min(w.faultNext, w.nextChange())
 	}
 }
 
@@ -432,12 +461,19 @@ func (w *World) dispatch(e *event) {
 		w.onHedge(e.a, e.gen, e.c)
 	case evClientAnswer:
 		w.onClientAnswer(e.a, status(e.b))
+	case evScale, evScaleReady, evScaleStop, evAutoscale:
+		w.onScaleEvent(e)
+	case evSetAdd, evSetReady, evSetRouted, evSetCopied:
+		w.onSetEvent(e)
 	default:
 		panic("sim: unknown event kind")
 	}
 }
 
 func (w *World) onFlush() {
+	if w.now-int64(w.sc.Run.Window) < w.end {
+		w.sampleScaling()
+	}
 	w.rec.Flush(w.now)
 	if w.progress != nil {
 		w.progress(min(w.now, w.end), w.end)
@@ -474,6 +510,7 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	w.rec.SetQueues(w.queueRows())
 	w.isolations()
+	w.finishScaling()
 	end := w.now
 	if !incomplete {
 		end = w.end

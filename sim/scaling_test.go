@@ -1,0 +1,235 @@
+package sim
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stripelab/stripelab/reports"
+)
+
+// TestHPADecision checks the autoscaler's decision function against the
+// HPA formula, its tolerance, the stabilization window and the limits.
+func TestHPADecision(t *testing.T) {
+	h := hpaSpec{target: 0.6, tolerance: 0.1, min: 2, max: 8, maxStep: 4}
+	for _, tc := range []struct {
+		name                 string
+		current, ready       int32
+		util                 float64
+		wantRec              int32
+		windowMax, wantFinal int32
+	}{
+		{"formula up", 2, 2, 0.94, 4, 4, 4},                  // ceil(2 x 0.94 / 0.6) = ceil(3.13)
+		{"exact product not rounded up", 2, 2, 0.9, 3, 3, 3}, // 2 x 0.9 / 0.6 is 3 (3.0000000000000004 in floats)
+		{"within tolerance above", 4, 4, 0.65, 4, 4, 4},      // ratio 1.083
+		{"within tolerance below", 4, 4, 0.55, 4, 4, 4},      // ratio 0.917
+		{"just outside tolerance", 4, 4, 0.67, 5, 5, 5},      // ratio 1.117: ceil(4.47)
+		{"not ready ones do not count", 6, 2, 0.9, 3, 6, 6},  // 2 ready: 3, but 6 recommended 5 min ago
+		{"formula down", 4, 4, 0.3, 2, 2, 2},
+		{"stabilized down", 6, 6, 0.2, 2, 5, 5}, // the window's highest is 5
+		{"stabilized never above current", 4, 4, 0.3, 2, 7, 4},
+		{"step limit up", 2, 2, 2.4, 8, 8, 6}, // ceil(2 x 4) = 8, at most +4
+		{"step limit down", 8, 8, 0.05, 1, 1, 4},
+		{"max", 6, 6, 1.0, 10, 10, 8},
+		{"min", 2, 2, 0.1, 1, 1, 2},
+		{"above max after an action", 12, 12, 0.6, 12, 12, 8},
+		{"nothing ready", 3, 0, 0, 3, 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := h.recommend(tc.current, tc.ready, tc.util)
+			if rec != tc.wantRec {
+				t.Fatalf("recommend(current %d, ready %d, util %v) = %d, want %d", tc.current, tc.ready, tc.util, rec, tc.wantRec)
+			}
+			if got := h.decide(tc.current, rec, max(rec, tc.windowMax)); got != tc.wantFinal {
+				t.Errorf("decide(current %d, rec %d, window max %d) = %d, want %d", tc.current, rec, tc.windowMax, got, tc.wantFinal)
+			}
+		})
+	}
+}
+
+// stepLoad is one city of two AZ sets, each with 2 api instances of 8
+// threads at 5ms (1.6k/s each at full use), offered 2k/s (31% busy) and
+// 6.8k/s from 60s (more than the 6.4k/s they serve), back to 2k/s at
+// 150s. #SCALING is replaced.
+const stepLoad = `
+run: {duration: 4m, warmup: 5s, seed: 5}
+topology:
+  cities: [{name: a, azs: 2, racks: 2, machines: 4}]
+striping: {granularity: az}
+stack:
+  discovery: {mode: registry, heartbeat: 1s, ttl: 3s, refresh: 2s}
+  services:
+    - {name: api, instances: 2, concurrency: 8, service_time: {dist: exponential, mean: 5ms}}
+  data: {mode: none}
+workload:
+  rate: 2k/s
+  profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}
+  client: {timeout: 1s, retries: 0}
+#SCALING
+`
+
+func withScaling(base, scaling string) string { return strings.Replace(base, "#SCALING", scaling, 1) }
+
+// p99 merges the latency histograms of the windows starting in [from, to) seconds.
+func p99(t *testing.T, res *reports.Result, from, to float64) float64 {
+	t.Helper()
+	h := reports.NewHist()
+	for _, w := range res.Windows {
+		if s := float64(w.Start) / 1e9; s >= from && s < to && w.Hist != "" {
+			wh, err := reports.DecodeHist(w.Hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Merge(wh)
+		}
+	}
+	return float64(h.ValueAtQuantile(99)*reports.HistUnitNS) / 1e6
+}
+
+// A step in load: the autoscaler scales up at the first decision whose
+// period saw the step (75s: decisions every 15s), the instances are ready
+// startup (20s) later, and latency falls back once callers see them (the
+// next refresh, 2s); the same run without the autoscaler stays slow.
+func TestAutoscalerFollowsLoadStep(t *testing.T) {
+	_, res := runWorld(t, withScaling(stepLoad, "scaling:\n  startup: 20s\n  autoscale: [{service: api, min: 2, max: 8, utilization: 60%, stabilization: 30s}]"))
+	_, static := runWorld(t, withScaling(stepLoad, ""))
+	sc := res.Scaling
+	if sc == nil || len(sc.Starts) == 0 {
+		t.Fatal("no instance started")
+	}
+	for _, st := range sc.Starts {
+		if st.Decided != 75e9 || st.Ready != 95e9 || st.Seen < st.Ready || st.Seen > st.Ready+2e9 {
+			t.Errorf("start %+v: want decided at 75s, ready at 95s, seen within a refresh (2s)", st)
+		}
+	}
+	if len(sc.Starts) != 4 {
+		t.Errorf("%d instances started, want 2 per set (ceil(2 x 94%% / 60%%) = 4)", len(sc.Starts))
+	}
+	before, during, after := p99(t, res, 10, 60), p99(t, res, 65, 95), p99(t, res, 100, 150)
+	staticAfter := p99(t, static, 100, 150)
+	t.Logf("p99: before %.1fms, stepped %.1fms, after ready %.1fms (without autoscaler %.1fms)", before, during, after, staticAfter)
+	if during < 2*before {
+		t.Errorf("p99 at 94%% busy %.1fms, want well above %.1fms", during, before)
+	}
+	if after > during/2 || staticAfter < during/2 {
+		t.Errorf("after the new instances p99 %.1fms (without them %.1fms), want it back near %.1fms", after, staticAfter, before)
+	}
+	// back at 2k/s from 150s: the first decision measuring it is at 165s,
+	// the stabilization window (30s) holds the count until 195s
+	var down int64 = -1
+	for _, d := range sc.Decisions {
+		if d.Desired < d.Current && down < 0 {
+			down = d.T
+		}
+	}
+	if down != 195e9 {
+		t.Errorf("first scale-down at %s, want 195s (the window's last high recommendation is at 150s)", dur(down))
+	}
+	c := &sc.Components[0]
+	if c.Peak != 8 || c.Ready[len(c.Ready)-1] != 4 {
+		t.Errorf("peak %d, ready at the end %d; want 8 and 4", c.Peak, c.Ready[len(c.Ready)-1])
+	}
+	if c, _, _, _ := span(res, 100, 240); c.OK() != c.Offered {
+		t.Errorf("%d of %d requests after 100s failed; the scale-down (drained from 195s) should fail none", c.Offered-c.OK(), c.Offered)
+	}
+	if c.InstanceNS <= c.StaticNS {
+		t.Errorf("instance time %d not above the static %d", c.InstanceNS, c.StaticNS)
+	}
+}
+
+// drain runs a scale-up at 20s and back at 50s with a grace and a cache
+// refresh: a grace longer than the refresh drains without a failure; none
+// sends calls to stopped instances until callers' caches drop them.
+func drain(t *testing.T, grace string) *reports.Result {
+	y := strings.Replace(stepLoad, "refresh: 2s", "refresh: 5s", 1)
+	y = strings.Replace(y, "profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1)
+	y = strings.Replace(y, "duration: 4m", "duration: 80s", 1)
+	_, res := runWorld(t, withScaling(y, "scaling:\n  startup: 5s\n  grace: "+grace+"\n  actions:\n    - {at: 20s, service: api, to: 4}\n    - {at: 50s, service: api, by: -2}"))
+	return res
+}
+
+func TestScaleDownDrains(t *testing.T) {
+	res := drain(t, "10s")
+	if c := res.Totals.Counts; c.OK() != c.Offered {
+		t.Errorf("grace 10s: %d of %d requests failed, want none", c.Offered-c.OK(), c.Offered)
+	}
+	stops := 0
+	for _, e := range res.Events {
+		if e.Kind == reports.EvStopped {
+			stops++
+			if e.T != 60e9 {
+				t.Errorf("stopped at %s, want 60s (drain at 50s + grace 10s)", dur(e.T))
+			}
+		}
+	}
+	if stops != 4 {
+		t.Errorf("%d instances stopped, want 2 per set", stops)
+	}
+	short := drain(t, "0s")
+	if c := short.Totals.Counts; c.OK() == c.Offered {
+		t.Errorf("grace 0: no request failed, but callers' caches (refresh 5s) still send to stopped instances")
+	}
+}
+
+// A gateway added by an action is seen by the access layer rehome_delay
+// after it is ready, and only then takes users.
+func TestGatewayScaleActionWaitsForAccessLayer(t *testing.T) {
+	y := strings.Replace(stepLoad, "data: {mode: none}", "data: {mode: none}\n  access: {rehome_delay: 7s}", 1)
+	y = strings.Replace(y, "duration: 4m", "duration: 60s", 1)
+	_, res := runWorld(t, withScaling(y, "scaling:\n  startup: 10s\n  actions: [{at: 20s, service: gateway, target: set=a/b, by: 2}]"))
+	sc := res.Scaling
+	if len(sc.Starts) != 2 {
+		t.Fatalf("%d gateways started, want 2 in set a/b", len(sc.Starts))
+	}
+	for _, st := range sc.Starts {
+		if st.Set != 1 || st.Ready != 30e9 || st.Seen != 37e9 {
+			t.Errorf("start %+v: want set 1, ready at 30s, seen at 37s", st)
+		}
+	}
+	if c := &sc.Components[0]; c.Name != "gateway" || c.Initial != 4 || c.Ready[len(c.Ready)-1] != 6 {
+		t.Errorf("component %+v: want gateway, 4 at the start, 6 at the end", c)
+	}
+	for _, q := range res.Queues {
+		if q.Name == "gateway" && q.Instances != 6 {
+			t.Errorf("queue row counts %d gateways, want the 6 that ran", q.Instances)
+		}
+	}
+}
+
+// TestScalingIsExact runs a scale-up and drain, an autoscaled AZ loss and
+// a set added under sharded storage with and without settling ahead and
+// under GOMAXPROCS 1 and 2: scaling events demote every hold and bound
+// settling ahead like fault changes, so all four runs give the same bytes.
+func TestScalingIsExact(t *testing.T) {
+	drainY := strings.Replace(stepLoad, "profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1)
+	drainY = strings.Replace(drainY, "duration: 4m", "duration: 50s", 1)
+	drainY = withScaling(drainY, "scaling:\n  startup: 5s\n  grace: 3s\n  actions:\n    - {at: 15s, service: api, to: 4}\n    - {at: 30s, service: api, by: -2}\n  autoscale: [{service: gateway, max: 4, period: 5s}]")
+	lossY := withScaling(strings.Replace(strings.Replace(stepLoad, "duration: 4m", "duration: 70s", 1),
+		"profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1),
+		"faults: [{at: 20s, for: 30s, kind: az-down, target: az=a/a}]\nscaling:\n  startup: 10s\n  autoscale: [{service: api, max: 6, period: 5s, stabilization: 10s}]")
+	growY := strings.Replace(grow, "duration: 2m", "duration: 100s", 1)
+	for name, y := range map[string]string{"drain": drainY, "az-loss": lossY, "grow": growY} {
+		t.Run(name, func(t *testing.T) {
+			p := planOf(t, y)
+			prev := runtime.GOMAXPROCS(1)
+			on, eOn := runAhead(t, p, true)
+			runtime.GOMAXPROCS(2)
+			on2, _ := runAhead(t, p, true)
+			off, _ := runAhead(t, p, false)
+			runtime.GOMAXPROCS(prev)
+			if !bytes.Equal(on, on2) {
+				t.Fatalf("GOMAXPROCS changed the result: %s", firstDiff(on, on2))
+			}
+			if !bytes.Equal(on, off) {
+				t.Fatalf("settling ahead changed the result: %s", firstDiff(on, off))
+			}
+			if eOn["answered_ahead"]+eOn["forwarded_ahead"] == 0 {
+				t.Errorf("nothing settled ahead: the comparison shows nothing")
+			}
+			if !bytes.Contains(on, []byte(`"scaling"`)) {
+				t.Errorf("no scaling record")
+			}
+		})
+	}
+}
