@@ -373,6 +373,10 @@ type Call struct {
 	// Timeout is how long the caller waits; a written value must be
 	// positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Fallback makes a failed call (an error, a timeout, no instance, an
+	// open breaker) not fail the request: the caller falls back (a cached
+	// or default answer) and goes on with its next call. Default false.
+	Fallback bool `yaml:"fallback,omitempty" json:"fallback,omitempty"`
 }
 
 // Dist is a service-time distribution. A bare duration ("2ms") means
