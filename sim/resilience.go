@@ -307,8 +307,13 @@ func (w *World) eject(ci, pos int32, why string) {
 	o.consec[pos], o.consecGw[pos] = 0, 0
 	w.rebuild(c, int(k))
 	inst := c.members[pos]
-	w.rec.Event(w.now, EvEjected, w.faultAt(inst), "%s callers ejected %s (%s) until %s, ejection %d",
+	f := w.faultAt(inst)
+	w.rec.Event(w.now, EvEjected, f, "%s callers ejected %s (%s) until %s, ejection %d",
 		w.cacheName(ci), w.instName(inst), why, reports.FormatTime(o.until[pos]), o.times[pos])
+	if f >= 0 {
+		w.rec.Detected(f, w.now, "outlier detection ejected "+w.instName(inst))
+		w.rec.Rerouted(f, w.now, "callers stopped balancing to "+w.instName(inst))
+	}
 }
 
 // onOutlier is the interval check: ejections that ran their time end, and
