@@ -148,6 +148,11 @@ type Resilience struct {
 	// registry returns every instance, expired ones included. Nacos's
 	// default is 0 (off). Like panic, it keeps traffic on dead instances.
 	Protection Percent `yaml:"protection,omitempty" json:"protection,omitempty"`
+	// SelfPreservation is Eureka's self-preservation (registry): while
+	// fewer than this share of a registry's registered instances renew
+	// their lease, it expires none, dead ones included. Eureka's renewal
+	// threshold is 85%; here 0 (off) unless written.
+	SelfPreservation Percent `yaml:"self_preservation,omitempty" json:"self_preservation,omitempty"`
 	// Hedging sends extra attempts of a client request while the first is
 	// outstanding (gRPC's hedging policy).
 	Hedging *Hedging `yaml:"hedging,omitempty" json:"hedging,omitempty"`

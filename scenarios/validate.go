@@ -890,6 +890,13 @@ func (v *validator) resilience() {
 			v.errf(p+".protection", "expected at most 100%%, got %s", r.Protection)
 		}
 	}
+	if r.SelfPreservation != 0 {
+		if mode != "registry" {
+			v.keyErrf(p+".self_preservation", "self_preservation applies when discovery.mode is registry")
+		} else if r.SelfPreservation < 0 || r.SelfPreservation > 1 {
+			v.errf(p+".self_preservation", "expected at most 100%%, got %s", r.SelfPreservation)
+		}
+	}
 	if h := r.Hedging; h != nil {
 		hp := p + ".hedging"
 		if h.Delay <= 0 {

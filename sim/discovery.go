@@ -31,6 +31,8 @@ type registry struct {
 	insts []int32
 	down  int32 // active registry-down faults
 	up    bool
+	// preserving: self-preservation stops expiry (resilience)
+	preserving bool
 }
 
 // discovery mode and scope, decoded once.
@@ -307,6 +309,10 @@ func (w *World) onRegExpire(i int32, inc uint32) {
 	}
 	if !w.regUp(w.registryOf[in.set]) {
 		in.regPend = true
+		return
+	}
+	if w.selfPreserving(w.registryOf[in.set]) {
+		w.at(w.now+int64(w.sc.Stack.Discovery.Heartbeat), evRegExpire, i, 0, inc, 0) // look again at the next renewal
 		return
 	}
 	in.reg = false

@@ -14,6 +14,7 @@ const (
 	EvPanic     = "panic"
 	EvPanicEnd  = "panic-ended"
 	EvProtected = "protection"
+	EvPreserve  = "self-preservation"
 )
 
 // resilience is stack.resilience as the simulator uses it; nil without one.
@@ -21,6 +22,7 @@ type resilience struct {
 	outlier    *outlierCfg
 	panic      float64
 	protection float64
+	preserve   float64 // self-preservation threshold
 	hedgeDelay int64
 	hedgeMax   int
 }
@@ -54,7 +56,7 @@ func (w *World) buildResilience() {
 		return
 	}
 	w.ahead = false // exact by construction: every step is an event
-	w.res = &resilience{panic: r.Panic.Fraction(), protection: r.Protection.Fraction()}
+	w.res = &resilience{panic: r.Panic.Fraction(), protection: r.Protection.Fraction(), preserve: r.SelfPreservation.Fraction()}
 	if r.Breaker != nil {
 		w.brk = newBreakerCfg(r.Breaker)
 		w.breakers = map[uint64]*breaker{}
@@ -458,4 +460,35 @@ func (w *World) isolations() {
 			w.isolatedSince(i)
 		}
 	}
+}
+
+// selfPreserving reports whether registry r expires nothing: fewer than
+// the self-preservation share of its registered instances renew (are
+// alive), as Eureka stops evicting when renewals drop.
+func (w *World) selfPreserving(r int32) bool {
+	if w.res == nil || w.res.preserve <= 0 {
+		return false
+	}
+	reg, alive := 0, 0
+	for i := range w.insts {
+		in := &w.insts[i]
+		if w.discSvc(in) < 0 || w.registryOf[in.set] != r || !in.reg {
+			continue
+		}
+		reg++
+		if in.alive(w) {
+			alive++
+		}
+	}
+	on := reg > 0 && float64(alive) < w.res.preserve*float64(reg)
+	if on != w.regs[r].preserving {
+		w.regs[r].preserving = on
+		state := "stops expiring instances"
+		if !on {
+			state = "expires instances again"
+		}
+		w.rec.Event(w.now, EvPreserve, -1, "registry %d: %d of %d registered instances renew (threshold %s): it %s",
+			r, alive, reg, reports.FormatPercent(w.res.preserve), state)
+	}
+	return on
 }

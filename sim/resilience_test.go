@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 // TestBreakerDefinition drives one breaker through its states: it opens
@@ -214,5 +215,56 @@ func TestHedgeFiresOnlyWhileOutstanding(t *testing.T) {
 		if amp < tc.amp-0.01 || amp > tc.amp+0.01 || res.Totals.Counts.Availability() != 1 {
 			t.Errorf("delay %s, at most %d: %.3f attempts per request, availability %.4f; want %.0f and 1", tc.delay, tc.max, amp, res.Totals.Counts.Availability(), tc.amp)
 		}
+	}
+}
+
+// Eureka's self-preservation after an AZ loss: half of the registry's
+// instances stop renewing, below an 85% threshold, so it expires none and
+// callers keep sending to the dead half; at 40% (half still renew) it
+// expires them as usual.
+func TestSelfPreservationKeepsDeadInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 4-minute runs")
+	}
+	for _, tc := range []struct {
+		threshold string
+		preserved bool
+	}{{"85%", true}, {"40%", false}} {
+		res := libraryResult(t, "az-loss-protection", func(s string) string {
+			return strings.Replace(s, "    protection: 60%", "    self_preservation: "+tc.threshold, 1)
+		})
+		reports.Analyze(res)
+		a := res.Measures.Faults[0].Availability
+		if tc.preserved != (count(res, EvPreserve) > 0) || tc.preserved != (a < 0.6) || (!tc.preserved && a < 0.9) {
+			t.Errorf("threshold %s: availability in the fault %.4f, %v self-preservation events", tc.threshold, a, count(res, EvPreserve))
+		}
+	}
+}
+
+// A service-level breaker fails every call to the slow dependency once
+// it opens: one breaker per order instance, and nearly no call reaches
+// recommend during the fault.
+func TestServiceBreaker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 3-minute run")
+	}
+	w, res := runWorld(t, func() string {
+		f, err := scenarios.LoadLibrary("breaker-dependency")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Replace(string(f.Text), "level: instance", "level: service", 1)
+	}())
+	reports.Analyze(res)
+	if a := res.Measures.Faults[0].Availability; a < 0.999 {
+		t.Errorf("availability in the fault %.4f, want the fallback to serve all", a)
+	}
+	for key := range w.breakers {
+		if key&(1<<32) == 0 {
+			t.Fatalf("an instance-level breaker key %x under level service", key)
+		}
+	}
+	if calls := queueCalls(res, "recommend"); calls > 230e3 {
+		t.Errorf("recommend received %.0f calls; the open breakers should keep the fault's minute off it (~220k outside it)", calls)
 	}
 }
