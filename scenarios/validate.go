@@ -897,6 +897,17 @@ func (v *validator) resilience() {
 			v.errf(p+".self_preservation", "expected at most 100%%, got %s", r.SelfPreservation)
 		}
 	}
+	if h := r.HealthCheck; h != nil {
+		hp := p + ".health_check"
+		if h.Interval <= 0 {
+			v.errf(hp+".interval", "expected a positive duration")
+		}
+		if h.Timeout <= 0 {
+			v.errf(hp+".timeout", "expected a positive duration")
+		}
+		v.positive(hp+".unhealthy", h.Unhealthy)
+		v.positive(hp+".healthy", h.Healthy)
+	}
 	if h := r.Hedging; h != nil {
 		hp := p + ".hedging"
 		if h.Delay <= 0 {

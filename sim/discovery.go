@@ -20,6 +20,7 @@ type cache struct {
 	fault   int32   // the fault whose effect was last removed from view
 	callers []int32 // instances that pick through this cache (liveCaller)
 	out     *outlierState
+	hc      *healthState
 	panic   panicState
 }
 
@@ -161,7 +162,7 @@ func (w *World) startDiscovery() {
 func (w *World) rebuild(c *cache, k int) {
 	l := c.lists[k][:0]
 	for pos := c.svcLo[k]; pos < c.svcLo[k+1]; pos++ {
-		if c.vis[pos] && (c.out == nil || !c.out.ejected[pos]) {
+		if c.vis[pos] && (c.out == nil || !c.out.ejected[pos]) && (c.hc == nil || c.hc.healthy[pos]) {
 			l = append(l, c.members[pos])
 		}
 	}

@@ -15,6 +15,8 @@ const (
 	EvPanicEnd  = "panic-ended"
 	EvProtected = "protection"
 	EvPreserve  = "self-preservation"
+	EvUnhealthy = "unhealthy"
+	EvHealthy   = "healthy"
 )
 
 // resilience is stack.resilience as the simulator uses it; nil without one.
@@ -25,6 +27,14 @@ type resilience struct {
 	preserve   float64 // self-preservation threshold
 	hedgeDelay int64
 	hedgeMax   int
+	hc         *scenarios.HealthCheck
+}
+
+// healthState is a cache's active health checking: per member, whether
+// its callers consider it healthy and its probes in a row.
+type healthState struct {
+	healthy    []bool
+	fails, oks []int32
 }
 
 // outlierCfg is stack.resilience.outlier in ns.
@@ -77,6 +87,17 @@ func (w *World) buildResilience() {
 	if h := r.Hedging; h != nil {
 		w.res.hedgeDelay, w.res.hedgeMax = int64(h.Delay), h.MaxAttempts
 	}
+	if h := r.HealthCheck; h != nil {
+		w.res.hc = h
+		for i := range w.caches {
+			n := len(w.caches[i].members)
+			hs := &healthState{healthy: make([]bool, n), fails: make([]int32, n), oks: make([]int32, n)}
+			for p := range hs.healthy {
+				hs.healthy[p] = true
+			}
+			w.caches[i].hc = hs
+		}
+	}
 	for i := range w.machines {
 		w.machines[i].iso = -1
 	}
@@ -88,6 +109,48 @@ func (w *World) buildResilience() {
 func (w *World) startResilience() {
 	if w.res != nil && w.res.outlier != nil {
 		w.at(w.res.outlier.interval, evOutlier, 0, 0, 0, 0)
+	}
+	if w.res != nil && w.res.hc != nil {
+		w.at(int64(w.res.hc.Interval), evHealthCheck, 0, 0, 0, 0)
+	}
+}
+
+// onHealthCheck probes every member of every cache: it answers when it is
+// alive and reachable from the callers both ways within the timeout.
+func (w *World) onHealthCheck() {
+	h := w.res.hc
+	for ci := range w.caches {
+		c := &w.caches[ci]
+		hs := c.hc
+		for pos, m := range c.members {
+			in := &w.insts[m]
+			ok := in.alive(w) && w.reachable(c.viewer, in.machine) && w.reachable(in.machine, c.viewer) &&
+				2*w.baseDelay(c.viewer, in.machine) < int64(h.Timeout)
+			if ok {
+				hs.oks[pos]++
+				hs.fails[pos] = 0
+			} else {
+				hs.fails[pos]++
+				hs.oks[pos] = 0
+			}
+			switch {
+			case hs.healthy[pos] && !ok && hs.fails[pos] >= int32(h.Unhealthy):
+				hs.healthy[pos] = false
+				w.rebuild(c, int(w.discSvc(in)))
+				w.rec.Event(w.now, EvUnhealthy, int(in.fault), "%s callers' health checks mark %s unhealthy", w.cacheName(int32(ci)), w.instName(m))
+				if in.fault >= 0 && !in.alive(w) && w.liveCaller(int32(ci)) {
+					w.rec.Detected(int(in.fault), w.now, "health checks failed on "+w.instName(m))
+					w.rec.Rerouted(int(in.fault), w.now, "health checks took "+w.instName(m)+" out of balancing")
+				}
+			case !hs.healthy[pos] && ok && hs.oks[pos] >= int32(h.Healthy):
+				hs.healthy[pos] = true
+				w.rebuild(c, int(w.discSvc(in)))
+				w.rec.Event(w.now, EvHealthy, -1, "%s callers' health checks mark %s healthy", w.cacheName(int32(ci)), w.instName(m))
+			}
+		}
+	}
+	if next := w.now + int64(h.Interval); next <= w.stop {
+		w.at(next, evHealthCheck, 0, 0, 0, 0)
 	}
 }
 

@@ -268,3 +268,33 @@ func TestServiceBreaker(t *testing.T) {
 		t.Errorf("recommend received %.0f calls; the open breakers should keep the fault's minute off it (~220k outside it)", calls)
 	}
 }
+
+// Active health checks remove a dead instance after unhealthy failed
+// probes, well before a slow registry would (15s TTL, 10s refresh), and
+// put it back after healthy probes once it returns.
+func TestHealthChecksDetectBeforeTheRegistry(t *testing.T) {
+	slow := "  discovery: {mode: registry, heartbeat: 5s, ttl: 15s, refresh: 10s} #DISCOVERY"
+	p := planOf(t, scenario(nil))
+	m := machineWith(p, "a/a", 0)
+	fault := faultAt30("machine-down", "target: machine="+m)
+	_, without := runWorld(t, scenario(map[string]string{"DISCOVERY": slow, "FAULTS": fault}))
+	_, with := runWorld(t, scenario(map[string]string{"DISCOVERY": slow + "\n  resilience: {health_check: {interval: 1s, timeout: 500ms, unhealthy: 2, healthy: 2}}", "FAULTS": fault}))
+	if d := sec(without.Faults[0].Rerouted) - 30; d < 10 {
+		t.Fatalf("without health checks the callers dropped the instance %.2fs after the fault; the setup expects a slow registry", d)
+	}
+	if d := sec(with.Faults[0].Rerouted) - 30; d < 1 || d > 2.01 {
+		t.Errorf("health checks dropped the dead instance %.2fs after the fault; want within two 1s probes", d)
+	}
+	if aw, ao := avail(with, 30, 60), avail(without, 30, 60); aw <= ao {
+		t.Errorf("availability in the fault %.4f with health checks, %.4f without; want better with", aw, ao)
+	}
+	back := 0.0
+	for _, e := range with.Events {
+		if e.Kind == EvHealthy {
+			back = sec(e.T)
+		}
+	}
+	if back < 60 || back > 62.01 {
+		t.Errorf("marked healthy again at %.2fs; want two probes after the machine returns at 60s", back)
+	}
+}

@@ -36,6 +36,7 @@ const (
 	evOutlier                     // periodic: outlier detection's interval check
 	evHedge                       // a: hedge group, gen: its generation, c: attempts when scheduled
 	evClientAnswer                // a: request, b: status (an answer reaching a hedging client)
+	evHealthCheck                 // periodic: active health checks
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -432,6 +433,8 @@ func (w *World) dispatch(e *event) {
 		w.onHedge(e.a, e.gen, e.c)
 	case evClientAnswer:
 		w.onClientAnswer(e.a, status(e.b))
+	case evHealthCheck:
+		w.onHealthCheck()
 	default:
 		panic("sim: unknown event kind")
 	}
