@@ -276,6 +276,10 @@ func (a *analysis) fault(fi int) FaultMeasures {
 		fm.ByCommand = append(fm.ByCommand, n.Availability())
 	}
 	fm.RTO, _ = a.recovery(fi)
+	if f.Isolated != nil {
+		d := *f.Isolated - f.Start
+		fm.Isolation = &d
+	}
 	fm.SetsAffected = a.setsBelow(idx)
 	if n := len(a.res.Sets); n > 0 {
 		fm.BlastSets = float64(fm.SetsAffected) / float64(n)

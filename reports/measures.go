@@ -55,12 +55,16 @@ type FaultMeasures struct {
 	// availability objective and stays there (until the next fault or the
 	// end of the run); 0 when it never left it; -1 when it never came back,
 	// or when no request was measured after the fault started.
-	RTO          int64 `json:"rto_ns"`
-	Detection    int64 `json:"detection_ns"`
-	Reroute      int64 `json:"reroute_ns"`
-	FailoverDone int64 `json:"failover_done_ns"`
-	LostWrites   int64 `json:"lost_writes"`
-	LostSpanNS   int64 `json:"lost_span_ns"`
+	RTO int64 `json:"rto_ns"`
+	// Isolation is from the fault's start until no call reached its
+	// machines any more (FaultInfo.Isolated); absent when they were not
+	// isolated or the run recorded no isolation.
+	Isolation    *int64 `json:"isolation_ns,omitempty"`
+	Detection    int64  `json:"detection_ns"`
+	Reroute      int64  `json:"reroute_ns"`
+	FailoverDone int64  `json:"failover_done_ns"`
+	LostWrites   int64  `json:"lost_writes"`
+	LostSpanNS   int64  `json:"lost_span_ns"`
 	// BlastUsers is the share of users active during the fault who saw a
 	// failure; BlastSets the share of sets whose availability in some window
 	// of the fault fell below the availability objective.

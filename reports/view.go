@@ -60,6 +60,9 @@ type faultRow struct {
 	Index                                           int
 	Name, Kind, Target, Window, Availability, Worst string
 	Detection, Reroute, Failover, LostWrites        string
+	// Isolated is when no call reached the fault's machines any more (with
+	// resilience policies), or empty.
+	Isolated string
 	// RTO is the recovery time; RTOAt when it ended, or what it means when
 	// it equals the fault's length (RTONote).
 	RTO, RTOAt, RTONote string
@@ -312,6 +315,11 @@ func newFaultRow(res *Result, i int) faultRow {
 	if fm.LostWrites > 0 {
 		r.LostWrites += " over " + FormatLatency(fm.LostSpanNS)
 	}
+	if fm.Isolation != nil {
+		r.Isolated = "+" + FormatLatency(*fm.Isolation)
+	} else if res.anyIsolated() {
+		r.Isolated = "—"
+	}
 	if fm.WorstWindow >= 0 {
 		r.Worst = FormatPercent(fm.WorstAvailability) + " at " + FormatTime(fm.WorstWindow)
 	}
@@ -436,3 +444,17 @@ func commandRows(res *Result) []commandRow {
 	}
 	return out
 }
+
+// anyIsolated reports whether some fault of res has an isolation
+// milestone: the fault tables then show the column.
+func (r *Result) anyIsolated() bool {
+	for _, f := range r.Faults {
+		if f.Isolated != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// AnyIsolated is anyIsolated for the templates.
+func (v *view) AnyIsolated() bool { return v.Res.anyIsolated() }

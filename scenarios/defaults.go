@@ -85,6 +85,10 @@ func (o *Outlier) setDefaults() {
 
 func (h *Hedging) setDefaults() { h.MaxAttempts = 2 }
 
+func (h *HealthCheck) setDefaults() {
+	*h = HealthCheck{Interval: 5 * second, Timeout: second, Unhealthy: 2, Healthy: 1}
+}
+
 func (c *Command) setDefaults() {
 	c.Priority, c.Kind = "normal", "mixed"
 }

@@ -133,9 +133,10 @@ const (
 
 // CallPlan is one downstream call.
 type CallPlan struct {
-	Kind    CallKind
-	Service int // CallService only
-	Timeout Duration
+	Kind     CallKind
+	Service  int // CallService only
+	Timeout  Duration
+	Fallback bool
 }
 
 // CommandPlan is one command of workload.commands, resolved.
@@ -255,7 +256,7 @@ func (p *Plan) placeStack(t *topoIndex) {
 	for i, sv := range st.Services {
 		p.Services[i].Name = sv.Name
 		for _, c := range sv.Calls {
-			cp := CallPlan{Timeout: c.Timeout, Service: -1}
+			cp := CallPlan{Timeout: c.Timeout, Service: -1, Fallback: c.Fallback}
 			switch {
 			case c.Service != "":
 				cp.Kind, cp.Service = CallService, t.services[c.Service]

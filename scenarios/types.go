@@ -158,6 +158,14 @@ type Resilience struct {
 	// registry returns every instance, expired ones included. Nacos's
 	// default is 0 (off). Like panic, it keeps traffic on dead instances.
 	Protection Percent `yaml:"protection,omitempty" json:"protection,omitempty"`
+	// SelfPreservation is Eureka's self-preservation (registry): while
+	// fewer than this share of a registry's registered instances renew
+	// their lease, it expires none, dead ones included. Eureka's renewal
+	// threshold is 85%; here 0 (off) unless written.
+	SelfPreservation Percent `yaml:"self_preservation,omitempty" json:"self_preservation,omitempty"`
+	// HealthCheck is active health checking by each set's callers, on top
+	// of what discovery tells them.
+	HealthCheck *HealthCheck `yaml:"health_check,omitempty" json:"health_check,omitempty"`
 	// Hedging sends extra attempts of a client request while the first is
 	// outstanding (gRPC's hedging policy).
 	Hedging *Hedging `yaml:"hedging,omitempty" json:"hedging,omitempty"`
@@ -217,6 +225,23 @@ type Outlier struct {
 	MinHosts int `yaml:"min_hosts" json:"min_hosts" jsonschema:"minimum=1"`
 	// MinRequests is how many calls a host needs in the interval to count in the success-rate check. Default 100.
 	MinRequests int `yaml:"min_requests" json:"min_requests" jsonschema:"minimum=1"`
+}
+
+// HealthCheck is active health checking (Envoy's semantics and defaults):
+// every interval the callers of each set probe every instance they know;
+// a probe fails when the instance is down or cut off from them, or its
+// network round trip exceeds timeout (a slow machine still answers its
+// health checks). After unhealthy failures in a row the callers stop
+// balancing to it, after healthy successes in a row they start again.
+type HealthCheck struct {
+	// Interval is the time between two probes of an instance. Default 5s.
+	Interval Duration `yaml:"interval" json:"interval"`
+	// Timeout is how long a probe waits for its answer. Default 1s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Unhealthy is how many failed probes in a row mark an instance unhealthy. Default 2.
+	Unhealthy int `yaml:"unhealthy" json:"unhealthy" jsonschema:"minimum=1"`
+	// Healthy is how many successful probes in a row mark it healthy again. Default 1.
+	Healthy int `yaml:"healthy" json:"healthy" jsonschema:"minimum=1"`
 }
 
 // Hedging is gRPC's hedging policy at the client: while an attempt is
@@ -383,6 +408,10 @@ type Call struct {
 	// Timeout is how long the caller waits; a written value must be
 	// positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Fallback makes a failed call (an error, a timeout, no instance, an
+	// open breaker) not fail the request: the caller falls back (a cached
+	// or default answer) and goes on with its next call. Default false.
+	Fallback bool `yaml:"fallback,omitempty" json:"fallback,omitempty"`
 }
 
 // Dist is a service-time distribution. A bare duration ("2ms") means

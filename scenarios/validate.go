@@ -898,6 +898,24 @@ func (v *validator) resilience() {
 			v.errf(p+".protection", "expected at most 100%%, got %s", r.Protection)
 		}
 	}
+	if r.SelfPreservation != 0 {
+		if mode != "registry" {
+			v.keyErrf(p+".self_preservation", "self_preservation applies when discovery.mode is registry")
+		} else if r.SelfPreservation < 0 || r.SelfPreservation > 1 {
+			v.errf(p+".self_preservation", "expected at most 100%%, got %s", r.SelfPreservation)
+		}
+	}
+	if h := r.HealthCheck; h != nil {
+		hp := p + ".health_check"
+		if h.Interval <= 0 {
+			v.errf(hp+".interval", "expected a positive duration")
+		}
+		if h.Timeout <= 0 {
+			v.errf(hp+".timeout", "expected a positive duration")
+		}
+		v.positive(hp+".unhealthy", h.Unhealthy)
+		v.positive(hp+".healthy", h.Healthy)
+	}
 	if h := r.Hedging; h != nil {
 		hp := p + ".hedging"
 		if h.Delay <= 0 {

@@ -145,6 +145,10 @@ func (w *World) breakerEvent(b *breaker, caller, target int32) {
 	if w.brk.service {
 		what = "service " + w.plan.Services[w.insts[target].svc].Name
 	}
-	w.rec.Event(w.now, "breaker-"+breakerStateNames[b.state], w.faultAt(target), "%s's breaker for %s is %s",
+	f := w.faultAt(target)
+	w.rec.Event(w.now, "breaker-"+breakerStateNames[b.state], f, "%s's breaker for %s is %s",
 		w.instName(caller), what, breakerStateNames[b.state])
+	if f >= 0 && b.state == brOpen {
+		w.rec.Detected(f, w.now, w.instName(caller)+"'s breaker opened on "+what)
+	}
 }

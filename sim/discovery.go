@@ -20,6 +20,7 @@ type cache struct {
 	fault   int32   // the fault whose effect was last removed from view
 	callers []int32 // instances that pick through this cache (liveCaller)
 	out     *outlierState
+	hc      *healthState
 	panic   panicState
 }
 
@@ -31,6 +32,8 @@ type registry struct {
 	insts []int32
 	down  int32 // active registry-down faults
 	up    bool
+	// preserving: self-preservation stops expiry (resilience)
+	preserving bool
 }
 
 // discovery mode and scope, decoded once.
@@ -161,7 +164,7 @@ func (w *World) startDiscovery() {
 func (w *World) rebuild(c *cache, k int) {
 	l := c.lists[k][:0]
 	for pos := c.svcLo[k]; pos < c.svcLo[k+1]; pos++ {
-		if c.vis[pos] && (c.out == nil || !c.out.ejected[pos]) {
+		if c.vis[pos] && (c.out == nil || !c.out.ejected[pos]) && (c.hc == nil || c.hc.healthy[pos]) {
 			l = append(l, c.members[pos])
 		}
 	}
@@ -309,6 +312,10 @@ func (w *World) onRegExpire(i int32, inc uint32) {
 	}
 	if !w.regUp(w.registryOf[in.set]) {
 		in.regPend = true
+		return
+	}
+	if w.selfPreserving(w.registryOf[in.set]) {
+		w.at(w.now+int64(w.sc.Stack.Discovery.Heartbeat), evRegExpire, i, 0, inc, 0) // look again at the next renewal
 		return
 	}
 	in.reg = false

@@ -279,6 +279,10 @@ func (w *World) continueFrame(ri int32, d int) {
 	f.next++
 	if c.Kind == scenarios.CallService {
 		target := w.pickFor(f.inst, in.set, int32(c.Service))
+		if target < 0 && c.Fallback {
+			w.continueFrame(ri, d)
+			return
+		}
 		if target < 0 {
 			w.respondUp(ri, d, stUnavailable)
 			return
@@ -305,6 +309,17 @@ func (w *World) continueFrame(ri int32, d int) {
 		return
 	}
 	w.callDown(ri, d, target, edge)
+}
+
+// fallsBack reports whether service frame d's last call has a fallback:
+// its failure does not fail the request.
+func (w *World) fallsBack(ri int32, d int) bool {
+	f := &w.reqs.recs[ri].frames[d]
+	in := &w.insts[f.inst]
+	if in.role != scenarios.RoleService || f.next == 0 {
+		return false
+	}
+	return w.svcs[in.svc].calls[f.next-1].Fallback
 }
 
 // callDown makes frame d wait on a call to target at frame d+1 and sends
@@ -449,7 +464,7 @@ func (w *World) onResp(ri int32, d int, st status) {
 		w.finishAttempt(ri, st)
 		return
 	}
-	if st != stOK {
+	if st != stOK && !w.fallsBack(ri, d) {
 		w.respondUp(ri, d, st)
 		return
 	}

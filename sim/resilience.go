@@ -14,6 +14,9 @@ const (
 	EvPanic     = "panic"
 	EvPanicEnd  = "panic-ended"
 	EvProtected = "protection"
+	EvPreserve  = "self-preservation"
+	EvUnhealthy = "unhealthy"
+	EvHealthy   = "healthy"
 )
 
 // resilience is stack.resilience as the simulator uses it; nil without one.
@@ -21,8 +24,17 @@ type resilience struct {
 	outlier    *outlierCfg
 	panic      float64
 	protection float64
+	preserve   float64 // self-preservation threshold
 	hedgeDelay int64
 	hedgeMax   int
+	hc         *scenarios.HealthCheck
+}
+
+// healthState is a cache's active health checking: per member, whether
+// its callers consider it healthy and its probes in a row.
+type healthState struct {
+	healthy    []bool
+	fails, oks []int32
 }
 
 // outlierCfg is stack.resilience.outlier in ns.
@@ -54,7 +66,7 @@ func (w *World) buildResilience() {
 		return
 	}
 	w.ahead = false // exact by construction: every step is an event
-	w.res = &resilience{panic: r.Panic.Fraction(), protection: r.Protection.Fraction()}
+	w.res = &resilience{panic: r.Panic.Fraction(), protection: r.Protection.Fraction(), preserve: r.SelfPreservation.Fraction()}
 	if r.Breaker != nil {
 		w.brk = newBreakerCfg(r.Breaker)
 		w.breakers = map[uint64]*breaker{}
@@ -75,6 +87,17 @@ func (w *World) buildResilience() {
 	if h := r.Hedging; h != nil {
 		w.res.hedgeDelay, w.res.hedgeMax = int64(h.Delay), h.MaxAttempts
 	}
+	if h := r.HealthCheck; h != nil {
+		w.res.hc = h
+		for i := range w.caches {
+			n := len(w.caches[i].members)
+			hs := &healthState{healthy: make([]bool, n), fails: make([]int32, n), oks: make([]int32, n)}
+			for p := range hs.healthy {
+				hs.healthy[p] = true
+			}
+			w.caches[i].hc = hs
+		}
+	}
 	for i := range w.machines {
 		w.machines[i].iso = -1
 	}
@@ -86,6 +109,48 @@ func (w *World) buildResilience() {
 func (w *World) startResilience() {
 	if w.res != nil && w.res.outlier != nil {
 		w.at(w.res.outlier.interval, evOutlier, 0, 0, 0, 0)
+	}
+	if w.res != nil && w.res.hc != nil {
+		w.at(int64(w.res.hc.Interval), evHealthCheck, 0, 0, 0, 0)
+	}
+}
+
+// onHealthCheck probes every member of every cache: it answers when it is
+// alive and reachable from the callers both ways within the timeout.
+func (w *World) onHealthCheck() {
+	h := w.res.hc
+	for ci := range w.caches {
+		c := &w.caches[ci]
+		hs := c.hc
+		for pos, m := range c.members {
+			in := &w.insts[m]
+			ok := in.alive(w) && w.reachable(c.viewer, in.machine) && w.reachable(in.machine, c.viewer) &&
+				2*w.baseDelay(c.viewer, in.machine) < int64(h.Timeout)
+			if ok {
+				hs.oks[pos]++
+				hs.fails[pos] = 0
+			} else {
+				hs.fails[pos]++
+				hs.oks[pos] = 0
+			}
+			switch {
+			case hs.healthy[pos] && !ok && hs.fails[pos] >= int32(h.Unhealthy):
+				hs.healthy[pos] = false
+				w.rebuild(c, int(w.discSvc(in)))
+				w.rec.Event(w.now, EvUnhealthy, int(in.fault), "%s callers' health checks mark %s unhealthy", w.cacheName(int32(ci)), w.instName(m))
+				if in.fault >= 0 && !in.alive(w) && w.liveCaller(int32(ci)) {
+					w.rec.Detected(int(in.fault), w.now, "health checks failed on "+w.instName(m))
+					w.rec.Rerouted(int(in.fault), w.now, "health checks took "+w.instName(m)+" out of balancing")
+				}
+			case !hs.healthy[pos] && ok && hs.oks[pos] >= int32(h.Healthy):
+				hs.healthy[pos] = true
+				w.rebuild(c, int(w.discSvc(in)))
+				w.rec.Event(w.now, EvHealthy, -1, "%s callers' health checks mark %s healthy", w.cacheName(int32(ci)), w.instName(m))
+			}
+		}
+	}
+	if next := w.now + int64(h.Interval); next <= w.stop {
+		w.at(next, evHealthCheck, 0, 0, 0, 0)
 	}
 }
 
@@ -307,8 +372,13 @@ func (w *World) eject(ci, pos int32, why string) {
 	o.consec[pos], o.consecGw[pos] = 0, 0
 	w.rebuild(c, int(k))
 	inst := c.members[pos]
-	w.rec.Event(w.now, EvEjected, w.faultAt(inst), "%s callers ejected %s (%s) until %s, ejection %d",
+	f := w.faultAt(inst)
+	w.rec.Event(w.now, EvEjected, f, "%s callers ejected %s (%s) until %s, ejection %d",
 		w.cacheName(ci), w.instName(inst), why, reports.FormatTime(o.until[pos]), o.times[pos])
+	if f >= 0 {
+		w.rec.Detected(f, w.now, "outlier detection ejected "+w.instName(inst))
+		w.rec.Rerouted(f, w.now, "callers stopped balancing to "+w.instName(inst))
+	}
 }
 
 // onOutlier is the interval check: ejections that ran their time end, and
@@ -453,4 +523,35 @@ func (w *World) isolations() {
 			w.isolatedSince(i)
 		}
 	}
+}
+
+// selfPreserving reports whether registry r expires nothing: fewer than
+// the self-preservation share of its registered instances renew (are
+// alive), as Eureka stops evicting when renewals drop.
+func (w *World) selfPreserving(r int32) bool {
+	if w.res == nil || w.res.preserve <= 0 {
+		return false
+	}
+	reg, alive := 0, 0
+	for i := range w.insts {
+		in := &w.insts[i]
+		if w.discSvc(in) < 0 || w.registryOf[in.set] != r || !in.reg {
+			continue
+		}
+		reg++
+		if in.alive(w) {
+			alive++
+		}
+	}
+	on := reg > 0 && float64(alive) < w.res.preserve*float64(reg)
+	if on != w.regs[r].preserving {
+		w.regs[r].preserving = on
+		state := "stops expiring instances"
+		if !on {
+			state = "expires instances again"
+		}
+		w.rec.Event(w.now, EvPreserve, -1, "registry %d: %d of %d registered instances renew (threshold %s): it %s",
+			r, alive, reg, reports.FormatPercent(w.res.preserve), state)
+	}
+	return on
 }

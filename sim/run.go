@@ -43,7 +43,7 @@ func Run(ctx context.Context, p *scenarios.Plan, opts Options) (*reports.Result,
 	rec := reports.NewRecorder(p, seed, Backend, Horizon(s))
 	w := NewWorld(p, seed, rec)
 	w.progress = opts.Progress
-	w.ahead = !opts.noAhead
+	w.ahead = !opts.noAhead && w.res == nil // resilience policies settle nothing ahead (buildResilience)
 	step := int64(s.Run.Window)
 	for t := step; ; t += step {
 		if err := w.runWithinBudget(t); err != nil {

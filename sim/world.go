@@ -44,6 +44,7 @@ const (
 	evSetReady                    // a: set change (its instances are ready)
 	evSetRouted                   // a: set change (the access layer routes to it)
 	evSetCopied                   // a: set change (its keys are copied)
+	evHealthCheck                 // periodic: active health checks
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -465,6 +466,8 @@ func (w *World) dispatch(e *event) {
 		w.onScaleEvent(e)
 	case evSetAdd, evSetReady, evSetRouted, evSetCopied:
 		w.onSetEvent(e)
+	case evHealthCheck:
+		w.onHealthCheck()
 	default:
 		panic("sim: unknown event kind")
 	}
