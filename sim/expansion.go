@@ -194,3 +194,14 @@ func (w *World) changeIndex(c *setChange) int {
 	}
 	panic("sim: unknown set change")
 }
+
+// adding reports whether reserved set s has been added (it may not be in
+// service yet: its instances are starting).
+func (w *World) adding(s int32) bool {
+	for k := range w.setChanges {
+		if c := &w.setChanges[k]; c.set == s && c.rec >= 0 {
+			return true
+		}
+	}
+	return false
+}

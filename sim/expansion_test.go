@@ -123,3 +123,23 @@ func TestReservedSetIdleUntilAdded(t *testing.T) {
 		}
 	}
 }
+
+// A scale action on every set leaves a reserved set alone until it is
+// added, and scales it like the others afterwards.
+func TestScaleActionSkipsReservedSet(t *testing.T) {
+	y := strings.Replace(grow, "sets: [{at: 60s, add: a/c}]", "sets: [{at: 60s, add: a/c}]\n  actions: [{at: 30s, service: api, to: 3}, {at: 100s, service: api, to: 4}]", 1)
+	_, res := runWorld(t, y)
+	per := map[int]int{}
+	for _, st := range res.Scaling.Starts {
+		if st.Decided == 30e9 {
+			per[st.Set]++
+		}
+	}
+	if per[0] != 1 || per[1] != 1 || per[2] != 0 {
+		t.Errorf("instances started at 30s by set: %v; want one in a/a and a/b, none in the reserved a/c", per)
+	}
+	c := &res.Scaling.Components[0]
+	if got := c.Ready[len(c.Ready)-1]; got != 12 {
+		t.Errorf("%d api instances ready at the end, want 4 in each of the 3 sets", got)
+	}
+}

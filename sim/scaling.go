@@ -219,6 +219,9 @@ func (w *World) scaleAction(i int) {
 	cause := fmt.Sprintf("action %d", i)
 	for _, gi := range a.Groups {
 		g := &w.groups[gi]
+		if w.member != nil && !w.member[g.set] && !w.adding(g.set) {
+			continue // a reserved set not added yet runs nothing to scale
+		}
 		n := a.To
 		if n < 0 {
 			n = max(int(g.want)+a.By, 0)
