@@ -531,10 +531,16 @@ func (p *Plan) splitUsers() {
 // its set across runs and striping comparisons.
 func (p *Plan) HomeSet(city, user int) int {
 	sets := p.Cities[city].Sets
-	if len(p.Scenario.Striping.Reserve) > 0 {
+	if p.Rehashed() {
 		return p.Rendezvous(sets, user, func(s int) bool { return !p.Sets[s].Reserve })
 	}
 	return sets[int(Mix64(uint64(user))%uint64(len(sets)))]
+}
+
+// Rehashed reports whether users are homed by rendezvous hashing: when
+// sets are reserved, added or removed.
+func (p *Plan) Rehashed() bool {
+	return len(p.Scenario.Striping.Reserve) > 0 || len(p.Scenario.Scaling.Sets) > 0
 }
 
 // Rendezvous is the set of sets in service (member) with the highest

@@ -143,3 +143,31 @@ func TestScaleActionSkipsReservedSet(t *testing.T) {
 		t.Errorf("%d api instances ready at the end, want 4 in each of the 3 sets", got)
 	}
 }
+
+// Removing a set is the reverse: its users move to their next sets after
+// the rehome delay, its keys are copied out with forwarding meanwhile, and
+// its instances stop grace after the copy; nothing fails.
+func TestRemovedSetMovesItsUsersAway(t *testing.T) {
+	y := strings.Replace(grow, "striping: {granularity: az, reserve: [a/c]}", "striping: {granularity: az}", 1)
+	y = strings.Replace(y, "sets: [{at: 60s, add: a/c}]", "grace: 5s\n  sets: [{at: 30s, remove: a/c}]", 1)
+	_, res := runWorld(t, y)
+	if len(res.Scaling.Sets) != 1 {
+		t.Fatalf("%d set changes", len(res.Scaling.Sets))
+	}
+	s := res.Scaling.Sets[0]
+	if !s.Removed || s.Routed != 40e9 || s.Keys != s.Moved || s.CopyEnd != 40e9+(s.Moved*1e9+999)/1000 || s.Ready != s.CopyEnd+5e9 {
+		t.Errorf("removal %+v: want routed away at 40s, its users' keys copied at 1k/s, stopped 5s after the copy", s)
+	}
+	if share := float64(s.Moved) / float64(s.Users); share < 0.31 || share > 0.35 {
+		t.Errorf("%d of %d users left, want about a third", s.Moved, s.Users)
+	}
+	if s.Forwarded == 0 {
+		t.Errorf("no request forwarded to the removed set's shard during the copy")
+	}
+	if c := res.Totals.Counts; c.OK() != c.Offered {
+		t.Errorf("%d of %d requests failed while removing a set", c.Offered-c.OK(), c.Offered)
+	}
+	if n := crossSet(res, sec(s.CopyEnd)+1, 120); n != 0 {
+		t.Errorf("%d cross-set requests after the copy, want 0", n)
+	}
+}
