@@ -209,7 +209,9 @@ func TestScalingIsExact(t *testing.T) {
 		"profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1),
 		"faults: [{at: 20s, for: 30s, kind: az-down, target: az=a/a}]\nscaling:\n  startup: 10s\n  autoscale: [{service: api, max: 6, period: 5s, stabilization: 10s}]")
 	growY := strings.Replace(grow, "duration: 2m", "duration: 100s", 1)
-	for name, y := range map[string]string{"drain": drainY, "az-loss": lossY, "grow": growY} {
+	shrinkY := strings.Replace(strings.Replace(growY, "striping: {granularity: az, reserve: [a/c]}", "striping: {granularity: az}", 1),
+		"sets: [{at: 60s, add: a/c}]", "grace: 5s\n  sets: [{at: 30s, remove: a/b}]", 1)
+	for name, y := range map[string]string{"drain": drainY, "az-loss": lossY, "grow": growY, "shrink": shrinkY} {
 		t.Run(name, func(t *testing.T) {
 			p := planOf(t, y)
 			prev := runtime.GOMAXPROCS(1)
