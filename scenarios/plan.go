@@ -690,9 +690,22 @@ func containsInt(sorted []int, x int) bool {
 	return i < len(sorted) && sorted[i] == x
 }
 
-// Summary is the one-line count of what a plan deploys.
+// Summary is the one-line count of what a plan deploys; instances kept
+// for scale-ups or reserved sets are counted apart.
 func (p *Plan) Summary() string {
+	n, held := 0, 0
+	for _, in := range p.Instances {
+		if in.Reserve {
+			held++
+		} else {
+			n++
+		}
+	}
+	inst := Quantity(n, "instance")
+	if held > 0 {
+		inst += fmt.Sprintf(" (+%d held for scaling)", held)
+	}
 	return fmt.Sprintf("%s, %s, %s (%s), %s, %s, %s", Quantity(len(p.Cities), "city"), Quantity(len(p.Machines), "machine"),
-		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, Quantity(len(p.Instances), "instance"),
+		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, inst,
 		Quantity(len(p.Shards), "shard"), Quantity(len(p.Faults), "fault"))
 }
