@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/stripelab/stripelab/faults"
@@ -430,4 +431,33 @@ func (v *validator) reservedPlaces(reserved map[string]bool) {
 	if st.Discovery.Mode == "registry" && st.Discovery.Placement != "per-set" && !inService(st.Discovery.Placement) {
 		v.errf("stack.discovery.placement", "every machine of %s is in a reserved set", st.Discovery.Placement)
 	}
+}
+
+// Recommend is the HPA formula, the same for every backend:
+// ceil(ready x utilization / target), or the current count while
+// utilization / target is within tolerance of 1 (or nothing is ready to
+// measure). util is busy threads over concurrency of the ready instances,
+// averaged over the period.
+func (a *Autoscaler) Recommend(current, ready int, util float64) int {
+	if ready == 0 {
+		return current
+	}
+	ratio := util / a.Utilization.Fraction()
+	if math.Abs(ratio-1) <= a.Tolerance.Fraction() {
+		return current
+	}
+	return int(math.Ceil(float64(ready)*ratio - 1e-9)) // 2 x 0.9 / 0.6 is 3, not 3.0000000000000004
+}
+
+// Decide turns a recommendation into the new count: a scale-down goes no
+// lower than windowMax (the highest recommendation of the stabilization
+// window, this one included) and never above the current count, a change
+// is at most max_step, and the result stays within min and max.
+func (a *Autoscaler) Decide(current, rec, windowMax int) int {
+	d := rec
+	if d < current {
+		d = min(current, max(d, windowMax))
+	}
+	d = max(min(d, current+a.MaxStep), current-a.MaxStep)
+	return max(min(d, a.Max), a.Min)
 }
