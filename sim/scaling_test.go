@@ -196,3 +196,28 @@ func TestScalingIsExact(t *testing.T) {
 		})
 	}
 }
+
+// An instance that comes back from a fault has no utilization to show
+// for the period it was down: the autoscaler measures it only from its
+// first whole period on, so the decision when it returns has nothing to
+// measure in its set (instead of reading a near idle period).
+func TestAutoscalerSkipsInstancesBackFromAFault(t *testing.T) {
+	y := withScaling(strings.Replace(strings.Replace(stepLoad, "duration: 4m", "duration: 45s", 1),
+		"profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1),
+		"faults: [{at: 20s, for: 10s, kind: az-down, target: az=a/a}]\nscaling:\n  autoscale: [{service: api, max: 6, period: 5s}]")
+	_, res := runWorld(t, y)
+	seen := map[int64]bool{}
+	for _, d := range res.Scaling.Decisions {
+		if d.Set == 0 {
+			seen[d.T] = true
+		}
+	}
+	for _, tc := range []struct {
+		t    int64
+		want bool
+	}{{15e9, true}, {25e9, false}, {30e9, false}, {35e9, true}} {
+		if seen[tc.t] != tc.want {
+			t.Errorf("decision in a/a at %s: %v, want %v", dur(tc.t), seen[tc.t], tc.want)
+		}
+	}
+}
