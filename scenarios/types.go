@@ -22,7 +22,7 @@ type Scenario struct {
 	// Faults is the timeline of injected faults.
 	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
 	// Scaling is growth during the run, beside the faults: scale actions at
-	// fixed times and autoscalers.
+	// fixed times, autoscalers, and sets added or removed.
 	Scaling Scaling `yaml:"scaling,omitempty" json:"scaling,omitempty"`
 	// SLO lists the objectives that become verdicts.
 	SLO SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
