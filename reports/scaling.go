@@ -147,6 +147,10 @@ func scalingDecisions(res *Result) (all, changed int) {
 // from the start of the run; -1 means it did not happen.
 type SetAdded struct {
 	Set string `json:"set"`
+	// Removed marks a set removed: Added is then the decision, Routed
+	// when its users moved away, Ready when its instances stopped, and
+	// Moved and Keys what left it.
+	Removed bool `json:"removed,omitempty"`
 	// Added is the decision, Ready when its instances were ready, Routed
 	// when the access layer started homing users there.
 	Added  int64 `json:"added_ns"`
@@ -189,6 +193,9 @@ func setAddedRows(res *Result) []setAddedRow {
 	for _, s := range res.Scaling.Sets {
 		r := setAddedRow{Set: s.Set, Added: opt(s.Added), Ready: opt(s.Ready), Routed: opt(s.Routed), Moved: "-", Keys: "0", Copy: "-",
 			Forwarded: groupDigits(s.Forwarded)}
+		if s.Removed {
+			r.Set += " (removed)"
+		}
 		if s.Routed >= 0 {
 			r.Moved = groupDigits(s.Moved) + " (" + FormatPercent(float64(s.Moved)/float64(max(s.Users, 1))) + ")"
 		}

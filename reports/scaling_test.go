@@ -77,6 +77,21 @@ func TestScalingReport(t *testing.T) {
 	if !found {
 		t.Error("no instances plot for a run that scaled")
 	}
+	var csvOut bytes.Buffer
+	if err := WriteTimeseries(&csvOut, res); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(csvOut.String(), "\n")
+	if !strings.HasSuffix(lines[0], ",faults_active,ready_api,provisioned_api") || !strings.HasSuffix(lines[len(lines)-2], ",12,12") || !strings.HasSuffix(lines[1], ",8,8") {
+		t.Errorf("timeseries.csv: header %q, first row %q, last row %q", lines[0], lines[1], lines[len(lines)-2])
+	}
+	var sum bytes.Buffer
+	if err := WriteSummary(&sum, res, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.String(), "scaled api: 8 at start, peak 12, 12 at end") || !strings.Contains(sum.String(), "set x/c: routed at") {
+		t.Errorf("summary:\n%s", sum.String())
+	}
 	var html bytes.Buffer
 	if err := WriteHTML(&html, res, figs); err != nil {
 		t.Fatal(err)

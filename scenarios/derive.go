@@ -300,6 +300,29 @@ func WithGranularity(g string) func(*Scenario) {
 	}
 }
 
+// WithDataMode runs the variant's data layer in another mode (global,
+// sharded, proxy or none). The fields of the old mode are cleared, so the
+// new mode's defaults fill what the file did not give (shards 16, one
+// data proxy pair per set, the first city holding global primaries).
+func WithDataMode(mode string) func(*Scenario) {
+	return func(s *Scenario) {
+		d := &s.Stack.Data
+		if d.Mode == mode {
+			return
+		}
+		d.Mode = mode
+		if mode != "global" {
+			d.Primary = ""
+		}
+		if mode != "proxy" {
+			d.Proxy = nil
+		}
+		if mode != "global" && mode != "proxy" {
+			d.Shards = 0
+		}
+	}
+}
+
 // WithFaults replaces the fault timeline; no argument removes every fault.
 func WithFaults(faults ...Fault) func(*Scenario) {
 	return func(s *Scenario) { s.Faults = append([]Fault(nil), faults...) }

@@ -567,10 +567,16 @@ func (p *Plan) splitUsers() {
 // its set across runs and striping comparisons.
 func (p *Plan) HomeSet(city, user int) int {
 	sets := p.Cities[city].Sets
-	if len(p.Scenario.Striping.Reserve) > 0 {
+	if p.Rehashed() {
 		return p.Rendezvous(sets, user, func(s int) bool { return !p.Sets[s].Reserve })
 	}
 	return sets[int(Mix64(uint64(user))%uint64(len(sets)))]
+}
+
+// Rehashed reports whether users are homed by rendezvous hashing: when
+// sets are reserved, added or removed.
+func (p *Plan) Rehashed() bool {
+	return len(p.Scenario.Striping.Reserve) > 0 || len(p.Scenario.Scaling.Sets) > 0
 }
 
 // Rendezvous is the set of sets in service (member) with the highest
@@ -720,9 +726,22 @@ func containsInt(sorted []int, x int) bool {
 	return i < len(sorted) && sorted[i] == x
 }
 
-// Summary is the one-line count of what a plan deploys.
+// Summary is the one-line count of what a plan deploys; instances kept
+// for scale-ups or reserved sets are counted apart.
 func (p *Plan) Summary() string {
+	n, held := 0, 0
+	for _, in := range p.Instances {
+		if in.Reserve {
+			held++
+		} else {
+			n++
+		}
+	}
+	inst := Quantity(n, "instance")
+	if held > 0 {
+		inst += fmt.Sprintf(" (+%d held for scaling)", held)
+	}
 	return fmt.Sprintf("%s, %s, %s (%s), %s, %s, %s", Quantity(len(p.Cities), "city"), Quantity(len(p.Machines), "machine"),
-		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, Quantity(len(p.Instances), "instance"),
+		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, inst,
 		Quantity(len(p.Shards), "shard"), Quantity(len(p.Faults), "fault"))
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/stripelab/stripelab/faults"
@@ -347,23 +348,60 @@ func (v *validator) reserve() {
 	if len(reserved) > 0 {
 		v.reservedPlaces(reserved)
 	}
-	added := map[string]bool{}
-	for i, c := range v.s.Scaling.Sets {
+	v.setChanges(setIdx, reserved, left)
+}
+
+// setChanges checks scaling.sets in time order: an added set is reserved
+// and not in service, a removed one is in service, and every city keeps a
+// set in service.
+func (v *validator) setChanges(setIdx map[string]int, reserved map[string]bool, left map[int]int) {
+	in := map[string]bool{}
+	for n := range setIdx {
+		in[n] = !reserved[n]
+	}
+	order := make([]int, len(v.s.Scaling.Sets))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return v.s.Scaling.Sets[order[a]].At < v.s.Scaling.Sets[order[b]].At })
+	for _, i := range order {
+		c := v.s.Scaling.Sets[i]
 		p := fmt.Sprintf("scaling.sets[%d]", i)
 		if !v.f.written(p + ".at") {
-			v.errf(p, "a set change needs at (when the set is added)")
+			v.errf(p, "a set change needs at (when the set is added or removed)")
 		} else if c.At < 0 || c.At >= v.s.Run.Duration {
-			v.errf(p+".at", "the set is added at %s, outside the %s run", c.At, v.s.Run.Duration)
+			v.errf(p+".at", "the set changes at %s, outside the %s run", c.At, v.s.Run.Duration)
 		}
+		add, rm := v.f.written(p+".add"), v.f.written(p+".remove")
 		switch {
-		case !v.f.written(p + ".add"):
-			v.errf(p, "a set change needs add (a reserved set)")
-		case !reserved[c.Add]:
+		case add && rm:
+			v.keyErrf(p+".remove", "remove does not apply with add; give one of them")
+		case !add && !rm:
+			v.errf(p, "a set change needs add (a reserved set) or remove (a set in service)")
+		case add && !reserved[c.Add]:
 			v.errf(p+".add", "set %q is not reserved; list it in striping.reserve", c.Add)
-		case added[c.Add]:
-			v.errf(p+".add", "set %q is already added", c.Add)
+		case add && in[c.Add]:
+			v.errf(p+".add", "set %q is already in service then", c.Add)
+		case add:
+			in[c.Add] = true
+			left[v.topo.sets[setIdx[c.Add]].Parent]++
+		case rm:
+			si, ok := setIdx[c.Remove]
+			switch {
+			case !ok:
+				v.errf(p+".remove", "unknown set %q; sets are named after their %s, e.g. %s", c.Remove, v.topo.setLevelName(), v.topo.example())
+			case !in[c.Remove]:
+				v.errf(p+".remove", "set %q is not in service then", c.Remove)
+			default:
+				city := v.topo.sets[si].Parent
+				if left[city] == 1 {
+					v.errf(p+".remove", "set %q is the last of city %s in service", c.Remove, v.topo.cities[city].Name)
+				} else {
+					in[c.Remove] = false
+					left[city]--
+				}
+			}
 		}
-		added[c.Add] = true
 	}
 }
 
@@ -393,4 +431,33 @@ func (v *validator) reservedPlaces(reserved map[string]bool) {
 	if st.Discovery.Mode == "registry" && st.Discovery.Placement != "per-set" && !inService(st.Discovery.Placement) {
 		v.errf("stack.discovery.placement", "every machine of %s is in a reserved set", st.Discovery.Placement)
 	}
+}
+
+// Recommend is the HPA formula, the same for every backend:
+// ceil(ready x utilization / target), or the current count while
+// utilization / target is within tolerance of 1 (or nothing is ready to
+// measure). util is busy threads over concurrency of the ready instances,
+// averaged over the period.
+func (a *Autoscaler) Recommend(current, ready int, util float64) int {
+	if ready == 0 {
+		return current
+	}
+	ratio := util / a.Utilization.Fraction()
+	if math.Abs(ratio-1) <= a.Tolerance.Fraction() {
+		return current
+	}
+	return int(math.Ceil(float64(ready)*ratio - 1e-9)) // 2 x 0.9 / 0.6 is 3, not 3.0000000000000004
+}
+
+// Decide turns a recommendation into the new count: a scale-down goes no
+// lower than windowMax (the highest recommendation of the stabilization
+// window, this one included) and never above the current count, a change
+// is at most max_step, and the result stays within min and max.
+func (a *Autoscaler) Decide(current, rec, windowMax int) int {
+	d := rec
+	if d < current {
+		d = min(current, max(d, windowMax))
+	}
+	d = max(min(d, current+a.MaxStep), current-a.MaxStep)
+	return max(min(d, a.Max), a.Min)
 }

@@ -22,7 +22,7 @@ type Scenario struct {
 	// Faults is the timeline of injected faults.
 	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
 	// Scaling is growth during the run, beside the faults: scale actions at
-	// fixed times and autoscalers.
+	// fixed times, autoscalers, and sets added or removed.
 	Scaling Scaling `yaml:"scaling,omitempty" json:"scaling,omitempty"`
 	// SLO lists the objectives that become verdicts.
 	SLO SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
@@ -109,7 +109,8 @@ type Striping struct {
 	// running nothing until a scaling.sets entry adds them. Every city
 	// keeps at least one set in service. With a reserve, a user's home set
 	// is chosen by rendezvous (highest random weight) hashing over the sets
-	// in service, so adding a set moves only the users that now belong to it.
+	// in service (also when scaling.sets removes one), so adding a set
+	// moves only the users that now belong to it.
 	Reserve []string `yaml:"reserve,omitempty" json:"reserve,omitempty"`
 }
 
@@ -692,27 +693,33 @@ type Scaling struct {
 	Actions []ScaleAction `yaml:"actions,omitempty" json:"actions,omitempty"`
 	// Autoscale lists autoscalers, at most one per service and one for the gateway.
 	Autoscale []Autoscaler `yaml:"autoscale,omitempty" json:"autoscale,omitempty"`
-	// Sets adds reserved sets (striping.reserve) during the run.
+	// Sets adds reserved sets (striping.reserve) or removes sets in service during the run.
 	Sets []SetChange `yaml:"sets,omitempty" json:"sets,omitempty"`
 	// CopyRate is how fast keys (users' data) move to an added set's shard
 	// under data.mode sharded. Default 1k/s.
 	CopyRate Rate `yaml:"copy_rate" json:"copy_rate"`
 }
 
-// SetChange adds a reserved set. Its instances start at once and are
-// ready startup later; the access layer routes to its gateways
-// rehome_delay after that, and from then the users whose rendezvous hash
-// now picks it are homed there. Under data.mode sharded the set's own
-// shard then receives those users' keys at scaling.copy_rate, in hash
-// order; until a user's key is copied its data operations are forwarded
-// to the shard that held it (a cross-set call, counted in the result). A
-// proxy or global data layer moves nothing: keys are placed independently
-// of sets.
+// SetChange adds a reserved set or removes a set in service. An added
+// set's instances start at once and are ready startup later; the access
+// layer routes to its gateways rehome_delay after that, and from then the
+// users whose rendezvous hash now picks it are homed there. Under
+// data.mode sharded the set's own shard then receives those users' keys
+// at scaling.copy_rate, in hash order; until a user's key is copied its
+// data operations are forwarded to the shard that held it (a cross-set
+// call, counted in the result). A proxy or global data layer moves
+// nothing: keys are placed independently of sets. Removing is the
+// reverse: the set's gateways leave the access layer at once, its users
+// move to their next sets rehome_delay later, its shard's keys are copied
+// out meanwhile forwarding as above, and its instances stop grace after
+// the copy ends.
 type SetChange struct {
-	// At is when the set is added, from the start of the run.
+	// At is when the set is added or removed, from the start of the run.
 	At Duration `yaml:"at" json:"at" jsonschema:"required"`
-	// Add names a reserved set (striping.reserve).
-	Add string `yaml:"add" json:"add" jsonschema:"required"`
+	// Add names a reserved set (striping.reserve); exclusive with remove.
+	Add string `yaml:"add,omitempty" json:"add,omitempty"`
+	// Remove names a set in service at that time; exclusive with add.
+	Remove string `yaml:"remove,omitempty" json:"remove,omitempty"`
 }
 
 // ScaleAction sets or changes the instance count of one component in the

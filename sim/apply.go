@@ -254,6 +254,9 @@ func (w *World) instUp(i int32) {
 	in := &w.insts[i]
 	in.inc++
 	in.busy = 0
+	if w.slotOf != nil && w.slotOf[i] >= 0 {
+		w.slots[w.slotOf[i]].since = w.now // the autoscaler measures it from a whole period on
+	}
 	switch in.role {
 	case scenarios.RoleShard:
 		w.shardNodeUp(i)

@@ -15,9 +15,10 @@ import (
 // duration by a hash of the user, and until then the user's data
 // operations go to the shard that held it.
 
-// setChange is one set being added.
+// setChange is one set being added or removed.
 type setChange struct {
 	set, city int32
+	remove    bool
 	mask      []bool // the sets in service once it is routed to
 	rec       int    // its entry in the scaling record's sets
 	copyStart int64
@@ -27,7 +28,7 @@ type setChange struct {
 
 func (w *World) buildExpansion() {
 	p := w.plan
-	if len(w.sc.Striping.Reserve) == 0 {
+	if !p.Rehashed() {
 		return
 	}
 	w.reserved = true
@@ -48,8 +49,8 @@ func (w *World) buildExpansion() {
 	}
 	for _, c := range w.sc.Scaling.Sets {
 		for s := range p.Sets {
-			if p.Sets[s].Name == c.Add {
-				w.setChanges = append(w.setChanges, setChange{set: int32(s), city: int32(p.Sets[s].City), rec: -1})
+			if name := p.Sets[s].Name; name == c.Add || name == c.Remove {
+				w.setChanges = append(w.setChanges, setChange{set: int32(s), city: int32(p.Sets[s].City), rec: -1, remove: name == c.Remove})
 			}
 		}
 	}
@@ -111,14 +112,16 @@ func (w *World) onSetEvent(e *event) {
 	w.demoteAll()
 	defer w.setFaultNext()
 	c := &w.setChanges[e.a]
-	switch e.kind {
-	case evSetAdd:
+	switch {
+	case c.remove:
+		w.onRemoveEvent(e, c)
+	case e.kind == evSetAdd:
 		w.setAdd(int(e.a), c)
-	case evSetReady:
+	case e.kind == evSetReady:
 		w.setReady(int(e.a), c)
-	case evSetRouted:
+	case e.kind == evSetRouted:
 		w.setRouted(c)
-	case evSetCopied:
+	case e.kind == evSetCopied:
 		w.rec.Event(w.now, reports.EvSetAdded, -1, "set %s: every moved key copied", w.plan.Sets[c.set].Name)
 	}
 }
@@ -163,14 +166,19 @@ func (w *World) setReady(i int, c *setChange) {
 // setRouted puts the set in service: users whose rendezvous hash picks it
 // are homed there from now, and under sharded data their keys start moving.
 func (w *World) setRouted(c *setChange) {
-	w.member[c.set] = true
+	before := append([]bool(nil), w.member...)
+	w.member[c.set] = !c.remove
 	c.mask = append([]bool(nil), w.member...)
 	c.routed, c.copyStart = true, w.now
 	sets := w.plan.Cities[c.city].Sets
 	ur := w.plan.UserCities[c.city]
+	in := c.mask // an added set's users are homed on it after; a removed one's before
+	if c.remove {
+		in = before
+	}
 	var moved int64
 	for u := ur.First; u < ur.First+ur.Count; u++ {
-		if int32(w.plan.Rendezvous(sets, u, func(s int) bool { return c.mask[s] })) == c.set {
+		if int32(w.plan.Rendezvous(sets, u, func(s int) bool { return in[s] })) == c.set {
 			moved++
 		}
 	}
@@ -182,8 +190,15 @@ func (w *World) setRouted(c *setChange) {
 		w.at(w.now+c.copyDur, evSetCopied, int32(w.changeIndex(c)), 0, 0, 0)
 		w.addChange(w.now + c.copyDur)
 	}
-	w.rec.Event(w.now, reports.EvSetAdded, -1, "set %s in service: %d of %d users (%.1f%%) move to it, %d keys to copy",
+	what := "in service: %d of %d users (%.1f%%) move to it, %d keys to copy"
+	if c.remove {
+		what = "out of service: %d of %d users (%.1f%%) move away, %d keys to copy out"
+	}
+	w.rec.Event(w.now, reports.EvSetAdded, -1, "set %s "+what,
 		w.plan.Sets[c.set].Name, moved, ur.Count, 100*float64(moved)/float64(max(ur.Count, 1)), r.Keys)
+	if c.remove && !w.sharded {
+		w.at(w.now, evSetCopied, int32(w.changeIndex(c)), 0, 0, 0) // nothing to copy: stop after the grace
+	}
 }
 
 func (w *World) changeIndex(c *setChange) int {
@@ -193,4 +208,93 @@ func (w *World) changeIndex(c *setChange) int {
 		}
 	}
 	panic("sim: unknown set change")
+}
+
+// adding reports whether reserved set s has been added (it may not be in
+// service yet: its instances are starting).
+func (w *World) adding(s int32) bool {
+	for k := range w.setChanges {
+		if c := &w.setChanges[k]; c.set == s && c.rec >= 0 && !c.remove {
+			return true
+		}
+	}
+	return false
+}
+
+// onRemoveEvent runs the steps of removing a set: its gateways and scaled
+// instances drain at once, users move rehome_delay later (evSetRouted),
+// its keys are copied out (evSetCopied), and its instances stop grace
+// after that (evSetReady stands for the stop).
+func (w *World) onRemoveEvent(e *event, c *setChange) {
+	i := int32(w.changeIndex(c))
+	switch e.kind {
+	case evSetAdd:
+		c.rec = len(w.scaleRec.Sets)
+		ur := w.plan.UserCities[c.city]
+		w.scaleRec.Sets = append(w.scaleRec.Sets, reports.SetAdded{Set: w.plan.Sets[c.set].Name, Removed: true, Added: w.now, Ready: -1, Routed: -1,
+			Users: int64(ur.Count), CopyStart: -1, CopyEnd: -1})
+		w.rec.Event(w.now, reports.EvSetAdded, -1, "set %s removed: its gateways leave the access layer", w.plan.Sets[c.set].Name)
+		for gi := range w.groups {
+			if g := &w.groups[gi]; g.set == c.set {
+				w.scaleTo(gi, 0, "set removed")
+			}
+		}
+		var gws []int32
+		for _, in := range w.setMembers(c.set) {
+			if x := &w.insts[in]; x.role == scenarios.RoleGateway && !x.off {
+				x.draining = true
+				gws = append(gws, in)
+			}
+		}
+		if gws != nil {
+			w.recheckAccess(gws, -1)
+		}
+		t := w.now + w.access.rehome
+		w.at(t, evSetRouted, i, 0, 0, 0)
+		w.addChange(t)
+	case evSetRouted:
+		w.setRouted(c)
+	case evSetCopied:
+		w.rec.Event(w.now, reports.EvSetAdded, -1, "set %s: every key copied out; its instances stop after the grace", w.plan.Sets[c.set].Name)
+		t := w.now + int64(w.sc.Scaling.Grace)
+		w.at(t, evSetReady, i, 0, 0, 0)
+		w.addChange(t)
+	case evSetReady:
+		w.scaleRec.Sets[c.rec].Ready = w.now
+		for _, in := range w.setMembers(c.set) {
+			x := &w.insts[in]
+			if x.off {
+				continue
+			}
+			was := x.alive(w)
+			x.off, x.draining, x.fault = true, false, -1
+			if was {
+				w.instDown(in)
+				if x.role == scenarios.RoleGateway {
+					w.recheckAccess([]int32{in}, -1)
+				}
+			}
+		}
+		w.rec.Event(w.now, reports.EvSetAdded, -1, "set %s stopped", w.plan.Sets[c.set].Name)
+	}
+}
+
+// setMembers lists the instances of set s outside scale groups: its
+// gateways, services, proxies and registry, and its shard's copies.
+func (w *World) setMembers(s int32) []int32 {
+	var out []int32
+	for i := range w.insts {
+		in := &w.insts[i]
+		if w.slotOf != nil && w.slotOf[i] >= 0 {
+			continue
+		}
+		owner := in.set
+		if in.role == scenarios.RoleShard {
+			owner = int32(w.plan.Shards[in.shard].Set)
+		}
+		if owner == s {
+			out = append(out, int32(i))
+		}
+	}
+	return out
 }

@@ -123,3 +123,51 @@ func TestReservedSetIdleUntilAdded(t *testing.T) {
 		}
 	}
 }
+
+// A scale action on every set leaves a reserved set alone until it is
+// added, and scales it like the others afterwards.
+func TestScaleActionSkipsReservedSet(t *testing.T) {
+	y := strings.Replace(grow, "sets: [{at: 60s, add: a/c}]", "sets: [{at: 60s, add: a/c}]\n  actions: [{at: 30s, service: api, to: 3}, {at: 100s, service: api, to: 4}]", 1)
+	_, res := runWorld(t, y)
+	per := map[int]int{}
+	for _, st := range res.Scaling.Starts {
+		if st.Decided == 30e9 {
+			per[st.Set]++
+		}
+	}
+	if per[0] != 1 || per[1] != 1 || per[2] != 0 {
+		t.Errorf("instances started at 30s by set: %v; want one in a/a and a/b, none in the reserved a/c", per)
+	}
+	c := &res.Scaling.Components[0]
+	if got := c.Ready[len(c.Ready)-1]; got != 12 {
+		t.Errorf("%d api instances ready at the end, want 4 in each of the 3 sets", got)
+	}
+}
+
+// Removing a set is the reverse: its users move to their next sets after
+// the rehome delay, its keys are copied out with forwarding meanwhile, and
+// its instances stop grace after the copy; nothing fails.
+func TestRemovedSetMovesItsUsersAway(t *testing.T) {
+	y := strings.Replace(grow, "striping: {granularity: az, reserve: [a/c]}", "striping: {granularity: az}", 1)
+	y = strings.Replace(y, "sets: [{at: 60s, add: a/c}]", "grace: 5s\n  sets: [{at: 30s, remove: a/c}]", 1)
+	_, res := runWorld(t, y)
+	if len(res.Scaling.Sets) != 1 {
+		t.Fatalf("%d set changes", len(res.Scaling.Sets))
+	}
+	s := res.Scaling.Sets[0]
+	if !s.Removed || s.Routed != 40e9 || s.Keys != s.Moved || s.CopyEnd != 40e9+(s.Moved*1e9+999)/1000 || s.Ready != s.CopyEnd+5e9 {
+		t.Errorf("removal %+v: want routed away at 40s, its users' keys copied at 1k/s, stopped 5s after the copy", s)
+	}
+	if share := float64(s.Moved) / float64(s.Users); share < 0.31 || share > 0.35 {
+		t.Errorf("%d of %d users left, want about a third", s.Moved, s.Users)
+	}
+	if s.Forwarded == 0 {
+		t.Errorf("no request forwarded to the removed set's shard during the copy")
+	}
+	if c := res.Totals.Counts; c.OK() != c.Offered {
+		t.Errorf("%d of %d requests failed while removing a set", c.Offered-c.OK(), c.Offered)
+	}
+	if n := crossSet(res, sec(s.CopyEnd)+1, 120); n != 0 {
+		t.Errorf("%d cross-set requests after the copy, want 0", n)
+	}
+}

@@ -43,43 +43,9 @@ type slotState struct {
 	prov     bool // costs: starting, running or draining
 }
 
-// hpaSpec is an autoscaler's settings in the form its decision uses.
-type hpaSpec struct {
-	target, tolerance     float64
-	min, max, maxStep     int32
-	period, stabilization int64
-}
-
-// recommend is the HPA formula: ceil(ready x utilization / target), or the
-// current count while utilization / target is within tolerance of 1 (or
-// nothing is ready to measure).
-func (h hpaSpec) recommend(current, ready int32, util float64) int32 {
-	if ready == 0 {
-		return current
-	}
-	ratio := util / h.target
-	if math.Abs(ratio-1) <= h.tolerance {
-		return current
-	}
-	return int32(math.Ceil(float64(ready)*ratio - 1e-9))
-}
-
-// decide turns a recommendation into the new count: a scale-down goes no
-// lower than windowMax (the highest recommendation of the stabilization
-// window, this one included), a change is at most maxStep, and the
-// result stays within min and max.
-func (h hpaSpec) decide(current, rec, windowMax int32) int32 {
-	d := rec
-	if d < current {
-		d = min(current, max(d, windowMax))
-	}
-	d = max(min(d, current+h.maxStep), current-h.maxStep)
-	return max(min(d, h.max), h.min)
-}
-
 // autoState is one autoscaler.
 type autoState struct {
-	spec   hpaSpec
+	spec   *scenarios.Autoscaler
 	groups []int32
 	comp   int32
 }
@@ -110,13 +76,9 @@ func (w *World) buildScaling() {
 		}
 		w.groups = append(w.groups, sg)
 	}
-	for _, a := range p.Autoscalers {
-		s := &a.Spec
-		as := autoState{comp: int32(p.ScaleGroups[a.Groups[0]].Component), spec: hpaSpec{
-			target: s.Utilization.Fraction(), tolerance: s.Tolerance.Fraction(),
-			min: int32(s.Min), max: int32(s.Max), maxStep: int32(s.MaxStep),
-			period: int64(s.Period), stabilization: int64(s.Stabilization),
-		}}
+	for k := range p.Autoscalers {
+		a := &p.Autoscalers[k]
+		as := autoState{comp: int32(p.ScaleGroups[a.Groups[0]].Component), spec: &a.Spec}
 		for _, g := range a.Groups {
 			as.groups = append(as.groups, int32(g))
 		}
@@ -161,7 +123,7 @@ func (w *World) startScaling() {
 		w.addChange(a.At)
 	}
 	for i := range w.autos {
-		t := w.autos[i].spec.period
+		t := int64(w.autos[i].spec.Period)
 		if t < w.end {
 			w.at(t, evAutoscale, int32(i), 0, 0, 0)
 			w.addChange(t)
@@ -219,6 +181,9 @@ func (w *World) scaleAction(i int) {
 	cause := fmt.Sprintf("action %d", i)
 	for _, gi := range a.Groups {
 		g := &w.groups[gi]
+		if w.member != nil && !w.member[g.set] && !w.adding(g.set) {
+			continue // a reserved set not added yet runs nothing to scale
+		}
 		n := a.To
 		if n < 0 {
 			n = max(int(g.want)+a.By, 0)
@@ -373,7 +338,7 @@ func (w *World) autoscale(ai int) {
 	for _, gi := range as.groups {
 		w.autoscaleGroup(as, int(gi))
 	}
-	if t := w.now + as.spec.period; t < w.end {
+	if t := w.now + int64(as.spec.Period); t < w.end {
 		w.at(t, evAutoscale, int32(ai), 0, 0, 0)
 		w.addChange(t)
 	}
@@ -402,10 +367,10 @@ func (w *World) autoscaleGroup(as *autoState, gi int) {
 		return // nothing to measure
 	}
 	util := float64(busy) / float64(capa)
-	rec := as.spec.recommend(g.want, ready, util)
+	rec := int32(as.spec.Recommend(int(g.want), int(ready), util))
 	g.recs = append(g.recs, hpaRec{t: w.now, n: rec})
 	k := 0
-	for k < len(g.recs) && g.recs[k].t < w.now-as.spec.stabilization {
+	for k < len(g.recs) && g.recs[k].t < w.now-int64(as.spec.Stabilization) {
 		k++
 	}
 	g.recs = g.recs[k:]
@@ -413,7 +378,7 @@ func (w *World) autoscaleGroup(as *autoState, gi int) {
 	for _, r := range g.recs {
 		top = max(top, r.n)
 	}
-	d := as.spec.decide(g.want, rec, top)
+	d := int32(as.spec.Decide(int(g.want), int(rec), int(top)))
 	name := w.plan.ComponentName(int(g.comp))
 	w.scaleRec.Decisions = append(w.scaleRec.Decisions, reports.ScaleDecision{T: w.now, Component: name, Set: int(g.set),
 		Ready: int(ready), Utilization: util, Current: int(g.want), Recommended: int(rec), Desired: int(d)})
@@ -421,7 +386,7 @@ func (w *World) autoscaleGroup(as *autoState, gi int) {
 		return
 	}
 	w.rec.Event(w.now, reports.EvScale, -1, "autoscaler: %s in %s %d -> %d (utilization %.0f%% of %d ready, target %.0f%%)",
-		name, w.plan.Sets[g.set].Name, g.want, d, 100*util, ready, 100*as.spec.target)
+		name, w.plan.Sets[g.set].Name, g.want, d, 100*util, ready, 100*as.spec.Utilization.Fraction())
 	w.scaleTo(gi, d, "autoscaler")
 }
 
