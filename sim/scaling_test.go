@@ -32,8 +32,8 @@ workload:
 
 func withScaling(base, scaling string) string { return strings.Replace(base, "#SCALING", scaling, 1) }
 
-// p99 merges the latency histograms of the windows starting in [from, to) seconds.
-func p99(t *testing.T, res *reports.Result, from, to float64) float64 {
+// p99Between merges the latency histograms of the windows starting in [from, to) seconds.
+func p99Between(t *testing.T, res *reports.Result, from, to float64) float64 {
 	t.Helper()
 	h := reports.NewHist()
 	for _, w := range res.Windows {
@@ -67,8 +67,8 @@ func TestAutoscalerFollowsLoadStep(t *testing.T) {
 	if len(sc.Starts) != 4 {
 		t.Errorf("%d instances started, want 2 per set (ceil(2 x 94%% / 60%%) = 4)", len(sc.Starts))
 	}
-	before, during, after := p99(t, res, 10, 60), p99(t, res, 65, 95), p99(t, res, 100, 150)
-	staticAfter := p99(t, static, 100, 150)
+	before, during, after := p99Between(t, res, 10, 60), p99Between(t, res, 65, 95), p99Between(t, res, 100, 150)
+	staticAfter := p99Between(t, static, 100, 150)
 	t.Logf("p99: before %.1fms, stepped %.1fms, after ready %.1fms (without autoscaler %.1fms)", before, during, after, staticAfter)
 	if during < 2*before {
 		t.Errorf("p99 at 94%% busy %.1fms, want well above %.1fms", during, before)
@@ -242,7 +242,7 @@ func TestGatewayAutoscaler(t *testing.T) {
 	if first.Decided != 15e9 || first.Ready != 25e9 || first.Seen != 30e9 {
 		t.Errorf("first gateway %+v: want decided at 15s, ready at 25s, seen by the access layer at 30s", first)
 	}
-	before, after := p99(t, res, 5, 15), p99(t, res, 45, 90)
+	before, after := p99Between(t, res, 5, 15), p99Between(t, res, 45, 90)
 	t.Logf("p99 %.1fms with 2 gateways a set, %.1fms with %d", before, after, sc.Components[0].Ready[len(sc.Components[0].Ready)-1]/2)
 	if after > before/2 {
 		t.Errorf("p99 %.1fms after the gateways were added, want well under %.1fms", after, before)
