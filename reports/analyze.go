@@ -35,6 +35,7 @@ func Analyze(res *Result) {
 		m.Faults = append(m.Faults, a.fault(i))
 	}
 	m.ShedOrder = a.shedOrder()
+	m.Commands = commandMeasures(res)
 	m.Queues = queueMeasures(res)
 	res.Measures = m
 	res.Verdicts = a.verdicts(m)
@@ -84,6 +85,34 @@ func (a *analysis) overall(m *Measures) {
 		m.LostWrites += f.LostWrites
 		m.LostSpanNS = max(m.LostSpanNS, f.LostSpanNS)
 	}
+}
+
+// commandMeasures are each command's totals.
+func commandMeasures(res *Result) []CommandMeasures {
+	var out []CommandMeasures
+	for i, c := range res.Commands {
+		m := CommandMeasures{Name: c.Name, Priority: c.Priority, Kind: c.Kind, Service: c.Service, Availability: 1}
+		if i < len(res.Totals.ByCommand) {
+			m.Counts = res.Totals.ByCommand[i]
+			m.Availability = m.Counts.Availability()
+		}
+		if i < len(res.Totals.LatencyByCommand) {
+			m.Latency = res.Totals.LatencyByCommand[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// sumCommand adds command c's counts over the windows idx.
+func (a *analysis) sumCommand(idx []int, c int) Counts {
+	var n Counts
+	for _, i := range idx {
+		if w := &a.res.Windows[i]; c < len(w.ByCommand) {
+			n.Add(&w.ByCommand[c])
+		}
+	}
+	return n
 }
 
 // queueMeasures turns the result's queue counts into shares and means, in
@@ -242,7 +271,15 @@ func (a *analysis) fault(fi int) FaultMeasures {
 	for k := range p {
 		fm.ByPriority[k] = p[k].Availability()
 	}
+	for c := range a.res.Commands {
+		n := a.sumCommand(idx, c)
+		fm.ByCommand = append(fm.ByCommand, n.Availability())
+	}
 	fm.RTO, _ = a.recovery(fi)
+	if f.Isolated != nil {
+		d := *f.Isolated - f.Start
+		fm.Isolation = &d
+	}
 	fm.SetsAffected = a.setsBelow(idx)
 	if n := len(a.res.Sets); n > 0 {
 		fm.BlastSets = float64(fm.SetsAffected) / float64(n)
@@ -335,27 +372,64 @@ func (a *analysis) undecided(c *Counts) bool {
 	return c.Partial() && float64(c.OK()+c.Outcomes[Unknown])/float64(c.Offered) >= a.objective
 }
 
+// shedClass is one class the shed-order check compares: a priority, or
+// with workload.commands a command, ranked by its priority (0 highest).
+type shedClass struct {
+	rank int
+	name string
+	get  func(w *Window) *Counts
+}
+
+// shedClasses are the priorities, or the commands when the scenario has
+// some: a command of higher priority must not fare worse than one of
+// lower priority (commands of one priority are not compared).
+func (a *analysis) shedClasses() []shedClass {
+	var out []shedClass
+	if len(a.res.Commands) == 0 {
+		for k := 0; k < NumPriorities; k++ {
+			out = append(out, shedClass{rank: k, name: priorityName(k), get: func(w *Window) *Counts { return &w.ByPriority[k] }})
+		}
+		return out
+	}
+	for i, c := range a.res.Commands {
+		rank := 1
+		for k, n := range scenarios.PriorityNames {
+			if n == c.Priority {
+				rank = k
+			}
+		}
+		out = append(out, shedClass{rank: rank, name: c.Name + " (" + c.Priority + ")", get: func(w *Window) *Counts {
+			if i < len(w.ByCommand) {
+				return &w.ByCommand[i]
+			}
+			return &Counts{}
+		}})
+	}
+	return out
+}
+
 // shedOrder checks, in every measured window where some class lost
 // availability, that no higher class fared worse than a lower one beyond
 // the noise allowance.
 func (a *analysis) shedOrder() ShedOrder {
 	so := ShedOrder{Held: true, FirstViolation: -1}
+	classes := a.shedClasses()
 	lossy := 0
 	for _, i := range a.measured {
 		w := &a.res.Windows[i]
-		if !anyClassLost(w) {
+		if !anyClassLost(w, classes) {
 			continue
 		}
 		lossy++
-		hi, lo, ok := orderBroken(w)
+		hi, lo, ok := orderBroken(w, classes)
 		if ok {
 			continue
 		}
 		if so.Violations == 0 {
 			so.FirstViolation = w.Start
 			so.Detail = "first at " + FormatTime(w.Start) + ": " +
-				priorityName(hi) + " " + FormatPercent(w.ByPriority[hi].Availability()) + " < " +
-				priorityName(lo) + " " + FormatPercent(w.ByPriority[lo].Availability())
+				hi.name + " " + FormatPercent(hi.get(w).Availability()) + " < " +
+				lo.name + " " + FormatPercent(lo.get(w).Availability())
 		}
 		so.Violations++
 	}
@@ -371,9 +445,9 @@ func (a *analysis) shedOrder() ShedOrder {
 	return so
 }
 
-func anyClassLost(w *Window) bool {
-	for k := range w.ByPriority {
-		c := &w.ByPriority[k]
+func anyClassLost(w *Window, classes []shedClass) bool {
+	for _, cl := range classes {
+		c := cl.get(w)
 		if c.Offered > 0 && c.Availability() < 1-ShedNoise {
 			return true
 		}
@@ -384,25 +458,28 @@ func anyClassLost(w *Window) bool {
 // orderBroken returns the first pair (higher class hi, lower class lo)
 // where hi fared worse than lo beyond the allowance, and ok=false; or
 // ok=true when the order held in w.
-func orderBroken(w *Window) (hi, lo int, ok bool) {
-	for hi = 0; hi < NumPriorities; hi++ {
-		h := &w.ByPriority[hi]
+func orderBroken(w *Window, classes []shedClass) (hi, lo *shedClass, ok bool) {
+	for i := range classes {
+		h := classes[i].get(w)
 		if h.Offered == 0 {
 			continue
 		}
-		for lo = hi + 1; lo < NumPriorities; lo++ {
-			l := &w.ByPriority[lo]
+		for j := range classes {
+			if classes[j].rank <= classes[i].rank {
+				continue
+			}
+			l := classes[j].get(w)
 			if l.Offered == 0 {
 				continue
 			}
 			ph, pl := h.Availability(), l.Availability()
 			se := math.Sqrt(ph*(1-ph)/float64(h.Offered) + pl*(1-pl)/float64(l.Offered))
 			if ph < pl-ShedNoise-3*se {
-				return hi, lo, false
+				return &classes[i], &classes[j], false
 			}
 		}
 	}
-	return 0, 0, true
+	return nil, nil, true
 }
 
 // sortedPercentiles orders latency objective keys by quantile; keys that

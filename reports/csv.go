@@ -14,7 +14,9 @@ import (
 // (of successful requests), unknown counts the requests in flight when
 // a run was stopped early, warmup is 1 for warm-up windows and
 // faults_active lists the indexes of the faults overlapping the window,
-// separated by ";".
+// separated by ";". A run that scaled adds, per scaled component, its
+// ready and provisioned instances at the end of the window
+// (ready_NAME, provisioned_NAME).
 var TimeseriesHeader = []string{
 	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable", "unknown",
 	"availability", "availability_high", "availability_normal", "availability_low",
@@ -25,12 +27,23 @@ var TimeseriesHeader = []string{
 // WriteTimeseries writes timeseries.csv: one row per window, for spreadsheets.
 func WriteTimeseries(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(TimeseriesHeader); err != nil {
+	head := TimeseriesHeader
+	var comps []ScaledComponent
+	if res.Scaling != nil {
+		comps = res.Scaling.Components
+	}
+	for _, c := range comps {
+		head = append(head[:len(head):len(head)], "ready_"+c.Name, "provisioned_"+c.Name)
+	}
+	if err := cw.Write(head); err != nil {
 		return errors.Wrap(err, "write timeseries")
 	}
-	row := make([]string, 0, len(TimeseriesHeader))
+	row := make([]string, 0, len(head))
 	for i := range res.Windows {
 		row = timeseriesRow(row[:0], res, i)
+		for _, c := range comps {
+			row = append(row, sample(c.Ready, i), sample(c.Provisioned, i))
+		}
 		if err := cw.Write(row); err != nil {
 			return errors.Wrap(err, "write timeseries")
 		}
@@ -88,3 +101,11 @@ func csvAvail(c *Counts) string {
 func fmtFloat(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }
+
+// sample is v[i] in a CSV cell, empty past its end.
+func sample(v []int32, i int) string {
+	if i >= len(v) {
+		return ""
+	}
+	return strconv.Itoa(int(v[i]))
+}

@@ -117,10 +117,23 @@ func Diff(base, cur *Result, tol Tolerance) ([]Change, error) {
 		avail("availability", "priority "+priorityName(p), bm.ByPriority[p], cm.ByPriority[p])
 	}
 	lat("overall", bm.Latency, cm.Latency)
+	for _, bc := range bm.Commands {
+		for _, cc := range cm.Commands {
+			if bc.Name == cc.Name {
+				avail("availability", CommandScope(bc.Name), bc.Availability, cc.Availability)
+				lat(CommandScope(bc.Name), bc.Latency, cc.Latency)
+			}
+		}
+	}
 	for i := range bm.Faults {
 		bf, cf := bm.Faults[i], cm.Faults[i]
 		scope := "fault " + bf.Name
 		avail("availability", scope, bf.Availability, cf.Availability)
+		for k, bc := range bm.Commands {
+			if k < len(cm.Commands) && cm.Commands[k].Name == bc.Name && k < len(bf.ByCommand) && k < len(cf.ByCommand) {
+				avail("availability", scope+", "+CommandScope(bc.Name), bf.ByCommand[k], cf.ByCommand[k])
+			}
+		}
 		lat(scope, bf.Latency, cf.Latency)
 		out = append(out, rtoChange(scope, bf.RTO, cf.RTO, tol.RTO))
 		out = append(out, Change{Measure: "lost writes", Scope: scope, Base: fmt.Sprint(bf.LostWrites), New: fmt.Sprint(cf.LostWrites),

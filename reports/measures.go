@@ -23,6 +23,9 @@ type Measures struct {
 	ShedOrder          ShedOrder             `json:"shed_order"`
 	Faults             []FaultMeasures       `json:"faults"`
 	Degradation        [NumPriorities]Counts `json:"degradation_by_priority"`
+	// Commands are the measures of each command of workload.commands, in
+	// their order (empty without commands).
+	Commands []CommandMeasures `json:"commands,omitempty"`
 	// Queues are the queue figures of each kind of instance, in call
 	// chain order (gateway, services, data proxy, shard nodes).
 	Queues []QueueMeasures `json:"queues,omitempty"`
@@ -44,17 +47,24 @@ type FaultMeasures struct {
 	End          int64                  `json:"end_ns"`
 	Availability float64                `json:"availability"`
 	ByPriority   [NumPriorities]float64 `json:"availability_by_priority"`
-	Latency      Latency                `json:"latency"`
+	// ByCommand is the availability of each command inside the fault
+	// (with workload.commands).
+	ByCommand []float64 `json:"availability_by_command,omitempty"`
+	Latency   Latency   `json:"latency"`
 	// RTO is from the fault's start until availability is back within the
 	// availability objective and stays there (until the next fault or the
 	// end of the run); 0 when it never left it; -1 when it never came back,
 	// or when no request was measured after the fault started.
-	RTO          int64 `json:"rto_ns"`
-	Detection    int64 `json:"detection_ns"`
-	Reroute      int64 `json:"reroute_ns"`
-	FailoverDone int64 `json:"failover_done_ns"`
-	LostWrites   int64 `json:"lost_writes"`
-	LostSpanNS   int64 `json:"lost_span_ns"`
+	RTO int64 `json:"rto_ns"`
+	// Isolation is from the fault's start until no call reached its
+	// machines any more (FaultInfo.Isolated); absent when they were not
+	// isolated or the run recorded no isolation.
+	Isolation    *int64 `json:"isolation_ns,omitempty"`
+	Detection    int64  `json:"detection_ns"`
+	Reroute      int64  `json:"reroute_ns"`
+	FailoverDone int64  `json:"failover_done_ns"`
+	LostWrites   int64  `json:"lost_writes"`
+	LostSpanNS   int64  `json:"lost_span_ns"`
 	// BlastUsers is the share of users active during the fault who saw a
 	// failure; BlastSets the share of sets whose availability in some window
 	// of the fault fell below the availability objective.
@@ -64,6 +74,19 @@ type FaultMeasures struct {
 	// WorstWindow is the start of the window with the lowest availability.
 	WorstWindow       int64   `json:"worst_window_ns"`
 	WorstAvailability float64 `json:"worst_availability"`
+}
+
+// CommandMeasures are one command's measures over the measured run: its
+// availability, outcomes (shed, rate-limited, failed by reason) and
+// latency; inside each fault, its availability is in FaultMeasures.ByCommand.
+type CommandMeasures struct {
+	Name         string  `json:"name"`
+	Priority     string  `json:"priority"`
+	Kind         string  `json:"kind"`
+	Service      string  `json:"service"`
+	Availability float64 `json:"availability"`
+	Counts       Counts  `json:"counts"`
+	Latency      Latency `json:"latency"`
 }
 
 // QueueMeasures are one kind of instance's queue figures over the

@@ -58,8 +58,9 @@ var (
 )
 
 // RenderPlots draws every plot of a result as PNG and SVG, in a fixed
-// order: latency, availability, throughput, failures, sets, then one
-// failover timeline per fault that has detection, reroute or failover
+// order: latency, availability, throughput, failures, sets, the instances
+// of scaled components (when the run scaled any), then one failover
+// timeline per fault that has detection, reroute or failover
 // times. res.Measures is used for RTO markers when present.
 func RenderPlots(res *Result) ([]Figure, error) {
 	if len(res.Windows) == 0 {
@@ -73,6 +74,12 @@ func RenderPlots(res *Result) ([]Figure, error) {
 	list := []mk{
 		{"latency", f.latency}, {"availability", f.availability}, {"throughput", f.throughput},
 		{"failures", f.failures}, {"sets", f.sets},
+	}
+	if len(res.Commands) > 0 {
+		list = append(list, mk{"commands", f.commands})
+	}
+	if res.Scaling != nil && len(res.Scaling.Components) > 0 {
+		list = append(list, mk{"instances", f.instances})
 	}
 	for i := range res.Faults {
 		if fi := &res.Faults[i]; fi.Detected >= 0 || fi.Rerouted >= 0 || fi.FailoverDone >= 0 {

@@ -572,3 +572,44 @@ func setAvailability(w *Window, set int) float64 {
 	}
 	return 1
 }
+
+// commandColors cycle over the commands of the per-command plot.
+var commandColors = []color.Color{colBlue, colGreen, colOrange, colPurple, colSky, colYellow, colGrey, colVermil}
+
+// commands is the availability per window split by command (drawn only
+// for results with workload.commands).
+func (f *figures) commands() (*chart, error) {
+	lines := make([]plotter.XYs, len(f.res.Commands))
+	lo := 100.0
+	for _, i := range f.windows() {
+		w := &f.res.Windows[i]
+		for k := range w.ByCommand {
+			if c := &w.ByCommand[k]; k < len(lines) && c.Offered > 0 {
+				lines[k] = append(lines[k], plotter.XY{X: f.mid(i), Y: 100 * c.Availability()})
+				lo = min(lo, 100*c.Availability())
+			}
+		}
+	}
+	obj := f.objective()
+	p := f.base("Availability per window by command", "availability (% served)")
+	p.Y.Min, p.Y.Max = availabilityRange(lo, obj)
+	f.shade(p)
+	ol, err := f.hline(obj*100, colVermil)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(ol)
+	for k, c := range f.res.Commands {
+		if len(lines[k]) == 0 {
+			continue
+		}
+		l, err := line(lines[k], commandColors[k%len(commandColors)], 1.4)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add(c.Name+" ("+c.Priority+")", l)
+	}
+	p.Legend.Add("objective "+trimFloat(obj*100, 4)+"%", ol)
+	return p, nil
+}

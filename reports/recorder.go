@@ -22,6 +22,8 @@ type Request struct {
 	Set      int32 // the user's home set
 	City     int16 // the user's city
 	Priority uint8
+	// Command indexes the scenario's workload.commands (ignored without any).
+	Command  uint8
 	Outcome  Outcome
 	Attempts uint8
 	// Cross is set when the request was served outside the user's city.
@@ -53,6 +55,7 @@ type Recorder struct {
 
 	overall    *hdrhistogram.Histogram
 	byPriority [NumPriorities]*hdrhistogram.Histogram
+	byCommand  []*hdrhistogram.Histogram
 	setTotals  []Counts
 
 	faults []faultTrack
@@ -86,6 +89,9 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	for _, c := range p.Cities {
 		res.Cities = append(res.Cities, c.Name)
 	}
+	for _, c := range p.Commands {
+		res.Commands = append(res.Commands, commandInfo(s, c))
+	}
 	for _, st := range p.Sets {
 		res.Sets = append(res.Sets, SetInfo{Name: st.Name, City: st.City})
 	}
@@ -93,6 +99,9 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	for i := range res.Windows {
 		res.Windows[i].Start = int64(i) * win
 		res.Windows[i].ByCity = make([]Counts, len(p.Cities))
+		if len(p.Commands) > 0 {
+			res.Windows[i].ByCommand = make([]Counts, len(p.Commands))
+		}
 	}
 	r := &Recorder{
 		res: res, window: win, warmup: int64(s.Run.Warmup), nSets: len(p.Sets),
@@ -101,6 +110,9 @@ func NewRecorder(p *scenarios.Plan, seed uint64, backend string, horizon int64) 
 	}
 	for i := range r.byPriority {
 		r.byPriority[i] = NewHist()
+	}
+	for range p.Commands {
+		r.byCommand = append(r.byCommand, NewHist())
 	}
 	r.open = make([]*openWindow, r.horizonW+1)
 	for i := range r.open {
@@ -126,7 +138,12 @@ func CostOf(p *scenarios.Plan) Cost { return costOf(p) }
 
 func costOf(p *scenarios.Plan) Cost {
 	c := Cost{Machines: len(p.Machines), Sets: len(p.Sets), Instances: len(p.Instances), Shards: len(p.Shards), ByRole: map[string]int{}}
+	c.Instances = 0
 	for _, in := range p.Instances {
+		if in.Reserve {
+			continue // counted by the scaling record when started
+		}
+		c.Instances++
 		c.ByRole[in.Role.String()]++
 	}
 	for _, m := range p.Machines {
@@ -147,6 +164,11 @@ func (r *Recorder) Record(q *Request) {
 	bp := &w.ByPriority[q.Priority]
 	bp.Offered++
 	bp.Outcomes[q.Outcome]++
+	if w.ByCommand != nil {
+		bc := &w.ByCommand[q.Command]
+		bc.Offered++
+		bc.Outcomes[q.Outcome]++
+	}
 	cc := &w.ByCity[q.City]
 	cc.Offered++
 	cc.Outcomes[q.Outcome]++
@@ -182,6 +204,9 @@ func (r *Recorder) Record(q *Request) {
 			v := latencyUnits(q.Latency)
 			r.overall.RecordValue(v)
 			r.byPriority[q.Priority].RecordValue(v)
+			if r.byCommand != nil {
+				r.byCommand[q.Command].RecordValue(v)
+			}
 		}
 	}
 	for i := range r.faults {
@@ -284,6 +309,12 @@ func (r *Recorder) FailoverDone(f int, t int64, detail string) {
 	r.Event(t, EvFailoverDone, f, "%s", detail)
 }
 
+// Isolated notes that from t on no call reached the machines of fault f.
+func (r *Recorder) Isolated(f int, t int64, detail string) {
+	r.res.Faults[f].Isolated = &t
+	r.Event(t, EvIsolated, f, "%s", detail)
+}
+
 // WritesLost records n acknowledged writes lost at t by a failover caused
 // by fault f (-1 when no fault is to blame); span is from the oldest lost
 // write to the failure.
@@ -348,6 +379,9 @@ func (r *Recorder) totals() {
 	for p := range r.byPriority {
 		t.LatencyBy[p] = Summarize(r.byPriority[p])
 	}
+	for _, h := range r.byCommand {
+		t.LatencyByCommand = append(t.LatencyByCommand, Summarize(h))
+	}
 	t.Hist = EncodeHist(r.overall)
 }
 
@@ -376,9 +410,30 @@ func sumWindows(res *Result) {
 		for c := range w.ByCity {
 			t.ByCity[c].Add(&w.ByCity[c])
 		}
+		if len(w.ByCommand) > 0 && t.ByCommand == nil {
+			t.ByCommand = make([]Counts, len(w.ByCommand))
+		}
+		for c := range w.ByCommand {
+			t.ByCommand[c].Add(&w.ByCommand[c])
+		}
 		t.Attempts += w.Attempts
 		t.Writes += w.Writes
 		t.Cross += w.CrossRegion
 		t.CrossSet += w.CrossSet
 	}
+}
+
+// commandInfo describes a planned command for the Result.
+func commandInfo(s *scenarios.Scenario, c scenarios.CommandPlan) CommandInfo {
+	kind := "mixed"
+	for _, sc := range s.Workload.Commands {
+		if sc.Name == c.Name {
+			kind = sc.Kind
+		}
+	}
+	svc := ""
+	if c.Service >= 0 && c.Service < len(s.Stack.Services) {
+		svc = s.Stack.Services[c.Service].Name
+	}
+	return CommandInfo{Name: c.Name, Share: c.Share, Priority: scenarios.PriorityNames[c.Priority], Kind: kind, Service: svc}
 }

@@ -67,16 +67,22 @@ type Result struct {
 	WarmupNS   int64         `json:"warmup_ns"`
 	SLO        scenarios.SLO `json:"slo"`
 	Cities     []string      `json:"cities"`
-	Sets       []SetInfo     `json:"sets"`
-	Cost       Cost          `json:"cost"`
-	Faults     []FaultInfo   `json:"faults"`
-	Events     []Event       `json:"events"`
-	Windows    []Window      `json:"windows"`
-	Totals     Totals        `json:"totals"`
+	// Commands are the scenario's workload.commands, in order; windows and
+	// totals count by them (empty without commands).
+	Commands []CommandInfo `json:"commands,omitempty"`
+	Sets     []SetInfo     `json:"sets"`
+	Cost     Cost          `json:"cost"`
+	Faults   []FaultInfo   `json:"faults"`
+	Events   []Event       `json:"events"`
+	Windows  []Window      `json:"windows"`
+	Totals   Totals        `json:"totals"`
 	// Queues are the queue figures of each kind of instance (the gateway,
 	// each service, the data proxy, the shard nodes), over the measured
 	// part of the run; a backend that cannot count them leaves this empty.
 	Queues []QueueCounts `json:"queues,omitempty"`
+	// Scaling is the record of scale actions and autoscalers, for a run
+	// that has any.
+	Scaling *Scaling `json:"scaling,omitempty"`
 	// Engine holds backend counters such as simulated events (deterministic).
 	Engine map[string]int64 `json:"engine,omitempty"`
 	// Measures and Verdicts are computed from the rest by Analyze.
@@ -115,6 +121,16 @@ type QueueCounts struct {
 	BusyThreadNS int64 `json:"busy_thread_ns"`
 }
 
+// CommandInfo is one command of the scenario: what it is called, its
+// share of the traffic, priority, kind (read, write, mixed) and service.
+type CommandInfo struct {
+	Name     string  `json:"name"`
+	Share    float64 `json:"share"`
+	Priority string  `json:"priority"`
+	Kind     string  `json:"kind"`
+	Service  string  `json:"service"`
+}
+
 // SetInfo names a set and its city.
 type SetInfo struct {
 	Name string `json:"name"`
@@ -151,6 +167,11 @@ type FaultInfo struct {
 	Rerouted int64 `json:"rerouted_ns"`
 	// FailoverDone is when the last promotion or re-homing caused by the fault finished.
 	FailoverDone int64 `json:"failover_done_ns"`
+	// Isolated is, for a fault on machines in a run with resilience
+	// policies, the moment from which no call reached its machines until
+	// it ended (outlier ejection or breakers took them out of balancing);
+	// absent when calls kept reaching them.
+	Isolated *int64 `json:"isolated_ns,omitempty"`
 	// LostWrites are acknowledged writes lost by failovers the fault caused;
 	// LostSpanNS is the time between the oldest lost write and the failure.
 	LostWrites int64 `json:"lost_writes"`
@@ -179,6 +200,7 @@ const (
 	EvRehomed      = "rehomed"
 	EvWritesLost   = "writes-lost"
 	EvRecovered    = "recovered"
+	EvIsolated     = "isolated"
 )
 
 // Counts are offered requests and how they ended.
@@ -254,7 +276,9 @@ type Window struct {
 	ByPriority [NumPriorities]Counts `json:"by_priority"`
 	// ByCity is the window's counts by the users' city, every outcome
 	// included: they add up to Counts.
-	ByCity     []Counts   `json:"by_city"`
+	ByCity []Counts `json:"by_city"`
+	// ByCommand is the window's counts by command (with workload.commands).
+	ByCommand  []Counts   `json:"by_command,omitempty"`
 	SetsFailed []SetCount `json:"sets_failed,omitempty"`
 	// Attempts counts every attempt including retries; CrossRegion counts
 	// requests served outside their user's city.
@@ -283,7 +307,10 @@ type Totals struct {
 	CrossSet   int64                  `json:"cross_set"`
 	Latency    Latency                `json:"latency"`
 	LatencyBy  [NumPriorities]Latency `json:"latency_by_priority"`
-	Hist       string                 `json:"hist,omitempty"`
+	// ByCommand and LatencyByCommand are per command (with workload.commands).
+	ByCommand        []Counts  `json:"by_command,omitempty"`
+	LatencyByCommand []Latency `json:"latency_by_command,omitempty"`
+	Hist             string    `json:"hist,omitempty"`
 	// OtherLostWrites are acknowledged writes lost by failovers no fault
 	// is blamed for; OtherLostSpanNS is their longest span.
 	OtherLostWrites int64 `json:"other_lost_writes,omitempty"`
@@ -391,6 +418,9 @@ func (r *Result) check() error {
 	for i, w := range r.Windows {
 		if len(w.ByCity) != len(r.Cities) {
 			return fmt.Errorf("window %d has %d cities, the result %d", i, len(w.ByCity), len(r.Cities))
+		}
+		if len(w.ByCommand) != 0 && len(w.ByCommand) != len(r.Commands) {
+			return fmt.Errorf("window %d has %d commands, the result %d", i, len(w.ByCommand), len(r.Commands))
 		}
 		for _, s := range w.SetsFailed {
 			if s.Set < 0 || s.Set >= len(r.Sets) {

@@ -86,6 +86,7 @@ func (a *analysis) verdicts(m *Measures) []Verdict {
 			add(a.priorityVerdict(m, k, float64(t)))
 		}
 	}
+	a.commandVerdicts(m, add)
 	for _, key := range percentileKeys(slo.Latency) {
 		add(a.latencyVerdict(m, key, int64(slo.Latency[key])))
 	}
@@ -317,3 +318,54 @@ func shedVerdict(so *ShedOrder, window int64) Verdict {
 func priorityName(k int) string { return scenarios.PriorityNames[k] }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// CommandScope is the scope of a command's verdicts, for example
+// "command pay"; inside a fault, "command pay in lose shenzhen/a".
+func CommandScope(name string) string { return "command " + name }
+
+// commandVerdicts checks slo.commands, command by command in the order of
+// workload.commands: availability, availability in each fault, latency.
+func (a *analysis) commandVerdicts(m *Measures, add func(Verdict)) {
+	for ci, cm := range m.Commands {
+		o, ok := a.res.SLO.Commands[cm.Name]
+		if !ok {
+			continue
+		}
+		scope := CommandScope(cm.Name)
+		get := func(w *Window) *Counts {
+			if ci < len(w.ByCommand) {
+				return &w.ByCommand[ci]
+			}
+			return &Counts{}
+		}
+		if o.Availability > 0 {
+			v := pctVerdict("availability", scope, float64(o.Availability), cm.Availability)
+			a.worstWindow(&v, a.measured, get)
+			add(unmeasured(v, cm.Counts.Offered, "no request of this command was measured"))
+		}
+		if o.AvailabilityInFault > 0 {
+			if len(m.Faults) == 0 {
+				add(Verdict{SLO: "availability_in_fault", Scope: scope + " (no faults)", Target: "n/a", Measured: "n/a", Pass: true,
+					Detail: "the scenario has no faults"})
+			}
+			for fi := range m.Faults {
+				fm := &m.Faults[fi]
+				idx := a.overlapping(fm.Start, fm.End)
+				n := a.sumCommand(idx, ci)
+				v := pctVerdict("availability_in_fault", scope+" in "+a.faultScope(fi), float64(o.AvailabilityInFault), n.Availability())
+				v.WindowStart, v.WindowEnd = fm.Start, fm.End
+				if !v.Pass {
+					if w, low := a.worst(idx, get); w >= 0 {
+						v.Detail = "worst window from " + FormatTime(a.res.Windows[w].Start) + " at " + FormatPercent(low)
+					}
+				}
+				add(unmeasured(v, n.Offered, "no request of this command was measured during the fault"))
+			}
+		}
+		for _, key := range percentileKeys(o.Latency) {
+			q, _ := cm.Latency.Quantile(key)
+			v := latencyVerdict("latency "+key, scope, int64(o.Latency[key]), q)
+			add(unmeasured(v, cm.Latency.Count, "no successful request of this command was measured"))
+		}
+	}
+}

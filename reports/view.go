@@ -26,11 +26,18 @@ type view struct {
 	Faults     []faultRow
 	Timeline   []timelineRow
 	Priorities []countRow
-	Cities     []countRow
-	Sets       []countRow
-	Queues     []queueRow
-	Run        string // one line: seed, backend, duration...
-	Objective  string
+	// Commands are the per-command rows (with workload.commands).
+	Commands []commandRow
+	Cities   []countRow
+	Sets     []countRow
+	Queues   []queueRow
+	// Scaling summarizes the scaled components; Decisions and Changes
+	// count the autoscalers' decisions.
+	Scaling            []scalingRow
+	SetsAdded          []setAddedRow
+	Decisions, Changes int
+	Run                string // one line: seed, backend, duration...
+	Objective          string
 }
 
 type keyFigure struct{ Name, Value string }
@@ -53,6 +60,9 @@ type faultRow struct {
 	Index                                           int
 	Name, Kind, Target, Window, Availability, Worst string
 	Detection, Reroute, Failover, LostWrites        string
+	// Isolated is when no call reached the fault's machines any more (with
+	// resilience policies), or empty.
+	Isolated string
 	// RTO is the recovery time; RTOAt when it ended, or what it means when
 	// it equals the fault's length (RTONote).
 	RTO, RTOAt, RTONote string
@@ -74,6 +84,13 @@ type timelineRow struct{ T, Kind, Fault, Detail string }
 type queueRow struct {
 	Name, Instances, Threads, Utilization, Calls, Waited, MeanWait string
 	Rejected, Expired, Shed, Class                                 string
+}
+
+// commandRow is one command's figures: availability overall and in each
+// fault, what it lost by reason, and its latency.
+type commandRow struct {
+	Name, Priority, Kind, Service, Offered, Availability, InFaults  string
+	Shed, RateLimited, Timeout, Error, Unavailable, P50, P99, Class string
 }
 
 type countRow struct {
@@ -98,6 +115,10 @@ func newView(res *Result) *view {
 	v.Timeline = timeline(res)
 	v.Priorities, v.Cities, v.Sets = priorityRows(res), cityRows(res), setRows(res)
 	v.Queues = queueRows(res)
+	v.Commands = commandRows(res)
+	v.Scaling = scalingRows(res)
+	v.SetsAdded = setAddedRows(res)
+	v.Decisions, v.Changes = scalingDecisions(res)
 	return v
 }
 
@@ -221,7 +242,7 @@ func keyFigures(res *Result) []keyFigure {
 		shed = "violated in " + scenarios.Quantity(m.ShedOrder.Violations, "window") + ": " + m.ShedOrder.Detail
 	}
 	c := &res.Cost
-	return []keyFigure{
+	key := []keyFigure{
 		{"Availability", FormatPercent(m.Availability)},
 		{"Availability outside faults", FormatPercent(m.AvailabilitySteady)},
 		{"Availability by priority", strings.Join(pri, " · ")},
@@ -237,6 +258,15 @@ func keyFigures(res *Result) []keyFigure {
 		{"Cost", strings.Join([]string{scenarios.Quantity(c.Machines, "machine"), scenarios.Quantity(c.Cores, "core"),
 			scenarios.Quantity(c.Sets, "set"), scenarios.Quantity(c.Instances, "instance"), scenarios.Quantity(c.Shards, "shard")}, ", ")},
 	}
+	if len(m.Commands) == 0 {
+		return key
+	}
+	var cmds []string
+	for _, cm := range m.Commands {
+		cmds = append(cmds, cm.Name+" "+FormatPercent(cm.Availability))
+	}
+	// after the availability by priority
+	return append(key[:3], append([]keyFigure{{"Availability by command", strings.Join(cmds, " · ")}}, key[3:]...)...)
 }
 
 // groupDigits writes n with thin separators every three digits: 1,234,567.
@@ -284,6 +314,11 @@ func newFaultRow(res *Result, i int) faultRow {
 	}
 	if fm.LostWrites > 0 {
 		r.LostWrites += " over " + FormatLatency(fm.LostSpanNS)
+	}
+	if fm.Isolation != nil {
+		r.Isolated = "+" + FormatLatency(*fm.Isolation)
+	} else if res.anyIsolated() {
+		r.Isolated = "—"
 	}
 	if fm.WorstWindow >= 0 {
 		r.Worst = FormatPercent(fm.WorstAvailability) + " at " + FormatTime(fm.WorstWindow)
@@ -380,3 +415,46 @@ func setRows(res *Result) []countRow {
 	}
 	return out
 }
+
+func commandRows(res *Result) []commandRow {
+	m := res.Measures
+	var out []commandRow
+	for i, c := range m.Commands {
+		n := &c.Counts
+		r := commandRow{Name: c.Name, Priority: c.Priority, Kind: c.Kind, Service: c.Service,
+			Offered: groupDigits(n.Offered), Availability: FormatPercent(c.Availability),
+			Shed: groupDigits(n.Outcomes[Shed]), RateLimited: groupDigits(n.Outcomes[RateLimited]),
+			Timeout: groupDigits(n.Outcomes[Timeout]), Error: groupDigits(n.Outcomes[Failed]),
+			Unavailable: groupDigits(n.Outcomes[Unavailable]),
+			P50:         FormatLatency(c.Latency.P50), P99: FormatLatency(c.Latency.P99), Class: "pass"}
+		if n.Offered > 0 && c.Availability < m.AvailabilityObjective {
+			r.Class = "fail"
+		}
+		var in []string
+		for fi := range m.Faults {
+			if i < len(m.Faults[fi].ByCommand) {
+				in = append(in, m.Faults[fi].Name+" "+FormatPercent(m.Faults[fi].ByCommand[i]))
+			}
+		}
+		r.InFaults = strings.Join(in, " · ")
+		if r.InFaults == "" {
+			r.InFaults = "—"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// anyIsolated reports whether some fault of res has an isolation
+// milestone: the fault tables then show the column.
+func (r *Result) anyIsolated() bool {
+	for _, f := range r.Faults {
+		if f.Isolated != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// AnyIsolated is anyIsolated for the templates.
+func (v *view) AnyIsolated() bool { return v.Res.anyIsolated() }

@@ -285,6 +285,12 @@ func WriteSummary(w io.Writer, res *Result, dir string, verbose bool) error {
 		}
 		fmt.Fprintf(&b, "  fault %q: availability %s, detected %s, RTO %s, lost writes %s\n", f.Name, f.Availability, f.Detection, rto, f.LostWrites)
 	}
+	for _, s := range v.Scaling {
+		fmt.Fprintf(&b, "  scaled %s: %s at start, peak %s, %s at end; %s instance-hours (%s without scaling)\n", s.Name, s.Start, s.Peak, s.End, s.Hours, s.Static)
+	}
+	for _, s := range v.SetsAdded {
+		fmt.Fprintf(&b, "  set %s: routed at %s, users moved %s, keys copied %s in %s, requests forwarded %s\n", s.Set, s.Routed, s.Moved, s.Keys, s.Copy, s.Forwarded)
+	}
 	if dir != "" {
 		fmt.Fprintf(&b, "  report: %s\n", filepath.Join(dir, FileHTML))
 	}

@@ -20,7 +20,11 @@ const MaxInFlight = 1_000_000
 // way. The simulator keeps a request's measures open that long.
 func RequestLifetime(s *Scenario) time.Duration {
 	c := s.Workload.Client
-	return time.Duration(c.Retries+1)*c.Timeout.Std() + time.Duration(c.Retries)*c.Backoff.Max.Std() + time.Second
+	life := time.Duration(c.Retries+1)*c.Timeout.Std() + time.Duration(c.Retries)*c.Backoff.Max.Std()
+	for _, cm := range s.Workload.Commands {
+		life = max(life, time.Duration(cm.Retries+1)*cm.Timeout.Std()+time.Duration(cm.Retries)*c.Backoff.Max.Std())
+	}
+	return life + time.Second
 }
 
 // peakLoad is the highest offered rate a scenario reaches and what makes
@@ -112,6 +116,9 @@ func (v *validator) load() {
 	}
 	life := RequestLifetime(s)
 	inFlight := pk.rate * life.Seconds()
+	if r := s.Stack.Resilience; r != nil && r.Hedging != nil {
+		inFlight *= float64(max(r.Hedging.MaxAttempts, 1)) // hedges run side by side
+	}
 	switch {
 	case pk.rate > MaxRate:
 		v.errf(path, "the offered rate reaches %s (%s); at most %s is simulated", Rate(math.Round(pk.rate)), how, Rate(MaxRate))

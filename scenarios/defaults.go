@@ -44,6 +44,7 @@ func (s *Scenario) setDefaults() {
 		Shedding:  Shedding{Policy: "priority"},
 	}
 	s.Stack.Discovery = Discovery{Mode: "registry", Scope: "set"}
+	s.Scaling = Scaling{Startup: 30 * second, Grace: 30 * second, CopyRate: 1000}
 	s.Stack.Data = Data{
 		Mode: "sharded", Replicas: 3, Placement: "az", Replication: "async", Reads: "nearest",
 		Detection: 10 * second, Promotion: 5 * second,
@@ -71,6 +72,29 @@ func (c *City) setDefaults() {
 func (s *Service) setDefaults() {
 	s.Instances, s.Concurrency, s.Queue = 2, 16, 1000
 	s.ServiceTime = Dist{Dist: "exponential", Mean: 2 * ms}
+}
+
+func (b *Breaker) setDefaults() {
+	*b = Breaker{Level: "instance", ConsecutiveErrors: 10, ErrorRate: 0.5, Window: 100, MinCalls: 100, Sleep: minute, Probes: 10}
+}
+
+func (o *Outlier) setDefaults() {
+	*o = Outlier{ConsecutiveErrors: 5, ConsecutiveGatewayErrors: 5, Interval: 10 * second, BaseEjection: 30 * second,
+		MaxEjection: 0.1, Stdev: 1.9, MinHosts: 5, MinRequests: 100}
+}
+
+func (h *Hedging) setDefaults() { h.MaxAttempts = 2 }
+
+func (h *HealthCheck) setDefaults() {
+	*h = HealthCheck{Interval: 5 * second, Timeout: second, Unhealthy: 2, Healthy: 1}
+}
+
+func (c *Command) setDefaults() {
+	c.Priority, c.Kind = "normal", "mixed"
+}
+
+func (a *Autoscaler) setDefaults() {
+	*a = Autoscaler{Utilization: 0.70, Period: 15 * second, Tolerance: 0.10, Stabilization: 5 * minute, MaxStep: 4}
 }
 
 func (p *Proxy) setDefaults() {
@@ -132,6 +156,10 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 	if st.Gateway.Upstream == "" && len(st.Services) > 0 {
 		st.Gateway.Upstream = st.Services[0].Name
 	}
+	for i := range s.Scaling.Autoscale {
+		a := &s.Scaling.Autoscale[i]
+		fill(written, fmt.Sprintf("scaling.autoscale[%d].min", i), &a.Min, s.componentInstances(a.Service))
+	}
 	// Timeouts left out wait as long as the client; a written 0 is kept
 	// (and rejected by validation: a call needs a positive timeout).
 	fill(written, "stack.gateway.timeout", &st.Gateway.Timeout, s.Workload.Client.Timeout)
@@ -139,6 +167,13 @@ func (s *Scenario) finishDefaults(written func(path string) bool) {
 		for j := range st.Services[i].Calls {
 			fill(written, fmt.Sprintf("stack.services[%d].calls[%d].timeout", i, j), &st.Services[i].Calls[j].Timeout, s.Workload.Client.Timeout)
 		}
+	}
+	for i := range s.Workload.Commands {
+		c := &s.Workload.Commands[i]
+		p := fmt.Sprintf("workload.commands[%d]", i)
+		fill(written, p+".service", &c.Service, st.Gateway.Upstream)
+		fill(written, p+".timeout", &c.Timeout, s.Workload.Client.Timeout)
+		fill(written, p+".retries", &c.Retries, s.Workload.Client.Retries)
 	}
 }
 
@@ -254,6 +289,11 @@ func (s *Scenario) scaleShares() {
 	}
 	scale(&w.Mix.Read, &w.Mix.Write)
 	scale(&w.Priorities.High, &w.Priorities.Normal, &w.Priorities.Low)
+	cmds := make([]*Percent, len(w.Commands))
+	for i := range w.Commands {
+		cmds[i] = &w.Commands[i].Share
+	}
+	scale(cmds...)
 	cities := make([]*Percent, 0, len(w.Users.ByCity))
 	shares := make([]Percent, len(w.Users.ByCity))
 	for i, name := range sortedMapKeys(w.Users.ByCity) {
@@ -264,4 +304,18 @@ func (s *Scenario) scaleShares() {
 	for i, name := range sortedMapKeys(w.Users.ByCity) {
 		w.Users.ByCity[name] = shares[i]
 	}
+}
+
+// componentInstances is the instances per set of a service or of the
+// gateway (GatewayComponent) at the start; 0 for an unknown name.
+func (s *Scenario) componentInstances(name string) int {
+	if name == GatewayComponent {
+		return s.Stack.Gateway.Instances
+	}
+	for _, sv := range s.Stack.Services {
+		if sv.Name == name {
+			return sv.Instances
+		}
+	}
+	return 0
 }

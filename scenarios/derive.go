@@ -279,8 +279,48 @@ func formatValue(v reflect.Value) string {
 }
 
 // WithGranularity stripes the variant per city, az, rack or machine.
+//
+// Set names belong to a granularity, so a variant at another one keeps no
+// reserved set, adds none and drops the scale actions that target a set:
+// it compares the layouts as they start.
 func WithGranularity(g string) func(*Scenario) {
-	return func(s *Scenario) { s.Striping.Granularity = g }
+	return func(s *Scenario) {
+		if g == s.Striping.Granularity {
+			return
+		}
+		s.Striping.Granularity = g
+		s.Striping.Reserve, s.Scaling.Sets = nil, nil
+		kept := s.Scaling.Actions[:0:0]
+		for _, a := range s.Scaling.Actions {
+			if !strings.HasPrefix(a.Target, "set=") {
+				kept = append(kept, a)
+			}
+		}
+		s.Scaling.Actions = kept
+	}
+}
+
+// WithDataMode runs the variant's data layer in another mode (global,
+// sharded, proxy or none). The fields of the old mode are cleared, so the
+// new mode's defaults fill what the file did not give (shards 16, one
+// data proxy pair per set, the first city holding global primaries).
+func WithDataMode(mode string) func(*Scenario) {
+	return func(s *Scenario) {
+		d := &s.Stack.Data
+		if d.Mode == mode {
+			return
+		}
+		d.Mode = mode
+		if mode != "global" {
+			d.Primary = ""
+		}
+		if mode != "proxy" {
+			d.Proxy = nil
+		}
+		if mode != "global" && mode != "proxy" {
+			d.Shards = 0
+		}
+	}
 }
 
 // WithFaults replaces the fault timeline; no argument removes every fault.

@@ -30,7 +30,16 @@ func (p *Plan) Describe(w io.Writer) error {
 	}
 	fmt.Fprintln(tw, "\nSET\tCITY\tMACHINES\tINSTANCES")
 	roles := make([][RoleRegistry + 1]int, len(p.Sets))
+	slots, held := make([]int, len(p.Sets)), make([]int, len(p.Sets))
 	for _, in := range p.Instances {
+		if in.Reserve && !p.Sets[in.Set].Reserve {
+			if in.Role == RoleShard {
+				held[in.Set]++ // a copy of a reserved set's shard
+			} else {
+				slots[in.Set]++ // a scaling slot
+			}
+			continue
+		}
 		roles[in.Set][in.Role]++
 	}
 	for si, st := range p.Sets {
@@ -40,12 +49,56 @@ func (p *Plan) Describe(w io.Writer) error {
 				parts = append(parts, fmt.Sprintf("%d %s", n, r))
 			}
 		}
+		if slots[si] > 0 {
+			parts = append(parts, fmt.Sprintf("%s for scale-ups", Quantity(slots[si], "slot")))
+		}
+		if held[si] > 0 {
+			parts = append(parts, Quantity(held[si], "shard copy")+" of a reserved set")
+		}
+		if st.Reserve {
+			parts = append(parts, "reserved until added")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", st.Name, p.Cities[st.City].Name, len(st.Machines), strings.Join(parts, ", "))
 	}
 	p.describeShards(tw)
 	p.describeRegistries(tw)
 	p.describeFaults(tw)
+	p.describeScaling(tw)
 	return tw.Flush()
+}
+
+// describeScaling lists the scaled components with their slots per set,
+// the scale actions, the autoscalers and the sets added.
+func (p *Plan) describeScaling(tw io.Writer) {
+	sc := p.Scenario.Scaling
+	if len(p.ScaleGroups) == 0 && len(sc.Sets) == 0 {
+		return
+	}
+	fmt.Fprintf(tw, "\nscaling: startup %s, grace %s\n", sc.Startup, sc.Grace)
+	if len(p.ScaleGroups) > 0 {
+		fmt.Fprintln(tw, "COMPONENT\tAT START\tSLOTS PER SET")
+		for _, g := range p.ScaleGroups {
+			if g.Set == p.ScaleGroups[0].Set {
+				fmt.Fprintf(tw, "%s\t%d\t%d\n", p.ComponentName(g.Component), g.Initial, len(g.Instances))
+			}
+		}
+	}
+	for _, a := range p.ScaleActions {
+		to := fmt.Sprintf("to %d", a.To)
+		if a.To < 0 {
+			to = fmt.Sprintf("by %+d", a.By)
+		}
+		g := p.ScaleGroups[a.Groups[0]]
+		fmt.Fprintf(tw, "at %s: %s %s in %s\n", time.Duration(a.At), p.ComponentName(g.Component), to, Quantity(len(a.Groups), "set"))
+	}
+	for _, a := range p.Autoscalers {
+		s := a.Spec
+		fmt.Fprintf(tw, "autoscaler %s: %d to %d a set, target %s every %s, tolerance %s, stabilization %s, step %d\n",
+			s.Service, s.Min, s.Max, s.Utilization, s.Period, s.Tolerance, s.Stabilization, s.MaxStep)
+	}
+	for _, c := range sc.Sets {
+		fmt.Fprintf(tw, "at %s: add set %s (copy rate %s)\n", c.At, c.Add, sc.CopyRate)
+	}
 }
 
 func (p *Plan) describeShards(tw io.Writer) {

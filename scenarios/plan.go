@@ -27,10 +27,17 @@ type Plan struct {
 	// Registries are the discovery registries (registry mode only).
 	Registries []Registry
 	Services   []ServicePlan
+	// Commands are workload.commands resolved; empty without commands.
+	Commands []CommandPlan
 	// UserCities splits the user population: users [First, First+Count) live in City.
 	UserCities []UserRange
 	Faults     []faults.Planned
-	cityDelay  [][]Duration
+	// ScaleGroups are the deployments of the components scaling touches,
+	// one per component and set; ScaleActions and Autoscalers act on them.
+	ScaleGroups  []ScaleGroup
+	ScaleActions []PlannedScale
+	Autoscalers  []PlannedAutoscaler
+	cityDelay    [][]Duration
 }
 
 // PlannedCity is a city of the plan.
@@ -53,6 +60,8 @@ type PlannedMachine struct {
 	Name                string
 	City, AZ, Rack, Set int
 	Cores               int
+	// Reserve marks a machine of a reserved set.
+	Reserve bool
 }
 
 // Set is one stripe of the topology.
@@ -60,6 +69,9 @@ type Set struct {
 	Name     string
 	City     int
 	Machines []int // interleaved over the set's AZs and racks
+	// Reserve marks a set kept in reserve (striping.reserve): its
+	// instances run nothing until a scaling.sets entry adds it.
+	Reserve bool
 }
 
 // Role is what an instance runs.
@@ -85,6 +97,8 @@ type Instance struct {
 	Shard   int // RoleShard: index into Shards; else -1
 	Machine int
 	Set     int // the set of its machine
+	// Reserve marks a slot a scale-up may start: it runs nothing at the start.
+	Reserve bool
 }
 
 // Shard is one data shard with its copies.
@@ -119,9 +133,23 @@ const (
 
 // CallPlan is one downstream call.
 type CallPlan struct {
-	Kind    CallKind
-	Service int // CallService only
+	Kind     CallKind
+	Service  int // CallService only
+	Timeout  Duration
+	Fallback bool
+}
+
+// CommandPlan is one command of workload.commands, resolved.
+type CommandPlan struct {
+	Name     string
+	Share    float64
+	Priority int // index into PriorityNames
+	// Write is the probability that a data call of type request writes:
+	// 0 for read, 1 for write, workload.mix's write share for mixed.
+	Write   float64
+	Service int // index into Services
 	Timeout Duration
+	Retries int
 }
 
 // UserRange is the users of one city.
@@ -137,8 +165,10 @@ func NewPlan(f *File) *Plan {
 	p.copyTopology(t)
 	p.cityDelays()
 	p.placeStack(t)
+	p.planCommands(t)
 	p.placeShards(t)
 	p.placeRegistries(t)
+	p.placeReserve()
 	p.splitUsers()
 	p.resolveFaults(t)
 	return p
@@ -159,9 +189,16 @@ func (p *Plan) copyTopology(t *topoIndex) {
 		az := t.racks[m.Parent].Parent
 		p.Machines = append(p.Machines, PlannedMachine{Name: m.Name, Rack: m.Parent, AZ: az, City: t.azs[az].Parent, Set: t.setOf[i], Cores: m.Cores})
 	}
+	reserve := map[string]bool{}
+	for _, n := range s.Striping.Reserve {
+		reserve[n] = true
+	}
 	for i, st := range t.sets {
-		p.Sets = append(p.Sets, Set{Name: st.Name, City: st.Parent, Machines: st.Children})
+		p.Sets = append(p.Sets, Set{Name: st.Name, City: st.Parent, Machines: st.Children, Reserve: reserve[st.Name]})
 		p.Cities[st.Parent].Sets = append(p.Cities[st.Parent].Sets, i)
+		for _, m := range st.Children {
+			p.Machines[m].Reserve = reserve[st.Name]
+		}
 	}
 }
 
@@ -219,7 +256,7 @@ func (p *Plan) placeStack(t *topoIndex) {
 	for i, sv := range st.Services {
 		p.Services[i].Name = sv.Name
 		for _, c := range sv.Calls {
-			cp := CallPlan{Timeout: c.Timeout, Service: -1}
+			cp := CallPlan{Timeout: c.Timeout, Service: -1, Fallback: c.Fallback}
 			switch {
 			case c.Service != "":
 				cp.Kind, cp.Service = CallService, t.services[c.Service]
@@ -239,7 +276,7 @@ func (p *Plan) placeStack(t *topoIndex) {
 			for j := 0; j < n; j++ {
 				m := set.Machines[next%len(set.Machines)]
 				next++
-				p.Instances = append(p.Instances, Instance{Role: role, Service: svc, Shard: -1, Machine: m, Set: si})
+				p.Instances = append(p.Instances, Instance{Role: role, Service: svc, Shard: -1, Machine: m, Set: si, Reserve: set.Reserve})
 				if role == RoleService {
 					p.Services[svc].Instances = append(p.Services[svc].Instances, len(p.Instances)-1)
 				}
@@ -252,6 +289,25 @@ func (p *Plan) placeStack(t *topoIndex) {
 		if st.Data.Mode == "proxy" {
 			place(RoleProxy, -1, st.Data.Proxy.Instances)
 		}
+	}
+}
+
+func (p *Plan) planCommands(t *topoIndex) {
+	w := &p.Scenario.Workload
+	for _, c := range w.Commands {
+		cp := CommandPlan{Name: c.Name, Share: c.Share.Fraction(), Service: t.services[c.Service], Timeout: c.Timeout, Retries: c.Retries}
+		for k, n := range PriorityNames {
+			if n == c.Priority {
+				cp.Priority = k
+			}
+		}
+		switch c.Kind {
+		case "write":
+			cp.Write = 1
+		case "mixed":
+			cp.Write = w.Mix.Write.Fraction()
+		}
+		p.Commands = append(p.Commands, cp)
 	}
 }
 
@@ -278,13 +334,13 @@ func (p *Plan) placeShards(t *topoIndex) {
 	case "global":
 		sc, _ := faults.ParseScope(d.Primary)
 		ms, _ := t.machinesIn(sc)
-		primaries = cycle(p.interleaveMachines(ms), d.Shards)
+		primaries = cycle(p.interleaveMachines(p.inService(ms)), d.Shards)
 	case "proxy":
 		all := make([]int, len(p.Machines))
 		for i := range all {
 			all[i] = i
 		}
-		primaries = cycle(p.interleaveMachines(all), d.Shards)
+		primaries = cycle(p.interleaveMachines(p.inService(all)), d.Shards)
 	}
 	level := levelOf(d.Placement)
 	rs := p.newRings()
@@ -293,8 +349,9 @@ func (p *Plan) placeShards(t *topoIndex) {
 		if d.Mode == "sharded" {
 			sh.Set = si
 		}
+		res := d.Mode == "sharded" && p.Sets[si].Reserve
 		for _, m := range p.replicaMachines(t, rs, pm, level, d.Replicas, si) {
-			sh.Replicas = append(sh.Replicas, p.addInstance(Instance{Role: RoleShard, Service: -1, Shard: si, Machine: m}))
+			sh.Replicas = append(sh.Replicas, p.addInstance(Instance{Role: RoleShard, Service: -1, Shard: si, Machine: m, Reserve: res}))
 		}
 		p.Shards = append(p.Shards, sh)
 	}
@@ -435,6 +492,9 @@ func (p *Plan) replicaMachines(t *topoIndex, rs *rings, primary int, level fault
 				return out
 			}
 			m := g.at((j + rot) % g.len())
+			if p.Machines[m].Reserve {
+				continue // a reserved set holds only its own shard's primary
+			}
 			if d := t.ancestor(m, level); !used[d] {
 				used[d] = true
 				out = append(out, m)
@@ -454,7 +514,7 @@ func (p *Plan) placeRegistries(t *topoIndex) {
 	copies := func(ms []int) []int {
 		var out []int
 		for k := 0; k < d.Replicas && k < len(ms); k++ {
-			out = append(out, p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[k]}))
+			out = append(out, p.addInstance(Instance{Role: RoleRegistry, Service: -1, Shard: -1, Machine: ms[k], Reserve: p.Machines[ms[k]].Reserve}))
 		}
 		return out
 	}
@@ -466,6 +526,7 @@ func (p *Plan) placeRegistries(t *topoIndex) {
 	}
 	sc, _ := faults.ParseScope(d.Placement)
 	ms, _ := t.machinesIn(sc)
+	ms = p.inService(ms)
 	all := make([]int, len(p.Sets))
 	for i := range all {
 		all[i] = i
@@ -506,7 +567,46 @@ func (p *Plan) splitUsers() {
 // its set across runs and striping comparisons.
 func (p *Plan) HomeSet(city, user int) int {
 	sets := p.Cities[city].Sets
+	if p.Rehashed() {
+		return p.Rendezvous(sets, user, func(s int) bool { return !p.Sets[s].Reserve })
+	}
 	return sets[int(Mix64(uint64(user))%uint64(len(sets)))]
+}
+
+// Rehashed reports whether users are homed by rendezvous hashing: when
+// sets are reserved, added or removed.
+func (p *Plan) Rehashed() bool {
+	return len(p.Scenario.Striping.Reserve) > 0 || len(p.Scenario.Scaling.Sets) > 0
+}
+
+// Rendezvous is the set of sets in service (member) with the highest
+// weight for user: adding a set moves only the users whose highest weight
+// it has, about 1/(N+1) of them; -1 when no set is in service.
+func (p *Plan) Rendezvous(sets []int, user int, member func(int) bool) int {
+	best, bestW := -1, uint64(0)
+	for _, s := range sets {
+		if !member(s) {
+			continue
+		}
+		if w := Mix64(uint64(user)*0x9e3779b97f4a7c15 ^ uint64(s+1)*0xc2b2ae3d27d4eb4f); best < 0 || w > bestW {
+			best, bestW = s, w
+		}
+	}
+	return best
+}
+
+// inService drops the machines of reserved sets.
+func (p *Plan) inService(ms []int) []int {
+	if len(p.Scenario.Striping.Reserve) == 0 {
+		return ms
+	}
+	out := make([]int, 0, len(ms))
+	for _, m := range ms {
+		if !p.Machines[m].Reserve {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Mix64 is the splitmix64 finalizer, a good stable hash of an integer; the
@@ -626,9 +726,22 @@ func containsInt(sorted []int, x int) bool {
 	return i < len(sorted) && sorted[i] == x
 }
 
-// Summary is the one-line count of what a plan deploys.
+// Summary is the one-line count of what a plan deploys; instances kept
+// for scale-ups or reserved sets are counted apart.
 func (p *Plan) Summary() string {
+	n, held := 0, 0
+	for _, in := range p.Instances {
+		if in.Reserve {
+			held++
+		} else {
+			n++
+		}
+	}
+	inst := Quantity(n, "instance")
+	if held > 0 {
+		inst += fmt.Sprintf(" (+%d held for scaling)", held)
+	}
 	return fmt.Sprintf("%s, %s, %s (%s), %s, %s, %s", Quantity(len(p.Cities), "city"), Quantity(len(p.Machines), "machine"),
-		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, Quantity(len(p.Instances), "instance"),
+		Quantity(len(p.Sets), "set"), p.Scenario.Striping.Granularity, inst,
 		Quantity(len(p.Shards), "shard"), Quantity(len(p.Faults), "fault"))
 }

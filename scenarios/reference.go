@@ -70,6 +70,9 @@ func referenceSections() ([]refSection, error) {
 				if list {
 					sp += "[]"
 				}
+				if f.Type.Kind() == reflect.Map {
+					sp += ".NAME"
+				}
 				row.Type = fmt.Sprintf("%s, see [%s](#%s)", row.Type, sp, anchor(sp))
 				nested = append(nested, func() { walk(sp, sub) })
 			}
@@ -97,7 +100,7 @@ func referenceSections() ([]refSection, error) {
 // list of mappings), or nil for values and the unit types.
 func structOf(t reflect.Type) (reflect.Type, bool) {
 	list := false
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 		list = list || t.Kind() == reflect.Slice
 		t = t.Elem()
 	}
@@ -123,7 +126,7 @@ func fieldType(f reflect.StructField) string {
 	if len(enum) > 0 {
 		s += ": " + strings.Join(enum, ", ")
 	}
-	if f.Type == reflect.TypeFor[string]() && f.Name == "Kind" {
+	if f.Type == reflect.TypeFor[string]() && f.Name == "Kind" && len(enum) == 0 {
 		s += ": one of the [fault kinds](#fault-kinds)"
 	}
 	for _, part := range strings.Split(f.Tag.Get("jsonschema"), ",") {

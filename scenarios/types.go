@@ -21,6 +21,9 @@ type Scenario struct {
 	Workload Workload `yaml:"workload" json:"workload"`
 	// Faults is the timeline of injected faults.
 	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// Scaling is growth during the run, beside the faults: scale actions at
+	// fixed times, autoscalers, and sets added or removed.
+	Scaling Scaling `yaml:"scaling,omitempty" json:"scaling,omitempty"`
 	// SLO lists the objectives that become verdicts.
 	SLO SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
 }
@@ -101,6 +104,14 @@ type CityLatency struct {
 type Striping struct {
 	// Granularity of a set: city, az, rack or machine. Default az.
 	Granularity string `yaml:"granularity" json:"granularity" jsonschema:"enum=city,enum=az,enum=rack,enum=machine"`
+	// Reserve names sets whose machines the topology keeps in reserve:
+	// written like every other place, cut into sets the same way, but
+	// running nothing until a scaling.sets entry adds them. Every city
+	// keeps at least one set in service. With a reserve, a user's home set
+	// is chosen by rendezvous (highest random weight) hashing over the sets
+	// in service (also when scaling.sets removes one), so adding a set
+	// moves only the users that now belong to it.
+	Reserve []string `yaml:"reserve,omitempty" json:"reserve,omitempty"`
 }
 
 // Granularities lists the valid striping granularities, coarsest first.
@@ -118,6 +129,134 @@ type Stack struct {
 	Services []Service `yaml:"services" json:"services"`
 	// Data is the storage layer.
 	Data Data `yaml:"data" json:"data"`
+	// Resilience is the protection policies of the call path: circuit
+	// breakers, outlier ejection, panic and protection thresholds, hedged
+	// requests. Each is off unless written.
+	Resilience *Resilience `yaml:"resilience,omitempty" json:"resilience,omitempty"`
+}
+
+// Resilience holds the call path's protection policies. Breakers and
+// outlier ejection act on every call a gateway or service makes to a
+// service (not on data calls); hedging on the client's attempts. While any
+// policy is set the simulator settles no work ahead (every step is an
+// event), which is slower but exact by construction.
+type Resilience struct {
+	// Breaker is a circuit breaker in every caller (gateway or service
+	// instance) per target instance or per target service.
+	Breaker *Breaker `yaml:"breaker,omitempty" json:"breaker,omitempty"`
+	// Outlier is outlier ejection, with Envoy's semantics, done by the
+	// callers of each set together (the set's discovery view).
+	Outlier *Outlier `yaml:"outlier,omitempty" json:"outlier,omitempty"`
+	// Panic is Envoy's healthy panic threshold (mesh): when the share of
+	// a service's instances a caller sees as healthy (not dropped by
+	// discovery, not ejected) falls below it, the caller balances over all
+	// of them, dead ones included. Envoy's default is 50%; here 0 (off)
+	// unless written. It is a trap: after an AZ loss it sends traffic to
+	// the dead half.
+	Panic Percent `yaml:"panic,omitempty" json:"panic,omitempty"`
+	// Protection is Nacos's protection threshold (registry): when the
+	// share of a service's instances still registered falls below it, the
+	// registry returns every instance, expired ones included. Nacos's
+	// default is 0 (off). Like panic, it keeps traffic on dead instances.
+	Protection Percent `yaml:"protection,omitempty" json:"protection,omitempty"`
+	// SelfPreservation is Eureka's self-preservation (registry): while
+	// fewer than this share of a registry's registered instances renew
+	// their lease, it expires none, dead ones included. Eureka's renewal
+	// threshold is 85%; here 0 (off) unless written.
+	SelfPreservation Percent `yaml:"self_preservation,omitempty" json:"self_preservation,omitempty"`
+	// HealthCheck is active health checking by each set's callers, on top
+	// of what discovery tells them.
+	HealthCheck *HealthCheck `yaml:"health_check,omitempty" json:"health_check,omitempty"`
+	// Hedging sends extra attempts of a client request while the first is
+	// outstanding (gRPC's hedging policy).
+	Hedging *Hedging `yaml:"hedging,omitempty" json:"hedging,omitempty"`
+}
+
+// Breaker is a circuit breaker: closed, open, half-open. Closed, it opens
+// on consecutive errors, or when the error rate of the last window calls
+// (once min_calls were made) reaches error_rate. Open, it fails every call
+// at once with unavailable (a definite error) for sleep, then lets probes
+// calls through half-open: probes successes close it, any failure opens it
+// again. An error is a call that timed out or answered anything but OK.
+// Defaults are resilience4j's (window, min_calls, error_rate, sleep,
+// probes) and Polaris's (consecutive_errors).
+type Breaker struct {
+	// Level is instance (one breaker per caller and target instance; an
+	// open one steers the balancer to the other instances) or service
+	// (one per caller and target service; open, every call to the service
+	// fails fast). Default instance.
+	Level string `yaml:"level" json:"level" jsonschema:"enum=instance,enum=service"`
+	// ConsecutiveErrors opens the breaker after this many errors in a row; 0 turns it off. Default 10.
+	ConsecutiveErrors int `yaml:"consecutive_errors" json:"consecutive_errors" jsonschema:"minimum=0"`
+	// ErrorRate opens the breaker when this share of the last window calls failed; 0 turns it off. Default 50%.
+	ErrorRate Percent `yaml:"error_rate" json:"error_rate"`
+	// Window is how many of the latest calls the error rate is taken over. Default 100.
+	Window int `yaml:"window" json:"window" jsonschema:"minimum=1"`
+	// MinCalls is how many calls the window needs before the error rate counts. Default 100.
+	MinCalls int `yaml:"min_calls" json:"min_calls" jsonschema:"minimum=1"`
+	// Sleep is how long an open breaker fails calls before it lets probes through. Default 60s.
+	Sleep Duration `yaml:"sleep" json:"sleep"`
+	// Probes is how many calls a half-open breaker lets through; that many successes close it. Default 10.
+	Probes int `yaml:"probes" json:"probes" jsonschema:"minimum=1"`
+}
+
+// Outlier is outlier ejection with Envoy's semantics: a host is ejected
+// after consecutive errors or consecutive gateway errors (at once), or
+// when, at an interval check, its success rate is below the mean of the
+// service's hosts by stdev standard deviations; it stays out for
+// base_ejection times the number of times it was ejected, and never more
+// than max_ejection of a service's instances are out at once (at least
+// one may be). The defaults are Envoy's.
+type Outlier struct {
+	// ConsecutiveErrors ejects a host after this many errors in a row; 0 turns it off. Default 5.
+	ConsecutiveErrors int `yaml:"consecutive_errors" json:"consecutive_errors" jsonschema:"minimum=0"`
+	// ConsecutiveGatewayErrors ejects a host after this many calls in a
+	// row timed out (the caller gave up on them); 0 turns it off. Default 5.
+	ConsecutiveGatewayErrors int `yaml:"consecutive_gateway_errors" json:"consecutive_gateway_errors" jsonschema:"minimum=0"`
+	// Interval is how often success rates are checked and ejections end. Default 10s.
+	Interval Duration `yaml:"interval" json:"interval"`
+	// BaseEjection is the ejection time, multiplied by the number of times the host was ejected. Default 30s.
+	BaseEjection Duration `yaml:"base_ejection" json:"base_ejection"`
+	// MaxEjection is the largest share of a service's instances ejected at once. Default 10%.
+	MaxEjection Percent `yaml:"max_ejection" json:"max_ejection"`
+	// Stdev ejects, at an interval check, a host whose success rate is below
+	// the mean minus this many standard deviations; 0 turns it off. Default 1.9.
+	Stdev float64 `yaml:"stdev" json:"stdev" jsonschema:"minimum=0"`
+	// MinHosts is how many hosts of a service need min_requests calls in the interval for the success-rate check. Default 5.
+	MinHosts int `yaml:"min_hosts" json:"min_hosts" jsonschema:"minimum=1"`
+	// MinRequests is how many calls a host needs in the interval to count in the success-rate check. Default 100.
+	MinRequests int `yaml:"min_requests" json:"min_requests" jsonschema:"minimum=1"`
+}
+
+// HealthCheck is active health checking (Envoy's semantics and defaults):
+// every interval the callers of each set probe every instance they know;
+// a probe fails when the instance is down or cut off from them, or its
+// network round trip exceeds timeout (a slow machine still answers its
+// health checks). After unhealthy failures in a row the callers stop
+// balancing to it, after healthy successes in a row they start again.
+type HealthCheck struct {
+	// Interval is the time between two probes of an instance. Default 5s.
+	Interval Duration `yaml:"interval" json:"interval"`
+	// Timeout is how long a probe waits for its answer. Default 1s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Unhealthy is how many failed probes in a row mark an instance unhealthy. Default 2.
+	Unhealthy int `yaml:"unhealthy" json:"unhealthy" jsonschema:"minimum=1"`
+	// Healthy is how many successful probes in a row mark it healthy again. Default 1.
+	Healthy int `yaml:"healthy" json:"healthy" jsonschema:"minimum=1"`
+}
+
+// Hedging is gRPC's hedging policy at the client: while an attempt is
+// outstanding, another is sent every delay, up to max_attempts in all;
+// the first OK answer wins and the client stops waiting for the others,
+// whose work already running at the servers is not cancelled (servers do
+// not learn that callers left). A hedge spends a token of
+// workload.client.retry_budget, the same bucket as retries (gRPC
+// throttles retries and hedges together), and is counted as an attempt.
+type Hedging struct {
+	// Delay is how long after an attempt is sent, with no answer yet, the next one goes.
+	Delay Duration `yaml:"delay" json:"delay" jsonschema:"required"`
+	// MaxAttempts is the most attempts of one request, the first included. Default 2.
+	MaxAttempts int `yaml:"max_attempts" json:"max_attempts" jsonschema:"minimum=2,maximum=5"`
 }
 
 // Access is the regional access layer (DNS or anycast entry plus an in-city
@@ -270,6 +409,10 @@ type Call struct {
 	// Timeout is how long the caller waits; a written value must be
 	// positive. Default: the client timeout.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Fallback makes a failed call (an error, a timeout, no instance, an
+	// open breaker) not fail the request: the caller falls back (a cached
+	// or default answer) and goes on with its next call. Default false.
+	Fallback bool `yaml:"fallback,omitempty" json:"fallback,omitempty"`
 }
 
 // Dist is a service-time distribution. A bare duration ("2ms") means
@@ -361,6 +504,41 @@ type Workload struct {
 	Priorities Priorities `yaml:"priorities" json:"priorities"`
 	// Client is the client's timeout and retry policy.
 	Client Client `yaml:"client" json:"client"`
+	// Commands are the named client commands the gateway maps to services,
+	// each with its share of the traffic, priority and kind; their shares
+	// sum to 100% (within 0.1%, then scaled to it exactly). Without
+	// commands every request goes to gateway.upstream with a priority
+	// drawn from priorities and a read or write from mix, which is the
+	// same as one command per priority class, of kind mixed, to
+	// gateway.upstream. With commands, priorities does not apply, and mix
+	// only to commands of kind mixed.
+	Commands []Command `yaml:"commands,omitempty" json:"commands,omitempty"`
+}
+
+// Command is one client command: the gateway routes it to its service and
+// admits it by its priority (rate limit and shedding); its kind decides
+// whether its data calls read (the nearest copy) or write (the primary).
+type Command struct {
+	// Name of the command, unique; reports and slo.commands use it.
+	Name string `yaml:"name" json:"name" jsonschema:"required"`
+	// Share is the command's share of the offered requests.
+	Share Percent `yaml:"share" json:"share" jsonschema:"required"`
+	// Priority is the class the gateway's rate limit and shedding apply:
+	// high, normal or low. Default normal.
+	Priority string `yaml:"priority" json:"priority" jsonschema:"enum=high,enum=normal,enum=low"`
+	// Kind is read (every data call of type request reads), write (every
+	// one writes) or mixed (reads or writes by workload.mix). A read
+	// command may not reach a call of type write. Default mixed.
+	Kind string `yaml:"kind" json:"kind" jsonschema:"enum=read,enum=write,enum=mixed"`
+	// Service is the service the gateway sends the command to, in the
+	// user's set (discovery scope as for any call). Default: gateway.upstream.
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	// Timeout is the client's timeout of one attempt of this command.
+	// Default: workload.client.timeout.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Retries is the client's retries of this command after its first
+	// attempt (backoff, budget and retry_on as in workload.client). Default: workload.client.retries.
+	Retries int `yaml:"retries,omitempty" json:"retries,omitempty" jsonschema:"minimum=0,maximum=10"`
 }
 
 // Profile is a multiplier over time applied to workload.rate; the requests
@@ -492,6 +670,108 @@ type Fault struct {
 	Factor float64 `yaml:"factor,omitempty" json:"factor,omitempty"`
 }
 
+// Scaling changes the number of instances of a service or of the gateway
+// during the run. Each set has its own deployment of every component, so a
+// count is per set. Instances a scale-up may start are placed in advance,
+// continuing the round-robin over the set's machines; they run nothing
+// until started.
+type Scaling struct {
+	// Startup is how long a new instance takes from the decision to start it
+	// until it is ready (scheduling, boot, readiness checks). Then it
+	// registers in discovery, so callers see it after their next cache
+	// refresh (registry) or the propagation delay (mesh), and a new gateway
+	// after the access layer's rehome_delay. Default 30s.
+	Startup Duration `yaml:"startup" json:"startup"`
+	// Grace is how long a removed instance drains: it leaves discovery at
+	// once (a gateway, the access layer's view rehome_delay later), keeps
+	// serving the calls that still reach it and finishes what it holds, and
+	// stops when the grace ends; work still there then is lost. A grace
+	// longer than the callers' refresh (or propagation, or rehome_delay)
+	// plus their longest call drains without a failed request. Default 30s.
+	Grace Duration `yaml:"grace" json:"grace"`
+	// Actions are scale actions at fixed times.
+	Actions []ScaleAction `yaml:"actions,omitempty" json:"actions,omitempty"`
+	// Autoscale lists autoscalers, at most one per service and one for the gateway.
+	Autoscale []Autoscaler `yaml:"autoscale,omitempty" json:"autoscale,omitempty"`
+	// Sets adds reserved sets (striping.reserve) or removes sets in service during the run.
+	Sets []SetChange `yaml:"sets,omitempty" json:"sets,omitempty"`
+	// CopyRate is how fast keys (users' data) move to an added set's shard
+	// under data.mode sharded. Default 1k/s.
+	CopyRate Rate `yaml:"copy_rate" json:"copy_rate"`
+}
+
+// SetChange adds a reserved set or removes a set in service. An added
+// set's instances start at once and are ready startup later; the access
+// layer routes to its gateways rehome_delay after that, and from then the
+// users whose rendezvous hash now picks it are homed there. Under
+// data.mode sharded the set's own shard then receives those users' keys
+// at scaling.copy_rate, in hash order; until a user's key is copied its
+// data operations are forwarded to the shard that held it (a cross-set
+// call, counted in the result). A proxy or global data layer moves
+// nothing: keys are placed independently of sets. Removing is the
+// reverse: the set's gateways leave the access layer at once, its users
+// move to their next sets rehome_delay later, its shard's keys are copied
+// out meanwhile forwarding as above, and its instances stop grace after
+// the copy ends.
+type SetChange struct {
+	// At is when the set is added or removed, from the start of the run.
+	At Duration `yaml:"at" json:"at" jsonschema:"required"`
+	// Add names a reserved set (striping.reserve); exclusive with remove.
+	Add string `yaml:"add,omitempty" json:"add,omitempty"`
+	// Remove names a set in service at that time; exclusive with add.
+	Remove string `yaml:"remove,omitempty" json:"remove,omitempty"`
+}
+
+// ScaleAction sets or changes the instance count of one component in the
+// target sets at a time. An instance started by it is ready startup later;
+// scaling down cancels instances still starting first (newest first), then
+// drains ready ones (the last placed first).
+type ScaleAction struct {
+	// At is when the action is taken, from the start of the run.
+	At Duration `yaml:"at" json:"at" jsonschema:"required"`
+	// Service names the service scaled, or gateway for the gateway.
+	Service string `yaml:"service" json:"service" jsonschema:"required"`
+	// Target is the sets scaled: set=NAME, city=NAME (every set of the
+	// city) or absent for every set.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// To sets the count per target set (0 or more); exclusive with by.
+	To int `yaml:"to,omitempty" json:"to,omitempty" jsonschema:"minimum=0"`
+	// By adds (+N) or removes (-N) instances in every target set, not going
+	// below 0; exclusive with to.
+	By int `yaml:"by,omitempty" json:"by,omitempty"`
+}
+
+// Autoscaler is a horizontal autoscaler following the Kubernetes HPA
+// algorithm, run independently in every set. Every period it measures the
+// utilization of the set's ready instances (busy threads over concurrency,
+// averaged over the period; instances not ready do not count) and
+// recommends ceil(ready x utilization / utilization target), or no change
+// while utilization / target is within tolerance of 1. A scale-down goes
+// only to the highest recommendation of the stabilization window; the
+// result is kept within min and max and moves by at most max_step.
+type Autoscaler struct {
+	// Service names the service scaled, or gateway for the gateway.
+	Service string `yaml:"service" json:"service" jsonschema:"required"`
+	// Min is the fewest instances per set. Default: the component's instances.
+	Min int `yaml:"min" json:"min" jsonschema:"minimum=1"`
+	// Max is the most instances per set; at least min.
+	Max int `yaml:"max" json:"max" jsonschema:"required,minimum=1"`
+	// Utilization is the target utilization (busy threads over concurrency). Default 70%.
+	Utilization Percent `yaml:"utilization" json:"utilization"`
+	// Period is how often the autoscaler decides. Default 15s.
+	Period Duration `yaml:"period" json:"period"`
+	// Tolerance is how far utilization / target may be from 1 without a change. Default 10%.
+	Tolerance Percent `yaml:"tolerance" json:"tolerance"`
+	// Stabilization is the window whose highest recommendation a scale-down
+	// may not go below. Default 5m.
+	Stabilization Duration `yaml:"stabilization" json:"stabilization"`
+	// MaxStep is the most instances added or removed per set in one decision. Default 4.
+	MaxStep int `yaml:"max_step" json:"max_step" jsonschema:"minimum=1"`
+}
+
+// GatewayComponent is the name a scale action or an autoscaler gives the gateway.
+const GatewayComponent = "gateway"
+
 // SLO is the set of objectives that become verdicts. An absent field is not checked.
 type SLO struct {
 	// Availability is the least share of requests served, outside warm-up.
@@ -511,8 +791,21 @@ type SLO struct {
 	RPO Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
 	// LostWrites caps the count of acknowledged writes lost (use with any value, 0 included, by setting it).
 	LostWrites *int64 `yaml:"lost_writes,omitempty" json:"lost_writes,omitempty" jsonschema:"minimum=0"`
-	// ShedOrder requires that lower priorities lose availability first.
+	// ShedOrder requires that lower priorities lose availability first;
+	// with workload.commands, the priorities are the commands'.
 	ShedOrder bool `yaml:"shed_order,omitempty" json:"shed_order,omitempty"`
+	// Commands are objectives of one command each, keyed by its name.
+	Commands map[string]CommandSLO `yaml:"commands,omitempty" json:"commands,omitempty"`
+}
+
+// CommandSLO is the objectives of one command of workload.commands.
+type CommandSLO struct {
+	// Availability is the least share of the command's requests served, outside warm-up.
+	Availability Percent `yaml:"availability,omitempty" json:"availability,omitempty"`
+	// AvailabilityInFault is the least share of the command's requests served inside each fault window.
+	AvailabilityInFault Percent `yaml:"availability_in_fault,omitempty" json:"availability_in_fault,omitempty"`
+	// Latency caps percentiles of the command's latency over the run: p50, p90, p95, p99, p99.9.
+	Latency map[string]Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
 }
 
 // PriorityNames lists the priority classes, highest first; indexes into

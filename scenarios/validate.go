@@ -115,9 +115,11 @@ func (f *File) validate() ErrorList {
 	v.discovery()
 	v.services()
 	v.data()
+	v.resilience()
 	v.instances()
 	v.workload()
 	v.faults()
+	v.scaling()
 	v.load()
 	v.slo()
 	return v.errs
@@ -515,6 +517,13 @@ func (v *validator) instances() {
 	if st.Data.Mode == "proxy" && st.Data.Proxy != nil {
 		per += int64(max(st.Data.Proxy.Instances, 0))
 	}
+	for _, c := range v.s.scaled() {
+		name := GatewayComponent
+		if c >= 0 {
+			name = st.Services[c].Name
+		}
+		per += int64(max(v.s.scaleSlots(name)-v.s.componentInstances(name), 0))
+	}
 	total := per * int64(len(v.topo.sets))
 	if st.Data.Mode != "none" {
 		total += int64(max(v.topo.shards, 0)) * int64(max(st.Data.Replicas, 0))
@@ -557,9 +566,10 @@ func (v *validator) workload() {
 	if s := w.Mix.Read + w.Mix.Write; !sumsToOne(float64(s)) {
 		v.errf("workload.mix", "read and write sum to %s, expected 100%% (within %s)", s, Percent(ShareTolerance))
 	}
-	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; !sumsToOne(float64(s)) {
+	if s := w.Priorities.High + w.Priorities.Normal + w.Priorities.Low; len(w.Commands) == 0 && !sumsToOne(float64(s)) {
 		v.errf("workload.priorities", "high, normal and low sum to %s, expected 100%% (within %s)", s, Percent(ShareTolerance))
 	}
+	v.commands()
 	if v.oneOf("workload.keys.distribution", w.Keys.Distribution, "uniform", "zipf") {
 		if w.Keys.Distribution == "uniform" {
 			v.notFor("workload.keys", "uniform", "distribution", "s")
@@ -767,6 +777,45 @@ func paramsOf(fl Fault) faults.Params {
 	}
 }
 
+// commandSLOs checks slo.commands: every key names a command, every
+// objective is a share up to 100% or a known percentile.
+func (v *validator) commandSLOs() {
+	cs := v.s.SLO.Commands
+	for _, k := range sortedMapKeys(cs) {
+		p := "slo.commands." + k
+		known := false
+		var names []string
+		for _, c := range v.s.Workload.Commands {
+			known = known || c.Name == k
+			names = append(names, c.Name)
+		}
+		if !known {
+			if len(names) == 0 {
+				v.keyErrf(p, "unknown command %q: workload.commands is empty", k)
+			} else {
+				v.keyErrf(p, "unknown command %q; known: %s", k, strings.Join(names, ", "))
+			}
+			continue
+		}
+		o := cs[k]
+		for _, f := range []struct {
+			n string
+			p Percent
+		}{{"availability", o.Availability}, {"availability_in_fault", o.AvailabilityInFault}} {
+			if f.p > 1 {
+				v.errf(p+"."+f.n, "expected at most 100%%, got %s", f.p)
+			}
+		}
+		for _, q := range sortedMapKeys(o.Latency) {
+			if _, ok := Percentiles[q]; !ok {
+				v.keyErrf(p+".latency."+q, "unknown percentile %q; expected p50, p90, p95, p99 or p99.9", q)
+			} else if o.Latency[q] <= 0 {
+				v.errf(p+".latency."+q, "expected a positive duration")
+			}
+		}
+	}
+}
+
 func sortedMapKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -774,6 +823,208 @@ func sortedMapKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// resilience checks stack.resilience: each policy's fields, and that the
+// thresholds of a discovery mode are not set under the other.
+func (v *validator) resilience() {
+	r := v.s.Stack.Resilience
+	if r == nil {
+		return
+	}
+	p := "stack.resilience"
+	if b := r.Breaker; b != nil {
+		bp := p + ".breaker"
+		v.oneOf(bp+".level", b.Level, "instance", "service")
+		if b.ConsecutiveErrors < 0 {
+			v.errf(bp+".consecutive_errors", "expected 0 or more")
+		}
+		if b.ErrorRate > 1 {
+			v.errf(bp+".error_rate", "expected at most 100%%, got %s", b.ErrorRate)
+		}
+		if b.ConsecutiveErrors == 0 && b.ErrorRate == 0 {
+			v.errf(bp, "a breaker that opens on nothing: set consecutive_errors or error_rate above 0")
+		}
+		v.positive(bp+".window", b.Window)
+		v.positive(bp+".min_calls", b.MinCalls)
+		if b.MinCalls > b.Window && b.Window >= 1 {
+			v.errf(bp+".min_calls", "expected at most the window (%d calls), got %d", b.Window, b.MinCalls)
+		}
+		if b.Sleep <= 0 {
+			v.errf(bp+".sleep", "expected a positive duration")
+		}
+		v.positive(bp+".probes", b.Probes)
+	}
+	if o := r.Outlier; o != nil {
+		op := p + ".outlier"
+		for _, f := range []struct {
+			n string
+			x int
+		}{{"consecutive_errors", o.ConsecutiveErrors}, {"consecutive_gateway_errors", o.ConsecutiveGatewayErrors}} {
+			if f.x < 0 {
+				v.errf(op+"."+f.n, "expected 0 or more")
+			}
+		}
+		if o.ConsecutiveErrors == 0 && o.ConsecutiveGatewayErrors == 0 && o.Stdev == 0 {
+			v.errf(op, "outlier ejection that ejects nothing: set consecutive_errors, consecutive_gateway_errors or stdev above 0")
+		}
+		if o.Interval <= 0 {
+			v.errf(op+".interval", "expected a positive duration")
+		}
+		if o.BaseEjection <= 0 {
+			v.errf(op+".base_ejection", "expected a positive duration")
+		}
+		if o.MaxEjection <= 0 || o.MaxEjection > 1 {
+			v.errf(op+".max_ejection", "expected above 0%% and at most 100%%, got %s", o.MaxEjection)
+		}
+		if o.Stdev < 0 {
+			v.errf(op+".stdev", "expected 0 or more")
+		}
+		v.positive(op+".min_hosts", o.MinHosts)
+		v.positive(op+".min_requests", o.MinRequests)
+	}
+	mode := v.s.Stack.Discovery.Mode
+	if r.Panic != 0 {
+		if mode != "mesh" {
+			v.keyErrf(p+".panic", "panic applies when discovery.mode is mesh (registry mode has protection)")
+		} else if r.Panic < 0 || r.Panic > 1 {
+			v.errf(p+".panic", "expected at most 100%%, got %s", r.Panic)
+		}
+	}
+	if r.Protection != 0 {
+		if mode != "registry" {
+			v.keyErrf(p+".protection", "protection applies when discovery.mode is registry (mesh mode has panic)")
+		} else if r.Protection < 0 || r.Protection > 1 {
+			v.errf(p+".protection", "expected at most 100%%, got %s", r.Protection)
+		}
+	}
+	if r.SelfPreservation != 0 {
+		if mode != "registry" {
+			v.keyErrf(p+".self_preservation", "self_preservation applies when discovery.mode is registry")
+		} else if r.SelfPreservation < 0 || r.SelfPreservation > 1 {
+			v.errf(p+".self_preservation", "expected at most 100%%, got %s", r.SelfPreservation)
+		}
+	}
+	if h := r.HealthCheck; h != nil {
+		hp := p + ".health_check"
+		if h.Interval <= 0 {
+			v.errf(hp+".interval", "expected a positive duration")
+		}
+		if h.Timeout <= 0 {
+			v.errf(hp+".timeout", "expected a positive duration")
+		}
+		v.positive(hp+".unhealthy", h.Unhealthy)
+		v.positive(hp+".healthy", h.Healthy)
+	}
+	if h := r.Hedging; h != nil {
+		hp := p + ".hedging"
+		if h.Delay <= 0 {
+			v.errf(hp+".delay", "expected a positive duration")
+		} else if t := v.s.Workload.Client.Timeout; h.Delay >= t && t > 0 {
+			v.errf(hp+".delay", "a hedge after %s never goes: the attempt times out at %s (workload.client.timeout)", h.Delay, t)
+		}
+		if h.MaxAttempts < 2 || h.MaxAttempts > 5 {
+			v.errf(hp+".max_attempts", "expected 2 to 5 attempts, got %d", h.MaxAttempts)
+		}
+	}
+}
+
+// commands checks workload.commands: names, shares summing to 100%, the
+// priority, kind and service of each, that a read command reaches no
+// write call, and that the fields commands replace are not written too.
+func (v *validator) commands() {
+	w := v.s.Workload
+	if len(w.Commands) == 0 {
+		return
+	}
+	if v.f.written("workload.priorities") {
+		v.keyErrf("workload.priorities", "priorities does not apply when workload.commands is set: each command has its priority")
+	}
+	seen := map[string]bool{}
+	var sum Percent
+	mixed := false
+	for i, c := range w.Commands {
+		p := fmt.Sprintf("workload.commands[%d]", i)
+		if !validName(c.Name) {
+			v.errf(p+".name", "expected a name without '/', '=', ',' or spaces, got %q", c.Name)
+		} else if seen[c.Name] {
+			v.errf(p+".name", "command %q is listed twice", c.Name)
+		}
+		seen[c.Name] = true
+		if c.Share <= 0 || c.Share > 1 {
+			v.errf(p+".share", "expected a share above 0%% and at most 100%%, got %s", c.Share)
+		}
+		sum += c.Share
+		v.oneOf(p+".priority", c.Priority, PriorityNames[:]...)
+		if v.oneOf(p+".kind", c.Kind, "read", "write", "mixed") && c.Kind == "mixed" {
+			mixed = true
+		}
+		svc := v.service(c.Service)
+		if svc < 0 && !v.duplicateService() {
+			v.errf(p+".service", "unknown service %q", c.Service)
+		}
+		if c.Timeout <= 0 {
+			v.errf(p+".timeout", "expected a positive duration")
+		}
+		if c.Retries < 0 || c.Retries > 10 {
+			v.errf(p+".retries", "expected 0 to 10 retries, got %d", c.Retries)
+		}
+		if c.Kind == "read" && svc >= 0 {
+			if via := v.writeCall(svc, nil); via != "" {
+				v.errf(p+".kind", "command %q is read-only but its service %s writes (%s calls data: write)", c.Name, c.Service, via)
+			}
+		}
+	}
+	if !sumsToOne(float64(sum)) {
+		v.errf("workload.commands", "shares sum to %s, expected 100%% (within %s)", sum, Percent(ShareTolerance))
+	}
+	if !mixed && v.f.written("workload.mix") {
+		v.keyErrf("workload.mix", "mix does not apply when no command of workload.commands is of kind mixed")
+	}
+	v.commandLimits()
+}
+
+// commandLimits rejects a rate limit on a priority no command has: with
+// commands it could never apply.
+func (v *validator) commandLimits() {
+	rl := v.s.Stack.Gateway.RateLimit
+	for k, r := range [3]Rate{rl.High, rl.Normal, rl.Low} {
+		if r <= 0 {
+			continue
+		}
+		used := false
+		for _, c := range v.s.Workload.Commands {
+			used = used || c.Priority == PriorityNames[k]
+		}
+		if !used {
+			v.errf("stack.gateway.rate_limit."+PriorityNames[k], "no command of workload.commands has priority %s, so this limit never applies", PriorityNames[k])
+		}
+	}
+}
+
+// writeCall returns the service (of svc and those it calls) with a call of
+// type write, or "" when there is none; it skips cycles and unknown
+// services, which callGraph and call report.
+func (v *validator) writeCall(svc int, seen []bool) string {
+	ss := v.s.Stack.Services
+	if seen == nil {
+		seen = make([]bool, len(ss))
+	}
+	if seen[svc] {
+		return ""
+	}
+	seen[svc] = true
+	for _, c := range ss[svc].Calls {
+		if c.Data == "write" {
+			return ss[svc].Name
+		}
+		if j := v.service(c.Service); c.Service != "" && j >= 0 {
+			if via := v.writeCall(j, seen); via != "" {
+				return via
+			}
+		}
+	}
+	return ""
 }
 
 func (v *validator) slo() {
@@ -807,6 +1058,7 @@ func (v *validator) slo() {
 			}
 		}
 	}
+	v.commandSLOs()
 	if s.LostWrites != nil && *s.LostWrites < 0 {
 		v.errf("slo.lost_writes", "expected 0 or more")
 	}

@@ -35,7 +35,7 @@ var errorCases = []errCase{
 	{"invalid UTF-8", base + "name: \xff\n", "3:7", "", "YAML syntax: invalid leading UTF-8 octet"},
 	{"second document", base + "---\nrun: {}\n", "3:1", "", "holds one YAML document"},
 	{"not a mapping", "[1, 2]\n", "1:1", "", "expected a mapping of fields, got a list"},
-	{"unknown field", base + "colour: red\n", "3:1", "colour", `unknown field "colour"; expected one of: description, faults, name, run, slo, stack, striping, topology, workload`},
+	{"unknown field", base + "colour: red\n", "3:1", "colour", `unknown field "colour"; expected one of: description, faults, name, run, scaling, slo, stack, striping, topology, workload`},
 	{"unknown nested field", base + "run: {duraton: 5m}\n", "3:7", "run.duraton", `unknown field "duraton"; expected one of: duration, seed, warmup, window`},
 	{"duplicate field", base + "run: {seed: 1, seed: 2}\n", "3:16", "run.seed", `field "seed" is given twice`},
 	{"duplicate top-level field", base + "stack: {}\n", "3:1", "stack", `field "stack" is given twice`},
@@ -246,6 +246,78 @@ var errorCases = []errCase{
 	{"negative lost writes", base + "slo: {lost_writes: -1}\n", "3:20", "slo.lost_writes", "expected 0 or more"},
 	{"rpo without data", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], data: {mode: none}}\nslo: {rpo: 1s}\n", "3:6", "slo", "rpo and lost_writes need stack.data.mode other than none"},
 	{"rto without availability", base + "slo: {rto: 30s}\n", "3:12", "slo.rto", "rto measures the time until availability is back"},
+	// workload.commands (validate.go: commands, commandLimits, commandSLOs)
+	{"command unknown service", base + "workload: {commands: [{name: c, share: 100%, service: x}]}\n", "3:55", "workload.commands[0].service", `unknown service "x"`},
+	{"command shares", base + "workload: {commands: [{name: c, share: 60%}, {name: d, share: 30%}]}\n", "3:22", "workload.commands", "shares sum to 90%, expected 100%"},
+	{"command share zero", base + "workload: {commands: [{name: c, share: 100%}, {name: d, share: 0}]}\n", "3:64", "workload.commands[1].share", "expected a share above 0%"},
+	{"command priority", base + "workload: {commands: [{name: c, share: 100%, priority: urgent}]}\n", "3:56", "workload.commands[0].priority", `expected one of high, normal, low, got "urgent"`},
+	{"command kind", base + "workload: {commands: [{name: c, share: 100%, kind: delete}]}\n", "3:52", "workload.commands[0].kind", `expected one of read, write, mixed, got "delete"`},
+	{"command listed twice", base + "workload: {commands: [{name: c, share: 50%}, {name: c, share: 50%}]}\n", "3:53", "workload.commands[1].name", `command "c" is listed twice`},
+	{"command bad name", base + "workload: {commands: [{name: a/b, share: 100%}]}\n", "3:30", "workload.commands[0].name", "expected a name without"},
+	{"command timeout zero", base + "workload: {commands: [{name: c, share: 100%, timeout: 0}]}\n", "3:55", "workload.commands[0].timeout", "expected a positive duration"},
+	{"command retries", base + "workload: {commands: [{name: c, share: 100%, retries: 11}]}\n", "3:55", "workload.commands[0].retries", "expected 0 to 10 retries, got 11"},
+	{"priorities with commands", base + "workload: {priorities: {high: 100%}, commands: [{name: c, share: 100%}]}\n", "3:12", "workload.priorities", "priorities does not apply when workload.commands is set"},
+	{"mix without a mixed command", base + "workload: {mix: {read: 100%}, commands: [{name: c, share: 100%, kind: read}]}\n", "3:12", "workload.mix", "mix does not apply when no command"},
+	{"rate limit no command has", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], gateway: {rate_limit: {low: 1k/s}}}\nworkload: {commands: [{name: c, share: 100%, priority: high}]}\n", "2:60", "stack.gateway.rate_limit.low", "no command of workload.commands has priority low"},
+	{"read command writes", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, calls: [{service: t}]}, {name: t, calls: [{data: write}]}]}\nworkload: {commands: [{name: c, share: 100%, kind: read}]}\n", "3:52", "workload.commands[0].kind", `command "c" is read-only but its service s writes (t calls data: write)`},
+	{"slo unknown command", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {pay: {availability: 99%}}}\n", "4:18", "slo.commands.pay", `unknown command "pay"; known: c`},
+	{"slo command without commands", base + "slo: {commands: {pay: {availability: 99%}}}\n", "3:18", "slo.commands.pay", `unknown command "pay": workload.commands is empty`},
+	{"slo command percentile", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {c: {latency: {p42: 1s}}}}\n", "4:32", "slo.commands.c.latency.p42", `unknown percentile "p42"`},
+	{"slo command availability", base + "workload: {commands: [{name: c, share: 100%}]}\nslo: {commands: {c: {availability_in_fault: 101%}}}\n", "4:45", "slo.commands.c.availability_in_fault", "expected at most 100%"},
+	// stack.resilience (validate.go: resilience)
+	{"breaker level", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {level: host}}}\n", "2:62", "stack.resilience.breaker.level", `expected one of instance, service, got "host"`},
+	{"breaker opens on nothing", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {consecutive_errors: 0, error_rate: 0}}}\n", "2:54", "stack.resilience.breaker", "a breaker that opens on nothing"},
+	{"breaker min calls", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {window: 10, min_calls: 20}}}\n", "2:78", "stack.resilience.breaker.min_calls", "expected at most the window (10 calls), got 20"},
+	{"breaker sleep", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {sleep: 0}}}\n", "2:62", "stack.resilience.breaker.sleep", "expected a positive duration"},
+	{"outlier ejects nothing", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {outlier: {consecutive_errors: 0, consecutive_gateway_errors: 0, stdev: 0}}}\n", "2:54", "stack.resilience.outlier", "outlier ejection that ejects nothing"},
+	{"outlier max ejection", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {outlier: {max_ejection: 0}}}\n", "2:69", "stack.resilience.outlier.max_ejection", "expected above 0% and at most 100%"},
+	{"panic in registry mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {panic: 50%}}\n", "2:45", "stack.resilience.panic", "panic applies when discovery.mode is mesh"},
+	{"protection in mesh mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh}, resilience: {protection: 50%}}\n", "2:70", "stack.resilience.protection", "protection applies when discovery.mode is registry"},
+	{"hedge after the timeout", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 2s}}}\n", "2:62", "stack.resilience.hedging.delay", "a hedge after 2s never goes"},
+	{"self preservation in mesh mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh}, resilience: {self_preservation: 85%}}\n", "2:70", "stack.resilience.self_preservation", "self_preservation applies when discovery.mode is registry"},
+	{"health check interval", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {health_check: {interval: 0}}}\n", "2:70", "stack.resilience.health_check.interval", "expected a positive duration"},
+	{"hedge attempts", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 20ms, max_attempts: 9}}}\n", "2:82", "stack.resilience.hedging.max_attempts", "expected 2 to 5 attempts, got 9"},
+	// scaling (scaling.go)
+	{"scale action without at", base + "scaling: {actions: [{service: s, to: 3}]}\n", "3:21", "scaling.actions[0]", "a scale action needs at"},
+	{"scale action after the run", base + "scaling: {actions: [{at: 9m, service: s, to: 3}]}\n", "3:26", "scaling.actions[0].at", "outside the 5m0s run"},
+	{"scale action unknown service", base + "scaling: {actions: [{at: 1m, service: x, to: 3}]}\n", "3:39", "scaling.actions[0].service", `unknown service "x"; expected gateway or one of the services`},
+	{"scale action without service", base + "scaling: {actions: [{at: 1m, to: 3}]}\n", "3:21", "scaling.actions[0]", "a scale action needs service"},
+	{"scale action to and by", base + "scaling: {actions: [{at: 1m, service: s, to: 3, by: 1}]}\n", "3:49", "scaling.actions[0].by", "by does not apply with to"},
+	{"scale action neither to nor by", base + "scaling: {actions: [{at: 1m, service: s}]}\n", "3:21", "scaling.actions[0]", "needs to (a count per set) or by"},
+	{"scale action by zero", base + "scaling: {actions: [{at: 1m, service: s, by: 0}]}\n", "3:46", "scaling.actions[0].by", "expected +N or -N"},
+	{"scale action negative to", base + "scaling: {actions: [{at: 1m, service: s, to: -1}]}\n", "3:46", "scaling.actions[0].to", "expected 0 to"},
+	{"scale action huge to", base + "scaling: {actions: [{at: 1m, service: s, to: 2000000}]}\n", "3:46", "scaling.actions[0].to", "expected 0 to 1000000"},
+	{"scale action bad target kind", base + "scaling: {actions: [{at: 1m, service: s, to: 3, target: az=a/a}]}\n", "3:57", "scaling.actions[0].target", "expected set=NAME or city=NAME"},
+	{"scale action unknown set", base + "scaling: {actions: [{at: 1m, service: gateway, to: 3, target: set=a/z}]}\n", "3:63", "scaling.actions[0].target", `unknown set "a/z"`},
+	{"negative startup", base + "scaling: {startup: -1s}\n", "3:20", "scaling.startup", "expected a non-negative duration"},
+	{"negative grace", base + "scaling: {grace: -1s}\n", "3:18", "scaling.grace", "expected a non-negative duration"},
+	{"autoscaler without max", base + "scaling: {autoscale: [{service: s}]}\n", "3:23", "scaling.autoscale[0]", "an autoscaler needs max"},
+	{"autoscaler max below min", base + "scaling: {autoscale: [{service: s, min: 3, max: 2}]}\n", "3:49", "scaling.autoscale[0].max", "max 2 is below min 3"},
+	{"autoscaler max below default min", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s, instances: 4}]}\nscaling: {autoscale: [{service: s, max: 2}]}\n", "3:41", "scaling.autoscale[0].max", "max 2 is below min 4"},
+	{"autoscaler zero min", base + "scaling: {autoscale: [{service: s, min: 0, max: 2}]}\n", "3:41", "scaling.autoscale[0].min", "expected at least 1"},
+	{"autoscaler zero utilization", base + "scaling: {autoscale: [{service: s, max: 4, utilization: 0%}]}\n", "3:57", "scaling.autoscale[0].utilization", "expected a target above 0%"},
+	{"autoscaler utilization above 100%", base + "scaling: {autoscale: [{service: s, max: 4, utilization: 120%}]}\n", "3:57", "scaling.autoscale[0].utilization", "at most 100%"},
+	{"autoscaler zero period", base + "scaling: {autoscale: [{service: s, max: 4, period: 0}]}\n", "3:52", "scaling.autoscale[0].period", "expected a positive duration"},
+	{"autoscaler tolerance 100%", base + "scaling: {autoscale: [{service: s, max: 4, tolerance: 100%}]}\n", "3:55", "scaling.autoscale[0].tolerance", "below 100%"},
+	{"autoscaler negative stabilization", base + "scaling: {autoscale: [{service: s, max: 4, stabilization: -1m}]}\n", "3:59", "scaling.autoscale[0].stabilization", "expected a non-negative duration"},
+	{"autoscaler zero step", base + "scaling: {autoscale: [{service: s, max: 4, max_step: 0}]}\n", "3:54", "scaling.autoscale[0].max_step", "expected at least 1"},
+	{"two autoscalers", base + "scaling: {autoscale: [{service: s, max: 4}, {service: s, max: 3}]}\n", "3:55", "scaling.autoscale[1].service", "s already has an autoscaler"},
+	{"gateway ambiguous", "topology: {cities: [{name: a}]}\nstack: {services: [{name: gateway}]}\nscaling: {autoscale: [{service: gateway, max: 4}]}\n", "3:33", "scaling.autoscale[0].service", "gateway is ambiguous"},
+	{"reserve unknown set", base + "striping: {reserve: [a/x]}\n", "3:22", "striping.reserve[0]", `unknown set "a/x"`},
+	{"reserve twice", base + "striping: {reserve: [a/a, a/a]}\n", "3:27", "striping.reserve[1]", `set "a/a" is listed twice`},
+	{"reserve every set", base + "striping: {reserve: [a/a, a/b]}\n", "3:27", "striping.reserve[1]", "every set of city a is reserved"},
+	{"add a set not reserved", base + "scaling: {sets: [{at: 1m, add: a/a}]}\n", "3:32", "scaling.sets[0].add", `set "a/a" is not reserved`},
+	{"add a set twice", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 1m, add: a/b}, {at: 2m, add: a/b}]}\n", "4:52", "scaling.sets[1].add", `set "a/b" is already in service then`},
+	{"add a set without at", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{add: a/b}]}\n", "4:18", "scaling.sets[0]", "a set change needs at"},
+	{"add a set after the run", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 6m, add: a/b}]}\n", "4:23", "scaling.sets[0].at", "outside the 5m0s run"},
+	{"remove an unknown set", base + "scaling: {sets: [{at: 1m, remove: a/x}]}\n", "3:35", "scaling.sets[0].remove", `unknown set "a/x"`},
+	{"remove a reserved set", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 1m, remove: a/b}]}\n", "4:35", "scaling.sets[0].remove", `set "a/b" is not in service then`},
+	{"remove the last set", base + "scaling: {sets: [{at: 1m, remove: a/a}, {at: 2m, remove: a/b}]}\n", "3:58", "scaling.sets[1].remove", `set "a/b" is the last of city a in service`},
+	{"add and remove", base + "striping: {reserve: [a/b]}\nscaling: {sets: [{at: 1m, add: a/b, remove: a/a}]}\n", "4:37", "scaling.sets[0].remove", "remove does not apply with add"},
+	{"neither add nor remove", base + "scaling: {sets: [{at: 1m}]}\n", "3:18", "scaling.sets[0]", "needs add (a reserved set) or remove"},
+	{"zero copy rate", base + "scaling: {copy_rate: 0}\n", "3:22", "scaling.copy_rate", "expected a positive rate"},
+	{"global primary reserved", "topology: {cities: [{name: a}, {name: b}]}\nstack: {services: [{name: s}], data: {mode: global, primary: az=a/a}}\nstriping: {reserve: [a/a]}\n", "2:62", "stack.data.primary", "every machine of az=a/a is in a reserved set"},
+	{"scaling unknown field", base + "scaling: {autoscale: [{service: s, max: 4, target: 60%}]}\n", "3:44", "scaling.autoscale[0].target", `unknown field "target"`},
 }
 
 // aliasBomb merges each fault ten times into the next, so that nine
@@ -350,6 +422,23 @@ func TestSeveralErrors(t *testing.T) {
 			"test.yaml:9:31: stack.services[0].calls: calls form a cycle: s -> s",
 			"test.yaml:10:35: stack.services[1].instances: expected at least 1, got 0",
 		})
+	})
+}
+
+// TestScalingErrorsAtOnce: every problem of the scaling section is
+// reported together, in file order, with the rest of the file's.
+func TestScalingErrorsAtOnce(t *testing.T) {
+	src := base +
+		"striping: {reserve: [a/x]}\n" +
+		"scaling:\n" +
+		"  actions: [{at: 1m, service: nope, to: 3}]\n" +
+		"  autoscale: [{service: s, max: 4, utilization: 0%}]\n" +
+		"  sets: [{at: 1m, add: a/b}]\n"
+	checkErrors(t, src, []string{
+		"test.yaml:3:22: striping.reserve[0]: unknown set",
+		"test.yaml:5:31: scaling.actions[0].service: unknown service",
+		"test.yaml:6:49: scaling.autoscale[0].utilization: expected a target above 0%",
+		"test.yaml:7:24: scaling.sets[0].add: set \"a/b\" is not reserved",
 	})
 }
 

@@ -44,6 +44,9 @@ func (w *World) buildAccess() {
 	a.up = make([]int32, len(w.cities)*len(w.sets))
 	for c := range w.cities {
 		for o, g := range a.gws {
+			if w.insts[g].off {
+				continue // a scaling slot: seen once started
+			}
 			a.view[c*a.nGw+o], a.truth[c*a.nGw+o] = true, true
 			a.up[c*len(w.sets)+int(w.insts[g].set)]++
 		}
@@ -124,7 +127,7 @@ func (w *World) recheckAccess(gws []int32, cause int32) {
 			slot := c*a.nGw + int(a.ord[g])
 			m := w.insts[g].machine
 			ep := -1 - int32(c)
-			t := w.insts[g].alive(w) && w.reachable(ep, m) && w.reachable(m, ep)
+			t := w.listed(&w.insts[g]) && w.reachable(ep, m) && w.reachable(m, ep)
 			if t == a.truth[slot] {
 				continue
 			}
@@ -152,6 +155,9 @@ func (w *World) onAccess(slot int32, ver uint32, up bool) {
 	f := a.cause[slot]
 	if up {
 		*cnt++
+		if w.slotOf != nil {
+			w.slotSeen(g)
+		}
 		return
 	}
 	*cnt--

@@ -208,11 +208,12 @@ func (w *World) relayAhead(ri int32, t int64) bool {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[1]
 	gw := &w.insts[f.inst]
-	if !w.relayOK || len(w.links) > 0 || t >= w.faultNext || !f.waiting || f.inc != gw.inc || gw.q.len() > 0 {
+	cm := &w.cmds[r.cmd]
+	if !cm.relayOK || len(w.links) > 0 || t >= w.faultNext || !f.waiting || f.inc != gw.inc || gw.q.len() > 0 {
 		return false
 	}
 	delay, _ := w.transitJit(w.endpoint(r, 1), w.endpoint(r, 0), r.leafJit)
-	if t+delay >= r.start+w.clientTimeout {
+	if t+delay >= r.start+cm.timeout {
 		return false
 	}
 	seq := w.q.reserve() // the answer's event, should the hold be demoted

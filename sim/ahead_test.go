@@ -15,7 +15,7 @@ func runAhead(t *testing.T, p *scenarios.Plan, ahead bool) ([]byte, map[string]i
 	t.Helper()
 	seed := p.Scenario.Run.Seed
 	w := NewWorld(p, seed, reports.NewRecorder(p, seed, Backend, Horizon(p.Scenario)))
-	w.ahead = ahead
+	w.ahead = ahead && w.res == nil // resilience policies settle nothing ahead
 	w.RunUntil(w.stop)
 	res := w.Finish(false)
 	reports.Analyze(res)

@@ -8,10 +8,14 @@ import (
 
 // faultState is what the simulator remembers of a fault while it applies it.
 type faultState struct {
-	doneAt int64   // the last re-route it caused (access or discovery), or -1
-	procs  []int32 // instances it stopped at process level
-	link   *linkFault
-	regs   []int32
+	doneAt int64 // the last re-route it caused (access or discovery), or -1
+	// lastCall is the last time a call was sent to its machines while it
+	// lasted (with resilience policies), or -1
+	lastCall int64
+	isolated bool    // the isolation milestone is recorded
+	procs    []int32 // instances it stopped at process level
+	link     *linkFault
+	regs     []int32
 }
 
 func (w *World) buildFaults() {
@@ -28,6 +32,7 @@ func (w *World) faultStart(i int) {
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultStart, i, "%s starts", pf.Name)
+	w.isolationStart(i)
 	fi := int32(i)
 	switch pf.Kind {
 	case faults.MachineDown, faults.RackDown, faults.AZDown, faults.CityDown:
@@ -83,6 +88,7 @@ func (w *World) faultEnd(i int) {
 	pf := &w.plan.Faults[i]
 	fs := &w.faults[i]
 	w.rec.Event(w.now, reports.EvFaultEnd, i, "%s ends", pf.Name)
+	w.isolationEnd(i)
 	switch pf.Kind {
 	case faults.MachineDown, faults.RackDown, faults.AZDown, faults.CityDown:
 		for _, m := range pf.Machines {
@@ -164,7 +170,7 @@ func (w *World) machineDown(mi int32, fault int32) {
 	var gws []int32
 	for _, i := range m.insts {
 		in := &w.insts[i]
-		if in.procDown == 0 {
+		if in.procDown == 0 && !in.off {
 			in.fault = fault
 			w.instDown(i)
 		}
@@ -185,7 +191,7 @@ func (w *World) machineUp(mi int32) {
 	}
 	var gws []int32
 	for _, i := range m.insts {
-		if w.insts[i].procDown == 0 {
+		if w.insts[i].procDown == 0 && !w.insts[i].off {
 			w.instUp(i)
 		}
 		if w.insts[i].role == scenarios.RoleGateway {
@@ -229,6 +235,7 @@ func (w *World) instDown(i int32) {
 	in := &w.insts[i]
 	in.inc++
 	in.qc.busyNS += int64(in.busy) * w.clip(w.now) // its threads are freed
+	in.qc.busyAll += int64(in.busy) * w.now
 	in.busy = 0
 	in.gwTimer = false
 	in.diedAt = w.now
@@ -247,6 +254,9 @@ func (w *World) instUp(i int32) {
 	in := &w.insts[i]
 	in.inc++
 	in.busy = 0
+	if w.slotOf != nil && w.slotOf[i] >= 0 {
+		w.slots[w.slotOf[i]].since = w.now // the autoscaler measures it from a whole period on
+	}
 	switch in.role {
 	case scenarios.RoleShard:
 		w.shardNodeUp(i)

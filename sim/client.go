@@ -37,7 +37,7 @@ func (w *World) buildCities() {
 			users:  newStream(w.seed, draw.StreamUsers+uint64(i)),
 			client: newStream(w.seed, draw.StreamClient+uint64(i)),
 		}
-		c.reqs = draw.NewRequests(&s.Workload, ur.Count)
+		c.reqs = draw.NewRequests(&s.Workload, ur.Count, p.Commands)
 		c.rate = float64(s.Workload.Rate) * c.share
 		budget := s.Workload.Client.RetryBudget.Fraction()
 		c.budget = budget
@@ -62,20 +62,25 @@ func sortByDelay(xs []int32, d func(int32) int64) {
 
 func (w *World) newRequest(ci int32) {
 	c := &w.cities[ci]
-	local, prio, write := c.reqs.Next(c.users)
+	local, prio, write, cmd := c.reqs.Next(c.users)
 	user := c.first + int32(local)
 	ri := w.reqs.get()
 	r := &w.reqs.recs[ri]
-	r.city, r.user, r.prio, r.write = int16(ci), user, uint8(prio), write
-	r.home = int32(w.plan.HomeSet(int(ci), int(user)))
+	r.city, r.user, r.prio, r.write, r.cmd = int16(ci), user, uint8(prio), write, uint8(cmd)
+	r.home = w.homeOf(ci, user)
 	switch {
 	case w.sharded:
-		r.shard = r.home
+		r.shard = w.dataSet(ci, user, r.home)
 	case len(w.shards) > 0:
 		r.shard = int32(w.plan.ShardOf(int(ci), int(user)))
 	}
 	r.send, r.attempt, r.refs = w.now, 1, 1
 	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
+	if w.res != nil && w.res.hedgeMax > 0 {
+		gi := w.hedges.get()
+		w.hedges.groups[gi].attempts = 1
+		w.join(gi, ri)
+	}
 	w.startAttempt(ri)
 }
 
@@ -83,6 +88,7 @@ func (w *World) newRequest(ci int32) {
 func (w *World) startAttempt(ri int32) {
 	r := &w.reqs.recs[ri]
 	r.start = w.now
+	w.hedgeStarted(ri)
 	set, gw := w.route(int32(r.city), r.user, r.home)
 	if gw < 0 {
 		r.refs--
@@ -99,7 +105,7 @@ func (w *World) startAttempt(ri int32) {
 	f.waiting = true
 	f.token++
 	f.edge = 0
-	w.edges[0].add(w, w.now, ri, r.gen, 0, f.token)
+	w.edges[w.cmds[r.cmd].edge].add(w, w.now, ri, r.gen, 0, f.token)
 	r.frames[1] = frame{inst: gw}
 	w.insts[gw].outstanding++
 	w.sendDown(ri, 0)
@@ -115,21 +121,40 @@ func (w *World) finishAttempt(ri int32, st status) { w.finishAttemptAt(ri, st, w
 func (w *World) finishAttemptAt(ri int32, st status, t int64) {
 	r := &w.reqs.recs[ri]
 	r.frames[0].waiting = false
-	cl := &w.sc.Workload.Client
-	if st != stOK && int(r.attempt) <= cl.Retries && w.retryable(st) && w.takeToken(int32(r.city)) {
+	if w.hedgedFinish(ri, st, t) {
+		return
+	}
+	gi := w.groupOf(ri)
+	retried := int(r.attempt) - 1
+	if gi >= 0 {
+		retried = int(w.hedges.groups[gi].retried)
+	}
+	if st != stOK && retried < w.cmds[r.cmd].retries && w.retryable(st) && w.takeToken(int32(r.city)) {
 		next := w.reqs.get()
 		r = &w.reqs.recs[ri] // the slab may have moved
 		n := &w.reqs.recs[next]
-		n.city, n.user, n.prio, n.write = r.city, r.user, r.prio, r.write
+		n.city, n.user, n.prio, n.write, n.cmd = r.city, r.user, r.prio, r.write, r.cmd
 		n.home, n.shard, n.send = r.home, r.shard, r.send
 		n.attempt = r.attempt + 1
 		n.refs = 1
 		n.start = -1 // waiting for its backoff: still in flight for recordInFlight
-		w.at(t+w.backoff(int32(r.city), int(r.attempt)), evAttempt, next, 0, 0, 0)
+		if gi >= 0 {
+			g := &w.hedges.groups[gi]
+			g.retried++
+			g.attempts++
+			n.attempt = g.attempts
+			w.join(gi, next)
+		}
+		w.at(t+w.backoff(int32(r.city), retried+1), evAttempt, next, 0, 0, 0)
 	} else {
+		attempts := r.attempt
+		if gi >= 0 {
+			attempts = w.hedges.groups[gi].attempts
+			w.hedges.put(gi)
+		}
 		w.rec.Record(&reports.Request{
 			Send: r.send, Latency: t - r.send, User: r.user, Set: r.home, City: r.city,
-			Priority: r.prio, Outcome: st, Attempts: r.attempt, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
+			Priority: r.prio, Command: r.cmd, Outcome: st, Attempts: attempts, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
 		})
 	}
 	w.maybeFree(ri)

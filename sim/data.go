@@ -75,9 +75,15 @@ func (w *World) routeData(ri int32, from int32) (int32, status) {
 		if sh.moved >= 0 {
 			w.firstMoved(r.shard, sh)
 		}
+		w.cmds[r.cmd].primaryOps++
 		return sh.primary, stOK
 	}
 	if best := w.nearestCopy(sh, from); best >= 0 {
+		if best == sh.primary {
+			w.cmds[r.cmd].primaryOps++
+		} else {
+			w.cmds[r.cmd].copyOps++
+		}
 		return best, stOK
 	}
 	return -1, stUnavailable

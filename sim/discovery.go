@@ -19,6 +19,9 @@ type cache struct {
 	lists   [][]int32
 	fault   int32   // the fault whose effect was last removed from view
 	callers []int32 // instances that pick through this cache (liveCaller)
+	out     *outlierState
+	hc      *healthState
+	panic   panicState
 }
 
 type cacheRef struct{ cache, pos int32 }
@@ -29,6 +32,8 @@ type registry struct {
 	insts []int32
 	down  int32 // active registry-down faults
 	up    bool
+	// preserving: self-preservation stops expiry (resilience)
+	preserving bool
 }
 
 // discovery mode and scope, decoded once.
@@ -83,7 +88,7 @@ func (w *World) buildDiscovery() {
 		c.vis = make([]bool, len(c.members))
 		c.svcLo = make([]int32, nsvc+1)
 		for pos, m := range c.members {
-			c.vis[pos] = true
+			c.vis[pos] = !w.insts[m].off
 			c.svcLo[w.discSvc(&w.insts[m])+1]++
 			w.insts[m].caches = append(w.insts[m].caches, cacheRef{int32(len(w.caches)), int32(pos)})
 		}
@@ -125,9 +130,11 @@ func (w *World) buildRegistries() {
 	w.registryOfInst = make([]int32, len(w.insts))
 	for ri, r := range w.plan.Registries {
 		reg := registry{up: true}
+		reg.up = false // a reserved set's registry is down until the set is added
 		for _, in := range r.Instances {
 			reg.insts = append(reg.insts, int32(in))
 			w.registryOfInst[in] = int32(ri)
+			reg.up = reg.up || !w.insts[in].off
 		}
 		w.regs = append(w.regs, reg)
 		for _, s := range r.Sets {
@@ -157,7 +164,7 @@ func (w *World) startDiscovery() {
 func (w *World) rebuild(c *cache, k int) {
 	l := c.lists[k][:0]
 	for pos := c.svcLo[k]; pos < c.svcLo[k+1]; pos++ {
-		if c.vis[pos] {
+		if c.vis[pos] && (c.out == nil || !c.out.ejected[pos]) && (c.hc == nil || c.hc.healthy[pos]) {
 			l = append(l, c.members[pos])
 		}
 	}
@@ -250,7 +257,7 @@ func (w *World) registryChanged(r int32) {
 		in := &w.insts[i]
 		if in.regPend && w.registryOf[in.set] == r {
 			in.regPend = false
-			in.reg = in.alive(w)
+			in.reg = w.listed(in)
 			if !in.reg && in.fault >= 0 && w.seenByLive(int32(i)) {
 				w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry back: expired %s on %s", w.instName(int32(i)), w.plan.Machines[in.machine].Name))
 			}
@@ -284,7 +291,7 @@ func (w *World) discoveryDown(i int32) {
 
 func (w *World) discoveryUp(i int32) {
 	in := &w.insts[i]
-	if w.discSvc(in) < 0 {
+	if w.discSvc(in) < 0 || in.draining {
 		return
 	}
 	if w.mesh {
@@ -307,6 +314,10 @@ func (w *World) onRegExpire(i int32, inc uint32) {
 		in.regPend = true
 		return
 	}
+	if w.selfPreserving(w.registryOf[in.set]) {
+		w.at(w.now+int64(w.sc.Stack.Discovery.Heartbeat), evRegExpire, i, 0, inc, 0) // look again at the next renewal
+		return
+	}
 	in.reg = false
 	if in.fault >= 0 && w.seenByLive(i) {
 		w.rec.Detected(int(in.fault), w.now, fmt.Sprintf("registry expired %s on %s", w.instName(i), w.plan.Machines[in.machine].Name))
@@ -319,23 +330,34 @@ func (w *World) onCacheRefresh(ci int32) {
 	c := &w.caches[ci]
 	var dirty uint64 // services whose list changed (first 64)
 	dirtyAll := false
+	var prot []bool
+	if w.res != nil && w.res.protection > 0 {
+		prot = make([]bool, len(c.lists))
+		for k := range prot {
+			prot[k] = w.protected(ci, k)
+		}
+	}
 	for pos, m := range c.members {
 		in := &w.insts[m]
 		r := w.registryOf[in.set]
 		if !w.regUp(r) || !w.regReachable(r, c.viewer) {
 			continue
 		}
-		if c.vis[pos] == in.reg {
+		want := in.reg || (prot != nil && prot[w.discSvc(in)])
+		if c.vis[pos] == want {
 			continue
 		}
-		c.vis[pos] = in.reg
+		c.vis[pos] = want
+		if in.reg && w.slotOf != nil {
+			w.slotSeen(m)
+		}
 		k := w.discSvc(in)
 		if k < 64 {
 			dirty |= 1 << k
 		} else {
 			dirtyAll = true
 		}
-		if !in.reg && in.fault >= 0 && w.liveCaller(ci) {
+		if !want && in.fault >= 0 && w.liveCaller(ci) {
 			w.rec.Rerouted(int(in.fault), w.now, fmt.Sprintf("callers' caches dropped %s", w.instName(m)))
 			w.faults[in.fault].doneAt = max(w.faults[in.fault].doneAt, w.now)
 		}
@@ -350,8 +372,11 @@ func (w *World) onCacheRefresh(ci int32) {
 
 func (w *World) onMesh(i int32, inc uint32, up bool) {
 	in := &w.insts[i]
-	if in.inc != inc || in.alive(w) != up {
+	if in.inc != inc || w.listed(in) != up {
 		return
+	}
+	if up && w.slotOf != nil {
+		w.slotSeen(i)
 	}
 	for _, ref := range in.caches {
 		c := &w.caches[ref.cache]

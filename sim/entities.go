@@ -18,6 +18,7 @@ type machine struct {
 	holds []hold
 	runq  ring
 	fault int32 // the fault that last took it down, for attribution
+	iso   int32 // the active machine fault on it, for isolation (with resilience policies)
 	insts []int32
 }
 
@@ -58,6 +59,9 @@ type instance struct {
 	gwTimer  bool // a gateway queue timer is pending
 	reg      bool // registered in the registry (registry mode)
 	regPend  bool // waiting for the registry to come back to (de)register
+	off      bool // a scaling slot not running: never started, starting, or stopped
+	draining bool // out of discovery, still serving until its grace ends
+	ran      bool // a scaling slot that has been started at least once
 	machine  int32
 	set      int32
 	svc      int32 // service index, or -1
@@ -83,7 +87,7 @@ type instance struct {
 }
 
 func (in *instance) alive(w *World) bool {
-	return in.procDown == 0 && w.machines[in.machine].down == 0
+	return in.procDown == 0 && w.machines[in.machine].down == 0 && !in.off
 }
 
 // pending is a decrement due at the time of an event that was not pushed.
@@ -117,7 +121,8 @@ func (w *World) buildInstances() {
 	w.insts = make([]instance, len(p.Instances))
 	for i, pi := range p.Instances {
 		in := &w.insts[i]
-		*in = instance{role: pi.Role, svc: int32(pi.Service), shard: int32(pi.Shard), machine: int32(pi.Machine), set: int32(pi.Set), fault: -1, reg: true}
+		*in = instance{role: pi.Role, svc: int32(pi.Service), shard: int32(pi.Shard), machine: int32(pi.Machine), set: int32(pi.Set), fault: -1,
+			reg: !pi.Reserve, off: pi.Reserve, ran: !pi.Reserve}
 		switch pi.Role {
 		case scenarios.RoleGateway:
 			in.conc, in.qcap = int32(st.Gateway.Concurrency), int32(st.Gateway.Queue.Capacity)
@@ -160,6 +165,7 @@ type request struct {
 	write   bool  // the workload chose a write
 	did     uint8 // what the attempt did: didCross, didCrossSet, didWrite
 	op      uint8 // current data operation: opRead or opWrite
+	cmd     uint8 // the command (index into World.cmds)
 	city    int16
 	// spec numbers the answers scheduled ahead on this record; it is never
 	// reset, so an early answer turned stale never matches a later one.
@@ -231,7 +237,7 @@ func (p *reqPool) get() int32 {
 	r := &p.recs[i]
 	fr0 := r.frames[0]
 	r.gen++
-	r.refs, r.attempt, r.prio, r.write, r.did = 0, 0, 0, false, 0
+	r.refs, r.attempt, r.prio, r.write, r.did, r.cmd = 0, 0, 0, false, 0, 0
 	r.city, r.user, r.home, r.shard, r.send, r.start, r.op = 0, 0, 0, 0, 0, 0, 0
 	r.frames[0] = frame{token: fr0.token}
 	p.live++

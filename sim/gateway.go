@@ -99,3 +99,49 @@ func (w *World) admit(ri int32, inst int32) status {
 	}
 	return stOK
 }
+
+// command is what the client and the gateway do with one command: its
+// priority, the service it goes to, its chance of writing, and the
+// client's timeout (its deadline edge) and retries.
+type command struct {
+	prio    uint8
+	svc     int32
+	write   float64
+	timeout int64
+	retries int
+	edge    int16 // the client's deadline edge
+	// relayOK: the gateway waits at least as long as the client (see relayAhead)
+	relayOK bool
+	// data operations of the command routed to a shard primary, and to
+	// another copy (CommandDataOps)
+	primaryOps, copyOps int64
+}
+
+// CommandDataOps counts the data operations of command c (an index into
+// the plan's commands; 0 without commands) routed to a shard's primary
+// and to its other copies so far.
+func (w *World) CommandDataOps(c int) (primary, other int64) {
+	return w.cmds[c].primaryOps, w.cmds[c].copyOps
+}
+
+// buildCommands resolves the plan's commands; without any, one command
+// stands for every request (its priority and write draw are the mixes').
+// Each command's client edge is edge 0 when its timeout is the client's,
+// else one of its own appended after the others, so the edges of a
+// scenario without commands are as they always were.
+func (w *World) buildCommands() {
+	gwTimeout := int64(w.sc.Stack.Gateway.Timeout)
+	if len(w.plan.Commands) == 0 {
+		w.cmds = []command{{svc: w.gatewaySvc, timeout: w.clientTimeout, retries: w.sc.Workload.Client.Retries, relayOK: w.relayOK}}
+		return
+	}
+	for _, cp := range w.plan.Commands {
+		c := command{prio: uint8(cp.Priority), svc: int32(cp.Service), write: cp.Write, timeout: int64(cp.Timeout), retries: cp.Retries}
+		c.relayOK = gwTimeout >= c.timeout
+		if c.timeout != w.clientTimeout {
+			c.edge = int16(len(w.edges))
+			w.edges = append(w.edges, deadlineFIFO{id: int32(len(w.edges)), timeout: c.timeout})
+		}
+		w.cmds = append(w.cmds, c)
+	}
+}

@@ -89,12 +89,16 @@ func (w *World) leafAnswer(ri int32, d int, st status) {
 func (w *World) answerClient(ri int32, st status, fate int, t int64) {
 	r := &w.reqs.recs[ri]
 	f := &r.frames[0]
-	if !f.waiting || t >= r.start+w.clientTimeout {
+	if !f.waiting || t >= r.start+w.cmds[r.cmd].timeout {
 		w.chainEnd(ri)
 		return
 	}
 	if fate == fateReject {
 		st = stError
+	}
+	if w.res != nil && w.res.hedgeMax > 0 {
+		w.at(t, evClientAnswer, ri, 0, 0, uint8(st))
+		return
 	}
 	f.waiting = false
 	w.insts[r.frames[1].inst].outstanding--
@@ -111,7 +115,7 @@ func (w *World) onMsg(ri int32, d int) {
 		w.chainEnd(ri) // black-holed: the caller will time out
 		return
 	}
-	if in.procDown > 0 {
+	if in.procDown > 0 || in.off {
 		w.sendUp(ri, d, stError) // connection refused
 		return
 	}
@@ -274,7 +278,11 @@ func (w *World) continueFrame(ri int32, d int) {
 	edge := sv.edges[f.next]
 	f.next++
 	if c.Kind == scenarios.CallService {
-		target := w.pick(in.set, int32(c.Service))
+		target := w.pickFor(f.inst, in.set, int32(c.Service))
+		if target < 0 && c.Fallback {
+			w.continueFrame(ri, d)
+			return
+		}
 		if target < 0 {
 			w.respondUp(ri, d, stUnavailable)
 			return
@@ -301,6 +309,17 @@ func (w *World) continueFrame(ri int32, d int) {
 		return
 	}
 	w.callDown(ri, d, target, edge)
+}
+
+// fallsBack reports whether service frame d's last call has a fallback:
+// its failure does not fail the request.
+func (w *World) fallsBack(ri int32, d int) bool {
+	f := &w.reqs.recs[ri].frames[d]
+	in := &w.insts[f.inst]
+	if in.role != scenarios.RoleService || f.next == 0 {
+		return false
+	}
+	return w.svcs[in.svc].calls[f.next-1].Fallback
 }
 
 // callDown makes frame d wait on a call to target at frame d+1 and sends
@@ -353,6 +372,9 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	r.frames[d+1] = frame{inst: target}
 	w.outstandingNow(target)
 	w.insts[target].outstanding++
+	if w.res != nil {
+		w.trackCall(target)
+	}
 	tm := &w.machines[w.insts[target].machine]
 	if tm.city != int32(r.city) {
 		r.did |= didCross
@@ -367,7 +389,7 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 // admits it) and prepares the message that leaves when the work ends at
 // end. With no upstream to pick the gateway answers unavailable at end.
 func (w *World) prepareForward(ri int32, d int, in *instance, end int64) {
-	target := w.pick(in.set, w.gatewaySvc)
+	target := w.pickFor(w.reqs.recs[ri].frames[d].inst, in.set, w.cmds[w.reqs.recs[ri].cmd].svc)
 	if target < 0 {
 		return
 	}
@@ -437,11 +459,12 @@ func (w *World) onResp(ri int32, d int, st status) {
 	f.waiting = false
 	w.insts[r.frames[d+1].inst].outstanding--
 	r.refs-- // the wait ends (at the client: the chain ends)
+	w.observe(ri, d, st, false)
 	if d == 0 {
 		w.finishAttempt(ri, st)
 		return
 	}
-	if st != stOK {
+	if st != stOK && !w.fallsBack(ri, d) {
 		w.respondUp(ri, d, st)
 		return
 	}

@@ -21,6 +21,9 @@ type queueCounters struct {
 	// (clipped to the span): the running sum is the thread time of the
 	// holds that ended, less the open holds' start times.
 	busyNS int64
+	// busyAll is the same over the whole run, unclipped (the autoscaler's
+	// utilization).
+	busyAll int64
 }
 
 // measured reports whether t is inside the measured span.
@@ -38,8 +41,15 @@ func (w *World) countCall(in *instance, t int64, n int64) {
 
 // takeThread and releaseThread account a thread of in taken or given back
 // at t (the time of the event it stands for, not of the code that notes it).
-func (w *World) takeThread(in *instance, t int64)    { in.qc.busyNS -= w.clip(t) }
-func (w *World) releaseThread(in *instance, t int64) { in.qc.busyNS += w.clip(t) }
+func (w *World) takeThread(in *instance, t int64) {
+	in.qc.busyNS -= w.clip(t)
+	in.qc.busyAll -= t
+}
+
+func (w *World) releaseThread(in *instance, t int64) {
+	in.qc.busyNS += w.clip(t)
+	in.qc.busyAll += t
+}
 
 // queueRows sums the instances' counters by what they run: the gateway,
 // each service, the data proxy and the shard nodes. The threads still held
@@ -73,7 +83,7 @@ func (w *World) queueRows() []reports.QueueCounts {
 		case scenarios.RoleShard:
 			k = shard
 		}
-		if k >= 0 {
+		if k >= 0 && in.ran {
 			addQueue(&rows[k], in, in.qc.busyNS+int64(in.busy)*w.clip(w.now))
 		}
 	}

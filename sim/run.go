@@ -43,7 +43,7 @@ func Run(ctx context.Context, p *scenarios.Plan, opts Options) (*reports.Result,
 	rec := reports.NewRecorder(p, seed, Backend, Horizon(s))
 	w := NewWorld(p, seed, rec)
 	w.progress = opts.Progress
-	w.ahead = !opts.noAhead
+	w.ahead = !opts.noAhead && w.res == nil // resilience policies settle nothing ahead (buildResilience)
 	step := int64(s.Run.Window)
 	for t := step; ; t += step {
 		if err := w.runWithinBudget(t); err != nil {
@@ -85,18 +85,25 @@ func (w *World) recordInFlight() {
 	for i := w.reqs.free; i != 0; i = w.reqs.recs[i].frames[scenarios.MaxDepth-1].inst {
 		free[i] = true
 	}
+	seen := map[int32]bool{} // hedge groups recorded
 	for i := 1; i < len(w.reqs.recs); i++ {
 		r := &w.reqs.recs[i]
 		backoff := r.start < 0
 		if free[i] || !(r.frames[0].waiting || backoff) {
 			continue
 		}
+		if gi := w.groupOf(int32(i)); gi >= 0 {
+			if seen[gi] {
+				continue
+			}
+			seen[gi] = true
+		}
 		attempts := r.attempt
 		if backoff {
 			attempts--
 		}
 		w.rec.Record(&reports.Request{
-			Send: r.send, Latency: w.now - r.send, User: r.user, Set: r.home, City: r.city, Priority: r.prio,
+			Send: r.send, Latency: w.now - r.send, User: r.user, Set: r.home, City: r.city, Priority: r.prio, Command: r.cmd,
 			Outcome: reports.Unknown, Attempts: attempts, Cross: r.did&didCross != 0, CrossSet: r.did&didCrossSet != 0, Write: r.did&didWrite != 0,
 		})
 	}

@@ -167,8 +167,15 @@ func (w *World) dumpInstances(set int) string {
 			continue
 		}
 		state := "up"
-		if !in.alive(w) {
+		switch {
+		case in.off && w.slotOf != nil && w.slotOf[i] >= 0 && w.slots[w.slotOf[i]].starting:
+			state = "starting"
+		case in.off:
+			state = "off"
+		case !in.alive(w):
 			state = "down"
+		case in.draining:
+			state = "draining"
 		}
 		fmt.Fprintf(&b, "%-10s %-14s %-4s busy %d/%d queued %d\n", w.instName(int32(i)), w.machineName(in.machine), state, in.busy, in.conc, in.q.len())
 	}

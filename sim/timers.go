@@ -131,5 +131,10 @@ func (w *World) timeout(ri int32, d int) {
 		return
 	}
 	// the wait ends and an error starts up the chain: the count is unchanged
+	w.observe(ri, d, stError, true)
+	if w.fallsBack(ri, d) {
+		w.continueFrame(ri, d)
+		return
+	}
 	w.respondUp(ri, d, stError)
 }

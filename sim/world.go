@@ -34,6 +34,18 @@ const (
 	evCoreFree                    // a: machine, gen: epoch (a demoted gateway hold ends)
 	evThreadFree                  // a: gateway instance, gen: incarnation (a demoted relay hold ends)
 	evCPUAhead                    // a: request, c: depth, gen: token (CPU work whose arrival was settled ahead ends)
+	evOutlier                     // periodic: outlier detection's interval check
+	evHedge                       // a: hedge group, gen: its generation, c: attempts when scheduled
+	evClientAnswer                // a: request, b: status (an answer reaching a hedging client)
+	evScale                       // a: scale action
+	evScaleReady                  // a: instance, gen: slot generation (a started instance is ready)
+	evScaleStop                   // a: instance, gen: slot generation (a drained instance stops)
+	evAutoscale                   // a: autoscaler
+	evSetAdd                      // a: set change (a reserved set is added)
+	evSetReady                    // a: set change (its instances are ready)
+	evSetRouted                   // a: set change (the access layer routes to it)
+	evSetCopied                   // a: set change (its keys are copied)
+	evHealthCheck                 // periodic: active health checks
 )
 
 // status of a response travelling back up the chain; the values are the
@@ -121,6 +133,17 @@ type World struct {
 	upstreamEdge     int16
 	proxyEdge        []int16
 	gatewaySvc       int32
+	// cmds are the commands requests are drawn from: workload.commands,
+	// or one standing for every request when there are none (then the
+	// priority and read/write mixes draw as they always did)
+	cmds []command
+	// res, brk and breakers are stack.resilience (nil without it);
+	// scratch is reused by pickFor
+	res              *resilience
+	brk              *breakerCfg
+	breakers         map[uint64]*breaker
+	scratch          []int32
+	hedges           hedgeGroups
 	maxLatencyFaults bool
 
 	lat         latencies
@@ -136,6 +159,20 @@ type World struct {
 	// registryOfInst maps a registry copy's instance to its registry
 	registryOfInst []int32
 	dataRouters    []int32 // instances that route data operations (copyMatters)
+
+	// scaling (scaling.go): slotOf maps an instance to its slot, or -1
+	slotOf   []int32
+	slots    []slotState
+	groups   []scaleGroup
+	autos    []autoState
+	comps    []int32
+	scaleRec *reports.Scaling
+	changes  []int64 // pending scaling changes, which bound settling ahead
+	// expansion (expansion.go)
+	reserved   bool
+	member     []bool    // sets in service
+	setInsts   [][]int32 // a reserved set's instances outside scale groups
+	setChanges []setChange
 
 	progress func(now, end int64)
 }
@@ -176,19 +213,22 @@ func NewWorld(p *scenarios.Plan, seed uint64, rec *reports.Recorder) *World {
 	w.buildSets()
 	w.buildCities()
 	w.buildEdges()
+	w.buildCommands()
 	w.buildShards()
 	w.buildDataRouters()
 	w.buildDiscovery()
 	w.buildAccess()
 	w.buildFaults()
+	w.buildResilience()
+	w.buildScaling()
+	w.buildExpansion()
 	return w
 }
 
 // Horizon is the longest a request can live: every attempt timing out plus
 // the longest backoffs, plus a second of slack.
 func Horizon(s *scenarios.Scenario) int64 {
-	c := s.Workload.Client
-	return int64(c.Retries+1)*int64(c.Timeout) + int64(c.Retries)*int64(c.Backoff.Max) + int64(1e9)
+	return int64(scenarios.RequestLifetime(s))
 }
 
 func (w *World) configure() {
@@ -310,6 +350,9 @@ func (w *World) start() {
 		}
 	}
 	w.startDiscovery()
+	w.startResilience()
+	w.startScaling()
+	w.startExpansion()
 	w.at(int64(w.sc.Run.Window), evFlush, 0, 0, 0, 0)
 	w.setFaultNext()
 }
@@ -332,6 +375,9 @@ func (w *World) setFaultNext() {
 		if f.End > w.now {
 			w.faultNext = min(w.faultNext, f.End)
 		}
+	}
+	if len(w.changes) > 0 {
+		w.faultNext = min(w.faultNext, w.nextChange())
 	}
 }
 
@@ -411,12 +457,27 @@ func (w *World) dispatch(e *event) {
 		w.onThreadFree(e.a, e.gen)
 	case evCPUAhead:
 		w.onCPUAhead(e.a, int(e.c), e.gen)
+	case evOutlier:
+		w.onOutlier()
+	case evHedge:
+		w.onHedge(e.a, e.gen, e.c)
+	case evClientAnswer:
+		w.onClientAnswer(e.a, status(e.b))
+	case evScale, evScaleReady, evScaleStop, evAutoscale:
+		w.onScaleEvent(e)
+	case evSetAdd, evSetReady, evSetRouted, evSetCopied:
+		w.onSetEvent(e)
+	case evHealthCheck:
+		w.onHealthCheck()
 	default:
 		panic("sim: unknown event kind")
 	}
 }
 
 func (w *World) onFlush() {
+	if w.now-int64(w.sc.Run.Window) < w.end {
+		w.sampleScaling()
+	}
 	w.rec.Flush(w.now)
 	if w.progress != nil {
 		w.progress(min(w.now, w.end), w.end)
@@ -452,6 +513,8 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("relays_demoted", w.demotedRelay)
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	w.rec.SetQueues(w.queueRows())
+	w.isolations()
+	w.finishScaling()
 	end := w.now
 	if !incomplete {
 		end = w.end

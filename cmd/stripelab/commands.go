@@ -26,7 +26,7 @@ func commands() []command {
 		{"report", "RESULT.json [--out DIR]", "re-render the reports of a saved result", cmdReport},
 		{"diff", "BASE NEW [--tolerance availability=0.1%,latency=10%,rto=5s,lost_writes=0]",
 			"compare two results, result folders or suite folders; exit 1 on a regression", cmdDiff},
-		{"compare", "FILE [--granularity city,az,rack,machine] [--size-for-slo] [--out DIR] [--parallel N]",
+		{"compare", "FILE [--granularity city,az,rack,machine] [--size-for-slo] [--storage sharded,proxy] [--out DIR] [--parallel N]",
 			"the same workload and faults under each striping granularity", cmdCompare},
 		{"capacity", "FILE [--lose az|city|rack] [--precision 1%] [--measure 50s] [--out DIR] [--parallel N]",
 			"highest offered rate that holds the objectives, steady and N-1", cmdCapacity},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stripelab/stripelab/reports/analysis"
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 func cmdCompare(args []string) error {
@@ -13,6 +14,7 @@ func cmdCompare(args []string) error {
 	gran := fs.String("granularity", "city,az,rack,machine", "striping granularities to compare, comma-separated")
 	size := fs.Bool("size-for-slo", false, "size each layout for the objectives (searched) instead of equal total instances")
 	own := fs.Bool("scenario-faults", false, "use the scenario's own faults (each in its own run) instead of one loss per place class")
+	storage := fs.String("storage", "", "compare the scenario's set additions under these data modes (sharded, proxy, global), comma-separated, instead of granularities")
 	af := addAnalysisFlags(fs, "compare")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -34,6 +36,9 @@ func cmdCompare(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *storage != "" {
+		return compareGrowth(f, o, dir, pr, *storage)
+	}
 	fmt.Printf("compare %s (%s): %s striping, seed %d\n", f.Scenario.Name, f.Path, strings.Join(gs, ", "), seedOf(f, o))
 	ctx, stop := interruptible()
 	defer stop()
@@ -44,4 +49,25 @@ func cmdCompare(args []string) error {
 		return analysisError("compare", dir, err)
 	}
 	return finishAnalysis("compare", dir, c, c.Reading, c.Runs, time.Since(start), err)
+}
+
+// compareGrowth runs the growth case: the scenario's added sets under
+// each data mode.
+func compareGrowth(f *scenarios.File, o analysis.Options, dir string, pr progress, storage string) error {
+	var modes []string
+	for _, m := range strings.Split(storage, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			modes = append(modes, m)
+		}
+	}
+	fmt.Printf("compare %s (%s): growth under %s storage, seed %d\n", f.Scenario.Name, f.Path, strings.Join(modes, ", "), seedOf(f, o))
+	ctx, stop := interruptible()
+	defer stop()
+	start := time.Now()
+	g, err := analysis.CompareGrowth(ctx, f, analysis.GrowthOptions{Options: o, Modes: modes})
+	pr.wait()
+	if g == nil {
+		return analysisError("compare", dir, err)
+	}
+	return finishAnalysis("compare", dir, g, g.Reading, g.Runs, time.Since(start), err)
 }

@@ -68,7 +68,14 @@ func BenchmarkHop(b *testing.B) {
 	if _, err := ns.Add(network.Spec{Name: "to-process", Listen: "127.0.9.2:20000", Upstream: local, From: m, To: inst}); err != nil {
 		b.Fatal(err)
 	}
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	// links with the 2 ms client delay of the real scenarios, as the users'
+	if _, err := ns.Add(network.Spec{Name: "users-container", Listen: h.UserListen(0, inst), Upstream: h.InstanceAddr(inst), From: -1, City: 0, To: inst, Delay: 2 * time.Millisecond}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ns.Add(network.Spec{Name: "users-process", Listen: "127.0.9.3:20000", Upstream: local, From: -1, City: 0, To: inst, Delay: 2 * time.Millisecond}); err != nil {
+		b.Fatal(err)
+	}
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	get := func(addr string) error {
 		resp, err := c.Get("http://" + addr + "/healthz")
 		if err != nil {
@@ -93,6 +100,8 @@ func BenchmarkHop(b *testing.B) {
 		{"process/link", "127.0.9.2:20000"},
 		{"containers/direct", h.InstanceAddr(inst)},
 		{"containers/link", h.LinkListen(m, inst)},
+		{"process/users-2ms", "127.0.9.3:20000"},
+		{"containers/users-2ms", h.UserListen(0, inst)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			get(c.addr)
@@ -102,6 +111,20 @@ func BenchmarkHop(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+		// 32 callers at once (16 per core), as the load generator's users
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			get(c.addr)
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := get(c.addr); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/process"
 	"github.com/stripelab/stripelab/components/runner"
+	"github.com/stripelab/stripelab/scenarios"
 )
 
 // Ports and paths inside a machine's container.
@@ -69,6 +70,9 @@ type Host struct {
 	lock *os.File
 
 	prepTook time.Duration
+	// rootCgroup: containers go directly under the root CPU cgroup,
+	// weighted by their instances (cgroupfs driver only)
+	rootCgroup bool
 
 	netName string
 	netID   string
@@ -169,6 +173,9 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 		h.logf("image %s built in %s (%.1f MB)", h.img.Ref, h.img.Took.Truncate(time.Millisecond), float64(h.img.Size)/1e6)
 	} else {
 		h.logf("image %s (up to date, checked in %s)", h.img.Ref, time.Since(t).Truncate(time.Millisecond))
+	}
+	if info, err := h.cli.Info(ctx, client.InfoOptions{}); err == nil && info.Info.CgroupDriver == "cgroupfs" {
+		h.rootCgroup = true
 	}
 	if err := h.createNetwork(ctx); err != nil {
 		return err
@@ -279,6 +286,15 @@ func (h *Host) create(ctx context.Context, m int) error {
 			ConfigModifier: func(c *container.Config) { c.Hostname = mc.name },
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: mc.volume, Target: DataPath})
+				if h.rootCgroup {
+					// Under Docker's own cgroup every container of every
+					// machine shares the CPU weight of one process of the
+					// host; at the root, weighted 1024 per instance, a
+					// machine weighs what its processes weigh on the
+					// process backend.
+					hc.CgroupParent = "/"
+					hc.CPUShares = 1024 * int64(max(1, instancesOn(p, m)))
+				}
 			},
 			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
 				if ep := eps[h.netName]; ep != nil {
@@ -317,6 +333,16 @@ func (h *Host) machineConfig(m int, cfgs []*node.Config) ([]byte, error) {
 		mc.Children = append(mc.Children, ch)
 	}
 	return json.Marshal(mc)
+}
+
+func instancesOn(p *scenarios.Plan, m int) int {
+	n := 0
+	for _, in := range p.Instances {
+		if in.Machine == m {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *Host) machineOf(i int) int { return h.run.Plan.Instances[i].Machine }

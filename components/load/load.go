@@ -140,7 +140,7 @@ func newCity(p *scenarios.Plan, seed uint64, i int) *city {
 	ur := p.UserCities[i]
 	c := &city{idx: i, first: ur.First, count: ur.Count, overload: 1, changed: make(chan struct{}, 1),
 		arr: stream(seed, draw.StreamArrivals+uint64(i)), users: stream(seed, draw.StreamUsers+uint64(i)), client: stream(seed, draw.StreamClient+uint64(i))}
-	c.reqs = draw.NewRequests(&s.Workload, ur.Count)
+	c.reqs = draw.NewRequests(&s.Workload, ur.Count, nil)
 	share := p.Cities[i].Share
 	c.rate = float64(s.Workload.Rate) * share
 	c.budget = s.Workload.Client.RetryBudget.Fraction()
@@ -294,7 +294,7 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 
 // dispatch draws the request's user, priority and operation and starts it.
 func (g *Generator) dispatch(ctx context.Context, c *city, t int64) {
-	local, prio, write := c.reqs.Next(c.users)
+	local, prio, write, _ := c.reqs.Next(c.users)
 	c.mu.Lock()
 	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
 	c.mu.Unlock()

@@ -232,7 +232,7 @@ func checkGranularities(gs []string) error {
 }
 
 func baseLayout(p *scenarios.Plan) BaseLayout {
-	b := BaseLayout{Granularity: p.Scenario.Striping.Granularity, Sets: len(p.Sets), Instances: len(p.Instances),
+	b := BaseLayout{Granularity: p.Scenario.Striping.Granularity, Sets: len(p.Sets), Instances: reports.CostOf(p).Instances,
 		Totals: map[string]int{}}
 	for _, c := range p.Scenario.Components() {
 		b.PerSet = append(b.PerSet, PerSet{c.Name, c.Instances})
