@@ -154,7 +154,7 @@ func TestBlackholedPrimary(t *testing.T) {
 	old := c.Reps()[0]
 	c.Isolate(old, true)
 	next, _ := c.WaitPrimary(old, c.FailoverBound())
-	hole, err := net.Listen("tcp", "127.0.79.9:0") // never accepts: requests get no answer
+	hole, err := net.Listen("tcp", shardtest.Host(79)+".9:0") // never accepts: requests get no answer
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestResetPrimary(t *testing.T) {
 	old := c.Reps()[0]
 	c.Kill(old)
 	next, _ := c.WaitPrimary(old, c.FailoverBound())
-	ln, err := net.Listen("tcp", "127.0.79.8:0")
+	ln, err := net.Listen("tcp", shardtest.Host(79)+".8:0")
 	if err != nil {
 		t.Fatal(err)
 	}

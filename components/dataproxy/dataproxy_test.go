@@ -31,7 +31,7 @@ func req(id string, user int, op wire.Op) *wire.Request {
 	return r
 }
 
-// startProxy serves a proxy of the cluster's plan on 127.0.79.1.
+// startProxy serves a proxy of the cluster's plan on a loopback address of its own.
 func startProxy(t *testing.T, c *shardtest.Cluster, inst int) string {
 	env := c.Env(inst, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,7 +39,7 @@ func startProxy(t *testing.T, c *shardtest.Cluster, inst int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.79.1:0")
+	ln, err := net.Listen("tcp", shardtest.Host(79)+".1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,8 +45,8 @@ stack:
     shards: 1
     replicas: 3
     placement: az
-    detection: 300ms
-    promotion: 100ms
+    detection: 1s
+    promotion: 300ms
     service_time: {dist: constant, mean: 100us}
     proxy: {instances: 1}
 %s
@@ -71,7 +72,9 @@ func Plan(t testing.TB, repl string) (string, *scenarios.Plan) {
 	return text, scenarios.NewPlan(f)
 }
 
-// Cluster runs the copies of shard 0 as real HTTP servers on 127.0.77.x.
+// Cluster runs the copies of shard 0 as real HTTP servers on
+// 127.77.P.x (links on 127.78.P.x), P from the test process's pid, so
+// test binaries running at once do not share addresses.
 type Cluster struct {
 	t      testing.TB
 	Text   string
@@ -80,6 +83,7 @@ type Cluster struct {
 	Addrs  map[int]string // where each copy listens
 	nodes  map[int]*running
 	links  map[[2]int]*link // from, to: the address from dials to reach to
+	open   map[int]net.Listener
 	client *wire.Client
 }
 
@@ -99,21 +103,21 @@ func NewCluster(t testing.TB, repl string) *Cluster { return NewClusterLinks(t, 
 // two copies.
 func NewClusterLinks(t testing.TB, repl string, links bool) *Cluster {
 	text, p := Plan(t, repl)
-	c := &Cluster{t: t, Text: text, Plan: p, dirs: map[int]string{}, Addrs: map[int]string{}, nodes: map[int]*running{}, links: map[[2]int]*link{}, client: wire.NewClient(8)}
+	c := &Cluster{t: t, Text: text, Plan: p, dirs: map[int]string{}, Addrs: map[int]string{}, nodes: map[int]*running{}, links: map[[2]int]*link{}, open: map[int]net.Listener{}, client: wire.NewClient(8)}
 	for i, in := range p.Shards[0].Replicas {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.77.%d:0", i+1))
+		ln, err := net.Listen("tcp", fmt.Sprintf("%s.%d:0", Host(77), i+1))
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.Addrs[in] = ln.Addr().String()
-		ln.Close()
+		c.open[in] = ln // kept until the copy serves on it
 		c.dirs[in] = t.TempDir()
 	}
 	if links {
 		for i, from := range p.Shards[0].Replicas {
 			for _, to := range p.Shards[0].Replicas {
 				if from != to {
-					c.links[[2]int{from, to}] = newLink(t, fmt.Sprintf("127.0.78.%d", i+1), c.Addrs[to])
+					c.links[[2]int{from, to}] = newLink(t, fmt.Sprintf("%s.%d", Host(78), i+1), c.Addrs[to])
 				}
 			}
 		}
@@ -121,6 +125,9 @@ func NewClusterLinks(t testing.TB, repl string, links bool) *Cluster {
 	t.Cleanup(func() {
 		for in := range c.nodes {
 			c.Kill(in)
+		}
+		for _, ln := range c.open {
+			ln.Close()
 		}
 		c.client.Close()
 	})
@@ -158,9 +165,12 @@ func (c *Cluster) Start(in int) {
 	env := &node.Env{Config: cfg, Plan: c.Plan, Clock: node.RealClock{}, Log: log}
 	env.Server = node.NewServer(cfg, log, env.Clock, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	var ln net.Listener
-	var err error
+	ln, err := c.open[in], error(nil)
+	delete(c.open, in)
 	for range 50 { // the old socket of a killed copy may linger a moment
+		if ln != nil {
+			break
+		}
 		if ln, err = net.Listen("tcp", c.Addrs[in]); err == nil {
 			break
 		}
@@ -358,3 +368,7 @@ func (c *Cluster) Instance(role scenarios.Role) int {
 	c.t.Fatalf("no %s in the plan", role)
 	return -1
 }
+
+// Host is 127.A.P, P picked from the pid: the first three parts of the
+// loopback addresses this test process uses for role A.
+func Host(a int) string { return fmt.Sprintf("127.%d.%d", a, 1+os.Getpid()%250) }
