@@ -14,7 +14,7 @@ import (
 )
 
 // pollEvery is how often the components' event logs are read.
-const pollEvery = 200 * time.Millisecond
+const pollEvery = 500 * time.Millisecond
 
 // poll reads every instance's /admin/events until ctx ends and turns the
 // events into fault milestones.
