@@ -366,3 +366,26 @@ func TestServiceTimeAndConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// Acknowledged writes are reported once a second as a count.
+func TestWriteAckedCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, "    replication: async")
+		defer b.stopAll()
+		p := b.reps()[0]
+		for i := range 3 {
+			b.write(p, fmt.Sprintf("%d.0", i))
+		}
+		b.write(b.reps()[1], "x.0") // a copy: not acknowledged
+		time.Sleep(1500 * time.Millisecond)
+		var n []string
+		for _, e := range b.events(p) {
+			if e.Kind == node.EvWriteAcked {
+				n = append(n, e.Detail)
+			}
+		}
+		if !slices.Equal(n, []string{"3"}) {
+			t.Errorf("write_acked events %v, want one with 3", n)
+		}
+	})
+}
