@@ -480,3 +480,40 @@ func TestStartANewChildFromItsConfig(t *testing.T) {
 		t.Fatalf("moving a running child: %d %s", code, body)
 	}
 }
+
+// FuzzAdminStartBody: any body to /admin/start answers 200, 400, 404 or
+// 500 (the stand-in binary does not exist, so a valid config fails to
+// start), never panics, and a rejected body adds no child.
+func FuzzAdminStartBody(f *testing.F) {
+	for _, s := range []string{"", "{}", `{"instance":1,"role":"gateway","listen":"127.0.0.1:1"}`, `{"instance":0,"role":"shard"}`, "[1,2]", `{"instance":"x"}`, "\x00"} {
+		f.Add("instance=1", s)
+	}
+	s := &Supervisor{Exe: "/nonexistent"}
+	cfg := &node.Config{Role: "machine", Secret: secret, DataDir: f.TempDir()}
+	srv := node.NewServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	if err := s.Init(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), srv.Events); err != nil {
+		f.Fatal(err)
+	}
+	defer s.Stop()
+	s.Register(srv)
+	f.Fuzz(func(t *testing.T, q, body string) {
+		before := len(s.Children())
+		req, err := http.NewRequest("POST", "http://m/admin/start", strings.NewReader(body))
+		if err != nil {
+			t.Skip()
+		}
+		req.URL.RawQuery = q
+		req.Header.Set("Authorization", "Bearer "+secret)
+		w := &recorder{h: http.Header{}}
+		srv.Mux.ServeHTTP(w, req)
+		switch w.code {
+		case 200, 404, 500:
+		case 400:
+			if len(s.Children()) != before {
+				t.Fatalf("a rejected body (%q) added a child", body)
+			}
+		default:
+			t.Fatalf("query %q body %q: %d", q, body, w.code)
+		}
+	})
+}
