@@ -8,4 +8,11 @@
 // through discovery: its own set first, then another set of its city, then
 // any the discovery scope shows. The slot is held for the whole upstream
 // call, as the simulator's model holds it.
+//
+// With workload.commands the upstream is the request's command's service
+// (X-Sl-Command) instead of gateway.upstream, and the class the buckets and
+// shedding act on is the command's priority. A request naming no command
+// or another one, at a priority other than its command's, or writing for a
+// read command (reading for a write one) gets 400 with the problem;
+// without workload.commands a request naming a command gets 400.
 package gateway

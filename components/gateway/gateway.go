@@ -28,7 +28,8 @@ type Gateway struct {
 	auth     bool
 	cost     time.Duration // routing plus authentication, before the slow factor
 	timeout  time.Duration // stack.gateway.timeout
-	upstream int           // service index
+	upstream int           // service index of gateway.upstream (without commands)
+	cmds     map[string]command
 	set      int
 	setNames []string
 
@@ -39,6 +40,14 @@ type Gateway struct {
 	slow    node.Slow    // /admin/slow: the routing cost's factor
 	away    atomic.Int64 // the set routed to when not its own, -1 when home
 	m       *metrics
+}
+
+// command is what the gateway does with one of workload.commands.
+type command struct {
+	prio     int // the priority the request must carry
+	svc      int // the service it goes to
+	noWrites bool
+	noReads  bool
 }
 
 // Endpoint is one instance discovery returns.
@@ -88,8 +97,14 @@ func New(env *node.Env, o Options) (*Gateway, error) {
 			g.upstream = i
 		}
 	}
-	if g.upstream < 0 {
+	if g.upstream < 0 && len(p.Commands) == 0 {
 		return nil, fmt.Errorf("gateway: upstream service %q is not in the plan", gs.Upstream)
+	}
+	if len(p.Commands) > 0 {
+		g.cmds = map[string]command{}
+		for _, c := range p.Commands {
+			g.cmds[c.Name] = command{prio: c.Priority, svc: c.Service, noWrites: c.Write == 0, noReads: c.Write == 1}
+		}
 	}
 	for _, s := range p.Sets {
 		g.setNames = append(g.setNames, s.Name)
@@ -176,6 +191,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := wire.Decode(r.Header, body)
+	if err == nil {
+		_, err = g.service(&req)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		g.m.done(-1, wire.Rejected, "bad_request", 0)
@@ -184,6 +202,33 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rp, why := g.Handle(r.Context(), &req, r.Header.Get(wire.HSig), start)
 	wire.WriteReply(w, rp)
 	g.m.done(req.Priority, rp.Outcome, why, g.clock.Now().Sub(start))
+}
+
+// service is the service a request goes to: its command's
+// (workload.commands) or gateway.upstream without commands. A command
+// that is not the scenario's, a priority other than the command's or an
+// operation its kind does not allow is an error naming the header.
+func (g *Gateway) service(req *wire.Request) (int, error) {
+	if g.cmds == nil {
+		if req.Command != "" {
+			return -1, fmt.Errorf("%s: unknown command %q (the scenario has no workload.commands)", wire.HCommand, req.Command)
+		}
+		return g.upstream, nil
+	}
+	c, ok := g.cmds[req.Command]
+	switch {
+	case req.Command == "":
+		return -1, fmt.Errorf("%s: the scenario has workload.commands; a request names one", wire.HCommand)
+	case !ok:
+		return -1, fmt.Errorf("%s: unknown command %q", wire.HCommand, req.Command)
+	case req.Priority != c.prio:
+		return -1, fmt.Errorf("%s: command %q is %s priority, got %s", wire.HPriority, req.Command, wire.PriorityNames[c.prio], wire.PriorityNames[req.Priority])
+	case c.noWrites && req.Op == wire.Write:
+		return -1, fmt.Errorf("%s: command %q only reads, got a write", wire.HOp, req.Command)
+	case c.noReads && req.Op == wire.Read:
+		return -1, fmt.Errorf("%s: command %q only writes, got a read", wire.HOp, req.Command)
+	}
+	return c.svc, nil
 }
 
 // Handle serves a decoded request that arrived at start with signature
@@ -200,6 +245,10 @@ func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, sta
 	if req.Hops >= wire.MaxHops {
 		return own(wire.Rejected, "too_many_hops")
 	}
+	svc, err := g.service(req)
+	if err != nil {
+		return own(wire.Rejected, "bad_command")
+	}
 	if g.auth && !wire.Verify(g.secret, req, sig) {
 		return own(wire.Rejected, "bad_signature")
 	}
@@ -212,7 +261,7 @@ func (g *Gateway) Handle(ctx context.Context, req *wire.Request, sig string, sta
 	defer g.adm.release()
 	// the upstream is picked when the routing work starts, and the request
 	// leaves when it ends (gateway.cost, auth.cost), holding the slot
-	ep, done, ok := g.pick.Pick(g.upstream)
+	ep, done, ok := g.pick.Pick(svc)
 	g.spend()
 	if !ok {
 		return own(wire.Unavailable, "no_instance")

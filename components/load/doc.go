@@ -11,12 +11,16 @@
 // measured apart, so a saturated generator is never mistaken for a slow
 // system.
 //
-// A request picks a user of the city (uniform or Zipf), a priority and read
-// or write, is signed with the run's secret, and goes to a gateway of the
+// A request picks a user of the city (uniform or Zipf), its command
+// (workload.commands, by share: it sets the name sent in X-Sl-Command, the
+// priority and the write share) or else a priority, and read or write, is
+// signed with the run's secret, and goes to a gateway of the
 // user's home set as the access layer sees it: health checks of every
 // gateway through the users' own links, a change acted on rehome_delay
 // after it is seen, then a healthy set of the city, else of the nearest
 // city, and back home per access.failback. The client's timeout, retries
 // with backoff and jitter, retry budget and retry_on are the simulator's
-// (sim/client.go).
+// (sim/client.go); a command's own timeout and retries replace
+// workload.client's for its requests, and each request is recorded under
+// its command's index.
 package load

@@ -76,11 +76,34 @@ type Generator struct {
 	acc    *access
 	prof   draw.Profile
 	cities []*city
+	cmds   []command
 	seq    atomic.Uint64
 	lag    *lagStats
 	start  time.Time
 	end    int64 // ns after start: the run's duration
 	wg     sync.WaitGroup
+}
+
+// command is what the client does per workload command: the name and the
+// attempt timeout and retries it sends with. Without workload.commands one
+// command with no name stands for every request (workload.client's timeout
+// and retries), as the simulator's.
+type command struct {
+	name    string
+	timeout time.Duration
+	retries int
+}
+
+func commands(p *scenarios.Plan) []command {
+	cl := &p.Scenario.Workload.Client
+	if len(p.Commands) == 0 {
+		return []command{{timeout: cl.Timeout.Std(), retries: cl.Retries}}
+	}
+	var cs []command
+	for _, cp := range p.Commands {
+		cs = append(cs, command{name: cp.Name, timeout: cp.Timeout.Std(), retries: cp.Retries})
+	}
+	return cs
 }
 
 // city is the users of one city: their arrival process and retry budget.
@@ -125,6 +148,7 @@ func New(cfg Config) (*Generator, error) {
 	g := &Generator{cfg: cfg, p: p, tr: cfg.Transport, prof: draw.NewProfile(&s.Workload.Profile),
 		end: int64(s.Run.Duration), lag: newLagStats(int64(s.Run.Window), int64(s.Run.Duration))}
 	g.acc = newAccess(p, cfg.Seed, cfg.OnRoute)
+	g.cmds = commands(p)
 	for i := range p.Cities {
 		g.cities = append(g.cities, newCity(p, cfg.Seed, i))
 	}
@@ -140,7 +164,7 @@ func newCity(p *scenarios.Plan, seed uint64, i int) *city {
 	ur := p.UserCities[i]
 	c := &city{idx: i, first: ur.First, count: ur.Count, overload: 1, changed: make(chan struct{}, 1),
 		arr: stream(seed, draw.StreamArrivals+uint64(i)), users: stream(seed, draw.StreamUsers+uint64(i)), client: stream(seed, draw.StreamClient+uint64(i))}
-	c.reqs = draw.NewRequests(&s.Workload, ur.Count, nil)
+	c.reqs = draw.NewRequests(&s.Workload, ur.Count, p.Commands)
 	share := p.Cities[i].Share
 	c.rate = float64(s.Workload.Rate) * share
 	c.budget = s.Workload.Client.RetryBudget.Fraction()
@@ -150,12 +174,20 @@ func newCity(p *scenarios.Plan, seed uint64, i int) *city {
 }
 
 // Horizon is the longest a request can live: every attempt's timeout and
-// every backoff at its cap (the Recorder's horizon).
+// every backoff at its cap (the Recorder's horizon), for the command that
+// lives longest (workload.client without commands).
 func Horizon(s *scenarios.Scenario) time.Duration {
 	cl := &s.Workload.Client
-	h := time.Duration(cl.Timeout) * time.Duration(cl.Retries+1)
-	for k := 1; k <= cl.Retries; k++ {
-		h += time.Duration(math.Min(float64(cl.Backoff.Base)*math.Pow(2, float64(k-1)), float64(cl.Backoff.Max)))
+	life := func(timeout scenarios.Duration, retries int) time.Duration {
+		h := time.Duration(timeout) * time.Duration(retries+1)
+		for k := 1; k <= retries; k++ {
+			h += time.Duration(math.Min(float64(cl.Backoff.Base)*math.Pow(2, float64(k-1)), float64(cl.Backoff.Max)))
+		}
+		return h
+	}
+	h := life(cl.Timeout, cl.Retries)
+	for _, c := range s.Workload.Commands {
+		h = max(h, life(c.Timeout, c.Retries))
 	}
 	return h
 }
@@ -292,15 +324,16 @@ func (g *Generator) arrivals(ctx context.Context, c *city) {
 	}
 }
 
-// dispatch draws the request's user, priority and operation and starts it.
+// dispatch draws the request's user, command, priority and operation and
+// starts it.
 func (g *Generator) dispatch(ctx context.Context, c *city, t int64) {
-	local, prio, write, _ := c.reqs.Next(c.users)
+	local, prio, write, cmd := c.reqs.Next(c.users)
 	c.mu.Lock()
 	c.tokens = math.Min(c.tokenCap, c.tokens+c.budget)
 	c.mu.Unlock()
 	n := g.seq.Add(1)
 	g.wg.Add(1)
-	go g.request(ctx, c, n, c.first+local, prio, write, t)
+	go g.request(ctx, c, n, c.first+local, prio, cmd, write, t)
 }
 
 // attempt is what one request carries across its attempts.
@@ -308,6 +341,7 @@ type attempt struct {
 	c                *city
 	n                uint64
 	user, prio, home int
+	cmd              int // index into Generator.cmds
 	shard            int
 	write            bool
 	send             int64
@@ -315,10 +349,10 @@ type attempt struct {
 }
 
 // request runs one request's attempts: each through the access layer to a
-// gateway, retried per the client policy.
-func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio int, write bool, send int64) {
+// gateway, retried per the client policy (the command's retries).
+func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio, cmd int, write bool, send int64) {
 	defer g.wg.Done()
-	a := &attempt{c: c, n: n, user: user, prio: prio, write: write, send: send, home: g.p.HomeSet(c.idx, user), shard: -1}
+	a := &attempt{c: c, n: n, user: user, prio: prio, cmd: cmd, write: write, send: send, home: g.p.HomeSet(c.idx, user), shard: -1}
 	if len(g.p.Shards) > 0 {
 		a.shard = g.p.ShardOf(c.idx, user)
 	}
@@ -332,7 +366,7 @@ func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio i
 		if out == reports.OK && rp.Wrote && g.cfg.Log != nil {
 			g.cfg.Log.Add(checker.Write{ID: id, User: user, City: c.idx, Shard: a.shard, Key: uint64(user), Time: g.now()})
 		}
-		if out == reports.OK || k > cl.Retries || !retryable(cl.RetryOn, out) || !c.takeToken() {
+		if out == reports.OK || k > g.cmds[cmd].retries || !retryable(cl.RetryOn, out) || !c.takeToken() {
 			g.record(a, out, k, rp.Wrote)
 			return
 		}
@@ -359,8 +393,9 @@ func (g *Generator) try(ctx context.Context, a *attempt, k int) (reports.Outcome
 		a.crossSet = true
 	}
 	id := strconv.FormatUint(a.n, 10) + "." + strconv.Itoa(k)
+	cm := &g.cmds[a.cmd]
 	r := wire.Request{ID: id, User: a.user, City: a.c.idx, Priority: a.prio, Key: uint64(a.user),
-		Deadline: g.p.Scenario.Workload.Client.Timeout.Std()}
+		Command: cm.name, Deadline: cm.timeout}
 	if a.write {
 		r.Op, r.Value = wire.Write, []byte(id)
 	}
@@ -374,7 +409,7 @@ func (g *Generator) try(ctx context.Context, a *attempt, k int) (reports.Outcome
 func (g *Generator) record(a *attempt, out reports.Outcome, attempts int, wrote bool) {
 	g.cfg.Record(reports.Request{
 		Send: a.send, Latency: g.now() - a.send, User: int32(a.user), Set: int32(a.home), City: int16(a.c.idx),
-		Priority: uint8(a.prio), Outcome: out, Attempts: uint8(attempts), Cross: a.cross, CrossSet: a.crossSet, Write: wrote,
+		Priority: uint8(a.prio), Command: uint8(a.cmd), Outcome: out, Attempts: uint8(attempts), Cross: a.cross, CrossSet: a.crossSet, Write: wrote,
 	})
 }
 
