@@ -1,0 +1,56 @@
+package runner_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stripelab/stripelab/components/runner"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+func supportPlan(t *testing.T, extra string) *scenarios.Plan {
+	t.Helper()
+	f, err := scenarios.Parse("support.yaml", []byte(`name: support
+run: {duration: 1m, warmup: 0s}
+topology:
+  cities: [{name: a, azs: 2, racks: 1, machines: 2}]
+striping: {granularity: az}
+stack:
+  gateway: {instances: 1}
+  services: [{name: api, instances: 1}]
+  data: {mode: none}
+`+extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scenarios.NewPlan(f)
+}
+
+// TestUnsupported: every scaling and resilience feature is refused by its
+// field path, each on its own line; a plan with none passes.
+func TestUnsupported(t *testing.T) {
+	if err := runner.Unsupported(supportPlan(t, "")); err != nil {
+		t.Fatalf("plain scenario: %v", err)
+	}
+	for _, tc := range []struct{ yaml, field string }{
+		{"scaling:\n  actions: [{at: 10s, service: api, by: 1}]", "scaling.actions"},
+		{"scaling:\n  autoscale: [{service: api, max: 3}]", "scaling.autoscale"},
+		{"scaling:\n  sets: [{at: 10s, remove: a/b}]", "scaling.sets"},
+		{"  resilience: {breaker: {level: instance}}", "stack.resilience.breaker"},
+		{"  resilience: {outlier: {consecutive_errors: 3}}", "stack.resilience.outlier"},
+		{"  discovery: {mode: mesh}\n  resilience: {panic: 50%}", "stack.resilience.panic"},
+		{"  discovery: {mode: registry}\n  resilience: {protection: 50%}", "stack.resilience.protection"},
+		{"  discovery: {mode: registry}\n  resilience: {self_preservation: 85%}", "stack.resilience.self_preservation"},
+		{"  resilience: {health_check: {interval: 1s}}", "stack.resilience.health_check"},
+		{"  resilience: {hedging: {delay: 20ms}}", "stack.resilience.hedging"},
+	} {
+		err := runner.Unsupported(supportPlan(t, tc.yaml))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.field+": ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line naming %s", tc.yaml, err, tc.field)
+		}
+	}
+	err := runner.Unsupported(supportPlan(t, "  resilience: {breaker: {level: service}, hedging: {delay: 20ms}}\nscaling:\n  actions: [{at: 10s, service: api, to: 2}, {at: 20s, service: api, to: 1}]"))
+	if err == nil || len(strings.Split(err.Error(), "\n")) != 3 || !strings.Contains(err.Error(), "2 scale actions") {
+		t.Fatalf("three features: %v, want three lines", err)
+	}
+}
