@@ -18,6 +18,9 @@ func init() {
 		if !ok {
 			return nil, fmt.Errorf("%w: backend %q is not available in this build; the real backends are %v", errUsage, backend, backendNames()[1:])
 		}
+		if err := runner.Unsupported(scenarios.NewPlan(f)); err != nil {
+			return nil, fmt.Errorf("%w: %s: the %s backend cannot run this scenario:\n%v", errUsage, f.Path, backend, err)
+		}
 		var log io.Writer = os.Stderr
 		if quiet {
 			log = nil

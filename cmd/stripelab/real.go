@@ -33,6 +33,9 @@ func backendNames() []string {
 // the simulator; an interrupt stops every process and writes the partial
 // result, marked incomplete.
 func runReal(ctx context.Context, backend string, p *scenarios.Plan, path string, seed uint64, dir string, keep, quiet, verbose bool) error {
+	if err := runner.Unsupported(p); err != nil {
+		return fmt.Errorf("%w: %s: the %s backend cannot run this scenario:\n%v", errUsage, path, backend, err)
+	}
 	fmt.Printf("running %s (%s) on the real stack (%s backend), seed %d: %s\n", p.Scenario.Name, path, backend, seed, p.Summary())
 	var log io.Writer = os.Stderr
 	if quiet {
