@@ -439,16 +439,16 @@ func (w *World) slotSeen(i int32) {
 	}
 }
 
-// finishScaling closes the instance time of what still runs and hands
-// the record over.
-func (w *World) finishScaling() {
+// finishScaling closes the instance time of what still runs at end (the
+// run's, or where a stopped run got to) and hands the record over.
+func (w *World) finishScaling(end int64) {
 	if w.scaleRec == nil {
 		return
 	}
 	for k := range w.slots {
 		if st := &w.slots[k]; st.prov {
-			w.scaleRec.Components[w.compRow(w.groups[st.group].comp)].InstanceNS += w.end - min(st.provT, w.end)
-			st.provT = w.end
+			w.scaleRec.Components[w.compRow(w.groups[st.group].comp)].InstanceNS += max(end-st.provT, 0)
+			st.provT = end
 		}
 	}
 	w.rec.SetScaling(w.scaleRec)
