@@ -110,6 +110,7 @@ func keyPhase(user int32) float64 {
 // onSetEvent runs an expansion event with every hold demoted first.
 func (w *World) onSetEvent(e *event) {
 	w.demoteAll()
+	w.dropChange()
 	defer w.setFaultNext()
 	c := &w.setChanges[e.a]
 	switch {
@@ -198,6 +199,7 @@ func (w *World) setRouted(c *setChange) {
 		w.plan.Sets[c.set].Name, moved, ur.Count, 100*float64(moved)/float64(max(ur.Count, 1)), r.Keys)
 	if c.remove && !w.sharded {
 		w.at(w.now, evSetCopied, int32(w.changeIndex(c)), 0, 0, 0) // nothing to copy: stop after the grace
+		w.addChange(w.now)
 	}
 }
 

@@ -138,20 +138,28 @@ func (w *World) addChange(t int64) {
 	w.faultNext = min(w.faultNext, t)
 }
 
-// nextChange is the earliest pending scaling change after now; changes
-// that passed are dropped.
+// nextChange is the earliest pending scaling change: every scaling event
+// has one entry, which dropChange takes off when the event runs, so a
+// change still due at this very instant keeps bounding settling ahead.
 func (w *World) nextChange() int64 {
 	next := int64(math.MaxInt64)
-	k := 0
 	for _, t := range w.changes {
-		if t > w.now {
-			w.changes[k] = t
-			k++
-			next = min(next, t)
+		next = min(next, t)
+	}
+	return next
+}
+
+// dropChange takes off the entry of the scaling event running now.
+func (w *World) dropChange() {
+	for k, t := range w.changes {
+		if t == w.now {
+			last := len(w.changes) - 1
+			w.changes[k] = w.changes[last]
+			w.changes = w.changes[:last]
+			return
 		}
 	}
-	w.changes = w.changes[:k]
-	return next
+	panic("sim: a scaling event without its change entry")
 }
 
 // listed reports whether an instance should be in discovery: up and not draining.
@@ -163,6 +171,7 @@ func (w *World) listed(in *instance) bool {
 // fault change does.
 func (w *World) onScaleEvent(e *event) {
 	w.demoteAll()
+	w.dropChange()
 	defer w.setFaultNext()
 	switch e.kind {
 	case evScale:
@@ -430,16 +439,16 @@ func (w *World) slotSeen(i int32) {
 	}
 }
 
-// finishScaling closes the instance time of what still runs and hands
-// the record over.
-func (w *World) finishScaling() {
+// finishScaling closes the instance time of what still runs at end (the
+// run's, or where a stopped run got to) and hands the record over.
+func (w *World) finishScaling(end int64) {
 	if w.scaleRec == nil {
 		return
 	}
 	for k := range w.slots {
 		if st := &w.slots[k]; st.prov {
-			w.scaleRec.Components[w.compRow(w.groups[st.group].comp)].InstanceNS += w.end - min(st.provT, w.end)
-			st.provT = w.end
+			w.scaleRec.Components[w.compRow(w.groups[st.group].comp)].InstanceNS += max(end-st.provT, 0)
+			st.provT = end
 		}
 	}
 	w.rec.SetScaling(w.scaleRec)

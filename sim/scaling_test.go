@@ -248,3 +248,26 @@ func TestGatewayAutoscaler(t *testing.T) {
 		t.Errorf("p99 %.1fms after the gateways were added, want well under %.1fms", after, before)
 	}
 }
+
+// Under mesh discovery a new instance is seen after the propagation delay
+// (not a cache refresh), and a drained one is dropped after it too.
+func TestMeshScaling(t *testing.T) {
+	y := strings.Replace(stepLoad, "discovery: {mode: registry, heartbeat: 1s, ttl: 3s, refresh: 2s}", "discovery: {mode: mesh, detection: 2s, propagation: 1500ms}", 1)
+	y = strings.Replace(y, "duration: 4m", "duration: 40s", 1)
+	y = strings.Replace(y, "profile: {shape: step, steps: [{at: 60s, level: 340%}, {at: 150s, level: 100%}]}", "profile: {shape: constant}", 1)
+	mk := func(grace string) string {
+		return withScaling(y, "scaling:\n  startup: 3s\n  grace: "+grace+"\n  actions: [{at: 10s, service: api, by: 1}, {at: 25s, service: api, by: -1}]")
+	}
+	_, res := runWorld(t, mk("2s"))
+	for _, st := range res.Scaling.Starts {
+		if st.Ready != 13e9 || st.Seen != 14.5e9 {
+			t.Errorf("start %+v: want ready at 13s, seen at 14.5s", st)
+		}
+	}
+	if c := res.Totals.Counts; c.OK() != c.Offered {
+		t.Errorf("%d of %d failed: a grace (2s) longer than the propagation (1.5s) drains cleanly", c.Offered-c.OK(), c.Offered)
+	}
+	if _, short := runWorld(t, mk("500ms")); short.Totals.Counts.OK() == short.Totals.Counts.Offered {
+		t.Errorf("grace 500ms: nothing failed, but sidecars route to the stopped instance until the propagation (1.5s) ends")
+	}
+}

@@ -514,11 +514,11 @@ func (w *World) Finish(incomplete bool) *reports.Result {
 	w.rec.SetEngine("requests_max_in_flight", int64(w.reqs.peak))
 	w.rec.SetQueues(w.queueRows())
 	w.isolations()
-	w.finishScaling()
 	end := w.now
 	if !incomplete {
 		end = w.end
 	}
+	w.finishScaling(min(end, w.end))
 	return w.rec.Finish(min(end, w.end), incomplete)
 }
 

@@ -97,7 +97,7 @@ func keyFigures(res *reports.Result) []keyFigure {
 		}
 	}
 	c := &res.Cost
-	return []keyFigure{
+	return append([]keyFigure{
 		{"Availability", reports.FormatPercent(m.Availability)},
 		{"Availability outside faults", reports.FormatPercent(m.AvailabilitySteady)},
 		{"Availability by priority", strings.Join(pri, " · ")},
@@ -108,7 +108,33 @@ func keyFigures(res *reports.Result) []keyFigure {
 		{"Cross-region share", reports.FormatPercent(m.CrossRegion)},
 		{"Retry amplification", strconv.FormatFloat(m.RetryAmplification, 'f', 3, 64) + " attempts per request"},
 		{"Cost", fmt.Sprintf("%d machines, %d sets, %d instances, %d shards", c.Machines, c.Sets, c.Instances, c.Shards)},
+	}, scalingFigures(res)...)
+}
+
+// scalingFigures sum up a run that scaled: each scaled component's
+// instances and instance-hours, each set added or removed.
+func scalingFigures(res *reports.Result) []keyFigure {
+	sc := res.Scaling
+	if sc == nil {
+		return nil
 	}
+	var out []keyFigure
+	for _, c := range sc.Components {
+		end := 0
+		if n := len(c.Provisioned); n > 0 {
+			end = int(c.Provisioned[n-1])
+		}
+		out = append(out, keyFigure{"Instances of " + c.Name, fmt.Sprintf("%d at start, peak %d, %d at end; %.3g instance-hours (%.3g without scaling)",
+			c.Initial, c.Peak, end, c.InstanceHours(), c.StaticHours())})
+	}
+	for _, s := range sc.Sets {
+		what := "Set added "
+		if s.Removed {
+			what = "Set removed "
+		}
+		out = append(out, keyFigure{what + s.Set, fmt.Sprintf("%d of %d users moved, %d keys copied, %d requests forwarded", s.Moved, s.Users, s.Keys, s.Forwarded)})
+	}
+	return out
 }
 
 func newVerdictRow(v *reports.Verdict) verdictRow {
