@@ -38,14 +38,17 @@ func analyzed(t testing.TB, p *scenarios.Plan, seed uint64) ([]byte, *reports.Re
 // comment says will fail; every other objective must hold. A change to the
 // simulator that breaks a scenario's story shows up here.
 var expectedFailures = map[string][]string{
-	"autoscale-load-step":  {"latency p99 [overall]"},
-	"autoscale-az-loss":    {"availability [overall]", "availability_in_fault [lose az a]", "latency p99 [overall]"},
-	"az-loss-protection":   {"availability [overall]", "availability_in_fault [lose shenzhen/a]"},
-	"cross-city-partition": {"availability_in_fault [shenzhen-shanghai partition]"},
-	"gray-failure":         {"latency p99 [overall]", "latency_in_fault p99 [throttled machine]"},
-	"intercity-latency":    {"latency p99 [overall]"},
-	"registry-outage":      {"latency p99.9 [overall]"},
-	"retry-storm":          {"availability [overall]", "rto [30s spike]"},
+	"autoscale-load-step":       {"latency p99 [overall]"},
+	"autoscale-az-loss":         {"availability [overall]", "availability_in_fault [lose az a]", "latency p99 [overall]"},
+	"az-loss-protection":        {"availability [overall]", "availability_in_fault [lose shenzhen/a]"},
+	"cross-city-partition":      {"availability_in_fault [shenzhen-shanghai partition]"},
+	"gray-failure":              {"latency p99 [overall]", "latency_in_fault p99 [throttled machine]"},
+	"intercity-latency":         {"latency p99 [overall]"},
+	"real/added-latency":        {"latency_in_fault p99 [slow shanghai]"},
+	"real/registry-outage":      {"latency p99 [overall]"},
+	"real/shard-failover-async": {"lost_writes [shard 0 primary crash]"},
+	"registry-outage":           {"latency p99.9 [overall]"},
+	"retry-storm":               {"availability [overall]", "rto [30s spike]"},
 }
 
 // TestDeterministic runs every shipped scenario (but the hour-long speed
