@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/reports/analysis"
@@ -19,6 +20,9 @@ import (
 var realRun = func(ctx context.Context, f *scenarios.File, backend string, seed uint64, quiet bool) (*reports.Result, error) {
 	return nil, fmt.Errorf("%w: backend %q is not available in this build", errUsage, backend)
 }
+
+// lockWait is how long a real run waits for another one to end.
+var lockWait time.Duration
 
 // fitOverheads measures the host's overheads and returns the scenario
 // fields that make the simulator account for them (field = value lines)
@@ -34,6 +38,7 @@ func cmdCalibrate(args []string) error {
 	seed := fs.Uint64("seed", 0, "seed overriding the scenario's run.seed (0 keeps it)")
 	out := fs.String("out", "", "output folder (default out/calibrate-NAME)")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	fs.DurationVar(&lockWait, "wait", 0, "wait up to this long for another real run on this machine to end (default: fail at once)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/stripelab/stripelab/components/process"
 	"github.com/stripelab/stripelab/components/runner"
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
@@ -25,7 +26,11 @@ func init() {
 		if quiet {
 			log = nil
 		}
-		out, err := runner.Execute(ctx, scenarios.NewPlan(f), runner.Options{Host: host(), Seed: seed, Log: log})
+		h := host()
+		if ph, ok := h.(*process.Host); ok && lockWait > 0 {
+			ph.WaitLock(lockWait)
+		}
+		out, err := runner.Execute(ctx, scenarios.NewPlan(f), runner.Options{Host: h, Seed: seed, Log: log})
 		if out == nil || out.Result == nil {
 			if err == nil {
 				err = errors.New("the real run measured nothing")
