@@ -298,3 +298,26 @@ func TestHealthChecksDetectBeforeTheRegistry(t *testing.T) {
 		t.Errorf("marked healthy again at %.2fs; want two probes after the machine returns at 60s", back)
 	}
 }
+
+// Envoy's panic threshold after the same AZ loss in mesh mode: half of the
+// instances healthy is below 60%, so callers balance over all of them and
+// keep sending to the dead half; at 40% they balance over the live half.
+func TestPanicAZLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 4-minute runs")
+	}
+	for _, tc := range []struct {
+		threshold string
+		panics    bool
+	}{{"60%", true}, {"40%", false}} {
+		res := libraryResult(t, "az-loss-protection", func(s string) string {
+			s = strings.Replace(s, "    mode: registry\n    heartbeat: 2s\n    ttl: 6s\n    refresh: 5s\n", "    mode: mesh\n", 1)
+			return strings.Replace(s, "    protection: 60%", "    panic: "+tc.threshold, 1)
+		})
+		reports.Analyze(res)
+		a := res.Measures.Faults[0].Availability
+		if tc.panics != (count(res, EvPanic) > 0) || tc.panics != (a < 0.7) || (!tc.panics && a < 0.9) {
+			t.Errorf("panic at %s: availability in the fault %.4f, %v panic events", tc.threshold, a, count(res, EvPanic))
+		}
+	}
+}
