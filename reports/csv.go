@@ -14,7 +14,8 @@ import (
 // (of successful requests), unknown counts the requests in flight when
 // a run was stopped early, warmup is 1 for warm-up windows and
 // faults_active lists the indexes of the faults overlapping the window,
-// separated by ";".
+// separated by ";". A result with workload.commands adds one column per
+// command after these, availability_cmd_NAME.
 var TimeseriesHeader = []string{
 	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable", "unknown",
 	"availability", "availability_high", "availability_normal", "availability_low",
@@ -25,10 +26,14 @@ var TimeseriesHeader = []string{
 // WriteTimeseries writes timeseries.csv: one row per window, for spreadsheets.
 func WriteTimeseries(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(TimeseriesHeader); err != nil {
+	header := TimeseriesHeader
+	for _, c := range res.Commands {
+		header = append(header[:len(header):len(header)], "availability_cmd_"+c.Name)
+	}
+	if err := cw.Write(header); err != nil {
 		return errors.Wrap(err, "write timeseries")
 	}
-	row := make([]string, 0, len(TimeseriesHeader))
+	row := make([]string, 0, len(header))
 	for i := range res.Windows {
 		row = timeseriesRow(row[:0], res, i)
 		if err := cw.Write(row); err != nil {
@@ -64,6 +69,13 @@ func timeseriesRow(row []string, res *Result, i int) []string {
 	}
 	row = append(row, i64(win.Attempts), i64(win.CrossRegion), i64(win.CrossSet), i64(win.Writes), warm,
 		strings.Join(activeFaults(res, win.Start, win.Start+res.WindowNS), ";"))
+	for k := range res.Commands {
+		if k < len(win.ByCommand) {
+			row = append(row, csvAvail(&win.ByCommand[k]))
+		} else {
+			row = append(row, "")
+		}
+	}
 	return row
 }
 
