@@ -140,3 +140,20 @@ func TestReportCommandTable(t *testing.T) {
 		t.Errorf("markdown report lacks the browse row:\n%s", md.String())
 	}
 }
+
+func TestTimeseriesPerCommand(t *testing.T) {
+	r := cmdResult(5)
+	setCmdCounts(r, 2, [3]int64{100, 600, 150})
+	fillTotals(r)
+	var b bytes.Buffer
+	if err := WriteTimeseries(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if !strings.HasSuffix(lines[0], ",availability_cmd_pay,availability_cmd_search,availability_cmd_browse") {
+		t.Errorf("header %q lacks the command columns", lines[0])
+	}
+	if !strings.HasSuffix(lines[3], ",1.000000,1.000000,0.500000") {
+		t.Errorf("window 2 row %q: want browse at 50%%", lines[3])
+	}
+}

@@ -16,7 +16,8 @@ import (
 // faults_active lists the indexes of the faults overlapping the window,
 // separated by ";". A run that scaled adds, per scaled component, its
 // ready and provisioned instances at the end of the window
-// (ready_NAME, provisioned_NAME).
+// (ready_NAME, provisioned_NAME), after the one column per command a
+// result with workload.commands adds (availability_cmd_NAME).
 var TimeseriesHeader = []string{
 	"time_s", "offered", "ok", "shed", "rate_limited", "timeout", "error", "unavailable", "unknown",
 	"availability", "availability_high", "availability_normal", "availability_low",
@@ -31,6 +32,9 @@ func WriteTimeseries(w io.Writer, res *Result) error {
 	var comps []ScaledComponent
 	if res.Scaling != nil {
 		comps = res.Scaling.Components
+	}
+	for _, c := range res.Commands {
+		head = append(head[:len(head):len(head)], "availability_cmd_"+c.Name)
 	}
 	for _, c := range comps {
 		head = append(head[:len(head):len(head)], "ready_"+c.Name, "provisioned_"+c.Name)
@@ -77,6 +81,13 @@ func timeseriesRow(row []string, res *Result, i int) []string {
 	}
 	row = append(row, i64(win.Attempts), i64(win.CrossRegion), i64(win.CrossSet), i64(win.Writes), warm,
 		strings.Join(activeFaults(res, win.Start, win.Start+res.WindowNS), ";"))
+	for k := range res.Commands {
+		if k < len(win.ByCommand) {
+			row = append(row, csvAvail(&win.ByCommand[k]))
+		} else {
+			row = append(row, "")
+		}
+	}
 	return row
 }
 

@@ -75,7 +75,7 @@ func (s *Service) setDefaults() {
 }
 
 func (b *Breaker) setDefaults() {
-	*b = Breaker{Level: "instance", ConsecutiveErrors: 10, ErrorRate: 0.5, Window: 100, MinCalls: 100, Sleep: minute, Probes: 10}
+	*b = Breaker{Level: "instance", ConsecutiveErrors: 10, ErrorRate: 0.5, SlowRate: 1, Window: 100, MinCalls: 100, Sleep: minute, Probes: 10}
 }
 
 func (o *Outlier) setDefaults() {

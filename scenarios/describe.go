@@ -60,6 +60,7 @@ func (p *Plan) Describe(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", st.Name, p.Cities[st.City].Name, len(st.Machines), strings.Join(parts, ", "))
 	}
+	p.describeCommands(tw)
 	p.describeShards(tw)
 	p.describeRegistries(tw)
 	p.describeFaults(tw)
@@ -98,6 +99,18 @@ func (p *Plan) describeScaling(tw io.Writer) {
 	}
 	for _, c := range sc.Sets {
 		fmt.Fprintf(tw, "at %s: add set %s (copy rate %s)\n", c.At, c.Add, sc.CopyRate)
+	}
+}
+
+// describeCommands lists the workload's commands.
+func (p *Plan) describeCommands(tw io.Writer) {
+	if len(p.Commands) == 0 {
+		return
+	}
+	fmt.Fprintln(tw, "\nCOMMAND\tSHARE\tPRIORITY\tWRITES\tSERVICE\tTIMEOUT\tRETRIES")
+	for _, c := range p.Commands {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.Name, Percent(c.Share), PriorityNames[c.Priority], Percent(c.Write),
+			p.Services[c.Service].Name, c.Timeout, c.Retries)
 	}
 }
 

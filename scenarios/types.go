@@ -174,12 +174,13 @@ type Resilience struct {
 
 // Breaker is a circuit breaker: closed, open, half-open. Closed, it opens
 // on consecutive errors, or when the error rate of the last window calls
-// (once min_calls were made) reaches error_rate. Open, it fails every call
+// (once min_calls were made) reaches error_rate, or their share of slow
+// calls reaches slow_rate. Open, it fails every call
 // at once with unavailable (a definite error) for sleep, then lets probes
 // calls through half-open: probes successes close it, any failure opens it
 // again. An error is a call that timed out or answered anything but OK.
-// Defaults are resilience4j's (window, min_calls, error_rate, sleep,
-// probes) and Polaris's (consecutive_errors).
+// Defaults are resilience4j's (window, min_calls, error_rate, slow_rate,
+// sleep, probes) and Polaris's (consecutive_errors).
 type Breaker struct {
 	// Level is instance (one breaker per caller and target instance; an
 	// open one steers the balancer to the other instances) or service
@@ -194,6 +195,13 @@ type Breaker struct {
 	Window int `yaml:"window" json:"window" jsonschema:"minimum=1"`
 	// MinCalls is how many calls the window needs before the error rate counts. Default 100.
 	MinCalls int `yaml:"min_calls" json:"min_calls" jsonschema:"minimum=1"`
+	// SlowCall makes a call that took at least this long (answered or not)
+	// count as slow; 0 turns slow calls off. Default 0 (resilience4j's
+	// default of 60s is as good as off for most calls).
+	SlowCall Duration `yaml:"slow_call,omitempty" json:"slow_call,omitempty"`
+	// SlowRate opens the breaker when this share of the last window calls
+	// were slow, once min_calls were made (with slow_call). Default 100%.
+	SlowRate Percent `yaml:"slow_rate" json:"slow_rate"`
 	// Sleep is how long an open breaker fails calls before it lets probes through. Default 60s.
 	Sleep Duration `yaml:"sleep" json:"sleep"`
 	// Probes is how many calls a half-open breaker lets through; that many successes close it. Default 10.

@@ -842,8 +842,14 @@ func (v *validator) resilience() {
 		if b.ErrorRate > 1 {
 			v.errf(bp+".error_rate", "expected at most 100%%, got %s", b.ErrorRate)
 		}
-		if b.ConsecutiveErrors == 0 && b.ErrorRate == 0 {
-			v.errf(bp, "a breaker that opens on nothing: set consecutive_errors or error_rate above 0")
+		if b.ConsecutiveErrors == 0 && b.ErrorRate == 0 && b.SlowCall == 0 {
+			v.errf(bp, "a breaker that opens on nothing: set consecutive_errors, error_rate or slow_call above 0")
+		}
+		if b.SlowCall < 0 {
+			v.errf(bp+".slow_call", "expected a positive duration, or 0 for no slow-call threshold")
+		}
+		if b.SlowRate <= 0 || b.SlowRate > 1 {
+			v.errf(bp+".slow_rate", "expected above 0%% and at most 100%%, got %s", b.SlowRate)
 		}
 		v.positive(bp+".window", b.Window)
 		v.positive(bp+".min_calls", b.MinCalls)

@@ -276,6 +276,7 @@ var errorCases = []errCase{
 	{"hedge after the timeout", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 2s}}}\n", "2:62", "stack.resilience.hedging.delay", "a hedge after 2s never goes"},
 	{"self preservation in mesh mode", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], discovery: {mode: mesh}, resilience: {self_preservation: 85%}}\n", "2:70", "stack.resilience.self_preservation", "self_preservation applies when discovery.mode is registry"},
 	{"health check interval", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {health_check: {interval: 0}}}\n", "2:70", "stack.resilience.health_check.interval", "expected a positive duration"},
+	{"breaker slow rate", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {breaker: {slow_call: 1s, slow_rate: 0}}}\n", "2:81", "stack.resilience.breaker.slow_rate", "expected above 0% and at most 100%"},
 	{"hedge attempts", "topology: {cities: [{name: a}]}\nstack: {services: [{name: s}], resilience: {hedging: {delay: 20ms, max_attempts: 9}}}\n", "2:82", "stack.resilience.hedging.max_attempts", "expected 2 to 5 attempts, got 9"},
 	// scaling (scaling.go)
 	{"scale action without at", base + "scaling: {actions: [{service: s, to: 3}]}\n", "3:21", "scaling.actions[0]", "a scale action needs at"},

@@ -22,11 +22,14 @@ type breakerCfg struct {
 	minCalls    int32
 	sleep       int64
 	probes      int32
+	slowCall    int64 // 0: no slow-call threshold
+	slowRate    float64
 }
 
 func newBreakerCfg(b *scenarios.Breaker) *breakerCfg {
 	return &breakerCfg{service: b.Level == "service", consecutive: int32(b.ConsecutiveErrors), rate: b.ErrorRate.Fraction(),
-		window: int32(b.Window), minCalls: int32(b.MinCalls), sleep: int64(b.Sleep), probes: int32(b.Probes)}
+		window: int32(b.Window), minCalls: int32(b.MinCalls), sleep: int64(b.Sleep), probes: int32(b.Probes),
+		slowCall: int64(b.SlowCall), slowRate: b.SlowRate.Fraction()}
 }
 
 // breaker is one circuit breaker: a pure state machine driven by its
@@ -36,8 +39,10 @@ type breaker struct {
 	state    uint8
 	consec   int32  // errors in a row (closed)
 	ring     []bool // the latest window outcomes, true for an error
+	slowRing []bool // the same calls, true for a slow one
 	head, n  int32
 	fails    int32 // errors in ring
+	slows    int32 // slow calls in slowRing
 	openedAt int64
 	sent     int32 // probes let through (half-open)
 	passed   int32 // probes that succeeded
@@ -67,18 +72,19 @@ func (b *breaker) take() {
 	}
 }
 
-// record counts the outcome of a call and returns whether the state changed.
-func (b *breaker) record(c *breakerCfg, now int64, failed bool) bool {
+// record counts the outcome of a call and returns whether the state
+// changed; slow is whether it took slow_call or longer.
+func (b *breaker) record(c *breakerCfg, now int64, failed, slow bool) bool {
 	switch b.state {
 	case brHalfOpen:
-		if failed {
+		if failed || slow {
 			b.open(now)
 			return true
 		}
 		b.passed++
 		if b.passed >= c.probes {
 			b.state, b.consec = brClosed, 0
-			b.head, b.n, b.fails = 0, 0, 0
+			b.head, b.n, b.fails, b.slows = 0, 0, 0, 0
 			return true
 		}
 		return false
@@ -90,25 +96,33 @@ func (b *breaker) record(c *breakerCfg, now int64, failed bool) bool {
 	} else {
 		b.consec = 0
 	}
-	if c.rate > 0 {
+	if c.rate > 0 || c.slowCall > 0 {
 		if b.ring == nil {
-			b.ring = make([]bool, c.window)
+			b.ring, b.slowRing = make([]bool, c.window), make([]bool, c.window)
 		}
 		if b.n == c.window {
 			if b.ring[b.head] {
 				b.fails--
 			}
+			if b.slowRing[b.head] {
+				b.slows--
+			}
 		} else {
 			b.n++
 		}
-		b.ring[b.head] = failed
+		b.ring[b.head], b.slowRing[b.head] = failed, slow
 		if failed {
 			b.fails++
 		}
+		if slow {
+			b.slows++
+		}
 		b.head = (b.head + 1) % c.window
 	}
+	full := b.n >= c.minCalls
 	if (c.consecutive > 0 && b.consec >= c.consecutive) ||
-		(c.rate > 0 && b.n >= c.minCalls && float64(b.fails) >= c.rate*float64(b.n)) {
+		(c.rate > 0 && full && float64(b.fails) >= c.rate*float64(b.n)) ||
+		(c.slowCall > 0 && full && float64(b.slows) >= c.slowRate*float64(b.n)) {
 		b.open(now)
 		return true
 	}
@@ -117,7 +131,7 @@ func (b *breaker) record(c *breakerCfg, now int64, failed bool) bool {
 
 func (b *breaker) open(now int64) {
 	b.state, b.openedAt, b.consec = brOpen, now, 0
-	b.head, b.n, b.fails = 0, 0, 0
+	b.head, b.n, b.fails, b.slows = 0, 0, 0, 0
 }
 
 // breakerKey names the breaker of a caller instance for a target

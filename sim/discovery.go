@@ -303,6 +303,9 @@ func (w *World) discoveryUp(i int32) {
 	} else {
 		in.regPend = true
 	}
+	if w.res != nil && w.res.preserve > 0 {
+		w.selfPreserving(w.registryOf[in.set]) // renewals back: it may expire again
+	}
 }
 
 func (w *World) onRegExpire(i int32, inc uint32) {

@@ -374,6 +374,9 @@ func (w *World) wait(ri int32, d int, target int32, edge int16, sendAt int64) {
 	w.insts[target].outstanding++
 	if w.res != nil {
 		w.trackCall(target)
+		if w.brk != nil && w.brk.slowCall > 0 {
+			w.callSentAt(ri, d, sendAt)
+		}
 	}
 	tm := &w.machines[w.insts[target].machine]
 	if tm.city != int32(r.city) {

@@ -293,8 +293,12 @@ func (w *World) observe(ri int32, d int, st status, timedOut bool) {
 	}
 	failed := st != stOK || timedOut
 	if w.brk != nil {
+		slow := false
+		if w.brk.slowCall > 0 {
+			slow = w.now-w.callSent[int(ri)*scenarios.MaxDepth+d] >= w.brk.slowCall
+		}
 		b := w.breakerOf(w.breakerKey(caller, target))
-		if b.record(w.brk, w.now, failed) {
+		if b.record(w.brk, w.now, failed, slow) {
 			w.breakerEvent(b, caller, target)
 		}
 	}
@@ -467,6 +471,15 @@ func (w *World) protected(ci int32, k int) bool {
 		}
 	}
 	return on
+}
+
+// callSentAt remembers when frame d's call leaves, for slow-call breakers.
+func (w *World) callSentAt(ri int32, d int, at int64) {
+	i := int(ri)*scenarios.MaxDepth + d
+	for i >= len(w.callSent) {
+		w.callSent = append(w.callSent, 0)
+	}
+	w.callSent[i] = at
 }
 
 // trackCall notes a call sent to target for the isolation milestone of

@@ -19,7 +19,7 @@ func TestBreakerDefinition(t *testing.T) {
 	cases := []struct {
 		name    string
 		cfg     breakerCfg
-		outcome string // e = error, o = ok, in order
+		outcome string // e = error, o = ok, s = slow ok, in order
 		openAt  int    // index of the call that opens it, -1 never
 	}{
 		{"consecutive 3", breakerCfg{consecutive: 3, window: 10, minCalls: 10, sleep: sleep, probes: 2}, "eeoeeoeee", 8},
@@ -28,6 +28,9 @@ func TestBreakerDefinition(t *testing.T) {
 		{"rate after min calls", breakerCfg{rate: 0.5, window: 4, minCalls: 4, sleep: sleep, probes: 2}, "eeo" + "e", 3},
 		{"rate below min calls", breakerCfg{rate: 0.5, window: 10, minCalls: 6, sleep: sleep, probes: 2}, "eeeee", -1},
 		{"rate over a sliding window", breakerCfg{rate: 0.75, window: 4, minCalls: 4, sleep: sleep, probes: 2}, "eooo" + "eee", 6},
+		{"slow calls", breakerCfg{slowCall: 1, slowRate: 0.5, window: 4, minCalls: 4, sleep: sleep, probes: 2}, "ssos", 3},
+		{"slow calls below the rate", breakerCfg{slowCall: 1, slowRate: 0.5, window: 4, minCalls: 4, sleep: sleep, probes: 2}, "soooosooo", -1},
+		{"slow calls are not errors", breakerCfg{consecutive: 2, window: 4, minCalls: 4, sleep: sleep, probes: 2}, "ssssee", 5},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +41,7 @@ func TestBreakerDefinition(t *testing.T) {
 					t.Fatalf("call %d refused while closed", i)
 				}
 				b.take()
-				if b.record(&tc.cfg, int64(i), c == 'e') {
+				if b.record(&tc.cfg, int64(i), c == 'e', c == 's') {
 					opened = i
 					break
 				}
@@ -67,18 +70,18 @@ func TestBreakerDefinition(t *testing.T) {
 				t.Fatalf("half-open breaker let more than %d probes through", tc.cfg.probes)
 			}
 			for p := int32(0); p < tc.cfg.probes-1; p++ {
-				if b.record(&tc.cfg, at+sleep, false) {
+				if b.record(&tc.cfg, at+sleep, false, false) {
 					t.Fatalf("closed after %d of %d probe successes", p+1, tc.cfg.probes)
 				}
 			}
-			if !b.record(&tc.cfg, at+sleep, false) || b.state != brClosed {
+			if !b.record(&tc.cfg, at+sleep, false, false) || b.state != brClosed {
 				t.Fatalf("not closed after %d probe successes", tc.cfg.probes)
 			}
 			// and a failed probe opens it again
 			b.open(at)
 			b.usable(&tc.cfg, at+sleep)
 			b.take()
-			if !b.record(&tc.cfg, at+sleep, true) || b.state != brOpen || b.openedAt != at+sleep {
+			if !b.record(&tc.cfg, at+sleep, true, false) || b.state != brOpen || b.openedAt != at+sleep {
 				t.Fatalf("a failed probe left the breaker %s", breakerStateNames[b.state])
 			}
 		})
@@ -235,7 +238,12 @@ func TestSelfPreservationKeepsDeadInstances(t *testing.T) {
 		})
 		reports.Analyze(res)
 		a := res.Measures.Faults[0].Availability
-		if tc.preserved != (count(res, EvPreserve) > 0) || tc.preserved != (a < 0.6) || (!tc.preserved && a < 0.9) {
+		// entered when half stop renewing, left when the AZ returns
+		want := 0.0
+		if tc.preserved {
+			want = 2
+		}
+		if count(res, EvPreserve) != want || tc.preserved != (a < 0.6) || (!tc.preserved && a < 0.9) {
 			t.Errorf("threshold %s: availability in the fault %.4f, %v self-preservation events", tc.threshold, a, count(res, EvPreserve))
 		}
 	}
@@ -296,5 +304,52 @@ func TestHealthChecksDetectBeforeTheRegistry(t *testing.T) {
 	}
 	if back < 60 || back > 62.01 {
 		t.Errorf("marked healthy again at %.2fs; want two probes after the machine returns at 60s", back)
+	}
+}
+
+// Envoy's panic threshold after the same AZ loss in mesh mode: half of the
+// instances healthy is below 60%, so callers balance over all of them and
+// keep sending to the dead half; at 40% they balance over the live half.
+func TestPanicAZLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 4-minute runs")
+	}
+	for _, tc := range []struct {
+		threshold string
+		panics    bool
+	}{{"60%", true}, {"40%", false}} {
+		res := libraryResult(t, "az-loss-protection", func(s string) string {
+			s = strings.Replace(s, "    mode: registry\n    heartbeat: 2s\n    ttl: 6s\n    refresh: 5s\n", "    mode: mesh\n", 1)
+			return strings.Replace(s, "    protection: 60%", "    panic: "+tc.threshold, 1)
+		})
+		reports.Analyze(res)
+		a := res.Measures.Faults[0].Availability
+		if tc.panics != (count(res, EvPanic) > 0) || tc.panics != (a < 0.7) || (!tc.panics && a < 0.9) {
+			t.Errorf("panic at %s: availability in the fault %.4f, %v panic events", tc.threshold, a, count(res, EvPanic))
+		}
+	}
+}
+
+// A breaker on slow calls isolates a gray failure that errors never
+// reveal: in gray-failure (20x slower machine, no timeouts hit) the
+// gateways' breakers for the slow order instance open on its share of
+// calls over 20ms, and the fault's p99 comes back from ~55ms to ~20ms.
+func TestSlowCallBreakerIsolatesGrayMachine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 3-minute runs")
+	}
+	breaker := "  resilience:\n    breaker: {consecutive_errors: 0, error_rate: 0, slow_call: 20ms, slow_rate: 50%, window: 10, min_calls: 10, sleep: 10s, probes: 3}\n  data:\n    mode: sharded"
+	with := libraryResult(t, "gray-failure", func(s string) string {
+		return strings.Replace(s, "  data:\n    mode: sharded", breaker, 1)
+	})
+	without := libraryResult(t, "gray-failure", nil)
+	reports.Analyze(with)
+	reports.Analyze(without)
+	pw, po := with.Measures.Faults[0].Latency.P99, without.Measures.Faults[0].Latency.P99
+	if pw > int64(25e6) || po < int64(40e6) {
+		t.Errorf("p99 in the fault %s with slow-call breakers, %s without; want under 25ms and over 40ms", dur(pw), dur(po))
+	}
+	if with.Faults[0].Isolated == nil || count(with, "breaker-open") == 0 {
+		t.Errorf("no breaker opened or the slow machine was never isolated")
 	}
 }

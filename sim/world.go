@@ -143,6 +143,7 @@ type World struct {
 	brk              *breakerCfg
 	breakers         map[uint64]*breaker
 	scratch          []int32
+	callSent         []int64 // record x depth: when the call it waits on left (slow-call breakers)
 	hedges           hedgeGroups
 	maxLatencyFaults bool
 
