@@ -28,8 +28,8 @@ serve: build ## serve the dashboard over the OUT folder (default out) at http://
 test: ## run every test (unit, determinism, queueing theory, golden files, fuzz smoke, browser)
 	@[ -n "$${STRIPELAB_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		command -v google-chrome >/dev/null || echo "browser tests SKIPPED: no Chromium (apt-get install chromium, or set STRIPELAB_CHROMIUM)"
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
-	$(GO) test -count=1 -p 1 $(REAL_PKGS)
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
+	$(GO) test -count=1 -timeout 20m -p 1 $(REAL_PKGS)
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
 	@$(GO) run ./internal/browsertest/checkchromium
 
@@ -44,6 +44,8 @@ bench: ## run the benchmarks: simulator speed against the bare pipeline, memory,
 	$(GO) test -run '^$$' -bench 'Reference$$|ReferenceMinute|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim
 	$(GO) test -run '^$$' -bench 'QueueHold|DelayMix' -benchmem ./sim
 	$(GO) test -run '^$$' -bench . -benchmem ./reports
+	$(GO) test -run '^$$' -bench 'Hop|Throughput' -benchtime 2s ./components/gateway
+	$(GO) test -run '^$$' -bench 'Hop' -benchtime 2000x ./components/network
 
 fuzz: ## fuzz the scenario loader for FUZZTIME (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./scenarios
