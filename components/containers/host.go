@@ -184,6 +184,7 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 	for m, pm := range p.Machines {
 		h.machines[m] = &mach{name: dnsName(pm.Name), ip: addrAdd(h.base, 10+m)}
 	}
+	tm := time.Now()
 	errs := make([]error, len(p.Machines))
 	sem := make(chan struct{}, startParallel)
 	var wg sync.WaitGroup
@@ -199,7 +200,11 @@ func (h *Host) Prepare(ctx context.Context, run *runner.Run) (err error) {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	h.logf("%d machines' containers up in %s (image, network and containers: %s)", len(p.Machines), time.Since(tm).Truncate(time.Millisecond), time.Since(t0).Truncate(time.Millisecond))
+	return nil
 }
 
 // startParallel bounds the containers created and started at once.
