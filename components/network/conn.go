@@ -42,17 +42,33 @@ func (l *Link) serve(ln net.Listener, done chan struct{}) {
 			go discard(c)
 			continue
 		}
-		up, err := net.DialTimeout("tcp", l.Upstream, 2*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		cc, uc := c.(*net.TCPConn), up.(*net.TCPConn)
-		l.track(cc, uc)
-		name := c.RemoteAddr().String()
-		l.p.Toxics.StartLink(l.s.srv, name+"upstream", cc, uc, stream.Upstream)
-		l.p.Toxics.StartLink(l.s.srv, name+"downstream", uc, cc, stream.Downstream)
+		// Dial outside the accept loop: a connect to another network
+		// namespace (a container) can take milliseconds, and callers
+		// queued behind it would time out before being accepted.
+		l.dialing.Add(1)
+		go l.connect(c)
 	}
+}
+
+// connect pipes an accepted caller to a new connection to the instance
+// through the link's toxics; when the instance refuses, or the link went
+// down meanwhile, the caller's connection is closed.
+func (l *Link) connect(c net.Conn) {
+	defer l.dialing.Done()
+	up, err := net.DialTimeout("tcp", l.Upstream, 2*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	cc, uc := c.(*net.TCPConn), up.(*net.TCPConn)
+	if !l.track(cc, uc) {
+		cc.Close()
+		uc.Close()
+		return
+	}
+	name := c.RemoteAddr().String()
+	l.p.Toxics.StartLink(l.s.srv, name+"upstream", cc, uc, stream.Upstream)
+	l.p.Toxics.StartLink(l.s.srv, name+"downstream", uc, cc, stream.Downstream)
 }
 
 // discard reads a held connection until it closes: a dead host's
@@ -60,15 +76,18 @@ func (l *Link) serve(ln net.Listener, done chan struct{}) {
 func discard(c net.Conn) { io.Copy(io.Discard, c) }
 
 // track remembers open connections so Down can close them, forgetting
-// the closed ones now and then.
-func (l *Link) track(cs ...*net.TCPConn) {
+// the closed ones now and then; false when the link is down.
+func (l *Link) track(cs ...*net.TCPConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.down {
+		return false
+	}
 	for _, c := range cs {
 		l.conns[c] = struct{}{}
 	}
 	if len(l.conns) < 2*l.pruned+64 {
-		return
+		return true
 	}
 	for c := range l.conns {
 		if closed(c) {
@@ -76,6 +95,7 @@ func (l *Link) track(cs ...*net.TCPConn) {
 		}
 	}
 	l.pruned = len(l.conns)
+	return true
 }
 
 // closed reports whether c was closed (its descriptor is gone).
@@ -97,6 +117,7 @@ func (l *Link) Down() {
 	l.mu.Unlock()
 	ln.Close()
 	<-served
+	l.dialing.Wait()
 	l.closeConns()
 }
 

@@ -14,7 +14,7 @@ import (
 // dead-host holds included.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	ts := echo(t)
-	c := client(100 * time.Millisecond)
+	c := client(time.Second)
 	defer c.CloseIdleConnections()
 	base := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -187,7 +187,8 @@ type Link struct {
 	seed    uint64
 	mu      sync.Mutex
 	ln      net.Listener
-	served  chan struct{} // closed when the accept loop ends
+	served  chan struct{}  // closed when the accept loop ends
+	dialing sync.WaitGroup // callers accepted whose instance is being dialled
 	down    bool
 	dead    bool
 	release uint64 // the hold toxics' release while dead
