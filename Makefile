@@ -37,8 +37,9 @@ race: ## run the tests under the race detector (-short: the long statistical run
 	$(GO) test -count=1 -race -short $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
 	$(GO) test -count=1 -race -short -p 1 $(REAL_PKGS)
 
-e2e: ## run every real scenario (scenarios/library/real) on the process backend and check its verdicts (STRIPELAB_E2E=1; about 15 minutes)
+e2e: ## run every real scenario (scenarios/library/real) on both real backends: process (verdicts checked) and containers (STRIPELAB_E2E=1; about 25 minutes)
 	STRIPELAB_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestE2EScenarios' -v ./components/realtest
+	STRIPELAB_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestE2E' -v ./components/containers
 
 bench: ## run the benchmarks: simulator speed against the bare pipeline, memory, scale, parallel runs, queue, recorder
 	$(GO) test -run '^$$' -bench 'Reference$$|ReferenceMinute|BarePipeline|DurationMemory|Scale|ParallelRuns' -benchtime 1x ./sim

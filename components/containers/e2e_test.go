@@ -7,13 +7,64 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stripelab/stripelab/components/runner"
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
 )
+
+// processFailures are the objectives each real scenario says fail on the
+// process backend (components/realtest holds the same table and checks it).
+var processFailures = map[string][]string{
+	"real/added-latency":        {"latency_in_fault p99"},
+	"real/registry-outage":      {"latency p99"},
+	"real/shard-failover-async": {"lost_writes"},
+}
+
+// realScenarios lists the shipped real scenarios.
+func realScenarios() []string {
+	var out []string
+	for _, n := range scenarios.LibraryNames() {
+		if strings.HasPrefix(n, "real/") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// reportsWritten writes every report of res into dir and checks they are there.
+func reportsWritten(res *reports.Result, dir string) error {
+	if err := reports.WriteAll(res, dir); err != nil {
+		return err
+	}
+	for _, f := range []string{"result.json", "report.html", "report.md", "timeseries.csv", "junit.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// steadyAvailability is the availability after warm-up and before the
+// first fault.
+func steadyAvailability(res *reports.Result) float64 {
+	end := res.DurationNS
+	for _, f := range res.Faults {
+		end = min(end, f.Start)
+	}
+	var c reports.Counts
+	for _, w := range res.Windows {
+		if w.Start >= res.WarmupNS && w.Start+res.WindowNS <= end {
+			c.Add(&w.Counts)
+		}
+	}
+	return c.Availability()
+}
 
 // e2e skips a test unless STRIPELAB_E2E=1 (make e2e): these run whole
 // scenarios of a minute each on the real binary.
@@ -46,7 +97,7 @@ func TestE2EContainers(t *testing.T) {
 	e2e(t)
 	bin := realBinary(t)
 	cli := engine(t)
-	names := []string{"real/machine-loss", "real/city-partition", "real/shard-failover-async", "real/shard-failover-sync"}
+	names := realScenarios()
 	if only := os.Getenv("STRIPELAB_E2E_ONLY"); only != "" {
 		names = strings.Split(only, ",")
 	}
@@ -74,13 +125,31 @@ func TestE2EContainers(t *testing.T) {
 					t.Errorf("revert of %s not verified: %s", e.Name, e.Err)
 				}
 			}
-			for _, v := range res.Verdicts {
-				t.Logf("%-24s %-28s %-10s measured %s pass %v", v.SLO, v.Scope, v.Target, v.Measured, v.Pass)
+			if err := reportsWritten(res, t.TempDir()); err != nil {
+				t.Errorf("reports of a containers result: %v", err)
 			}
-			t.Logf("bring-up %s, availability %.4f, writes read back %d (lost %d, unknown %d)", out.BringUp, res.Totals.Counts.Availability(), out.Checked, out.Lost, out.Unknown)
+			// The verdicts are compared with the process backend's
+			// expectations and logged: on a 2-core host the containers
+			// backend pays a connection into another network namespace per
+			// hop and may fall short (docs/backends.md says why).
+			differ := 0
+			for _, v := range res.Verdicts {
+				want := !slices.Contains(processFailures[name], v.SLO)
+				note := ""
+				if v.Pass != want {
+					differ++
+					note = "  (differs from the process backend)"
+				}
+				t.Logf("%-24s %-28s %-10s measured %s pass %v%s", v.SLO, v.Scope, v.Target, v.Measured, v.Pass, note)
+			}
+			steady := steadyAvailability(res)
+			t.Logf("bring-up %s, availability %.4f (%.4f before the first fault), %d verdicts differ from the process backend, writes read back %d (lost %d, unknown %d)",
+				out.BringUp, res.Totals.Counts.Availability(), steady, differ, out.Checked, out.Lost, out.Unknown)
 			switch name {
 			case "real/shard-failover-async":
-				if out.Lost == 0 {
+				// Judged only when the stack served before the fault: a
+				// host that collapsed acknowledged too few writes to lose.
+				if out.Lost == 0 && steady >= 0.9 {
 					t.Errorf("async failover lost no acknowledged write (%d read back)", out.Checked)
 				}
 			case "real/shard-failover-sync":
