@@ -1,6 +1,7 @@
 package realtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,27 +67,53 @@ func TestE2EScenarios(t *testing.T) {
 	}
 	for _, name := range names {
 		t.Run(strings.TrimPrefix(name, "real/"), func(t *testing.T) {
-			out := execute(t, library(t, name))
-			res := out.Result
-			dir := os.Getenv("STRIPELAB_E2E_OUT")
-			if dir == "" {
-				dir = t.TempDir()
-			}
-			dir = filepath.Join(dir, strings.TrimPrefix(name, "real/"))
-			if err := reports.WriteAll(res, dir); err != nil {
-				t.Errorf("reports of a process result: %v", err)
-			}
-			want := realFailures[name]
-			for _, v := range res.Verdicts {
-				expectFail := slices.Contains(want, v.SLO)
-				t.Logf("%-24s %-28s %-10s measured %s pass %v", v.SLO, v.Scope, v.Target, v.Measured, v.Pass)
-				if v.Pass == expectFail {
-					t.Errorf("%s [%s]: measured %s against %s, pass %v; the scenario says it should %s", v.SLO, v.Scope, v.Measured, v.Target, v.Pass,
-						map[bool]string{true: "fail", false: "hold"}[expectFail])
+			// A run whose generator fell far behind its schedule measured
+			// the host, not the stack: it is run once more before its
+			// verdicts count (the lag is in the result's engine counters).
+			for attempt := 1; ; attempt++ {
+				out := execute(t, library(t, name))
+				res := out.Result
+				dir := os.Getenv("STRIPELAB_E2E_OUT")
+				if dir == "" {
+					dir = t.TempDir()
 				}
+				dir = filepath.Join(dir, strings.TrimPrefix(name, "real/"))
+				if err := reports.WriteAll(res, dir); err != nil {
+					t.Errorf("reports of a process result: %v", err)
+				}
+				wrong := verdictMismatches(t, name, res)
+				t.Logf("bring-up %s, availability %.4f, p99 %s, writes read back %d (lost %d, unknown %d), engine %v",
+					out.BringUp, res.Totals.Counts.Availability(), time.Duration(res.Totals.Latency.P99), out.Checked, out.Lost, out.Unknown, res.Engine)
+				lag := time.Duration(res.Engine["generator_lag_max_us"]) * time.Microsecond
+				if len(wrong) > 0 && attempt == 1 && lag > saturatedLag {
+					t.Logf("the generator fell %s behind its schedule: the host was saturated; running %s again", lag, name)
+					continue
+				}
+				for _, w := range wrong {
+					t.Error(w)
+				}
+				return
 			}
-			t.Logf("bring-up %s, availability %.4f, p99 %s, writes read back %d (lost %d, unknown %d), engine %v",
-				out.BringUp, res.Totals.Counts.Availability(), time.Duration(res.Totals.Latency.P99), out.Checked, out.Lost, out.Unknown, res.Engine)
 		})
 	}
+}
+
+// saturatedLag is how far behind its schedule the generator may fall
+// before a run is taken to have measured a saturated host.
+const saturatedLag = 250 * time.Millisecond
+
+// verdictMismatches logs every verdict and returns those that do not
+// hold or fail as the scenario's comment says.
+func verdictMismatches(t *testing.T, name string, res *reports.Result) []string {
+	want := realFailures[name]
+	var wrong []string
+	for _, v := range res.Verdicts {
+		expectFail := slices.Contains(want, v.SLO)
+		t.Logf("%-24s %-28s %-10s measured %s pass %v", v.SLO, v.Scope, v.Target, v.Measured, v.Pass)
+		if v.Pass == expectFail {
+			wrong = append(wrong, fmt.Sprintf("%s [%s]: measured %s against %s, pass %v; the scenario says it should %s", v.SLO, v.Scope, v.Measured, v.Target, v.Pass,
+				map[bool]string{true: "fail", false: "hold"}[expectFail]))
+		}
+	}
+	return wrong
 }
