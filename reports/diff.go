@@ -60,6 +60,10 @@ func ParseTolerance(s string) (Tolerance, error) {
 	return t, nil
 }
 
+// ParsePercent reads a tolerance written as a percentage (0.1%, 10%) as a
+// fraction; it must be 0 or more.
+func ParsePercent(v string) (float64, error) { return parsePct(v) }
+
 func parsePct(v string) (float64, error) {
 	var f float64
 	if _, err := fmt.Sscanf(strings.TrimSuffix(v, "%"), "%g", &f); err != nil || !strings.HasSuffix(v, "%") || f < 0 {

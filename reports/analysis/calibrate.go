@@ -56,15 +56,15 @@ func ParseCalibrationTolerance(s string) (CalibrationTolerance, error) {
 		var err error
 		switch k {
 		case "latency":
-			t.Latency, err = calPct(v)
+			t.Latency, err = reports.ParsePercent(v)
 		case "availability":
-			t.Availability, err = calPct(v)
+			t.Availability, err = reports.ParsePercent(v)
 		case "availability_in_fault":
-			t.AvailabilityInFault, err = calPct(v)
+			t.AvailabilityInFault, err = reports.ParsePercent(v)
 		case "time":
-			t.Time, err = calPct(v)
+			t.Time, err = reports.ParsePercent(v)
 		case "windows":
-			t.Windows, err = calPct(v)
+			t.Windows, err = reports.ParsePercent(v)
 		case "time_abs":
 			var d time.Duration
 			d, err = time.ParseDuration(v)
@@ -80,14 +80,6 @@ func ParseCalibrationTolerance(s string) (CalibrationTolerance, error) {
 		}
 	}
 	return t, nil
-}
-
-func calPct(v string) (float64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
-	if err != nil || !strings.HasSuffix(v, "%") || f < 0 || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("expected a percentage such as 0.5%% or 20%%, got %q", v)
-	}
-	return f / 100, nil
 }
 
 // Gap is one measure, simulated against real.
