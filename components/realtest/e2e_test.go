@@ -85,9 +85,17 @@ func TestE2EScenarios(t *testing.T) {
 				t.Logf("bring-up %s, availability %.4f, p99 %s, writes read back %d (lost %d, unknown %d), engine %v",
 					out.BringUp, res.Totals.Counts.Availability(), time.Duration(res.Totals.Latency.P99), out.Checked, out.Lost, out.Unknown, res.Engine)
 				lag := time.Duration(res.Engine["generator_lag_max_us"]) * time.Microsecond
-				if len(wrong) > 0 && attempt == 1 && lag > saturatedLag {
+				switch {
+				case len(wrong) > 0 && lag > saturatedLag && attempt == 1:
 					t.Logf("the generator fell %s behind its schedule: the host was saturated; running %s again", lag, name)
 					continue
+				case len(wrong) > 0 && lag > saturatedLag:
+					// Both runs measured a saturated host: their windows are
+					// flagged in the result and are no verdict on the stack.
+					for _, w := range wrong {
+						t.Log(w)
+					}
+					t.Skipf("not judged: the generator fell %s behind its schedule in both runs (the host, not the stack, was the bottleneck)", lag)
 				}
 				for _, w := range wrong {
 					t.Error(w)
