@@ -34,8 +34,8 @@ test: ## run every test (unit, determinism, queueing theory, golden files, fuzz 
 	@$(GO) run ./internal/browsertest/checkchromium
 
 race: ## run the tests under the race detector (-short: the long statistical runs are left to make test)
-	$(GO) test -count=1 -race -short $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
-	$(GO) test -count=1 -race -short -p 1 $(REAL_PKGS)
+	$(GO) test -count=1 -race -short -timeout 20m $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
+	$(GO) test -count=1 -race -short -timeout 20m -p 1 $(REAL_PKGS)
 
 e2e: ## run every real scenario (scenarios/library/real) on both real backends: process (verdicts checked) and containers (STRIPELAB_E2E=1; about 25 minutes)
 	STRIPELAB_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestE2EScenarios' -v ./components/realtest
