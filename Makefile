@@ -33,8 +33,8 @@ test: ## run every test (unit, determinism, queueing theory, golden files, fuzz 
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
 	@$(GO) run ./internal/browsertest/checkchromium
 
-race: ## run the tests under the race detector (-short: the long statistical runs are left to make test)
-	$(GO) test -count=1 -race -short -timeout 20m $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$)
+race: ## run the tests under the race detector (-short; not sim/, which starts no goroutine, sim/lint_test.go enforces it, and make test runs)
+	$(GO) test -count=1 -race -short -timeout 20m $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$ -e /stripelab/sim$$)
 	$(GO) test -count=1 -race -short -timeout 20m -p 1 $(REAL_PKGS)
 
 e2e: ## run every real scenario (scenarios/library/real) on both real backends: process (verdicts checked) and containers (STRIPELAB_E2E=1; about 25 minutes)
