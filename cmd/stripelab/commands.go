@@ -19,7 +19,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "[FILE] [--seed N] [--out DIR] [--backend sim|process] [--keep] [--verbose]",
+		{"run", "[FILE] [--seed N] [--out DIR] [--backend sim|process|containers] [--keep] [--verbose]",
 			"run a scenario (default: the shipped az-loss) in the simulator or on the real stack and write its report", cmdRun},
 		{"suite", "DIR|FILE... [--junit FILE] [--out DIR] [--parallel N] [--baseline DIR] [--tolerance T]",
 			"run many scenarios in parallel, write an index and JUnit", cmdSuite},

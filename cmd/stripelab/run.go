@@ -51,7 +51,7 @@ func interruptible() (context.Context, context.CancelFunc) {
 
 func cmdRun(args []string) error {
 	fs := newFlags("run")
-	backend := fs.String("backend", "sim", "backend that runs the scenario: sim (the simulator) or process (the real stack as local processes)")
+	backend := fs.String("backend", "sim", "backend that runs the scenario: sim (the simulator), process (the real stack as local processes) or containers (one container per machine)")
 	keep := fs.Bool("keep", false, "real backends: keep the run folder (configs, logs, shard data) after the run")
 	seed := fs.Uint64("seed", 0, "seed overriding the scenario's run.seed (0 keeps it)")
 	out := fs.String("out", "", "output folder (default out/NAME)")
