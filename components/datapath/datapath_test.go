@@ -15,13 +15,7 @@ import (
 	"github.com/stripelab/stripelab/scenarios"
 )
 
-func req(id string, user int, op wire.Op) *wire.Request {
-	r := &wire.Request{ID: id, User: user, Priority: 1, Key: uint64(user), Op: op, Deadline: time.Second}
-	if op == wire.Write {
-		r.Value = []byte("v-" + id)
-	}
-	return r
-}
+var req = shardtest.Request
 
 // The data path sends writes to the primary, and after the primary dies
 // it finds the promoted copy by itself: through a refused connection, the

@@ -23,13 +23,7 @@ import (
 	"github.com/stripelab/stripelab/scenarios"
 )
 
-func req(id string, user int, op wire.Op) *wire.Request {
-	r := &wire.Request{ID: id, User: user, Priority: 1, Key: uint64(user), Op: op, Deadline: time.Second}
-	if op == wire.Write {
-		r.Value = []byte("v-" + id)
-	}
-	return r
-}
+var req = shardtest.Request
 
 // startProxy serves a proxy of the cluster's plan on a loopback address of its own.
 func startProxy(t *testing.T, c *shardtest.Cluster, inst int) string {

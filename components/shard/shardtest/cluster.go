@@ -372,3 +372,13 @@ func (c *Cluster) Instance(role scenarios.Role) int {
 // Host is 127.A.P, P picked from the pid: the first three parts of the
 // loopback addresses this test process uses for role A.
 func Host(a int) string { return fmt.Sprintf("127.%d.%d", a, 1+os.Getpid()%250) }
+
+// Request is a data request of user (its key is the user) with a second
+// of deadline; a write carries the value "v-" + id.
+func Request(id string, user int, op wire.Op) *wire.Request {
+	r := &wire.Request{ID: id, User: user, Priority: 1, Key: uint64(user), Op: op, Deadline: time.Second}
+	if op == wire.Write {
+		r.Value = []byte("v-" + id)
+	}
+	return r
+}
