@@ -210,8 +210,7 @@ func calibrateOne(ctx context.Context, f *scenarios.File, backend, realFile stri
 	}
 	simFile := f
 	if apply != nil {
-		cp := *f.Scenario
-		cp.Stack.Services = append([]scenarios.Service(nil), f.Scenario.Stack.Services...)
+		cp := *f.Scenario // apply replaces the slices it changes
 		apply(&cp)
 		nf := *f
 		nf.Scenario = &cp
