@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,43 +10,23 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stripelab/stripelab/components/datapath"
 	"github.com/stripelab/stripelab/components/dataproxy"
-	"github.com/stripelab/stripelab/components/discovery"
 	"github.com/stripelab/stripelab/components/gateway"
 	"github.com/stripelab/stripelab/components/machine"
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/registry"
 	"github.com/stripelab/stripelab/components/service"
 	"github.com/stripelab/stripelab/components/shard"
-	"github.com/stripelab/stripelab/components/wire"
 )
 
 // roleStarts maps each role of `stripelab node` to its package's Start.
 var roleStarts = map[string]node.StartFunc{
 	"gateway":  gateway.Start,
 	"registry": registry.Start,
-	"service":  serviceStart,
+	"service":  service.Start,
 	"machine":  machine.Start,
 	"shard":    shard.Start,
 	"proxy":    dataproxy.Start,
-}
-
-// serviceStart is the service role with the data-layer client of
-// package datapath (shard routing, primary tracking, proxy mode).
-func serviceStart(ctx context.Context, env *node.Env) (func(), error) {
-	res, err := discovery.New(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	wc := wire.NewClient(env.Plan.Scenario.Stack.Services[env.Plan.Instances[env.Config.Instance].Service].Concurrency)
-	s, err := service.New(env, service.Options{Resolver: res, Client: wc, Data: datapath.New(env, wc)})
-	if err != nil {
-		res.Close()
-		return nil, err
-	}
-	s.Register(env.Server)
-	return func() { res.Close(); wc.Close() }, nil
 }
 
 // roleSummaries say what each role is, for node --help.

@@ -42,6 +42,13 @@ type Resolver interface {
 	Close()
 }
 
+// Drainer is a Resolver that can take its own instance out of discovery
+// while it keeps resolving (a scale-down's drain): both modes' resolvers
+// are.
+type Drainer interface {
+	Drain()
+}
+
 // New starts env's instance's resolver, in the mode of
 // stack.discovery.mode. Its background work ends when ctx ends or at Close.
 func New(ctx context.Context, env *node.Env) (Resolver, error) {

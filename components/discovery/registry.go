@@ -47,6 +47,11 @@ type registryClient struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
+	leaseCtx    context.Context // ends at Drain or Close
+	leaseCancel context.CancelFunc
+	leases      sync.WaitGroup
+	drainOnce   sync.Once
+
 	mInstances  *prometheus.GaugeVec
 	mRefreshes  *prometheus.CounterVec
 	mHeartbeats *prometheus.CounterVec
@@ -101,8 +106,10 @@ func newRegistryClient(ctx context.Context, env *node.Env, hc *http.Client) (*re
 	c.metrics()
 	c.started = env.Clock.Now()
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.leaseCtx, c.leaseCancel = context.WithCancel(c.ctx)
 	context.AfterFunc(c.ctx, func() {
 		c.wg.Wait()
+		c.leases.Wait()
 		c.hc.CloseIdleConnections() // their goroutines end with the resolver
 	})
 	if scope.ServiceOf(p, self) >= 0 {
@@ -128,22 +135,40 @@ func (c *registryClient) Close() {
 	c.once.Do(func() {
 		c.cancel()
 		c.wg.Wait()
-		if scope.ServiceOf(c.plan, c.self) < 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		var wg sync.WaitGroup
-		for _, addr := range c.leaseCopies() {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.post(ctx, addr, registry.PathDeregister)
-			}()
-		}
-		wg.Wait()
+		c.leases.Wait()
+		c.deregister()
 		c.hc.CloseIdleConnections()
 	})
+}
+
+// Drain takes the instance out of discovery and keeps its cache: the
+// leases stop and it deregisters from every copy (best effort, a short
+// wait), so callers drop it at their next refresh while it still calls
+// others. It is safe to call more than once.
+func (c *registryClient) Drain() {
+	c.drainOnce.Do(func() {
+		c.leaseCancel()
+		c.leases.Wait()
+		c.deregister()
+	})
+}
+
+// deregister removes the instance from every copy of its set's registry.
+func (c *registryClient) deregister() {
+	if scope.ServiceOf(c.plan, c.self) < 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, addr := range c.leaseCopies() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.post(ctx, addr, registry.PathDeregister)
+		}()
+	}
+	wg.Wait()
 }
 
 func (c *registryClient) registryOf(set int) int {
@@ -177,7 +202,7 @@ func (c *registryClient) startLeases() {
 		c.env.Log.Warn("discovery: no address for any copy of this set's registry; the instance is not registered", "instance", c.self)
 	}
 	for _, addr := range copies {
-		c.wg.Add(1)
+		c.leases.Add(1)
 		go c.leaseLoop(addr)
 	}
 }
@@ -186,11 +211,11 @@ func (c *registryClient) startLeases() {
 // every heartbeat; a 404 (the copy expired it or restarted) registers
 // again; an unreachable copy is retried every quarter heartbeat.
 func (c *registryClient) leaseLoop(addr string) {
-	defer c.wg.Done()
+	defer c.leases.Done()
 	held := false
 	for {
 		if held {
-			switch c.post(c.ctx, addr, registry.PathHeartbeat) {
+			switch c.post(c.leaseCtx, addr, registry.PathHeartbeat) {
 			case http.StatusOK:
 				c.mHeartbeats.WithLabelValues("heartbeat", "ok").Inc()
 			case http.StatusNotFound:
@@ -201,7 +226,7 @@ func (c *registryClient) leaseLoop(addr string) {
 			}
 		}
 		if !held {
-			held = c.post(c.ctx, addr, registry.PathRegister) == http.StatusOK
+			held = c.post(c.leaseCtx, addr, registry.PathRegister) == http.StatusOK
 			c.mHeartbeats.WithLabelValues("register", map[bool]string{true: "ok", false: "failed"}[held]).Inc()
 		}
 		wait := c.heartbeat
@@ -209,7 +234,7 @@ func (c *registryClient) leaseLoop(addr string) {
 			wait = c.heartbeat / 4
 		}
 		select {
-		case <-c.ctx.Done():
+		case <-c.leaseCtx.Done():
 			return
 		case <-c.env.Clock.After(wait):
 		}

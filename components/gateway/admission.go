@@ -31,6 +31,8 @@ type admission struct {
 	policy   int
 	shedAt   [3]float64 // occupancy where each class starts being shed
 
+	meter *node.Meter // the busy slots over time
+
 	mu   sync.Mutex
 	rng  *rand.Rand
 	busy int
@@ -140,6 +142,7 @@ func (a *admission) acquire(ctx context.Context, cls int) string {
 	}
 	if a.busy < a.conc {
 		a.busy++
+		a.meter.Set(a.busy)
 		a.mu.Unlock()
 		return ""
 	}
@@ -226,6 +229,7 @@ func (a *admission) release() {
 		return
 	}
 	a.busy--
+	a.meter.Set(a.busy)
 }
 
 // head is the request served next: the oldest of the highest class.
@@ -244,6 +248,13 @@ func (a *admission) depth(cls int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.q[cls].n
+}
+
+// queued is how many requests wait, every class.
+func (a *admission) queued() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
 }
 
 func (a *admission) inFlight() int {

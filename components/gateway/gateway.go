@@ -121,7 +121,7 @@ func New(env *node.Env, o Options) (*Gateway, error) {
 }
 
 func newAdmission(gs *scenarios.Gateway, clock node.Clock, seed uint64, inst int) *admission {
-	a := &admission{clock: clock, conc: gs.Concurrency, capacity: gs.Queue.Capacity, timeout: gs.Queue.Timeout.Std(), rng: node.Stream(seed, inst, streamShed)}
+	a := &admission{clock: clock, conc: gs.Concurrency, capacity: gs.Queue.Capacity, timeout: gs.Queue.Timeout.Std(), rng: node.Stream(seed, inst, streamShed), meter: node.NewMeter(clock)}
 	sh := &gs.Shedding
 	switch sh.Policy {
 	case "priority":
@@ -143,8 +143,8 @@ func newAdmission(gs *scenarios.Gateway, clock node.Clock, seed uint64, inst int
 func (g *Gateway) buildBuckets(p *scenarios.Plan, set int) {
 	n := 0
 	for _, in := range p.Instances {
-		if in.Role == scenarios.RoleGateway && in.Set == set {
-			n++
+		if in.Role == scenarios.RoleGateway && in.Set == set && !in.Reserve {
+			n++ // the set's gateways at the start: slots a scale-up may start do not count
 		}
 	}
 	rl := p.Scenario.Stack.Gateway.RateLimit
@@ -174,10 +174,16 @@ func Start(ctx context.Context, env *node.Env) (func(), error) {
 }
 
 // Register puts the gateway's handlers on s: POST /v1/call and the admin
-// POST /admin/slow?factor=F.
+// POST /admin/slow?factor=F and GET /admin/load (its concurrency slots
+// and their use). A drained gateway (POST /admin/drain) fails /healthz,
+// so the access layer stops sending it users, and serves what still
+// reaches it.
 func (g *Gateway) Register(s *node.Server) {
 	s.Mux.Handle("POST "+wire.Path, g)
 	s.Admin("POST /admin/slow", g.slow.ServeHTTP)
+	s.ServeLoad(func() node.LoadReport {
+		return node.LoadReport{Threads: g.adm.conc, BusyNS: g.adm.meter.Busy(), InFlight: g.adm.inFlight(), Queued: g.adm.queued()}
+	})
 }
 
 // ServeHTTP answers one request: 400 with the problem when it is

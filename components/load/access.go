@@ -79,6 +79,9 @@ func newAccess(p *scenarios.Plan, seed uint64, onRoute func(RouteChange)) *acces
 		a.fails[c], a.ver[c], a.up[c] = make([]int, ng), make([]uint64, ng), make([]int, len(p.Sets))
 		a.timers[c] = make([]*time.Timer, ng)
 		for o, g := range a.gws {
+			if p.Instances[g].Reserve {
+				continue // a slot a scale-up may start: seen once its health checks pass
+			}
 			a.view[c][o], a.seen[c][o] = true, true
 			a.up[c][p.Instances[g].Set]++
 		}

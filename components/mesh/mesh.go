@@ -42,11 +42,12 @@ type Mesh struct {
 	alive map[int]bool
 	view  atomic.Pointer[[][]scope.Endpoint]
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	done   chan struct{}
-	killed atomic.Bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	done     chan struct{}
+	killed   atomic.Bool
+	draining atomic.Bool
 }
 
 // RingSize is the number of ring members a plan runs: its gateways,
@@ -98,6 +99,7 @@ func New(ctx context.Context, env *node.Env) (*Mesh, error) {
 	c.Label = "stripelab/" + env.Config.Run
 	c.LogOutput = io.Discard
 	c.Events = (*events)(m)
+	c.Delegate = (*meta)(m)
 	m.tuning.Apply(c)
 	if m.ml, err = memberlist.Create(c); err != nil {
 		return nil, fmt.Errorf("mesh: bind %s: %w", env.Config.Gossip, err)
@@ -197,6 +199,18 @@ func (m *Mesh) leave() {
 	close(m.done)
 }
 
+// Drain marks the member draining in its metadata, which gossip carries
+// to the others (memberlist's UpdateNode): they stop listing it while it
+// stays in the ring and keeps its own view, so a draining instance still
+// calls others. It is safe to call more than once.
+func (m *Mesh) Drain() {
+	if m.draining.CompareAndSwap(false, true) {
+		if err := m.ml.UpdateNode(max(m.tuning.Propagation, 500*time.Millisecond)); err != nil {
+			m.env.Log.Warn("mesh: draining: the update did not reach every member in time", "err", err)
+		}
+	}
+}
+
 // Kill stops the sidecar without leaving, as a SIGKILL does: the others
 // must detect the death (tests).
 func (m *Mesh) Kill() {
@@ -242,6 +256,26 @@ func (m *Mesh) setAlive(name string, up bool) {
 // events is the memberlist EventDelegate of a Mesh.
 type events Mesh
 
-func (e *events) NotifyJoin(n *memberlist.Node)   { (*Mesh)(e).setAlive(n.Name, true) }
+func (e *events) NotifyJoin(n *memberlist.Node)   { (*Mesh)(e).setAlive(n.Name, !drainingMeta(n.Meta)) }
 func (e *events) NotifyLeave(n *memberlist.Node)  { (*Mesh)(e).setAlive(n.Name, false) }
-func (e *events) NotifyUpdate(n *memberlist.Node) {}
+func (e *events) NotifyUpdate(n *memberlist.Node) { (*Mesh)(e).setAlive(n.Name, !drainingMeta(n.Meta)) }
+
+// metaDraining is a member's metadata while it drains (none otherwise).
+const metaDraining = "draining"
+
+func drainingMeta(b []byte) bool { return string(b) == metaDraining }
+
+// meta is the memberlist Delegate of a Mesh: it only carries the
+// member's metadata (draining or not); no user messages or state.
+type meta Mesh
+
+func (d *meta) NodeMeta(limit int) []byte {
+	if (*Mesh)(d).draining.Load() && len(metaDraining) <= limit {
+		return []byte(metaDraining)
+	}
+	return nil
+}
+func (d *meta) NotifyMsg([]byte)                           {}
+func (d *meta) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *meta) LocalState(join bool) []byte                { return nil }
+func (d *meta) MergeRemoteState(buf []byte, join bool)     {}

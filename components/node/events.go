@@ -22,6 +22,7 @@ const (
 	EvFenced      = "fenced"       // an old primary refused a write or stepped down
 	EvCaughtUp    = "caught_up"    // a rejoined copy caught up
 	EvWriteAcked  = "write_acked"  // a primary acknowledged a write (counted, not one per write)
+	EvDrained     = "drained"      // the instance was told to drain (POST /admin/drain)
 )
 
 // Event is one observation of a component.

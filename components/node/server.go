@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,11 @@ type Server struct {
 	secret  string
 	healthy func() error
 	checks  []func() error
+	started time.Time
+
+	draining atomic.Bool
+	drainMu  sync.Mutex
+	onDrain  []func()
 }
 
 // NewServer builds the shared endpoints. healthy, when not nil, is asked
@@ -33,9 +40,13 @@ func NewServer(cfg *Config, log *slog.Logger, clock Clock, healthy func() error)
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{Mux: http.NewServeMux(), Metrics: prometheus.NewRegistry(), Events: NewEvents(cfg.Instance, clock), Log: log, secret: cfg.Secret, healthy: healthy}
+	s := &Server{Mux: http.NewServeMux(), Metrics: prometheus.NewRegistry(), Events: NewEvents(cfg.Instance, clock), Log: log, secret: cfg.Secret, healthy: healthy, started: time.Now()}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
 		if s.healthy != nil {
 			if err := s.healthy(); err != nil {
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -52,6 +63,7 @@ func NewServer(cfg *Config, log *slog.Logger, clock Clock, healthy func() error)
 	})
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
 	s.Admin("GET /admin/events", s.Events.serve)
+	s.Admin("POST /admin/drain", s.serveDrain)
 	return s
 }
 

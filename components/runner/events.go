@@ -103,6 +103,9 @@ func (r *runner) milestone(ev node.Event) {
 		return
 	}
 	p := r.plan
+	if (ev.Kind == node.EvRefreshed && ev.Detail == "added") || ev.Kind == node.EvMemberUp {
+		r.scale.seen(ev.Subject, t)
+	}
 	who := r.instName(ev.Instance)
 	for f := range p.Faults {
 		pf := &p.Faults[f]

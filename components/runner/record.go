@@ -78,3 +78,10 @@ func (s *Rec) Finish(end int64, incomplete bool) *reports.Result {
 	defer s.mu.Unlock()
 	return s.r.Finish(end, incomplete)
 }
+
+// SetScaling stores the scaling record.
+func (s *Rec) SetScaling(sc *reports.Scaling) {
+	s.mu.Lock()
+	s.r.SetScaling(sc)
+	s.mu.Unlock()
+}

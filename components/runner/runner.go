@@ -78,7 +78,9 @@ type runner struct {
 	log    func(format string, args ...any)
 
 	mu        sync.Mutex
-	instDown  []int // faults holding each instance down
+	instDown  []int  // faults holding each instance down
+	parked    []bool // instances not running by the plan (slots a scale-up may start, stopped ones): no revert starts them
+	scale     *scaler
 	machDown  []int // faults holding each machine down
 	slow      []float64
 	fstate    []faultState
@@ -124,11 +126,14 @@ func Execute(ctx context.Context, plan *scenarios.Plan, opts Options) (out *Outc
 		run:      &Run{ID: RunID(plan.Scenario.Name), Plan: plan, Binary: opts.Binary, Secret: hex.EncodeToString(secret), Seed: seed, Keep: opts.Keep},
 		instDown: make([]int, len(plan.Instances)), machDown: make([]int, len(plan.Machines)),
 		slow: make([]float64, len(plan.Machines)), fstate: make([]faultState, len(plan.Faults)),
-		after: make([]int64, len(plan.Instances)),
+		after: make([]int64, len(plan.Instances)), parked: make([]bool, len(plan.Instances)),
 		admin: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 5 * time.Second}},
 	}
 	for i := range r.slow {
 		r.slow[i] = 1
+	}
+	for i, in := range plan.Instances {
+		r.parked[i] = in.Reserve
 	}
 	r.log = func(format string, args ...any) {
 		if opts.Log != nil {
@@ -211,7 +216,16 @@ func (r *runner) bringUp(ctx context.Context) error {
 		}
 	}
 	started := make([]bool, len(r.plan.Machines))
-	for _, g := range StartOrder(r.plan) {
+	for _, all := range StartOrder(r.plan) {
+		var g []int
+		for _, i := range all {
+			if !r.parked[i] {
+				g = append(g, i)
+			}
+		}
+		if len(g) == 0 {
+			continue
+		}
 		byMachine := map[int][]*node.Config{}
 		var ms []int
 		for _, i := range g {
@@ -335,6 +349,15 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	r.load = ld
+	r.scale = newScaler(r)
+	scaleDone := make(chan struct{})
+	sctx, stopScaling := context.WithCancel(ctx)
+	defer stopScaling()
+	if r.scale != nil {
+		go func() { defer close(scaleDone); r.scale.run(sctx) }()
+	} else {
+		close(scaleDone)
+	}
 	pctx, stopPoll := context.WithCancel(context.Background())
 	defer stopPoll()
 	timelineDone := make(chan struct{})
@@ -363,6 +386,9 @@ func (r *runner) drive(ctx context.Context) (time.Duration, error) {
 	<-ld.Done()
 	stopTimeline()
 	<-timelineDone // an injection under way finishes before the reverts
+	stopScaling()
+	<-scaleDone
+	r.scale.finish(end)
 	if stopped != nil {
 		// interrupted: revert quickly, the teardown follows
 		r.opts.HealthTimeout = min(r.opts.HealthTimeout, 5*time.Second)

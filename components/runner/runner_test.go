@@ -200,7 +200,7 @@ func TestTimeline(t *testing.T) {
 			run:      &Run{ID: "t", Plan: p},
 			instDown: make([]int, len(p.Instances)), machDown: make([]int, len(p.Machines)),
 			slow: make([]float64, len(p.Machines)), fstate: make([]faultState, len(p.Faults)),
-			after: make([]int64, len(p.Instances)), log: func(string, ...any) {},
+			after: make([]int64, len(p.Instances)), parked: make([]bool, len(p.Instances)), log: func(string, ...any) {},
 			rec: NewRec(reports.NewRecorder(p, 1, "fake", int64(time.Second))),
 			t0:  time.Now(), net: network.NewServer(ctx, 1), load: nopLoad{},
 		}

@@ -9,8 +9,8 @@ import (
 
 // Unsupported names the scenario features the real backends (process and
 // containers) do not carry out, so a run refuses them instead of silently
-// measuring a stack without them: scaling (scale actions, autoscalers, set
-// changes) and the call path's resilience policies (breakers, outlier
+// measuring a stack without them: adding and removing sets (scale actions
+// and autoscalers are carried out: scaling.go) and the call path's resilience policies (breakers, outlier
 // ejection, panic, protection and self-preservation thresholds, active
 // health checks, hedging). Each is one line naming its field path; nil
 // when the plan uses none. The simulator carries out all of them.
@@ -21,12 +21,6 @@ func Unsupported(p *scenarios.Plan) error {
 		errs = append(errs, fmt.Errorf("%s: %s is not carried out by the real backends (the simulator does)", field, what))
 	}
 	sc := &s.Scaling
-	if n := len(sc.Actions); n > 0 {
-		add("scaling.actions", "scaling ("+scenarios.Quantity(n, "scale action")+")")
-	}
-	if n := len(sc.Autoscale); n > 0 {
-		add("scaling.autoscale", "autoscaling ("+scenarios.Quantity(n, "autoscaler")+")")
-	}
 	if n := len(sc.Sets); n > 0 {
 		add("scaling.sets", "adding and removing sets ("+scenarios.Quantity(n, "change")+")")
 	}

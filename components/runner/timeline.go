@@ -325,7 +325,12 @@ func (r *runner) instancesDown(pf *faults.Planned, ids []int) (*undo, string, er
 	}
 	var errs []error
 	for _, i := range sortedKeys(killed) {
-		errs = append(errs, r.host.Kill(i))
+		r.mu.Lock()
+		parked := r.parked[i]
+		r.mu.Unlock()
+		if !parked {
+			errs = append(errs, r.host.Kill(i))
+		}
 	}
 	r.markKilled(pf.Index, killed)
 	detail := "killed " + r.instNames(sortedKeys(killed))
@@ -336,7 +341,7 @@ func (r *runner) instancesDown(pf *faults.Planned, ids []int) (*undo, string, er
 		for _, i := range sortedKeys(killed) {
 			r.mu.Lock()
 			r.instDown[i]--
-			up := r.instDown[i] == 0 && r.machDown[r.plan.Instances[i].Machine] == 0
+			up := r.instDown[i] == 0 && r.machDown[r.plan.Instances[i].Machine] == 0 && !r.parked[i]
 			r.mu.Unlock()
 			if up {
 				restarted = append(restarted, i)
@@ -357,10 +362,12 @@ func (r *runner) instancesDown(pf *faults.Planned, ids []int) (*undo, string, er
 	return u, detail, errors.Join(errs...)
 }
 
+// instUp reports whether instance i should run once its machine is up:
+// no fault holds it down and the plan runs it.
 func (r *runner) instUp(i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.instDown[i] == 0
+	return r.instDown[i] == 0 && !r.parked[i]
 }
 
 // verifier checks that the restarted instances are healthy and the links

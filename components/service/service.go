@@ -58,6 +58,9 @@ type Options struct {
 	Resolver Resolver
 	Data     Data
 	Client   *wire.Client
+	// Drain takes the instance out of discovery when it is told to drain
+	// (POST /admin/drain); nil: it stays listed.
+	Drain func()
 }
 
 // Stream ids of the instance's random draws, derived from the config's seed.
@@ -76,7 +79,7 @@ func New(env *node.Env, o Options) (*Service, error) {
 	sv := &p.Scenario.Stack.Services[in.Service]
 	s := &Service{
 		clock: env.Clock, log: env.Log, set: in.Set, name: sv.Name, calls: p.Services[in.Service].Calls,
-		slots: &slots{conc: sv.Concurrency, capacity: sv.Queue}, samp: newSampler(sv.ServiceTime),
+		slots: &slots{conc: sv.Concurrency, capacity: sv.Queue, meter: node.NewMeter(env.Clock)}, samp: newSampler(sv.ServiceTime),
 		rng: node.Stream(cfg.Seed, cfg.Instance, streamServiceTime), wc: o.Client, data: o.Data,
 	}
 	if s.clock == nil {
@@ -88,6 +91,10 @@ func New(env *node.Env, o Options) (*Service, error) {
 	for _, c := range s.calls {
 		s.names = append(s.names, callName(p, c))
 	}
+	if o.Drain != nil {
+		env.Server.OnDrain(o.Drain)
+	}
+	env.Server.ServeLoad(s.load)
 	s.pick = discovery.NewPicker(o.Resolver, p, in.Set, node.Stream(cfg.Seed, cfg.Instance, streamPick))
 	if s.wc == nil {
 		s.wc = wire.NewClient(sv.Concurrency)
@@ -115,13 +122,26 @@ func Start(ctx context.Context, env *node.Env) (func(), error) {
 		return nil, err
 	}
 	wc := wire.NewClient(env.Plan.Scenario.Stack.Services[env.Plan.Instances[env.Config.Instance].Service].Concurrency)
-	s, err := New(env, Options{Resolver: res, Client: wc, Data: datapath.New(env, wc)})
+	s, err := New(env, Options{Resolver: res, Client: wc, Data: datapath.New(env, wc), Drain: drainOf(res)})
 	if err != nil {
 		res.Close()
 		return nil, err
 	}
 	s.Register(env.Server)
 	return func() { res.Close(); wc.Close() }, nil
+}
+
+// drainOf is how res takes the instance out of discovery, or nil.
+func drainOf(res Resolver) func() {
+	if d, ok := res.(discovery.Drainer); ok {
+		return d.Drain
+	}
+	return nil
+}
+
+// load is the instance's GET /admin/load: its threads and their use.
+func (s *Service) load() node.LoadReport {
+	return node.LoadReport{Threads: s.slots.conc, BusyNS: s.slots.meter.Busy(), InFlight: s.slots.inFlight(), Queued: s.slots.depth()}
 }
 
 // Register puts the service's handlers on srv: POST /v1/call and the admin

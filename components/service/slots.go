@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"sync"
+
+	"github.com/stripelab/stripelab/components/node"
 )
 
 // slots is a service's threads and its bounded FIFO queue: a request that
@@ -10,6 +12,7 @@ import (
 // then it gets an error (the simulator's queueCall for a non-gateway).
 type slots struct {
 	conc, capacity int
+	meter          *node.Meter // the busy threads over time (nil: not kept)
 
 	mu   sync.Mutex
 	busy int
@@ -28,6 +31,7 @@ func (s *slots) acquire(ctx context.Context) string {
 	s.mu.Lock()
 	if s.busy < s.conc {
 		s.busy++
+		s.metered()
 		s.mu.Unlock()
 		return ""
 	}
@@ -64,6 +68,14 @@ func (s *slots) release() {
 		return
 	}
 	s.busy--
+	s.metered()
+}
+
+// metered passes the busy count to the meter; s.mu is held.
+func (s *slots) metered() {
+	if s.meter != nil {
+		s.meter.Set(s.busy)
+	}
 }
 
 func (s *slots) depth() int {
