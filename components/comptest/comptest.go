@@ -5,6 +5,7 @@
 package comptest
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -110,6 +111,29 @@ func Admin(srv *node.Server, path string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	srv.Mux.ServeHTTP(w, req)
 	return w
+}
+
+// AdminGet sends an authorized GET to srv's admin path and decodes the
+// JSON answer into out; it fails t unless the answer is 200.
+func AdminGet(t testing.TB, srv *node.Server, path string, out any) {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+Secret)
+	w := httptest.NewRecorder()
+	srv.Mux.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// Health is srv's /healthz answer code.
+func Health(srv *node.Server) int {
+	w := httptest.NewRecorder()
+	srv.Mux.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	return w.Code
 }
 
 // WantBadRequest serves req with h and fails unless the answer is 400

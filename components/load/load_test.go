@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -550,6 +551,60 @@ func TestNearestCity(t *testing.T) {
 		}
 		if cross == 0 || unavailable == 0 {
 			t.Fatalf("%d requests served across cities, %d unavailable", cross, unavailable)
+		}
+	})
+}
+
+// TestReserveGatewayJoins: a gateway slot a scale-up may start gets no
+// users until its health checks pass, and then only rehome_delay later.
+func TestReserveGatewayJoins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		yaml := scenario("  rate: 200/s", "rehome_delay: 1s") + "scaling:\n  actions: [{at: 2s, service: gateway, by: 1}]\n"
+		p := planOf(t, yaml)
+		var extra []int
+		for i, in := range p.Instances {
+			if in.Role == scenarios.RoleGateway && in.Reserve {
+				extra = append(extra, i)
+			}
+		}
+		if len(extra) != len(p.Sets) {
+			t.Fatalf("%d reserve gateways, want one per set", len(extra))
+		}
+		var start time.Time
+		upAt := 4 * time.Second // the slot's process answers from then on
+		isExtra := map[string]bool{}
+		for _, g := range extra {
+			for c := range p.Cities {
+				isExtra[addr(c, g)] = true
+			}
+		}
+		tr := &fake{down: func(a string) bool { return isExtra[a] && time.Since(start) < upAt }}
+		var mu sync.Mutex
+		var ups []RouteChange
+		start = time.Now()
+		run(t, p, tr, func(c *Config) {
+			c.Start = start
+			c.OnRoute = func(rc RouteChange) {
+				mu.Lock()
+				defer mu.Unlock()
+				if !rc.Up || !slices.Contains(extra, rc.Gateway) {
+					t.Errorf("unexpected route change %+v", rc)
+				}
+				ups = append(ups, rc)
+			}
+		})
+		if len(ups) != len(extra)*len(p.Cities) {
+			t.Fatalf("%d gateways taken up, want each new one for each city", len(ups))
+		}
+		for _, rc := range ups {
+			if at := rc.Time.Sub(start); at < upAt+time.Second || at > upAt+time.Second+200*time.Millisecond {
+				t.Errorf("gateway %d taken up at %v, want rehome_delay 1s after its first passed check (from %v)", rc.Gateway, at, upAt)
+			}
+		}
+		for _, g := range extra {
+			if n := tr.count(addr(p.Sets[p.Instances[g].Set].City, g)); n == 0 {
+				t.Errorf("gateway %d never got a request once up", g)
+			}
 		}
 	})
 }

@@ -262,3 +262,41 @@ func TestMeshScopeSet(t *testing.T) {
 		t.Errorf("%d goroutines after closing every sidecar, %d before", n, before)
 	}
 }
+
+// TestMeshDrain: a draining member is dropped by the others once gossip
+// carries its metadata (within the propagation bound, no suspicion), it
+// keeps its own view of the others, and it stays in the ring.
+func TestMeshDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real memberlist ring")
+	}
+	d := disctest.Default()
+	d.Mode, d.Scope, d.ServiceInstances = "mesh", "city", 1
+	r := newRing(t, d)
+	p := r.p
+	svc := p.Services[0].Instances // one per set: sets 0 and 1 in city 0
+	var gws []int
+	for i, in := range p.Instances {
+		if in.Role == scenarios.RoleGateway && in.Set <= 1 {
+			gws = append(gws, i)
+		}
+	}
+	tu := r.meshes[svc[0]].Tuning()
+	waitAll(t, time.Now(), 10*time.Second, append(gws, svc[1]), func(o int) bool { return r.sees(o, svc[0]) })
+	drained := time.Now()
+	r.meshes[svc[0]].Drain()
+	bound := 2*tu.Propagation + tu.ProbeInterval
+	took := waitAll(t, drained, 2*bound, append(gws, svc[1]), func(o int) bool { return !r.sees(o, svc[0]) })
+	for o, d := range took {
+		if d > bound {
+			t.Errorf("member %d dropped the draining member after %v, want within %v (gossip, not the suspicion timeout %v)", o, d, bound, tu.Suspicion)
+		}
+	}
+	if !r.sees(svc[0], svc[1]) {
+		t.Error("the draining member lost its own view of the others")
+	}
+	if n := r.meshes[svc[0]].ml.NumMembers(); n != RingSize(p) {
+		t.Errorf("the draining member sees %d members, want the whole ring %d", n, RingSize(p))
+	}
+	r.meshes[svc[0]].Drain() // twice is fine
+}

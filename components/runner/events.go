@@ -70,6 +70,9 @@ func (r *runner) resetEvents(ids []int) {
 }
 
 func (r *runner) getJSON(ctx context.Context, i int, path string, out any) error {
+	if r.getHook != nil {
+		return r.getHook(i, path, out)
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.host.InstanceAddr(i)+path, nil)

@@ -97,7 +97,7 @@ func (r *runner) onRoute(rc load.RouteChange) {
 		r.rec.Event(t, reports.EvRehomed, -1, "users of %s homed on %s re-homed", p.Cities[rc.City].Name, p.Sets[rc.Set].Name)
 	}
 	if rc.Up {
-		r.scale.seen(rc.Gateway, seen)
+		r.scale.seen(rc.Gateway, t) // routed to: rehome_delay after its health checks passed
 		return
 	}
 	for f := range p.Faults {

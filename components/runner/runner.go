@@ -88,8 +88,9 @@ type runner struct {
 	load      Load
 	checked   checkResult
 	undos     []*undo
-	health    func(ctx context.Context, i int) error // tests: instead of GET /healthz
-	adminHook func(i int, path string) error         // tests: instead of admin POSTs
+	health    func(ctx context.Context, i int) error  // tests: instead of GET /healthz
+	adminHook func(i int, path string) error          // tests: instead of admin POSTs
+	getHook   func(i int, path string, out any) error // tests: instead of admin GETs
 }
 
 type faultState struct {

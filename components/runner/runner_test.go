@@ -56,6 +56,8 @@ type fakeHost struct {
 	mu    sync.Mutex
 	alive map[int]bool
 	log   []string
+	// onKill, when set, is told of every instance killed
+	onKill func(i int)
 }
 
 func (h *fakeHost) note(format string, a ...any) {
@@ -79,7 +81,14 @@ func (h *fakeHost) Start(_ context.Context, c *node.Config) error {
 	h.note("start %d", c.Instance)
 	return nil
 }
-func (h *fakeHost) Kill(i int) error { h.set(i, false); h.note("kill %d", i); return nil }
+func (h *fakeHost) Kill(i int) error {
+	h.set(i, false)
+	if h.onKill != nil {
+		h.onKill(i)
+	}
+	h.note("kill %d", i)
+	return nil
+}
 func (h *fakeHost) StartMachine(_ context.Context, m int, cfgs []*node.Config) error {
 	for _, c := range cfgs {
 		h.set(c.Instance, true)

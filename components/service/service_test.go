@@ -246,3 +246,56 @@ func TestSlowFactor(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadAndDrain: GET /admin/load reports the thread time the requests
+// held (exact in the bubble's time), and POST /admin/drain runs the drain
+// hook once, fails /healthz and keeps serving.
+func TestLoadAndDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := comptest.Env(t, "service", scenarioText("concurrency: 2\nservice_time: 10ms"), 1)
+		res := &comptest.Resolver{}
+		drains := 0
+		s, err := New(env, Options{Resolver: res, Client: comptest.Client(&hop{}), Drain: func() { drains++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Register(env.Server)
+		for range 3 { // one at a time: 30ms of one thread
+			handle(s, request(wire.Read, time.Second))
+		}
+		var wg sync.WaitGroup
+		for range 2 { // both threads for 10ms
+			wg.Go(func() { handle(s, request(wire.Read, time.Second)) })
+		}
+		wg.Wait()
+		time.Sleep(time.Second) // idle time adds nothing
+		var l node.LoadReport
+		comptest.AdminGet(t, env.Server, "/admin/load", &l)
+		if l.Threads != 2 || l.BusyNS != int64(50*time.Millisecond) || l.InFlight != 0 || l.Draining {
+			t.Fatalf("load %+v, want 2 threads busy 50ms in all, none now, not draining", l)
+		}
+		if c := comptest.Health(env.Server); c != http.StatusOK {
+			t.Fatalf("healthz %d before the drain", c)
+		}
+		for range 2 {
+			if w := comptest.Admin(env.Server, "/admin/drain"); w.Code != http.StatusOK {
+				t.Fatalf("drain: %d %s", w.Code, w.Body)
+			}
+		}
+		if drains != 1 || comptest.Health(env.Server) != http.StatusServiceUnavailable {
+			t.Fatalf("after two drains: hook ran %d times, healthz %d; want once and 503", drains, comptest.Health(env.Server))
+		}
+		if rp := handle(s, request(wire.Read, time.Second)); rp.Outcome != wire.OK {
+			t.Fatalf("a draining instance answered %v, want it to keep serving", rp.Outcome)
+		}
+		comptest.AdminGet(t, env.Server, "/admin/load", &l)
+		if !l.Draining || l.BusyNS != int64(60*time.Millisecond) {
+			t.Fatalf("load after the drain %+v", l)
+		}
+		w := httptest.NewRecorder()
+		env.Server.Mux.ServeHTTP(w, httptest.NewRequest("GET", "/admin/load", nil))
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("/admin/load without the secret: %d", w.Code)
+		}
+	})
+}
