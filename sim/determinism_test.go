@@ -45,6 +45,7 @@ var expectedFailures = map[string][]string{
 	"gray-failure":              {"latency p99 [overall]", "latency_in_fault p99 [throttled machine]"},
 	"intercity-latency":         {"latency p99 [overall]"},
 	"real/added-latency":        {"latency_in_fault p99 [slow shanghai]"},
+	"real/autoscale-load-step":  {"latency p99 [overall]"},
 	"real/registry-outage":      {"latency p99 [overall]"},
 	"real/shard-failover-async": {"lost_writes [shard 0 primary crash]"},
 	"registry-outage":           {"latency p99.9 [overall]"},

@@ -1,0 +1,220 @@
+package realtest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripelab/stripelab/reports"
+	"github.com/stripelab/stripelab/scenarios"
+)
+
+// scaled is a one-city stack of two AZ sets, two machines each, with
+// data mode none, the given api block and scaling section.
+func scaled(name, duration, api, workload, scaling string) string {
+	return fmt.Sprintf(`
+name: %s
+run: {duration: %s, warmup: 1s, window: 500ms, seed: 7}
+topology:
+  cities:
+    - {name: shenzhen, azs: 2, racks: 1, machines: 2}
+  latency: {client: 1ms}
+striping: {granularity: az}
+stack:
+  access: {rehome_delay: 1s}
+  gateway: {instances: 1}
+  discovery: {mode: registry, placement: per-set, replicas: 1, heartbeat: 500ms, ttl: 2s, refresh: 500ms}
+  services:
+    - {name: api, %s}
+  data: {mode: none}
+workload:
+%s
+  users: {count: 2000}
+  client: {timeout: 400ms, retries: 0}
+scaling:
+%s`, name, duration, api, workload, scaling)
+}
+
+// events of one kind, in time order.
+func eventsOf(res *reports.Result, kind string) []reports.Event {
+	var out []reports.Event
+	for _, e := range res.Events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestScaleActionsOnProcess: scale actions on the process backend. At 2s
+// api and the gateway grow by one instance a set: each new process starts
+// startup later, is ready once its /healthz answers, and gets calls once
+// discovery lists it (api: the gateways' next refresh; gateway: the access
+// layer, rehome_delay after its health checks pass). At 7s both go back to
+// one a set: the drained instances leave discovery at once, serve what
+// still reaches them and are killed grace later, which is longer than the
+// callers' refresh (or the access layer's checks and rehome_delay) plus a
+// call timeout, so not one request fails.
+func TestScaleActionsOnProcess(t *testing.T) {
+	long(t)
+	p := plan(t, "rt-scale-actions", scaled("rt-scale-actions", "12s", "instances: 1, concurrency: 4, service_time: {dist: constant, mean: 2ms}",
+		"  rate: 150/s", `  startup: 1500ms
+  grace: 2500ms
+  actions:
+    - {at: 2s, service: api, by: 1}
+    - {at: 2s, service: gateway, by: 1}
+    - {at: 7s, service: api, to: 1}
+    - {at: 7s, service: gateway, to: 1}`))
+	out := execute(t, p)
+	res := out.Result
+	sc := p.Scenario
+	startup, grace := sc.Scaling.Startup.Std(), sc.Scaling.Grace.Std()
+	refresh, rehome := sc.Stack.Discovery.Refresh.Std(), sc.Stack.Access.RehomeDelay.Std()
+	if f := failures(res.Totals.Counts); f != 0 {
+		t.Errorf("%d of %d requests failed; scaling up and down (grace %s) should fail none: %+v", f, res.Totals.Counts.Offered, grace, res.Totals.Counts)
+	}
+	if res.Scaling == nil || len(res.Scaling.Starts) != 4 {
+		t.Fatalf("scaling record %+v, want 4 starts (api and gateway in 2 sets)", res.Scaling)
+	}
+	for _, s := range res.Scaling.Starts {
+		ready, seen := time.Duration(s.Ready-s.Decided), time.Duration(s.Seen-s.Ready)
+		t.Logf("%s in set %d: decided %s, ready %s later, seen %s after that", s.Component, s.Set, time.Duration(s.Decided), ready, seen)
+		if s.Decided < int64(2*time.Second) || s.Decided > int64(2*time.Second+100*time.Millisecond) {
+			t.Errorf("%s decided at %s, want at the action's 2s", s.Component, time.Duration(s.Decided))
+		}
+		// the process starts startup after the decision; it is ready once it answers
+		if ready < startup || ready > startup+2*time.Second {
+			t.Errorf("%s ready %s after the decision, want startup %s plus a process start", s.Component, ready, startup)
+		}
+		if s.Seen < 0 {
+			t.Errorf("%s in set %d never seen by a caller", s.Component, s.Set)
+			continue
+		}
+		switch s.Component {
+		case "api": // registered at start; listed at the gateways' next refresh
+			if seen > refresh+250*time.Millisecond {
+				t.Errorf("api seen %s after ready, want within a refresh %s", seen, refresh)
+			}
+		case scenarios.GatewayComponent: // health checks every 100ms, then rehome_delay
+			if seen < rehome-100*time.Millisecond || seen > rehome+300*time.Millisecond {
+				t.Errorf("gateway routed to %s after ready, want the rehome_delay %s after its first passing health check", seen, rehome)
+			}
+		}
+	}
+	drains, stops := eventsOf(res, reports.EvDrain), eventsOf(res, reports.EvStopped)
+	if len(drains) != 4 || len(stops) != 4 {
+		t.Fatalf("%d drains and %d stops, want 4 each: %+v", len(drains), len(stops), res.Events)
+	}
+	for _, e := range drains {
+		if e.T < int64(7*time.Second) || e.T > int64(7*time.Second+100*time.Millisecond) {
+			t.Errorf("drain at %s, want at the action's 7s: %s", time.Duration(e.T), e.Detail)
+		}
+	}
+	for _, e := range stops {
+		if e.T < int64(7*time.Second+grace) || e.T > int64(7*time.Second+grace+time.Second) || !strings.Contains(e.Detail, "0 calls") {
+			t.Errorf("stop at %s (%s), want grace %s after the drain with nothing still there", time.Duration(e.T), e.Detail, grace)
+		}
+	}
+	// instances a set over time: 2 (api and gateway) → 4 → 2, in both sets
+	for _, c := range res.Scaling.Components {
+		if c.Initial != 2 || c.Peak != 4 || c.Provisioned[len(c.Provisioned)-1] != 2 || c.InstanceNS <= c.StaticNS {
+			t.Errorf("%s: initial %d, peak %d, provisioned %v, instance time %v against %v", c.Name, c.Initial, c.Peak, c.Provisioned,
+				time.Duration(c.InstanceNS), time.Duration(c.StaticNS))
+		}
+	}
+}
+
+// TestAutoscalerOnProcess: an HPA autoscaler on the process backend. One
+// api instance of 2 threads at 10ms serves 200/s a set; the load steps
+// from 60/s to 240/s a set at 3s. The first decision whose whole period
+// holds the step (period 2s: at 6s at the latest) asks for 2; the new
+// instance is ready startup later, and once the gateways list it latency
+// falls back. The load falls back at 11s; with a 2s stabilization the
+// count goes back to 1 and the drained instance fails no request.
+func TestAutoscalerOnProcess(t *testing.T) {
+	long(t)
+	p := plan(t, "rt-autoscaler", scaled("rt-autoscaler", "20s", "instances: 1, concurrency: 2, queue: 8, service_time: {dist: exponential, mean: 10ms}",
+		"  rate: 120/s\n  profile: {shape: step, steps: [{at: 3s, level: 400%}, {at: 11s, level: 100%}]}", `  startup: 1s
+  grace: 1500ms
+  autoscale:
+    - {service: api, min: 1, max: 3, utilization: 60%, period: 2s, stabilization: 2s}`))
+	out := execute(t, p)
+	res := out.Result
+	sc := p.Scenario
+	period, startup := sc.Scaling.Autoscale[0].Period.Std(), sc.Scaling.Startup.Std()
+	step, back := 3*time.Second, 11*time.Second
+	first := map[int]time.Duration{} // set -> first scale-up decision
+	down := map[int]time.Duration{}
+	for _, d := range res.Scaling.Decisions {
+		at := time.Duration(d.T)
+		t.Logf("%s set %d: %d ready at %.0f%%: %d -> %d (recommended %d)", at.Truncate(time.Millisecond), d.Set, d.Ready, 100*d.Utilization, d.Current, d.Desired, d.Recommended)
+		if d.Desired > d.Current {
+			if _, ok := first[d.Set]; !ok {
+				first[d.Set] = at
+			}
+		}
+		if d.Desired < d.Current {
+			if _, ok := down[d.Set]; !ok {
+				down[d.Set] = at
+			}
+		}
+		if at < step && d.Desired != d.Current {
+			t.Errorf("a change at %s, before the step", at)
+		}
+	}
+	// decisions fall at multiples of the period (a little after, as the
+	// scaler's timers fire); the first whose whole period holds the step
+	firstFull := (step/period + 1) * period
+	if firstFull < step+period {
+		firstFull += period
+	}
+	for set := range 2 {
+		at, ok := first[set]
+		if !ok || at < step || at > firstFull+250*time.Millisecond {
+			t.Errorf("set %d: first scale-up at %s (%v), want by the first decision whose period holds the step (%s)", set, at, ok, firstFull)
+		}
+		if d, ok := down[set]; !ok || d < back {
+			t.Errorf("set %d: scale-down at %s (%v), want after the load fell back at %s", set, d, ok, back)
+		}
+	}
+	var lastReady, lastSeen time.Duration
+	for _, s := range res.Scaling.Starts {
+		if time.Duration(s.Ready-s.Decided) < startup {
+			t.Errorf("ready %s after the decision, before the startup %s", time.Duration(s.Ready-s.Decided), startup)
+		}
+		lastReady, lastSeen = max(lastReady, time.Duration(s.Ready)), max(lastSeen, time.Duration(s.Seen))
+	}
+	// saturated: from the step until the new instances are ready; carried:
+	// from a window after they are seen until the load falls back
+	var sat, carried reports.Counts
+	satP99, carriedP99 := int64(0), int64(0)
+	win := sc.Run.Window.Std()
+	for _, w := range res.Windows {
+		st := time.Duration(w.Start)
+		switch {
+		case st >= step && st+win <= lastReady:
+			sat.Add(&w.Counts)
+			satP99 = max(satP99, w.Latency.P99)
+		case st >= lastSeen+win && st+win <= back:
+			carried.Add(&w.Counts)
+			carriedP99 = max(carriedP99, w.Latency.P99)
+		}
+	}
+	t.Logf("saturated: availability %.4f, worst window p99 %s; once the new instances serve: %.4f, %s",
+		sat.Availability(), time.Duration(satP99), carried.Availability(), time.Duration(carriedP99))
+	// one instance's queue fills (its waits are bounded by it, its
+	// overflow fails); two carry the step
+	if sat.Offered == 0 || carried.Offered == 0 || failures(sat) == 0 || carried.Availability() < 0.99 || carriedP99 >= satP99 {
+		t.Errorf("saturated %+v (p99 %s), carried %+v (p99 %s): want failures and higher latency before the new instances, availability >= 99%% after",
+			sat, time.Duration(satP99), carried, time.Duration(carriedP99))
+	}
+	// the scale-down drains: nothing fails from the drain to the end
+	drains := eventsOf(res, reports.EvDrain)
+	if len(drains) == 0 {
+		t.Fatal("no drain")
+	}
+	if c := window(res, time.Duration(drains[0].T), sc.Run.Duration.Std()); failures(c) != 0 {
+		t.Errorf("%d requests failed from the first drain at %s to the end", failures(c), time.Duration(drains[0].T))
+	}
+}
