@@ -74,6 +74,7 @@ type Generator struct {
 	p      *scenarios.Plan
 	tr     Transport
 	acc    *access
+	member atomic.Pointer[[]bool] // sets in service (rendezvous homing); nil: the plan's homing
 	prof   draw.Profile
 	cities []*city
 	cmds   []command
@@ -148,6 +149,13 @@ func New(cfg Config) (*Generator, error) {
 	g := &Generator{cfg: cfg, p: p, tr: cfg.Transport, prof: draw.NewProfile(&s.Workload.Profile),
 		end: int64(s.Run.Duration), lag: newLagStats(int64(s.Run.Window), int64(s.Run.Duration))}
 	g.acc = newAccess(p, cfg.Seed, cfg.OnRoute)
+	if p.Rehashed() {
+		m := make([]bool, len(p.Sets))
+		for i := range m {
+			m[i] = !p.Sets[i].Reserve
+		}
+		g.member.Store(&m)
+	}
 	g.cmds = commands(p)
 	for i := range p.Cities {
 		g.cities = append(g.cities, newCity(p, cfg.Seed, i))
@@ -336,6 +344,29 @@ func (g *Generator) dispatch(ctx context.Context, c *city, t int64) {
 	go g.request(ctx, c, n, c.first+local, prio, cmd, write, t)
 }
 
+// SetMember puts set s in service (in) or out of it: from now on users
+// are homed by rendezvous hashing over the sets in service, as the
+// simulator does once the access layer routes to an added set (or away
+// from a removed one). Only for plans that rehash (Plan.Rehashed).
+func (g *Generator) SetMember(s int, in bool) {
+	old := g.member.Load()
+	if old == nil {
+		return
+	}
+	m := append([]bool(nil), (*old)...)
+	m[s] = in
+	g.member.Store(&m)
+}
+
+// homeOf is the home set of a user of city c now.
+func (g *Generator) homeOf(c, user int) int {
+	m := g.member.Load()
+	if m == nil {
+		return g.p.HomeSet(c, user)
+	}
+	return g.p.Rendezvous(g.p.Cities[c].Sets, user, func(s int) bool { return (*m)[s] })
+}
+
 // attempt is what one request carries across its attempts.
 type attempt struct {
 	c                *city
@@ -352,7 +383,7 @@ type attempt struct {
 // gateway, retried per the client policy (the command's retries).
 func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio, cmd int, write bool, send int64) {
 	defer g.wg.Done()
-	a := &attempt{c: c, n: n, user: user, prio: prio, cmd: cmd, write: write, send: send, home: g.p.HomeSet(c.idx, user), shard: -1}
+	a := &attempt{c: c, n: n, user: user, prio: prio, cmd: cmd, write: write, send: send, home: g.homeOf(c.idx, user), shard: -1}
 	if len(g.p.Shards) > 0 {
 		a.shard = g.p.ShardOf(c.idx, user)
 	}

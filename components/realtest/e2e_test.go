@@ -21,6 +21,7 @@ var realFailures = map[string][]string{
 	"real/machine-loss":         nil,
 	"real/az-loss":              nil,
 	"real/city-partition":       nil,
+	"real/grow-proxy":           nil,
 	"real/added-latency":        {"latency_in_fault p99"},
 	"real/autoscale-load-step":  {"latency p99"},
 	"real/registry-outage":      {"latency p99"},

@@ -1,6 +1,7 @@
 package realtest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
+	"github.com/stripelab/stripelab/sim"
 )
 
 // scaled is a one-city stack of two AZ sets, two machines each, with
@@ -217,4 +219,77 @@ func TestAutoscalerOnProcess(t *testing.T) {
 	if c := window(res, time.Duration(drains[0].T), sc.Run.Duration.Std()); failures(c) != 0 {
 		t.Errorf("%d requests failed from the first drain at %s to the end", failures(c), time.Duration(drains[0].T))
 	}
+}
+
+// TestSetChangesOnProcess: a reserved set added and a set removed on the
+// process backend, with data kept apart from the sets (none). Set c is
+// added at 2s: its processes start startup later and, rehome_delay after
+// they answer, the users its rendezvous hash picks are homed there and
+// served there (no hop outside their set). Set a is removed at 7s: its
+// gateway drains, its users move rehome_delay later and it stops grace
+// after that. The users moved are the simulator's (the same hash), and
+// not one request fails.
+func TestSetChangesOnProcess(t *testing.T) {
+	long(t)
+	text := strings.Replace(scaled("rt-set-changes", "12s", "instances: 1, concurrency: 4, service_time: {dist: constant, mean: 2ms}",
+		"  rate: 150/s", `  startup: 1s
+  grace: 1500ms
+  sets:
+    - {at: 2s, add: shenzhen/c}
+    - {at: 7s, remove: shenzhen/a}`), "azs: 2,", "azs: 3,", 1)
+	text = strings.Replace(text, "striping: {granularity: az}", "striping: {granularity: az, reserve: [shenzhen/c]}", 1)
+	p := plan(t, "rt-set-changes", text)
+	out := execute(t, p)
+	res := out.Result
+	sim := simulate(t, p)
+	if f := failures(res.Totals.Counts); f != 0 {
+		t.Errorf("%d of %d requests failed across adding and removing a set: %+v", f, res.Totals.Counts.Offered, res.Totals.Counts)
+	}
+	if res.Scaling == nil || len(res.Scaling.Sets) != 2 || sim.Scaling == nil || len(sim.Scaling.Sets) != 2 {
+		t.Fatalf("set records: real %+v, simulator %+v", res.Scaling, sim.Scaling)
+	}
+	sc := p.Scenario
+	startup, rehome, grace := sc.Scaling.Startup.Std(), sc.Stack.Access.RehomeDelay.Std(), sc.Scaling.Grace.Std()
+	add, rm := res.Scaling.Sets[0], res.Scaling.Sets[1]
+	t.Logf("added %s: ready %s, routed %s, moved %d of %d; removed %s: routed %s, stopped %s, moved %d",
+		add.Set, time.Duration(add.Ready), time.Duration(add.Routed), add.Moved, add.Users, rm.Set, time.Duration(rm.Routed), time.Duration(rm.Ready), rm.Moved)
+	for k, s := range res.Scaling.Sets {
+		if want := sim.Scaling.Sets[k].Moved; s.Moved != want || s.Moved == 0 {
+			t.Errorf("set %s: %d users moved, the simulator moves %d", s.Set, s.Moved, want)
+		}
+	}
+	if r := time.Duration(add.Ready - add.Added); r < startup || r > startup+3*time.Second {
+		t.Errorf("added set ready %s after the decision, want startup %s plus its processes' start", r, startup)
+	}
+	if r := time.Duration(add.Routed - add.Ready); r < rehome || r > rehome+200*time.Millisecond {
+		t.Errorf("added set routed %s after ready, want the rehome_delay %s", r, rehome)
+	}
+	if r := time.Duration(rm.Routed - rm.Added); r < rehome || r > rehome+200*time.Millisecond {
+		t.Errorf("removed set's users moved %s after the decision, want the rehome_delay %s", r, rehome)
+	}
+	if r := time.Duration(rm.Ready - rm.Routed); r < grace || r > grace+500*time.Millisecond {
+		t.Errorf("removed set stopped %s after its users moved, want the grace %s", r, grace)
+	}
+	// once routed to (and its gateway up in the access layer), the new
+	// set's users are served in it: no request leaves its home set
+	var crossed, offered int64
+	for _, w := range res.Windows {
+		if st := time.Duration(w.Start); st >= time.Duration(add.Routed)+time.Second && st+sc.Run.Window.Std() <= 7*time.Second {
+			crossed += w.CrossSet
+			offered += w.Counts.Offered
+		}
+	}
+	if offered == 0 || crossed != 0 {
+		t.Errorf("%d of %d requests crossed sets while the three sets served", crossed, offered)
+	}
+}
+
+// simulate runs p in the simulator.
+func simulate(t *testing.T, p *scenarios.Plan) *reports.Result {
+	t.Helper()
+	res, err := sim.Run(context.Background(), p, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

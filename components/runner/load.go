@@ -17,6 +17,8 @@ import (
 type Load interface {
 	// Scale multiplies city c's offered rate by f (an overload fault; 1/f undoes it).
 	Scale(c int, f float64)
+	// SetMember puts set s in service or out of it for the users' homing.
+	SetMember(s int, in bool)
 	// Done is closed once the generator offered the whole run and every
 	// request in flight is recorded (or ctx ended).
 	Done() <-chan struct{}
@@ -57,10 +59,11 @@ type genLoad struct {
 	done chan struct{}
 }
 
-func (l *genLoad) Scale(c int, f float64)  { l.g.SetOverload(c, l.g.Overload(c)*f) }
-func (l *genLoad) Done() <-chan struct{}   { return l.done }
-func (l *genLoad) Writes() []checker.Write { return l.log.Writes() }
-func (l *genLoad) Close()                  { <-l.done }
+func (l *genLoad) Scale(c int, f float64)   { l.g.SetOverload(c, l.g.Overload(c)*f) }
+func (l *genLoad) Done() <-chan struct{}    { return l.done }
+func (l *genLoad) SetMember(s int, in bool) { l.g.SetMember(s, in) }
+func (l *genLoad) Writes() []checker.Write  { return l.log.Writes() }
+func (l *genLoad) Close()                   { <-l.done }
 
 func (l *genLoad) Finish(r *runner) {
 	lag := l.g.Lag()

@@ -271,6 +271,7 @@ func TestTimeline(t *testing.T) {
 type nopLoad struct{}
 
 func (nopLoad) Scale(int, float64)      {}
+func (nopLoad) SetMember(int, bool)     {}
 func (nopLoad) Done() <-chan struct{}   { c := make(chan struct{}); close(c); return c }
 func (nopLoad) Writes() []checker.Write { return nil }
 func (nopLoad) Finish(*runner)          {}

@@ -72,16 +72,22 @@ type scaler struct {
 	timers []*time.Timer
 	done   bool
 	wg     sync.WaitGroup
+	active []bool // sets whose groups scale: in service, or added (set changes)
+	member []bool // sets users are homed on (set changes)
 }
 
 // newScaler builds the scaling state; nil when the plan scales nothing.
 // Slots beyond each group's initial count are parked (not started).
 func newScaler(r *runner) *scaler {
 	p := r.plan
-	if len(p.ScaleGroups) == 0 {
+	if len(p.ScaleGroups) == 0 && len(p.Scenario.Scaling.Sets) == 0 {
 		return nil
 	}
 	sc := &scaler{r: r, slots: map[int]*rslot{}, rec: &reports.Scaling{}}
+	for _, s := range p.Sets {
+		sc.active = append(sc.active, !s.Reserve)
+		sc.member = append(sc.member, !s.Reserve)
+	}
 	for gi, g := range p.ScaleGroups {
 		res := p.Sets[g.Set].Reserve
 		rg := rgroup{comp: g.Component, set: g.Set, slots: g.Instances, want: g.Initial}
@@ -126,6 +132,7 @@ const (
 	stepSample = iota
 	stepAction
 	stepAutoscale
+	stepSet
 )
 
 // run carries out the scale actions and the autoscalers at their times
@@ -146,7 +153,10 @@ func (sc *scaler) run(ctx context.Context) {
 			steps = append(steps, scaleStep{at: t, kind: stepAutoscale, idx: i})
 		}
 	}
-	// at one time: actions, then autoscalers, then the window's sample
+	for i, c := range p.Scenario.Scaling.Sets {
+		steps = append(steps, scaleStep{at: c.At.Std(), kind: stepSet, idx: i})
+	}
+	// at one time: set changes, autoscalers, actions, then the window's sample
 	sort.SliceStable(steps, func(a, b int) bool {
 		if steps[a].at != steps[b].at {
 			return steps[a].at < steps[b].at
@@ -167,6 +177,8 @@ func (sc *scaler) run(ctx context.Context) {
 			sc.action(s.idx)
 		case stepAutoscale:
 			sc.autoscale(ctx, s.idx)
+		case stepSet:
+			sc.changeSet(s.idx)
 		}
 	}
 }
@@ -186,8 +198,8 @@ func (sc *scaler) action(i int) {
 	defer sc.mu.Unlock()
 	for _, gi := range a.Groups {
 		g := &sc.groups[gi]
-		if p.Sets[g.set].Reserve {
-			continue // a reserved set runs nothing to scale
+		if !sc.active[g.set] {
+			continue // a reserved set not added (or a removed one) runs nothing to scale
 		}
 		n := a.To
 		if n < 0 {
@@ -441,7 +453,7 @@ func (sc *scaler) autoscale(ctx context.Context, ai int) {
 func (sc *scaler) decide(spec *scenarios.Autoscaler, gi int, reads map[int]node.LoadReport, now time.Duration) {
 	p := sc.r.plan
 	g := &sc.groups[gi]
-	if p.Sets[g.set].Reserve {
+	if !sc.active[g.set] {
 		return
 	}
 	from := g.lastTick

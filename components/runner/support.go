@@ -9,8 +9,9 @@ import (
 
 // Unsupported names the scenario features the real backends (process and
 // containers) do not carry out, so a run refuses them instead of silently
-// measuring a stack without them: adding and removing sets (scale actions
-// and autoscalers are carried out: scaling.go) and the call path's resilience policies (breakers, outlier
+// measuring a stack without them: adding and removing sets under sharded
+// data (scale actions, autoscalers and set changes over data kept apart
+// from the sets are carried out: scaling.go, sets.go) and the call path's resilience policies (breakers, outlier
 // ejection, panic, protection and self-preservation thresholds, active
 // health checks, hedging). Each is one line naming its field path; nil
 // when the plan uses none. The simulator carries out all of them.
@@ -21,8 +22,9 @@ func Unsupported(p *scenarios.Plan) error {
 		errs = append(errs, fmt.Errorf("%s: %s is not carried out by the real backends (the simulator does)", field, what))
 	}
 	sc := &s.Scaling
-	if n := len(sc.Sets); n > 0 {
-		add("scaling.sets", "adding and removing sets ("+scenarios.Quantity(n, "change")+")")
+	if n := len(sc.Sets); n > 0 && s.Stack.Data.Mode == "sharded" {
+		errs = append(errs, fmt.Errorf("scaling.sets: adding and removing sets under data.mode sharded (%s), which moves keys between shards, is not carried out by the real backends (the simulator does; with data.mode proxy, global or none they are)",
+			scenarios.Quantity(n, "change")))
 	}
 	if r := s.Stack.Resilience; r != nil {
 		if r.Breaker != nil {

@@ -10,6 +10,11 @@ import (
 
 func supportPlan(t *testing.T, extra string) *scenarios.Plan {
 	t.Helper()
+	return supportPlanData(t, "{mode: none}", extra)
+}
+
+func supportPlanData(t *testing.T, data, extra string) *scenarios.Plan {
+	t.Helper()
 	f, err := scenarios.Parse("support.yaml", []byte(`name: support
 run: {duration: 1m, warmup: 0s}
 topology:
@@ -18,7 +23,7 @@ striping: {granularity: az}
 stack:
   gateway: {instances: 1}
   services: [{name: api, instances: 1}]
-  data: {mode: none}
+  data: `+data+`
 `+extra))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +41,6 @@ func TestUnsupported(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ yaml, field string }{
-		{"scaling:\n  sets: [{at: 10s, remove: a/b}]", "scaling.sets"},
 		{"  resilience: {breaker: {level: instance}}", "stack.resilience.breaker"},
 		{"  resilience: {outlier: {consecutive_errors: 3}}", "stack.resilience.outlier"},
 		{"  discovery: {mode: mesh}\n  resilience: {panic: 50%}", "stack.resilience.panic"},
@@ -50,7 +54,16 @@ func TestUnsupported(t *testing.T) {
 			t.Errorf("%s: %v, want one line naming %s", tc.yaml, err, tc.field)
 		}
 	}
-	err := runner.Unsupported(supportPlan(t, "  resilience: {breaker: {level: service}, hedging: {delay: 20ms}}\nscaling:\n  sets: [{at: 10s, remove: a/b}]"))
+	sets := "scaling:\n  sets: [{at: 10s, remove: a/b}]"
+	for _, data := range []string{"{mode: none}", "{mode: proxy, shards: 2}", "{mode: global}"} {
+		if err := runner.Unsupported(supportPlanData(t, data, sets)); err != nil {
+			t.Errorf("set changes over data %s: %v", data, err)
+		}
+	}
+	if err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", sets)); err == nil || !strings.HasPrefix(err.Error(), "scaling.sets: ") {
+		t.Errorf("set changes over sharded data: %v, want refused at scaling.sets", err)
+	}
+	err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", "  resilience: {breaker: {level: service}, hedging: {delay: 20ms}}\n"+sets))
 	if err == nil || len(strings.Split(err.Error(), "\n")) != 3 || !strings.Contains(err.Error(), "(1 change)") {
 		t.Fatalf("three features: %v, want three lines", err)
 	}
