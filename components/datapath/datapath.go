@@ -302,6 +302,13 @@ func (c *Client) untried(s int, tried map[int]bool) int {
 // carrying the client's newest epoch of the shard so a stale primary is
 // fenced; it returns the reply and its headers.
 func (c *Client) send(ctx context.Context, in int, r *wire.Request, deadline time.Time, epoch uint64) (wire.Reply, http.Header) {
+	rp, h := c.sendOnce(ctx, in, r, deadline, epoch)
+	// the hop left the home set whether or not it was answered
+	rp.CrossSet = rp.CrossSet || r.Crosses(c.plan.Machines[c.plan.Instances[in].Machine].Set)
+	return rp, h
+}
+
+func (c *Client) sendOnce(ctx context.Context, in int, r *wire.Request, deadline time.Time, epoch uint64) (wire.Reply, http.Header) {
 	addr, ok := c.addrs[in]
 	if !ok {
 		return wire.Reply{Outcome: wire.Unavailable, Reason: "no_route", Served: -1}, http.Header{}

@@ -31,6 +31,7 @@ const nodeQueue = 1000
 // Proxy is one running data proxy.
 type Proxy struct {
 	plan    *scenarios.Plan
+	set     int // the set of its machine
 	dp      *datapath.Client
 	wc      *wire.Client
 	clock   node.Clock
@@ -70,7 +71,7 @@ func New(env *node.Env) (*Proxy, error) {
 	}
 	wc := wire.NewClient(d.Proxy.Concurrency)
 	px := &Proxy{
-		plan: p, dp: datapath.New(env, wc), wc: wc, clock: clock, cost: d.Proxy.Cost.Std(),
+		plan: p, set: p.Machines[p.Instances[env.Config.Instance].Machine].Set, dp: datapath.New(env, wc), wc: wc, clock: clock, cost: d.Proxy.Cost.Std(),
 		slots: make(chan struct{}, max(1, d.Proxy.Concurrency)),
 		ops:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "stripelab_proxy_requests_total", Help: "Operations answered, by op and outcome."}, []string{"op", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "stripelab_proxy_request_seconds", Help: "Time from receipt to answer, by op.",
@@ -101,6 +102,7 @@ func (px *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), req.Deadline)
 	defer cancel()
 	rp := px.route(ctx, &req)
+	rp.CrossSet = rp.CrossSet || req.Crosses(px.set)
 	px.ops.WithLabelValues(req.Op.String(), rp.Outcome.String()).Inc()
 	if !rp.Outcome.Definite() {
 		// Nobody knows whether it was done: the caller must see the same.

@@ -206,6 +206,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rp, why := g.Handle(r.Context(), &req, r.Header.Get(wire.HSig), start)
+	rp.CrossSet = rp.CrossSet || req.Crosses(g.set)
 	wire.WriteReply(w, rp)
 	g.m.done(req.Priority, rp.Outcome, why, g.clock.Now().Sub(start))
 }

@@ -426,12 +426,12 @@ func (g *Generator) try(ctx context.Context, a *attempt, k int) (reports.Outcome
 	id := strconv.FormatUint(a.n, 10) + "." + strconv.Itoa(k)
 	cm := &g.cmds[a.cmd]
 	r := wire.Request{ID: id, User: a.user, City: a.c.idx, Priority: a.prio, Key: uint64(a.user),
-		Command: cm.name, Deadline: cm.timeout}
+		Command: cm.name, Deadline: cm.timeout, Home: a.home + 1}
 	if a.write {
 		r.Op, r.Value = wire.Write, []byte(id)
 	}
 	rp := g.tr.Call(ctx, g.cfg.Addr(a.c.idx, gw), &r, wire.Sign(g.cfg.Secret, &r))
-	if rp.Served >= 0 && rp.Served != a.home {
+	if (rp.Served >= 0 && rp.Served != a.home) || rp.CrossSet {
 		a.crossSet = true
 	}
 	return Outcome(rp.Outcome), rp, id

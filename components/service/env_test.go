@@ -39,6 +39,7 @@ type hop struct {
 	delay   time.Duration
 	outcome wire.Outcome
 	wrote   bool
+	cross   bool // answers CrossSet
 	got     []wire.Request
 	at      []time.Time
 }
@@ -54,7 +55,7 @@ func (h *hop) record(r wire.Request) (time.Duration, wire.Reply) {
 	defer h.mu.Unlock()
 	h.got = append(h.got, r)
 	h.at = append(h.at, time.Now())
-	return h.delay, wire.Reply{Outcome: h.outcome, Reason: "downstream_says", Wrote: h.wrote && r.Op == wire.Write, Served: -1}
+	return h.delay, wire.Reply{Outcome: h.outcome, Reason: "downstream_says", Wrote: h.wrote && r.Op == wire.Write, Served: -1, CrossSet: h.cross}
 }
 
 func (h *hop) ServeHTTP(w http.ResponseWriter, r *http.Request) {

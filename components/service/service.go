@@ -160,6 +160,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var req wire.Request
 		if req, err = wire.Decode(r.Header, body); err == nil {
 			rp, why := s.Handle(r.Context(), &req, start)
+			rp.CrossSet = rp.CrossSet || req.Crosses(s.set)
 			wire.WriteReply(w, rp)
 			s.m.done(rp.Outcome, why, s.clock.Now().Sub(start))
 			return
@@ -192,8 +193,9 @@ func (s *Service) Handle(ctx context.Context, req *wire.Request, start time.Time
 	for i, c := range s.calls {
 		rp, why := s.call(ctx, req, c, s.names[i])
 		out.Wrote = out.Wrote || rp.Wrote
+		out.CrossSet = out.CrossSet || rp.CrossSet
 		if rp.Outcome != wire.OK {
-			return wire.Reply{Outcome: rp.Outcome, Reason: rp.Reason, Wrote: out.Wrote, Served: s.set}, why
+			return wire.Reply{Outcome: rp.Outcome, Reason: rp.Reason, Wrote: out.Wrote, Served: s.set, CrossSet: out.CrossSet}, why
 		}
 		if c.Kind != scenarios.CallService {
 			out.Version, out.Value = rp.Version, rp.Value
@@ -235,6 +237,7 @@ func (s *Service) call(ctx context.Context, req *wire.Request, c scenarios.CallP
 		}
 		rp = s.wc.Call(ctx, ep.Addr, &fr, "")
 		done()
+		rp.CrossSet = rp.CrossSet || req.Crosses(ep.Set) // the hop left the home set, answered or not
 	} else {
 		switch c.Kind {
 		case scenarios.CallRead:
@@ -250,11 +253,11 @@ func (s *Service) call(ctx context.Context, req *wire.Request, c scenarios.CallP
 	s.m.call(name, rp.Outcome)
 	switch {
 	case rp.Outcome == wire.Timeout:
-		return wire.Reply{Outcome: wire.Error, Reason: "call_timeout", Wrote: rp.Wrote}, "call_timeout"
+		return wire.Reply{Outcome: wire.Error, Reason: "call_timeout", Wrote: rp.Wrote, CrossSet: rp.CrossSet}, "call_timeout"
 	case rp.Outcome == wire.Reset:
-		return wire.Reply{Outcome: wire.Error, Reason: "call_reset", Wrote: rp.Wrote}, "call_reset"
+		return wire.Reply{Outcome: wire.Error, Reason: "call_reset", Wrote: rp.Wrote, CrossSet: rp.CrossSet}, "call_reset"
 	case rp.Outcome == wire.Unavailable && rp.Reason == "refused":
-		return wire.Reply{Outcome: wire.Error, Reason: "call_refused", Wrote: rp.Wrote}, "call_refused"
+		return wire.Reply{Outcome: wire.Error, Reason: "call_refused", Wrote: rp.Wrote, CrossSet: rp.CrossSet}, "call_refused"
 	case rp.Outcome == wire.OK:
 		return rp, "ok"
 	}

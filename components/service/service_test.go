@@ -218,6 +218,7 @@ func TestMalformedRequest400(t *testing.T) {
 		{"bad key", func(h http.Header) { h.Set(wire.HKey, "-3") }, "", wire.HKey},
 		{"read with a body", func(h http.Header) {}, "xx", "body"},
 		{"too many hops", func(h http.Header) { h.Set(wire.HHops, "99") }, "", wire.HHops},
+		{"bad home set", func(h http.Header) { h.Set(wire.HHome, "-1") }, "", wire.HHome},
 	} {
 		req := httptest.NewRequest("POST", wire.Path, strings.NewReader(tc.body))
 		request(wire.Read, time.Second).Encode(req.Header)
@@ -296,6 +297,47 @@ func TestLoadAndDrain(t *testing.T) {
 		env.Server.Mux.ServeHTTP(w, httptest.NewRequest("GET", "/admin/load", nil))
 		if w.Code != http.StatusUnauthorized {
 			t.Fatalf("/admin/load without the secret: %d", w.Code)
+		}
+	})
+}
+
+// TestCrossSet: a reply says the request left its user's home set when
+// this hop runs outside it, a service it called was in another set
+// (answered or not), or a hop below says so.
+func TestCrossSet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		back := &hop{}
+		s, res, _ := newTestService(t, "service_time: 1ms\ncalls:\n  - {service: back, timeout: 50ms}", back, nil)
+		serve := func(home int) bool {
+			r := request(wire.Read, time.Second)
+			r.Home = home + 1
+			req := httptest.NewRequest("POST", wire.Path, nil)
+			r.Encode(req.Header)
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, req)
+			rp, err := wire.ReadReply(w.Header(), nil)
+			if err != nil || rp.Outcome != wire.OK {
+				t.Fatalf("%v %v", rp.Outcome, err)
+			}
+			return rp.CrossSet
+		}
+		// the instance and its callee are in set 0
+		if serve(0) || !serve(1) {
+			t.Errorf("home 0: crossed %v, home 1: crossed %v; want false, true", serve(0), serve(1))
+		}
+		res.Set(1, Endpoint{Instance: 5, Set: 1, Addr: "back5"})
+		if !serve(0) {
+			t.Error("a call to the back instance of set 1 did not count as leaving home set 0")
+		}
+		res.Set(1, Endpoint{Instance: 2, Set: 0, Addr: "back2"})
+		back.mu.Lock()
+		back.cross = true
+		back.mu.Unlock()
+		if !serve(0) {
+			t.Error("a callee's cross-set answer was not passed up")
+		}
+		if r := request(wire.Read, time.Second); r.Crosses(1) {
+			t.Error("a request that does not say its home set crossed")
 		}
 	})
 }

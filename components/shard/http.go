@@ -107,6 +107,7 @@ func (s *Shard) handleCall(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(HPrimary, strconv.Itoa(s.primary))
 	}
 	s.mu.Unlock()
+	rp.CrossSet = req.Crosses(s.env.Plan.Machines[s.env.Plan.Instances[s.inst].Machine].Set)
 	wire.WriteReply(w, rp)
 	s.met.outcome(req.Op.String(), rp.Outcome.String())
 	s.met.latency.WithLabelValues(req.Op.String()).Observe(s.clock.Now().Sub(start).Seconds())

@@ -34,6 +34,7 @@ const (
 	HSig      = "X-Sl-Sig"      // HMAC-SHA256 hex of Signed(), client -> gateway only
 	HCommand  = "X-Sl-Command"  // optional: the workload command name
 	HHops     = "X-Sl-Hops"     // hops crossed so far, to stop loops (max MaxHops)
+	HHome     = "X-Sl-Home"     // optional: the user's home set, so hops can say they left it
 )
 
 // Answer headers.
@@ -43,6 +44,7 @@ const (
 	HWrote   = "X-Sl-Wrote"   // "1" when a shard primary took a write for this request
 	HServed  = "X-Sl-Served"  // the set index that served it (the service hop)
 	HVersion = "X-Sl-Version" // the version of the value read or written
+	HCross   = "X-Sl-Cross"   // "1" when a hop ran outside the request's home set (X-Sl-Home)
 )
 
 // MaxHops bounds how many hops one request may cross.
@@ -121,7 +123,14 @@ type Request struct {
 	Value    []byte        // a write's value (the body); empty for reads
 	Deadline time.Duration // remaining when the hop received it
 	Hops     int
+	// Home is the user's home set plus one, 0 when the request does not
+	// say (X-Sl-Home carries the set itself); hops outside it answer
+	// CrossSet (the simulator's cross-set count).
+	Home int
 }
+
+// Crosses reports whether a hop in set runs outside r's home set.
+func (r *Request) Crosses(set int) bool { return r.Home > 0 && set >= 0 && set != r.Home-1 }
 
 // Reply is a hop's answer.
 type Reply struct {
@@ -131,6 +140,9 @@ type Reply struct {
 	Served  int // set index, -1 when unknown
 	Version uint64
 	Value   []byte
+	// CrossSet is set when this hop or one below it ran outside the
+	// request's home set.
+	CrossSet bool
 }
 
 // Signed is the canonical text the gateway's signature covers.
@@ -167,6 +179,9 @@ func (r *Request) Encode(h http.Header) {
 	h.Set(HHops, strconv.Itoa(r.Hops))
 	if r.Command != "" {
 		h.Set(HCommand, r.Command)
+	}
+	if r.Home > 0 {
+		h.Set(HHome, strconv.Itoa(r.Home-1))
 	}
 }
 
@@ -218,6 +233,12 @@ func Decode(h http.Header, body []byte) (Request, error) {
 			return r, err
 		}
 	}
+	if hv := h.Get(HHome); hv != "" {
+		if r.Home, err = atoiRange(h, HHome, 0, 1<<20); err != nil {
+			return r, err
+		}
+		r.Home++
+	}
 	r.Command = h.Get(HCommand)
 	if len(r.Command) > 64 {
 		return r, fmt.Errorf("%s: want at most 64 characters", HCommand)
@@ -268,6 +289,9 @@ func WriteReply(w http.ResponseWriter, rp Reply) {
 	if rp.Version > 0 {
 		h.Set(HVersion, strconv.FormatUint(rp.Version, 10))
 	}
+	if rp.CrossSet {
+		h.Set(HCross, "1")
+	}
 	status := http.StatusOK
 	switch rp.Outcome {
 	case OK:
@@ -294,6 +318,7 @@ func ReadReply(h http.Header, body []byte) (Reply, error) {
 	rp.Outcome = o
 	rp.Reason = h.Get(HReason)
 	rp.Wrote = h.Get(HWrote) == "1"
+	rp.CrossSet = h.Get(HCross) == "1"
 	if s := h.Get(HServed); s != "" {
 		if v, err := strconv.Atoi(s); err == nil {
 			rp.Served = v
