@@ -184,6 +184,7 @@ func Calibrate(simRes, realRes *reports.Result, tol CalibrationTolerance) (*Cali
 		c.faultTime("RTO", name, sf.RTO, rf.RTO, tol)
 		c.lostWrites(name, sf.LostWrites, rf.LostWrites)
 	}
+	c.scaling(simRes.Scaling, realRes.Scaling, tol)
 	c.verdict()
 	return c, nil
 }
@@ -310,6 +311,64 @@ func (c *Calibration) lostWrites(scope string, s, r int64) {
 		g.Rule = "the same order of magnitude (a tenth to ten times)"
 	}
 	c.Gaps = append(c.Gaps, g)
+}
+
+// scaling compares what scaling did, per scaled component: the instances
+// started and when the first was decided, the instance time; and per set
+// added or removed: when its users moved and how many.
+func (c *Calibration) scaling(sim, real *reports.Scaling, tol CalibrationTolerance) {
+	if sim == nil || real == nil {
+		return
+	}
+	for k := range real.Components {
+		rc := &real.Components[k]
+		var sc *reports.ScaledComponent
+		for j := range sim.Components {
+			if sim.Components[j].Name == rc.Name {
+				sc = &sim.Components[j]
+			}
+		}
+		if sc == nil {
+			continue
+		}
+		sn, sfirst := starts(sim, rc.Name)
+		rn, rfirst := starts(real, rc.Name)
+		g := Gap{Measure: "instances started", Scope: rc.Name, Kind: "count", Sim: float64(sn), Real: float64(rn), Diff: float64(sn - rn),
+			Rule: "within one per set, or " + pctText(tol.Time)}
+		g.Within = math.Abs(g.Diff) <= float64(max(1, rc.Initial)) || relWithin(float64(sn), float64(rn), tol.Time)
+		c.Gaps = append(c.Gaps, g)
+		c.faultTime("first scale-up", rc.Name, sfirst, rfirst, tol)
+		g = Gap{Measure: "instance time", Scope: rc.Name, Kind: "time", Sim: float64(sc.InstanceNS), Real: float64(rc.InstanceNS),
+			Diff: float64(sc.InstanceNS - rc.InstanceNS), Rule: "within " + pctText(tol.Time)}
+		g.Within = relWithin(g.Sim, g.Real, tol.Time)
+		c.Gaps = append(c.Gaps, g)
+	}
+	for k := range real.Sets {
+		if k >= len(sim.Sets) || sim.Sets[k].Set != real.Sets[k].Set {
+			continue
+		}
+		ss, rs := &sim.Sets[k], &real.Sets[k]
+		c.faultTime("users moved at", rs.Set, ss.Routed, rs.Routed, tol)
+		g := Gap{Measure: "users moved", Scope: rs.Set, Kind: "count", Sim: float64(ss.Moved), Real: float64(rs.Moved), Diff: float64(ss.Moved - rs.Moved),
+			Rule: "the same users (rendezvous hashing)", Within: ss.Moved == rs.Moved}
+		c.Gaps = append(c.Gaps, g)
+	}
+}
+
+// starts counts the instances of component started and when the first
+// was decided (-1: none).
+func starts(s *reports.Scaling, component string) (int64, int64) {
+	var n int64
+	first := int64(-1)
+	for _, st := range s.Starts {
+		if st.Component == component {
+			n++
+			if first < 0 || st.Decided < first {
+				first = st.Decided
+			}
+		}
+	}
+	return n, first
 }
 
 func (c *Calibration) verdict() {

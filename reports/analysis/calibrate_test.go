@@ -173,3 +173,58 @@ func TestParseCalibrationTolerance(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateScaling: the scaling records are compared per component
+// (instances started, the first scale-up, instance time) and per set
+// change (when users moved, how many); a real run that scaled later and
+// moved other users is out of tolerance there.
+func TestCalibrateScaling(t *testing.T) {
+	text := strings.Replace(calScenario, "striping: {granularity: az}", "striping: {granularity: az, reserve: [c/b]}", 1)
+	text = strings.Replace(text, "azs: 2,", "azs: 3,", 1)
+	f := parse(t, "cal-scale", strings.Replace(text, "faults:", `scaling:
+  startup: 2s
+  actions: [{at: 10s, service: api, by: 2}]
+  sets: [{at: 12s, add: c/b}]
+faults:`, 1))
+	res, err := simRun(context.Background(), scenarios.NewPlan(f), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports.Analyze(res)
+	b, _ := json.Marshal(res)
+	var real reports.Result
+	if err := json.Unmarshal(b, &real); err != nil {
+		t.Fatal(err)
+	}
+	real.Backend = "process"
+	c, err := Calibrate(res, &real, DefaultCalibrationTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"instances started", "first scale-up", "instance time"} {
+		if g := gap(t, c, m, "api"); !g.Within {
+			t.Errorf("identical runs: %s out of tolerance: %+v", m, g)
+		}
+	}
+	if g := gap(t, c, "users moved", "c/b"); !g.Within || g.Real == 0 {
+		t.Errorf("identical runs: users moved %+v", g)
+	}
+	sc := real.Scaling
+	for i := range sc.Starts {
+		sc.Starts[i].Decided += int64(20e9)
+	}
+	sc.Components[0].InstanceNS /= 2
+	sc.Sets[0].Moved++
+	c, err = Calibrate(res, &real, DefaultCalibrationTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct{ measure, scope string }{{"first scale-up", "api"}, {"instance time", "api"}, {"users moved", "c/b"}} {
+		if g := gap(t, c, w.measure, w.scope); g.Within {
+			t.Errorf("%s should be out of tolerance: %+v", w.measure, g)
+		}
+	}
+	if g := gap(t, c, "instances started", "api"); !g.Within {
+		t.Errorf("the same count of starts: %+v", g)
+	}
+}
