@@ -236,3 +236,32 @@ func TestSlowFactor(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadAndDrain: GET /admin/load reports the slot time requests held
+// (cost and upstream wait, exact in the bubble), and a drained gateway
+// fails /healthz while it keeps serving.
+func TestLoadAndDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _, env := newTestGateway(t, "cost: 1ms\nconcurrency: 4\nauth: {enabled: false}", &upstream{})
+		g.Register(env.Server)
+		for range 3 {
+			handle(g, request(1, time.Second))
+		}
+		time.Sleep(time.Second)
+		var l node.LoadReport
+		comptest.AdminGet(t, env.Server, "/admin/load", &l)
+		if l.Threads != 4 || l.BusyNS != int64(3*time.Millisecond) || l.InFlight != 0 || l.Queued != 0 {
+			t.Fatalf("load %+v, want 4 slots, 3ms of slot time, none held", l)
+		}
+		if w := comptest.Admin(env.Server, "/admin/drain"); w.Code != 200 || comptest.Health(env.Server) != 503 {
+			t.Fatalf("drain %d, then healthz %d; want 200 and 503", w.Code, comptest.Health(env.Server))
+		}
+		if rp := handle(g, request(1, time.Second)); rp.Outcome != wire.OK {
+			t.Fatalf("a draining gateway answered %v", rp.Outcome)
+		}
+		comptest.AdminGet(t, env.Server, "/admin/load", &l)
+		if !l.Draining || l.BusyNS != int64(4*time.Millisecond) {
+			t.Fatalf("after the drain: %+v", l)
+		}
+	})
+}
