@@ -147,7 +147,7 @@ func TestLibrarySizing(t *testing.T) {
 	// sized scenarios are about capacity against a load step or the loss
 	// of one set in three, and state their own sizing; they need only to
 	// be healthy before it
-	sized := map[string]bool{"autoscale-load-step": true, "autoscale-az-loss": true, "headroom-az-loss": true}
+	sized := map[string]bool{"autoscale-load-step": true, "autoscale-az-loss": true, "headroom-az-loss": true, "real/autoscale-load-step": true}
 	for _, name := range LibraryNames() {
 		f, err := LoadLibrary(name)
 		if err != nil {

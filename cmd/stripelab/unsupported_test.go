@@ -10,7 +10,7 @@ import (
 func TestRealBackendsRefuseWhatTheyDoNotCarryOut(t *testing.T) {
 	for _, c := range []struct{ name, field string }{
 		{"gray-failure-outlier", "stack.resilience.outlier"},
-		{"autoscale-load-step", "scaling.autoscale"},
+		{"grow-sharded", "scaling.sets"},
 	} {
 		code, _, stderr := cliOut(t, "run", c.name, "--backend", "process", "--out", t.TempDir(), "--quiet")
 		if code != 2 || !strings.Contains(stderr, c.field) {
