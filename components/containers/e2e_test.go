@@ -22,6 +22,7 @@ import (
 // process backend (components/realtest holds the same table and checks it).
 var processFailures = map[string][]string{
 	"real/added-latency":        {"latency_in_fault p99"},
+	"real/autoscale-load-step":  {"latency p99"},
 	"real/registry-outage":      {"latency p99"},
 	"real/shard-failover-async": {"lost_writes"},
 }
@@ -155,6 +156,16 @@ func TestE2EContainers(t *testing.T) {
 			case "real/shard-failover-sync":
 				if out.Lost != 0 {
 					t.Errorf("sync failover lost %d acknowledged writes", out.Lost)
+				}
+			case "real/autoscale-load-step":
+				// scaling is carried out by containers too: the step starts
+				// a second api process per set, ready after the startup
+				if sc := res.Scaling; sc == nil || len(sc.Starts) < 2 || sc.Starts[0].Ready < sc.Starts[0].Decided+int64(p.Scenario.Scaling.Startup) {
+					t.Errorf("the autoscaler started %+v, want an api instance per set, ready after the startup", sc)
+				}
+			case "real/grow-proxy":
+				if sc := res.Scaling; sc == nil || len(sc.Sets) != 1 || sc.Sets[0].Moved == 0 || sc.Sets[0].Routed < 0 {
+					t.Errorf("the added set: %+v, want its users moved to it", sc)
 				}
 			}
 		})
