@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -256,6 +257,10 @@ func (a *access) checkLoop(ctx context.Context, tr Transport, addr string, c, g 
 		if ctx.Err() != nil {
 			return
 		}
-		a.observe(c, g, err == nil, downAfter, time.Now())
+		n := downAfter
+		if errors.Is(err, ErrDraining) {
+			n = 1
+		}
+		a.observe(c, g, err == nil, n, time.Now())
 	}
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stripelab/stripelab/components/checker"
+	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/wire"
 	"github.com/stripelab/stripelab/reports"
 	"github.com/stripelab/stripelab/scenarios"
@@ -103,4 +105,33 @@ func TestLagAt1000(t *testing.T) {
 		lat = append(lat, r.Latency)
 	}
 	t.Logf("%d requests in 3s; lag p50 %v p99 %v p99.9 %v max %v; per window %v", l.Count, l.P50, l.P99, l.P999, l.Max, l.WindowMax)
+}
+
+// TestHTTPHealthDraining: a node server told to drain answers its health
+// checks 503 draining, which the transport reports as ErrDraining; any
+// other failure is a plain error.
+func TestHTTPHealthDraining(t *testing.T) {
+	srv := node.NewServer(&node.Config{Instance: 0, Secret: "s"}, nil, nil, nil)
+	ts := httptest.NewServer(srv.Mux)
+	defer ts.Close()
+	tr := NewHTTP()
+	defer tr.Close()
+	addr := ts.Listener.Addr().String()
+	if err := tr.Health(context.Background(), addr); err != nil {
+		t.Fatalf("healthy: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/admin/drain", nil)
+	req.Header.Set("Authorization", "Bearer s")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("drain: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := tr.Health(context.Background(), addr); !errors.Is(err, ErrDraining) {
+		t.Fatalf("draining: %v, want ErrDraining", err)
+	}
+	ts.Close()
+	if err := tr.Health(context.Background(), addr); err == nil || errors.Is(err, ErrDraining) {
+		t.Fatalf("closed: %v, want a plain error", err)
+	}
 }

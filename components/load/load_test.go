@@ -608,3 +608,60 @@ func TestReserveGatewayJoins(t *testing.T) {
 		}
 	})
 }
+
+// TestDrainingGatewayLeavesAtFirstCheck: a gateway whose health check
+// says it drains is taken down at the first such check (not after
+// DownAfter failures), and moved off rehome_delay later.
+func TestDrainingGatewayLeavesAtFirstCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := planOf(t, scenario("  rate: 100/s", "rehome_delay: 1s"))
+		var gw int
+		for i, in := range p.Instances {
+			if in.Role == scenarios.RoleGateway {
+				gw = i
+				break
+			}
+		}
+		var start time.Time
+		drainAt := 3 * time.Second
+		tr := &drainFake{fake: fake{}, gw: addr(p.Sets[p.Instances[gw].Set].City, gw), at: func() bool { return time.Since(start) >= drainAt }}
+		var mu sync.Mutex
+		var downs []RouteChange
+		start = time.Now()
+		run(t, p, tr, func(c *Config) {
+			c.Start = start
+			c.DownAfter = 5
+			c.OnRoute = func(rc RouteChange) { mu.Lock(); downs = append(downs, rc); mu.Unlock() }
+		})
+		var got *RouteChange
+		for i, rc := range downs {
+			if rc.Gateway == gw && !rc.Up && rc.City == p.Sets[p.Instances[gw].Set].City {
+				got = &downs[i]
+			}
+		}
+		if got == nil {
+			t.Fatalf("the draining gateway was never taken down: %+v", downs)
+		}
+		// checks every 100ms: the first after drainAt sees it
+		if seen := got.Seen.Sub(start); seen < drainAt || seen > drainAt+100*time.Millisecond {
+			t.Errorf("seen draining at %v, want at the first check after %v (not after 5 failed checks)", seen, drainAt)
+		}
+		if d := got.Time.Sub(got.Seen); d != time.Second {
+			t.Errorf("taken down %v after seen, want the rehome_delay 1s", d)
+		}
+	})
+}
+
+// drainFake is a fake whose gateway gw says it drains once at() holds.
+type drainFake struct {
+	fake
+	gw string
+	at func() bool
+}
+
+func (f *drainFake) Health(ctx context.Context, addr string) error {
+	if addr == f.gw && f.at() {
+		return ErrDraining
+	}
+	return nil
+}

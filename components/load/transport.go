@@ -2,9 +2,11 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stripelab/stripelab/components/wire"
@@ -46,13 +48,21 @@ func (h *HTTP) Health(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusServiceUnavailable && strings.HasPrefix(string(body), "draining") {
+		return ErrDraining
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("healthz: status %d", resp.StatusCode)
 	}
 	return nil
 }
+
+// ErrDraining is a health check's answer from a gateway told to drain (a
+// scale-down): it is taken down at the first such answer, not after
+// DownAfter failed checks, since it says so itself.
+var ErrDraining = errors.New("healthz: draining")
 
 // Close drops idle connections.
 func (h *HTTP) Close() {
