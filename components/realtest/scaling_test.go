@@ -293,3 +293,56 @@ func simulate(t *testing.T, p *scenarios.Plan) *reports.Result {
 	}
 	return res
 }
+
+// TestAutoscalerRacesAZLoss: scaling and a fault together. AZ set a dies
+// at 3s for 9s; its users are re-homed to b and c, whose api instances
+// then run above the 60% target, and their autoscalers add one each. In
+// a nothing is measured while it is down (no ready instance), so nothing
+// is decided there; its revert restarts only what the plan runs (never a
+// slot), and every revert is verified.
+func TestAutoscalerRacesAZLoss(t *testing.T) {
+	long(t)
+	text := scaled("rt-autoscale-az-loss", "18s", "instances: 1, concurrency: 2, queue: 8, service_time: {dist: exponential, mean: 10ms}",
+		"  rate: 300/s", `  startup: 1s
+  grace: 1s
+  autoscale:
+    - {service: api, min: 1, max: 3, utilization: 60%, period: 2s, stabilization: 2s}`)
+	text = strings.Replace(text, "azs: 2,", "azs: 3,", 1)
+	text += "\nfaults:\n  - {name: lose az a, at: 3s, for: 9s, kind: az-down, target: az=shenzhen/a}\n"
+	p := plan(t, "rt-autoscale-az-loss", text)
+	out := execute(t, p)
+	res := out.Result
+	fault := p.Faults[0]
+	up := map[int]int{}
+	for _, d := range res.Scaling.Decisions {
+		at := time.Duration(d.T)
+		t.Logf("%s set %d: %d ready at %.0f%%: %d -> %d", at.Truncate(time.Millisecond), d.Set, d.Ready, 100*d.Utilization, d.Current, d.Desired)
+		if d.Set == 0 && d.T > fault.Start && d.T < fault.End {
+			t.Errorf("a decision in the lost set at %s: nothing there is ready to measure", at)
+		}
+		if d.Desired > d.Current && d.T > fault.Start && d.T <= fault.End {
+			up[d.Set]++
+		}
+	}
+	if up[1] == 0 || up[2] == 0 {
+		t.Errorf("scale-ups during the loss by set: %v; want the two surviving sets to add instances for the re-homed users", up)
+	}
+	for _, s := range res.Scaling.Starts {
+		if s.Set == 0 {
+			t.Errorf("a slot of the lost set was started: %+v", s)
+		}
+	}
+	for _, e := range out.Ledger {
+		t.Logf("%s", e)
+		// the set runs a gateway, an api instance and a registry copy;
+		// its two slots are parked
+		if want := map[string]string{"inject": "killed 3 instances", "revert": "restarted 3 instances"}[e.Action]; !strings.Contains(e.Detail, want) {
+			t.Errorf("%s %q, want %q: the set's gateway, api and registry, no slot", e.Action, e.Detail, want)
+		}
+	}
+	// the set serves again once it is back and its users failed back
+	back := time.Duration(fault.End) + 2*p.Scenario.Stack.Access.RehomeDelay.Std() + time.Second
+	if c := window(res, back, p.Scenario.Run.Duration.Std()); c.Availability() < 0.99 {
+		t.Errorf("availability %.4f from %s to the end, want the stack whole again", c.Availability(), back)
+	}
+}

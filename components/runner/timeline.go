@@ -274,7 +274,15 @@ func (r *runner) machinesDown(pf *faults.Planned) (*undo, string, error) {
 		errs = append(errs, r.host.KillMachine(m))
 	}
 	r.markKilled(pf.Index, killed)
-	detail := fmt.Sprintf("killed %s on %s", quantity(len(killed), "instance"), names(pf.Machines, func(m int) string { return p.Machines[m].Name }))
+	running := 0 // what the plan runs there now: parked slots are not killed, being stopped
+	r.mu.Lock()
+	for i := range killed {
+		if !r.parked[i] {
+			running++
+		}
+	}
+	r.mu.Unlock()
+	detail := fmt.Sprintf("killed %s on %s", quantity(running, "instance"), names(pf.Machines, func(m int) string { return p.Machines[m].Name }))
 	u := &undo{}
 	u.revert = func() (string, error) {
 		var errs []error
