@@ -380,7 +380,8 @@ type attempt struct {
 }
 
 // request runs one request's attempts: each through the access layer to a
-// gateway, retried per the client policy (the command's retries).
+// gateway, retried per the client policy (the command's retries); under
+// stack.resilience.hedging each try is a round of hedged attempts.
 func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio, cmd int, write bool, send int64) {
 	defer g.wg.Done()
 	a := &attempt{c: c, n: n, user: user, prio: prio, cmd: cmd, write: write, send: send, home: g.homeOf(c.idx, user), shard: -1}
@@ -388,40 +389,111 @@ func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio, 
 		a.shard = g.p.ShardOf(c.idx, user)
 	}
 	cl := &g.p.Scenario.Workload.Client
-	for k := 1; ; k++ {
-		out, rp, id := g.try(ctx, a, k)
+	k := 0 // attempts started, hedges included
+	for retried := 0; ; retried++ {
+		ans := g.round(ctx, a, &k)
+		a.cross, a.crossSet = a.cross || ans.cross, a.crossSet || ans.crossSet
+		out, rp := ans.out, ans.rp
 		if ctx.Err() != nil {
 			g.record(a, reports.Unknown, k, rp.Wrote)
 			return
 		}
 		if out == reports.OK && rp.Wrote && g.cfg.Log != nil {
-			g.cfg.Log.Add(checker.Write{ID: id, User: user, City: c.idx, Shard: a.shard, Key: uint64(user), Time: g.now()})
+			g.cfg.Log.Add(checker.Write{ID: ans.id, User: user, City: c.idx, Shard: a.shard, Key: uint64(user), Time: g.now()})
 		}
-		if out == reports.OK || k > g.cmds[cmd].retries || !retryable(cl.RetryOn, out) || !c.takeToken() {
+		if out == reports.OK || retried >= g.cmds[cmd].retries || !retryable(cl.RetryOn, out) || !c.takeToken() {
 			g.record(a, out, k, rp.Wrote)
 			return
 		}
-		if !g.sleep(ctx, c.backoff(&cl.Backoff, k)) {
+		if !g.sleep(ctx, c.backoff(&cl.Backoff, retried+1)) {
 			g.record(a, reports.Unknown, k, false)
 			return
 		}
 	}
 }
 
-// try sends attempt k of a.
-func (g *Generator) try(ctx context.Context, a *attempt, k int) (reports.Outcome, wire.Reply, string) {
+// answer is one attempt's end: its outcome, the reply, its id and the
+// hops it took outside the user's city or home set.
+type answer struct {
+	out             reports.Outcome
+	rp              wire.Reply
+	id              string
+	cross, crossSet bool
+}
+
+// round sends one try of a: a single attempt, or under hedging (gRPC's
+// policy, as the simulator's) an attempt and, while it has no answer
+// after the hedge delay and a retry token is left, another, up to
+// max_attempts in all. The first OK answer wins and the client stops
+// waiting for the others, which are not cancelled (servers do not learn
+// that callers left); when every attempt failed the last failure is the
+// round's. *k counts the attempts started.
+func (g *Generator) round(ctx context.Context, a *attempt, k *int) answer {
+	h := g.hedging()
+	if h == nil {
+		*k++
+		return g.try(ctx, a, *k)
+	}
+	ch := make(chan answer, h.MaxAttempts)
+	live := 0
+	var due <-chan struct{}
+	stop := func() {}
+	start := func() {
+		*k++
+		live++
+		g.wg.Add(1)
+		go func(n int) { defer g.wg.Done(); ch <- g.try(ctx, a, n) }(*k)
+		stop()
+		due, stop = nil, func() {}
+		if *k < h.MaxAttempts {
+			due, stop = g.cfg.After(h.Delay.Std())
+		}
+	}
+	defer func() { stop() }()
+	start()
+	var last answer
+	for live > 0 {
+		select {
+		case ans := <-ch:
+			live--
+			if ans.out == reports.OK {
+				return ans
+			}
+			last = ans
+		case <-due:
+			due = nil
+			if a.c.takeToken() { // hedges and retries share the token bucket
+				start()
+			}
+		}
+	}
+	return last
+}
+
+// hedging is the scenario's hedging policy, nil when there is none.
+func (g *Generator) hedging() *scenarios.Hedging {
+	if r := g.p.Scenario.Stack.Resilience; r != nil && r.Hedging != nil && r.Hedging.MaxAttempts > 1 {
+		return r.Hedging
+	}
+	return nil
+}
+
+// try sends attempt k of a; it reads a but writes nothing of it, so the
+// attempts of a hedged round may run at once.
+func (g *Generator) try(ctx context.Context, a *attempt, k int) answer {
 	set, gw := g.acc.route(a.c.idx, a.user, a.home)
 	if k == 1 {
 		g.lag.record(a.send, g.now()-a.send)
 	}
 	if gw < 0 {
-		return reports.Unavailable, wire.Reply{Served: -1}, ""
+		return answer{out: reports.Unavailable, rp: wire.Reply{Served: -1}}
 	}
+	var ans answer
 	if g.p.Machines[g.p.Instances[gw].Machine].City != a.c.idx {
-		a.cross = true
+		ans.cross = true
 	}
 	if set != a.home {
-		a.crossSet = true
+		ans.crossSet = true
 	}
 	id := strconv.FormatUint(a.n, 10) + "." + strconv.Itoa(k)
 	cm := &g.cmds[a.cmd]
@@ -432,9 +504,10 @@ func (g *Generator) try(ctx context.Context, a *attempt, k int) (reports.Outcome
 	}
 	rp := g.tr.Call(ctx, g.cfg.Addr(a.c.idx, gw), &r, wire.Sign(g.cfg.Secret, &r))
 	if (rp.Served >= 0 && rp.Served != a.home) || rp.CrossSet {
-		a.crossSet = true
+		ans.crossSet = true
 	}
-	return Outcome(rp.Outcome), rp, id
+	ans.out, ans.rp, ans.id = Outcome(rp.Outcome), rp, id
+	return ans
 }
 
 func (g *Generator) record(a *attempt, out reports.Outcome, attempts int, wrote bool) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -664,4 +665,85 @@ func (f *drainFake) Health(ctx context.Context, addr string) error {
 		return ErrDraining
 	}
 	return nil
+}
+
+// slowFirst answers an attempt after first when it is a request's first
+// (id suffix .1) and after later otherwise.
+type slowFirst struct {
+	fake
+	first, later time.Duration
+	mu           sync.Mutex
+	ended        int // attempts that ran to their end
+}
+
+func (f *slowFirst) Call(ctx context.Context, addr string, r *wire.Request, sig string) wire.Reply {
+	d := f.later
+	if strings.HasSuffix(r.ID, ".1") {
+		d = f.first
+	}
+	select {
+	case <-ctx.Done():
+		return wire.Reply{Outcome: wire.Timeout, Served: -1}
+	case <-time.After(d):
+	}
+	f.mu.Lock()
+	f.ended++
+	f.mu.Unlock()
+	return wire.Reply{Outcome: wire.OK, Served: -1}
+}
+
+// TestHedging: with hedging (delay 20ms, 2 attempts), a request whose
+// first attempt is slow gets a second after 20ms and ends with its
+// answer, 2 attempts counted; the slow attempt is not cancelled (it runs
+// to its end); a fast first attempt sends no hedge; and a retry budget
+// throttles hedges as it does retries.
+func TestHedging(t *testing.T) {
+	wl := func(budget string) string {
+		return "  rate: 100/s\n  arrivals: uniform\n  client: {timeout: 500ms, retries: 0, retry_budget: " + budget + "}"
+	}
+	hedged := func(s string) string {
+		return strings.Replace(s, "  data: {mode: none}", "  data: {mode: none}\n  resilience: {hedging: {delay: 20ms, max_attempts: 2}}", 1)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		p := planOf(t, hedged(scenario(wl("0%"), "rehome_delay: 1s")))
+		tr := &slowFirst{first: 100 * time.Millisecond, later: time.Millisecond}
+		_, col := run(t, p, tr, nil)
+		for _, r := range col.reqs {
+			if r.Outcome != reports.OK || r.Attempts != 2 || r.Latency != int64(21*time.Millisecond) {
+				t.Fatalf("%+v: want OK after the hedge at 20ms answered in 1ms, 2 attempts", r)
+			}
+		}
+		if tr.ended != 2*len(col.reqs) {
+			t.Fatalf("%d attempts ran to their end for %d requests: the slow first ones must not be cancelled", tr.ended, len(col.reqs))
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		p := planOf(t, hedged(scenario(wl("0%"), "rehome_delay: 1s")))
+		tr := &slowFirst{first: 5 * time.Millisecond, later: time.Millisecond}
+		_, col := run(t, p, tr, nil)
+		for _, r := range col.reqs {
+			if r.Attempts != 1 || r.Latency != int64(5*time.Millisecond) {
+				t.Fatalf("%+v: a first attempt answered within the delay sends no hedge", r)
+			}
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		p := planOf(t, hedged(scenario(wl("10%"), "rehome_delay: 1s")))
+		tr := &slowFirst{first: 100 * time.Millisecond, later: time.Millisecond}
+		_, col := run(t, p, tr, nil)
+		hedges, slow := 0, 0
+		for _, r := range col.reqs {
+			hedges += int(r.Attempts) - 1
+			if r.Latency == int64(100*time.Millisecond) {
+				slow++
+			}
+		}
+		cap := 0.0
+		for _, c := range p.Cities {
+			cap += 10 + 0.1*100*c.Share*10
+		}
+		if lim := cap + 0.1*float64(len(col.reqs)) + 1; float64(hedges) > lim || hedges == 0 || slow == 0 {
+			t.Fatalf("%d hedges for %d requests (%d waited for the slow attempt), want 1 to %.0f: the budget throttles hedges", hedges, len(col.reqs), slow, lim)
+		}
+	})
 }

@@ -346,3 +346,42 @@ func TestAutoscalerRacesAZLoss(t *testing.T) {
 		t.Errorf("availability %.4f from %s to the end, want the stack whole again", c.Availability(), back)
 	}
 }
+
+// TestHedgingOnProcess: a gray failure (one api machine of set a 30x
+// slower from 2s: a quarter of the requests take ~60ms) with and without
+// client hedging (a second attempt 15ms after the first when it has no
+// answer, balanced anew by the gateway). Hedging takes the slow
+// instance's requests off the p90 (a hedge still lands on the slow
+// instance when the gateway's two draws both pick it, so the p99 stays,
+// as in the simulator) and costs extra attempts.
+func TestHedgingOnProcess(t *testing.T) {
+	long(t)
+	base := smallFor("rt-hedging", "10s", registryFast, "rehome_delay: 20s",
+		"  - {name: slow api machine, at: 2s, for: 8s, kind: slow-machine, target: machine=shenzhen/a/r1/m2, factor: 30}\n")
+	base = strings.Replace(base, "service_time: {dist: constant, mean: 1ms}", "service_time: {dist: constant, mean: 2ms}", 1)
+	// a budget for a hedge per slow request
+	base = strings.Replace(base, "client: {timeout: 300ms, retries: 0}", "client: {timeout: 300ms, retries: 0, retry_budget: 50%}", 1)
+	hedged := strings.Replace(base, "  data: {mode: none}", "  data: {mode: none}\n  resilience: {hedging: {delay: 15ms, max_attempts: 2}}", 1)
+	run := func(name, text string) (time.Duration, int64, int64) {
+		out := execute(t, plan(t, name, text))
+		res := out.Result
+		var attempts, offered int64
+		for _, w := range res.Windows {
+			attempts += w.Attempts
+			offered += w.Counts.Offered
+		}
+		return time.Duration(res.Totals.Latency.P90), attempts, offered
+	}
+	plainP90, plainAttempts, plainOffered := run("rt-hedging-off", base)
+	hedgedP90, hedgedAttempts, hedgedOffered := run("rt-hedging-on", hedged)
+	simHedged := simulate(t, plan(t, "rt-hedging-on", hedged))
+	t.Logf("p90 %s without hedging (%d attempts for %d requests), %s with (%d attempts for %d); simulated with hedging: p90 %s",
+		plainP90, plainAttempts, plainOffered, hedgedP90, hedgedAttempts, hedgedOffered, time.Duration(simHedged.Totals.Latency.P90))
+	if hedgedP90*2 > plainP90 {
+		t.Errorf("p90 %s with hedging against %s without: want it at most half", hedgedP90, plainP90)
+	}
+	if hedgedAttempts <= hedgedOffered || plainAttempts != plainOffered {
+		t.Errorf("attempts %d for %d hedged requests, %d for %d plain: hedges must count as attempts, and plain requests make one",
+			hedgedAttempts, hedgedOffered, plainAttempts, plainOffered)
+	}
+}

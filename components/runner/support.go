@@ -10,11 +10,12 @@ import (
 // Unsupported names the scenario features the real backends (process and
 // containers) do not carry out, so a run refuses them instead of silently
 // measuring a stack without them: adding and removing sets under sharded
-// data (scale actions, autoscalers and set changes over data kept apart
-// from the sets are carried out: scaling.go, sets.go) and the call path's resilience policies (breakers, outlier
+// data, and the call path's resilience policies (breakers, outlier
 // ejection, panic, protection and self-preservation thresholds, active
-// health checks, hedging). Each is one line naming its field path; nil
-// when the plan uses none. The simulator carries out all of them.
+// health checks). Scale actions, autoscalers, set changes over data kept
+// apart from the sets (scaling.go, sets.go) and hedging (the load
+// generator's) are carried out. Each refusal is one line naming its field
+// path; nil when the plan uses none. The simulator carries out all of them.
 func Unsupported(p *scenarios.Plan) error {
 	s := p.Scenario
 	var errs []error
@@ -44,9 +45,6 @@ func Unsupported(p *scenarios.Plan) error {
 		}
 		if r.HealthCheck != nil {
 			add("stack.resilience.health_check", "active health checking")
-		}
-		if r.Hedging != nil {
-			add("stack.resilience.hedging", "hedged requests")
 		}
 	}
 	return errors.Join(errs...)

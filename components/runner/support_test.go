@@ -35,7 +35,7 @@ stack:
 // by their field path, each on its own line; a plan with none passes, and
 // scale actions and autoscalers pass (the real backends carry them out).
 func TestUnsupported(t *testing.T) {
-	for _, ok := range []string{"", "scaling:\n  actions: [{at: 10s, service: api, by: 1}]\n  autoscale: [{service: gateway, max: 3}]"} {
+	for _, ok := range []string{"", "scaling:\n  actions: [{at: 10s, service: api, by: 1}]\n  autoscale: [{service: gateway, max: 3}]", "  resilience: {hedging: {delay: 20ms}}"} {
 		if err := runner.Unsupported(supportPlan(t, ok)); err != nil {
 			t.Fatalf("%q: %v", ok, err)
 		}
@@ -47,7 +47,6 @@ func TestUnsupported(t *testing.T) {
 		{"  discovery: {mode: registry}\n  resilience: {protection: 50%}", "stack.resilience.protection"},
 		{"  discovery: {mode: registry}\n  resilience: {self_preservation: 85%}", "stack.resilience.self_preservation"},
 		{"  resilience: {health_check: {interval: 1s}}", "stack.resilience.health_check"},
-		{"  resilience: {hedging: {delay: 20ms}}", "stack.resilience.hedging"},
 	} {
 		err := runner.Unsupported(supportPlan(t, tc.yaml))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.field+": ") || strings.Contains(err.Error(), "\n") {
@@ -63,7 +62,7 @@ func TestUnsupported(t *testing.T) {
 	if err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", sets)); err == nil || !strings.HasPrefix(err.Error(), "scaling.sets: ") {
 		t.Errorf("set changes over sharded data: %v, want refused at scaling.sets", err)
 	}
-	err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", "  resilience: {breaker: {level: service}, hedging: {delay: 20ms}}\n"+sets))
+	err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", "  resilience: {breaker: {level: service}, outlier: {consecutive_errors: 3}}\n"+sets))
 	if err == nil || len(strings.Split(err.Error(), "\n")) != 3 || !strings.Contains(err.Error(), "(1 change)") {
 		t.Fatalf("three features: %v, want three lines", err)
 	}
