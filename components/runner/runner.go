@@ -122,26 +122,13 @@ func Execute(ctx context.Context, plan *scenarios.Plan, opts Options) (out *Outc
 	}
 	secret := make([]byte, 16)
 	rand.Read(secret)
-	r := &runner{
-		opts: opts, plan: plan, host: opts.Host,
-		run:      &Run{ID: RunID(plan.Scenario.Name), Plan: plan, Binary: opts.Binary, Secret: hex.EncodeToString(secret), Seed: seed, Keep: opts.Keep},
-		instDown: make([]int, len(plan.Instances)), machDown: make([]int, len(plan.Machines)),
-		slow: make([]float64, len(plan.Machines)), fstate: make([]faultState, len(plan.Faults)),
-		after: make([]int64, len(plan.Instances)), parked: make([]bool, len(plan.Instances)),
-		admin: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 5 * time.Second}},
-	}
-	for i := range r.slow {
-		r.slow[i] = 1
-	}
-	for i, in := range plan.Instances {
-		r.parked[i] = in.Reserve
-	}
+	r := newRunner(plan, opts, &Run{ID: RunID(plan.Scenario.Name), Plan: plan, Binary: opts.Binary, Secret: hex.EncodeToString(secret), Seed: seed, Keep: opts.Keep})
+	r.admin = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 5 * time.Second}}
 	r.log = func(format string, args ...any) {
 		if opts.Log != nil {
 			fmt.Fprintf(opts.Log, format+"\n", args...)
 		}
 	}
-	r.rec = NewRec(reports.NewRecorder(plan, seed, r.host.Name(), horizon(plan)))
 	out = &Outcome{RunID: r.run.ID}
 	defer func() {
 		if p := recover(); p != nil {
@@ -172,6 +159,26 @@ func Execute(ctx context.Context, plan *scenarios.Plan, opts Options) (out *Outc
 	reports.Analyze(out.Result)
 	out.Ledger = r.ledger.Entries()
 	return out, runErr
+}
+
+// newRunner is the state of one run of plan before bring-up: nothing
+// down, every machine at its normal speed, the Plan's slots parked.
+func newRunner(plan *scenarios.Plan, opts Options, run *Run) *runner {
+	r := &runner{
+		opts: opts, plan: plan, host: opts.Host, run: run,
+		instDown: make([]int, len(plan.Instances)), machDown: make([]int, len(plan.Machines)),
+		slow: make([]float64, len(plan.Machines)), fstate: make([]faultState, len(plan.Faults)),
+		after: make([]int64, len(plan.Instances)), parked: make([]bool, len(plan.Instances)),
+		log: func(string, ...any) {},
+		rec: NewRec(reports.NewRecorder(plan, run.Seed, opts.Host.Name(), horizon(plan))),
+	}
+	for i := range r.slow {
+		r.slow[i] = 1
+	}
+	for i, in := range plan.Instances {
+		r.parked[i] = in.Reserve
+	}
+	return r
 }
 
 // horizon is the longest a request can live: every attempt's timeout and

@@ -204,19 +204,8 @@ func TestTimeline(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		r := &runner{
-			plan: p, host: h, opts: Options{HealthTimeout: time.Second},
-			run:      &Run{ID: "t", Plan: p},
-			instDown: make([]int, len(p.Instances)), machDown: make([]int, len(p.Machines)),
-			slow: make([]float64, len(p.Machines)), fstate: make([]faultState, len(p.Faults)),
-			after: make([]int64, len(p.Instances)), parked: make([]bool, len(p.Instances)), log: func(string, ...any) {},
-			rec: NewRec(reports.NewRecorder(p, 1, "fake", int64(time.Second))),
-			t0:  time.Now(), net: network.NewServer(ctx, 1), load: nopLoad{},
-		}
-		for i := range r.slow {
-			r.slow[i] = 1
-		}
-		r.cfgs = Configs(r.run, h)
+		r := testRunner(p, h)
+		r.net, r.load = network.NewServer(ctx, 1), nopLoad{}
 		var slowCalls []string
 		r.health = func(_ context.Context, i int) error {
 			if !h.Alive(i) {
@@ -265,6 +254,14 @@ func TestTimeline(t *testing.T) {
 		cancel()
 		r.net.Close()
 	})
+}
+
+// testRunner is a runner of p on h, started now, with its configs.
+func testRunner(p *scenarios.Plan, h Host) *runner {
+	r := newRunner(p, Options{Host: h, HealthTimeout: time.Second}, &Run{ID: "t", Plan: p, Seed: 1})
+	r.t0 = time.Now()
+	r.cfgs = Configs(r.run, h)
+	return r
 }
 
 // nopLoad sends nothing.

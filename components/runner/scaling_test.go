@@ -37,22 +37,17 @@ scaling:
 func scalingRunner(t *testing.T, text string, busy func(since, now time.Duration) int64) (*runner, *fakeHost, *[]string) {
 	p := testPlan(t, text)
 	h := &fakeHost{p: p, t0: time.Now(), alive: map[int]bool{}}
-	r := &runner{
-		plan: p, host: h, opts: Options{HealthTimeout: time.Second},
-		run:      &Run{ID: "t", Plan: p},
-		instDown: make([]int, len(p.Instances)), machDown: make([]int, len(p.Machines)),
-		slow: make([]float64, len(p.Machines)), fstate: make([]faultState, len(p.Faults)),
-		after: make([]int64, len(p.Instances)), parked: make([]bool, len(p.Instances)), log: func(string, ...any) {},
-		rec: NewRec(reports.NewRecorder(p, 1, "fake", int64(time.Second))), t0: time.Now(),
+	for i, in := range p.Instances {
+		h.alive[i] = !in.Reserve
 	}
+	r := testRunner(p, h)
 	started := map[int]time.Duration{}
 	var mu sync.Mutex
 	for i, in := range p.Instances {
-		r.parked[i] = in.Reserve
-		h.alive[i] = !in.Reserve
-		started[i] = 0
+		if !in.Reserve {
+			started[i] = 0
+		}
 	}
-	r.cfgs = Configs(r.run, h)
 	r.health = func(_ context.Context, i int) error {
 		mu.Lock()
 		defer mu.Unlock()
