@@ -63,17 +63,18 @@ type recommendation struct {
 
 // scaler is the scaling state of one real run.
 type scaler struct {
-	r      *runner
-	mu     sync.Mutex
-	groups []rgroup
-	slots  map[int]*rslot
-	comps  []int // scaled components, the record's rows
-	rec    *reports.Scaling
-	timers []*time.Timer
-	done   bool
-	wg     sync.WaitGroup
-	active []bool // sets whose groups scale: in service, or added (set changes)
-	member []bool // sets users are homed on (set changes)
+	r          *runner
+	mu         sync.Mutex
+	groups     []rgroup
+	slots      map[int]*rslot
+	comps      []int // scaled components, the record's rows
+	rec        *reports.Scaling
+	timers     []*time.Timer
+	done       bool
+	wg         sync.WaitGroup
+	active     []bool // sets whose groups scale: in service, or added (set changes)
+	autoscaled []bool // groups an autoscaler decides
+	member     []bool // sets users are homed on (set changes)
 }
 
 // newScaler builds the scaling state; nil when the plan scales nothing.
@@ -106,6 +107,12 @@ func newScaler(r *runner) *scaler {
 			if g.Set == p.ScaleGroups[0].Set {
 				sc.comps = append(sc.comps, g.Component)
 			}
+		}
+	}
+	sc.autoscaled = make([]bool, len(p.ScaleGroups))
+	for _, a := range p.Autoscalers {
+		for _, gi := range a.Groups {
+			sc.autoscaled[gi] = true
 		}
 	}
 	end := int64(p.Scenario.Run.Duration)
@@ -163,7 +170,7 @@ func (sc *scaler) run(ctx context.Context) {
 		}
 		return steps[a].kind > steps[b].kind
 	})
-	sc.markAll(ctx, nil)
+	sc.markStart(ctx)
 	for _, s := range steps {
 		select {
 		case <-ctx.Done():
@@ -185,7 +192,8 @@ func (sc *scaler) run(ctx context.Context) {
 
 func (sc *scaler) now() time.Duration { return sc.r.now() }
 
-// after runs f after d unless the scaler has finished.
+// after runs f after d; f checks sc.done itself, and finish stops the
+// timers that have not fired.
 func (sc *scaler) after(d time.Duration, f func()) {
 	sc.timers = append(sc.timers, time.AfterFunc(d, f))
 }
@@ -277,8 +285,8 @@ func (sc *scaler) boot(st *rslot, gen uint64) {
 		}
 	}
 	st.op.Unlock()
-	var mark node.LoadReport
-	marked := !held && err == nil && r.getJSON(context.Background(), i, "/admin/load", &mark) == nil
+	var mark node.LoadReport // an autoscaler measures its first period from here
+	marked := !held && err == nil && sc.autoscaled[st.group] && r.getJSON(context.Background(), i, "/admin/load", &mark) == nil
 
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -336,17 +344,24 @@ func (sc *scaler) drain(st *rslot) {
 	r.parked[st.inst] = true // a fault's revert does not start it again
 	r.mu.Unlock()
 	r.rec.Event(int64(sc.now()), reports.EvDrain, -1, "%s drains", r.instName(st.inst))
+	sc.postDrain(st.inst)
+	gen := st.gen
+	sc.after(r.plan.Scenario.Scaling.Grace.Std(), func() { sc.stop(st, gen) })
+}
+
+// postDrain tells instance i to drain (POST /admin/drain), in the
+// background; a failure is a timeline event.
+func (sc *scaler) postDrain(i int) {
+	r := sc.r
 	sc.wg.Add(1)
 	go func() {
 		defer sc.wg.Done()
-		if r.host.Alive(st.inst) {
-			if err := r.adminPost(st.inst, "/admin/drain"); err != nil {
-				r.rec.Event(int64(sc.now()), "scale-error", -1, "%s: drain: %v", r.instName(st.inst), err)
+		if r.host.Alive(i) {
+			if err := r.adminPost(i, "/admin/drain"); err != nil {
+				r.rec.Event(int64(sc.now()), "scale-error", -1, "%s: drain: %v", r.instName(i), err)
 			}
 		}
 	}()
-	gen := st.gen
-	sc.after(r.plan.Scenario.Scaling.Grace.Std(), func() { sc.stop(st, gen) })
 }
 
 // stop kills a drained slot at the end of its grace: what it still holds
@@ -399,15 +414,11 @@ func (sc *scaler) listed(st *rslot) bool {
 	return r.instDown[st.inst] == 0 && r.machDown[r.plan.Instances[st.inst].Machine] == 0
 }
 
-// markAll reads the busy time of the ready slots of groups gs (nil:
-// every group) and returns the readings; marks are updated by the caller.
-func (sc *scaler) markAll(ctx context.Context, gs []int) map[int]node.LoadReport {
+// readLoads reads GET /admin/load of the ready slots of groups gs.
+func (sc *scaler) readLoads(ctx context.Context, gs []int) map[int]node.LoadReport {
 	sc.mu.Lock()
 	var ids []int
-	for gi := range sc.groups {
-		if gs != nil && !contains(gs, gi) {
-			continue
-		}
+	for _, gi := range gs {
 		for _, i := range sc.groups[gi].slots {
 			if st := sc.slots[i]; st.state == slotReady {
 				ids = append(ids, i)
@@ -422,22 +433,28 @@ func (sc *scaler) markAll(ctx context.Context, gs []int) map[int]node.LoadReport
 			out[i] = l
 		}
 	}
-	if gs == nil {
+	return out
+}
+
+// markStart takes the autoscaled slots' first readings, which their
+// first period is measured from.
+func (sc *scaler) markStart(ctx context.Context) {
+	for _, a := range sc.r.plan.Autoscalers {
+		reads := sc.readLoads(ctx, a.Groups)
 		now := sc.now()
 		sc.mu.Lock()
-		for i, l := range out {
+		for i, l := range reads {
 			st := sc.slots[i]
 			st.mark, st.markAt, st.marked = l, now, true
 		}
 		sc.mu.Unlock()
 	}
-	return out
 }
 
 // autoscale runs autoscaler ai's decision in every set.
 func (sc *scaler) autoscale(ctx context.Context, ai int) {
 	a := &sc.r.plan.Autoscalers[ai]
-	reads := sc.markAll(ctx, a.Groups)
+	reads := sc.readLoads(ctx, a.Groups)
 	now := sc.now()
 	sc.mu.Lock()
 	defer sc.mu.Unlock()

@@ -36,11 +36,13 @@ func setIndex(p *scenarios.Plan, name string) int {
 	return -1
 }
 
-// setMembers lists set s's instances outside scale groups, in start order.
-func (sc *scaler) setMembers(s int) []int {
+// setGroups lists set s's instances outside scale groups by start
+// group, in start order (no empty group).
+func (sc *scaler) setGroups(s int) [][]int {
 	p := sc.r.plan
-	var out []int
+	var out [][]int
 	for _, g := range StartOrder(p) {
+		var mine []int
 		for _, i := range g {
 			in := p.Instances[i]
 			owner := in.Set
@@ -48,9 +50,21 @@ func (sc *scaler) setMembers(s int) []int {
 				owner = p.Shards[in.Shard].Set
 			}
 			if _, slot := sc.slots[i]; owner == s && !slot {
-				out = append(out, i)
+				mine = append(mine, i)
 			}
 		}
+		if len(mine) > 0 {
+			out = append(out, mine)
+		}
+	}
+	return out
+}
+
+// setMembers lists set s's instances outside scale groups, in start order.
+func (sc *scaler) setMembers(s int) []int {
+	var out []int
+	for _, g := range sc.setGroups(s) {
+		out = append(out, g...)
 	}
 	return out
 }
@@ -91,15 +105,7 @@ func (sc *scaler) changeSet(i int) {
 	}
 	for _, in := range sc.setMembers(ch.set) {
 		if p.Instances[in].Role == scenarios.RoleGateway {
-			sc.wg.Add(1)
-			go func() {
-				defer sc.wg.Done()
-				if r.host.Alive(in) {
-					if err := r.adminPost(in, "/admin/drain"); err != nil {
-						r.rec.Event(int64(sc.now()), "scale-error", -1, "%s: drain: %v", r.instName(in), err)
-					}
-				}
-			}()
+			sc.postDrain(in)
 		}
 	}
 	sc.after(p.Scenario.Stack.Access.RehomeDelay.Std(), func() { sc.setRouted(ch) })
@@ -119,22 +125,12 @@ func (sc *scaler) setUp(ch *setChange) {
 	sc.wg.Add(1)
 	sc.mu.Unlock()
 	defer sc.wg.Done()
-	members := sc.setMembers(ch.set)
-	byGroup := map[int][]int{}
-	var order []int
-	for k, g := range StartOrder(p) {
-		for _, i := range g {
-			if contains(members, i) {
-				if byGroup[k] == nil {
-					order = append(order, k)
-				}
-				byGroup[k] = append(byGroup[k], i)
-			}
-		}
-	}
-	for _, k := range order {
+	groups := sc.setGroups(ch.set)
+	members := 0
+	for _, g := range groups {
+		members += len(g)
 		var started []int
-		for _, i := range byGroup[k] {
+		for _, i := range g {
 			r.mu.Lock()
 			r.parked[i] = false
 			held := r.instDown[i] > 0 || r.machDown[p.Instances[i].Machine] > 0
@@ -157,7 +153,7 @@ func (sc *scaler) setUp(ch *setChange) {
 	defer sc.mu.Unlock()
 	now := sc.now()
 	sc.rec.Sets[ch.rec].Ready = int64(now)
-	r.rec.Event(int64(now), reports.EvReady, -1, "set %s ready: %s", p.Sets[ch.set].Name, quantity(len(members), "instance"))
+	r.rec.Event(int64(now), reports.EvReady, -1, "set %s ready: %s", p.Sets[ch.set].Name, quantity(members, "instance"))
 	if !sc.done {
 		sc.after(p.Scenario.Stack.Access.RehomeDelay.Std(), func() { sc.setRouted(ch) })
 	}
