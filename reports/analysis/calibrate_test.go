@@ -36,7 +36,13 @@ faults:
 
 func calResults(t *testing.T) (*reports.Result, *reports.Result) {
 	t.Helper()
-	f := parse(t, "cal", calScenario)
+	return simAndCopy(t, parse(t, "cal", calScenario))
+}
+
+// simAndCopy simulates f and returns the result and a copy of it marked
+// as a process run.
+func simAndCopy(t *testing.T, f *scenarios.File) (*reports.Result, *reports.Result) {
+	t.Helper()
 	res, err := simRun(context.Background(), scenarios.NewPlan(f), 5)
 	if err != nil {
 		t.Fatal(err)
@@ -186,18 +192,8 @@ func TestCalibrateScaling(t *testing.T) {
   actions: [{at: 10s, service: api, by: 2}]
   sets: [{at: 12s, add: c/b}]
 faults:`, 1))
-	res, err := simRun(context.Background(), scenarios.NewPlan(f), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reports.Analyze(res)
-	b, _ := json.Marshal(res)
-	var real reports.Result
-	if err := json.Unmarshal(b, &real); err != nil {
-		t.Fatal(err)
-	}
-	real.Backend = "process"
-	c, err := Calibrate(res, &real, DefaultCalibrationTolerance)
+	res, real := simAndCopy(t, f)
+	c, err := Calibrate(res, real, DefaultCalibrationTolerance)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +211,7 @@ faults:`, 1))
 	}
 	sc.Components[0].InstanceNS /= 2
 	sc.Sets[0].Moved++
-	c, err = Calibrate(res, &real, DefaultCalibrationTolerance)
+	c, err = Calibrate(res, real, DefaultCalibrationTolerance)
 	if err != nil {
 		t.Fatal(err)
 	}
