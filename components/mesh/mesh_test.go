@@ -121,13 +121,19 @@ func waitAll(t *testing.T, start time.Time, limit time.Duration, observers []int
 // detection+propagation+slack (Tuning.Worst plus one probe interval);
 // members of another city never list it; it is seen again after it
 // rejoins; a member that leaves is dropped within about a propagation.
-func TestMeshLearnsDeath(t *testing.T) {
+// cityRing is a real ring of two cities of two sets, one service instance
+// a set, discovery scoped to the city.
+func cityRing(t *testing.T) *ring {
 	if testing.Short() {
 		t.Skip("real memberlist ring")
 	}
 	d := disctest.Default()
 	d.Mode, d.Scope, d.ServiceInstances = "mesh", "city", 1
-	r := newRing(t, d)
+	return newRing(t, d)
+}
+
+func TestMeshLearnsDeath(t *testing.T) {
+	r := cityRing(t)
 	p := r.p
 	svc := p.Services[0].Instances // one per set: sets 0,1 in city 0, sets 2,3 in city 1
 	gw := func(set int) int {
@@ -267,12 +273,7 @@ func TestMeshScopeSet(t *testing.T) {
 // carries its metadata (within the propagation bound, no suspicion), it
 // keeps its own view of the others, and it stays in the ring.
 func TestMeshDrain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real memberlist ring")
-	}
-	d := disctest.Default()
-	d.Mode, d.Scope, d.ServiceInstances = "mesh", "city", 1
-	r := newRing(t, d)
+	r := cityRing(t)
 	p := r.p
 	svc := p.Services[0].Instances // one per set: sets 0 and 1 in city 0
 	var gws []int
