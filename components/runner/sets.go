@@ -111,19 +111,27 @@ func (sc *scaler) changeSet(i int) {
 	sc.after(p.Scenario.Stack.Access.RehomeDelay.Std(), func() { sc.setRouted(ch) })
 }
 
+// enter counts a timer's work in sc.wg unless the scaler has finished;
+// the caller calls sc.wg.Done when it returns true.
+func (sc *scaler) enter() bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.done {
+		return false
+	}
+	sc.wg.Add(1)
+	return true
+}
+
 // setUp starts an added set's instances outside scale groups, group by
 // group, each healthy before the next; the set is ready when the last
 // answers.
 func (sc *scaler) setUp(ch *setChange) {
 	r := sc.r
 	p := r.plan
-	sc.mu.Lock()
-	if sc.done {
-		sc.mu.Unlock()
+	if !sc.enter() {
 		return
 	}
-	sc.wg.Add(1)
-	sc.mu.Unlock()
 	defer sc.wg.Done()
 	groups := sc.setGroups(ch.set)
 	members := 0
@@ -201,17 +209,15 @@ func (sc *scaler) setRouted(ch *setChange) {
 func (sc *scaler) setStop(ch *setChange) {
 	r := sc.r
 	p := r.plan
-	sc.mu.Lock()
-	if sc.done {
-		sc.mu.Unlock()
+	if !sc.enter() {
 		return
 	}
-	sc.wg.Add(1)
+	defer sc.wg.Done()
+	sc.mu.Lock()
 	now := sc.now()
 	sc.rec.Sets[ch.rec].Ready = int64(now)
 	r.rec.Event(int64(now), reports.EvSetAdded, -1, "set %s stopped", p.Sets[ch.set].Name)
 	sc.mu.Unlock()
-	defer sc.wg.Done()
 	for _, i := range sc.setMembers(ch.set) {
 		r.mu.Lock()
 		r.parked[i] = true
