@@ -93,18 +93,13 @@ func (w *World) dataSet(ci, user, home int32) int32 {
 		if h == loc {
 			continue
 		}
-		if w.now < c.copyStart+int64(keyPhase(user)*float64(c.copyDur)) {
+		if w.now < c.copyStart+int64(scenarios.KeyPhase(int(user))*float64(c.copyDur)) {
 			w.scaleRec.Sets[c.rec].Forwarded++
 			break
 		}
 		loc = h
 	}
 	return loc
-}
-
-// keyPhase is where in a copy a user's key moves, in [0, 1).
-func keyPhase(user int32) float64 {
-	return float64(scenarios.Mix64(uint64(user)^0x7f4a7c159e3779b9)>>11) / (1 << 53)
 }
 
 // onSetEvent runs an expansion event with every hold demoted first.

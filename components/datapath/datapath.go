@@ -11,6 +11,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -38,9 +40,12 @@ type Client struct {
 	nearest     [][]int       // per shard: copies nearest to this instance's machine first
 	rr          atomic.Uint64
 
+	moves []scenarios.KeyMove // the scenario's key moves (data.mode sharded, sets added or removed)
+
 	mu    sync.Mutex
 	views []view
 	down  map[int]time.Time
+	moved map[int]bool // by scaling.sets index: the move's copy ended (POST /admin/moved)
 }
 
 // view is what the client believes of one shard.
@@ -72,7 +77,52 @@ func New(env *node.Env, wc *wire.Client) *Client {
 		c.nearest = append(c.nearest, order)
 	}
 	c.proxies = proxiesFor(p, me.Set)
+	if c.moves = p.KeyMoves(); c.moves != nil && env.Server != nil {
+		env.Server.Admin("POST /admin/moved", c.handleMoved)
+	}
 	return c
+}
+
+// handleMoved is POST /admin/moved?change=K: change K's copy ended, so
+// the keys it moved are sent straight to their new shards. Until then a
+// moved key's old shard answers "moved" and the client follows it.
+func (c *Client) handleMoved(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query().Get("change")
+	k, err := strconv.Atoi(v)
+	if err == nil && !slices.ContainsFunc(c.moves, func(m scenarios.KeyMove) bool { return m.Change == k }) {
+		err = errors.New("no such move")
+	}
+	if err != nil {
+		http.Error(w, fmt.Sprintf("change: want the index of a scaling.sets entry that moves keys under data.mode sharded, got %q", v), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	if c.moved == nil {
+		c.moved = map[int]bool{}
+	}
+	c.moved[k] = true
+	c.mu.Unlock()
+	fmt.Fprintf(w, "change %d moved\n", k)
+}
+
+// shardOf is the shard holding a user's key as far as this client knows:
+// the Plan's, moved by every key move whose copy ended.
+func (c *Client) shardOf(city, user int) int {
+	s := c.plan.ShardOf(city, user)
+	if c.moves == nil {
+		return s
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.moves {
+		m := &c.moves[i]
+		if m.City == city && c.moved[m.Change] {
+			if to := m.To(c.plan, user); to != m.From(c.plan, user) {
+				s = to
+			}
+		}
+	}
+	return s
 }
 
 func proxiesFor(p *scenarios.Plan, set int) []int {
@@ -118,21 +168,40 @@ func (c *Client) Do(ctx context.Context, r *wire.Request) wire.Reply {
 	if c.viaProxy {
 		return c.toProxy(ctx, r, deadline)
 	}
-	s := c.plan.ShardOf(r.City, r.User)
-	if r.Op == wire.Write || c.readPrimary {
-		return c.toPrimary(ctx, r, s, deadline)
+	s := c.shardOf(r.City, r.User)
+	crossed := false
+	for hop := 0; ; hop++ {
+		var rp wire.Reply
+		var h http.Header
+		if r.Op == wire.Write || c.readPrimary {
+			rp, h = c.toPrimary(ctx, r, s, deadline)
+		} else {
+			rp, h = c.toNearest(ctx, r, s, deadline)
+		}
+		rp.CrossSet = rp.CrossSet || crossed
+		to, err := strconv.Atoi(h.Get(shard.HMovedTo))
+		if rp.Outcome != wire.Rejected || rp.Reason != "moved" || err != nil || to < 0 || to >= len(c.plan.Shards) || to == s || hop == maxMoves {
+			return rp
+		}
+		// the key moved on: follow it, and tell the next shard to wait for it
+		q := *r
+		q.Moved, r, s, crossed = true, &q, to, rp.CrossSet
 	}
-	return c.toNearest(ctx, r, s, deadline)
 }
+
+// maxMoves bounds the shards a request follows a moving key through.
+const maxMoves = 4
 
 // toPrimary sends to the believed primary and follows the copies' hints:
 // not_primary or fenced naming another copy sends there; a refused
 // connection tries the next copy, which names the primary it knows; a
 // timeout or reset ends the request and marks the copy down, so the next
 // request asks a live copy first.
-func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline time.Time) wire.Reply {
+func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline time.Time) (wire.Reply, http.Header) {
 	target, epoch := c.Primary(s)
 	tried := map[int]bool{}
+	var rp wire.Reply
+	var h http.Header
 	if c.isDown(target) {
 		// The believed primary failed lately: ask a live copy first, whose
 		// answer names the primary it follows (perhaps a new one).
@@ -142,12 +211,12 @@ func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline
 	}
 	for {
 		tried[target] = true
-		rp, h := c.send(ctx, target, r, deadline, epoch)
+		rp, h = c.send(ctx, target, r, deadline, epoch)
 		hint := c.learn(s, target, rp, h)
 		epoch = max(epoch, c.epochOf(s))
 		switch {
 		case rp.Outcome == wire.OK:
-			return rp
+			return rp, h
 		case rp.Outcome == wire.Rejected && (rp.Reason == "not_primary" || rp.Reason == "fenced"):
 			if hint >= 0 && !tried[hint] {
 				target = hint
@@ -159,40 +228,40 @@ func (c *Client) toPrimary(ctx context.Context, r *wire.Request, s int, deadline
 			// Silent or broken (a dead host behind a network link): the
 			// next request asks a live copy first. A write is not retried.
 			c.markDown(target)
-			return rp
+			return rp, h
 		default:
-			return rp // the other definite answers (shed, no_primary, errors) end here
+			return rp, h // the other definite answers (shed, no_primary, errors, moved) end here
 		}
 		next := c.untried(s, tried)
 		if next < 0 {
-			return rp
+			return rp, h
 		}
 		target = next
 	}
 }
 
 // toNearest reads from the nearest copy not known down, then the next.
-func (c *Client) toNearest(ctx context.Context, r *wire.Request, s int, deadline time.Time) wire.Reply {
+func (c *Client) toNearest(ctx context.Context, r *wire.Request, s int, deadline time.Time) (wire.Reply, http.Header) {
 	order := c.liveFirst(c.nearest[s])
 	var rp wire.Reply
+	var h http.Header
 	for _, in := range order {
-		var h http.Header
 		rp, h = c.send(ctx, in, r, deadline, 0)
 		c.learn(s, in, rp, h)
 		switch {
 		case rp.Outcome == wire.OK:
-			return rp
+			return rp, h
 		case refused(rp) || rp.Outcome == wire.Reset:
 			c.markDown(in)
 		case rp.Outcome == wire.Timeout:
 			c.markDown(in)
-			return rp
+			return rp, h
 		case rp.Outcome == wire.Shed:
 		default:
-			return rp
+			return rp, h
 		}
 	}
-	return rp
+	return rp, h
 }
 
 // toProxy sends to a data proxy of this set (round robin), falling back to

@@ -399,7 +399,11 @@ func (g *Generator) request(ctx context.Context, c *city, n uint64, user, prio, 
 			return
 		}
 		if out == reports.OK && rp.Wrote && g.cfg.Log != nil {
-			g.cfg.Log.Add(checker.Write{ID: ans.id, User: user, City: c.idx, Shard: a.shard, Key: uint64(user), Time: g.now()})
+			sh := a.shard
+			if rp.Shard > 0 {
+				sh = rp.Shard - 1 // the shard that took it: a moved key's writes are read back there
+			}
+			g.cfg.Log.Add(checker.Write{ID: ans.id, User: user, City: c.idx, Shard: sh, Key: uint64(user), Time: g.now()})
 		}
 		if out == reports.OK || retried >= g.cmds[cmd].retries || !retryable(cl.RetryOn, out) || !c.takeToken() {
 			g.record(a, out, k, rp.Wrote)

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -35,7 +36,9 @@ func Jitter(p *scenarios.Plan) float64 { return p.Scenario.Topology.Latency.Jitt
 //     follows the user's home set, wherever the user is served), or the
 //     data proxies in its scope in proxy mode;
 //   - a data proxy: every shard copy;
-//   - a shard copy: the other copies of its shard (replication, detection);
+//   - a shard copy: the other copies of its shard (replication, detection),
+//     and the copies of the shards its keys move to when a set is added
+//     or removed under sharded data (POST /v1/import);
 //   - registry mode: gateways, services and proxies reach every copy of the
 //     registries serving the sets in their scope, and a registry's copies
 //     reach each other.
@@ -45,6 +48,16 @@ func Jitter(p *scenarios.Plan) float64 { return p.Scenario.Topology.Latency.Jitt
 func PlanLinks(p *scenarios.Plan) []Pair {
 	b := &pairs{p: p, seen: map[[2]int]bool{}}
 	st := &p.Scenario.Stack
+	movesTo := map[int][]int{} // per shard, the shards its keys move to (sets added or removed)
+	for _, m := range p.KeyMoves() {
+		for _, from := range p.Cities[m.City].Sets {
+			for _, to := range p.Cities[m.City].Sets {
+				if from != to && m.Before[from] && m.After[to] && !slices.Contains(movesTo[from], to) {
+					movesTo[from] = append(movesTo[from], to)
+				}
+			}
+		}
+	}
 	upstream := 0
 	for i, s := range st.Services {
 		if s.Name == st.Gateway.Upstream {
@@ -73,6 +86,11 @@ func PlanLinks(p *scenarios.Plan) []Pair {
 		case scenarios.RoleShard:
 			for _, r := range p.Shards[in.Shard].Replicas {
 				if r != i {
+					b.add(in.Machine, r)
+				}
+			}
+			for _, to := range movesTo[in.Shard] {
+				for _, r := range p.Shards[to].Replicas {
 					b.add(in.Machine, r)
 				}
 			}

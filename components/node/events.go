@@ -23,6 +23,8 @@ const (
 	EvCaughtUp    = "caught_up"    // a rejoined copy caught up
 	EvWriteAcked  = "write_acked"  // a primary acknowledged a write (counted, not one per write)
 	EvDrained     = "drained"      // the instance was told to drain (POST /admin/drain)
+	EvCopyStarted = "copy_started" // a shard's primary started handing off keys of a set change
+	EvCopied      = "copied"       // a shard handed off every key it had to, confirmed by the new shards
 )
 
 // Event is one observation of a component.

@@ -385,3 +385,65 @@ func TestHedgingOnProcess(t *testing.T) {
 			hedgedAttempts, hedgedOffered, plainAttempts, plainOffered)
 	}
 }
+
+// TestShardedSetAddOnProcess: a set added under data.mode sharded on the
+// process backend. Once it is routed its shard receives the keys of the
+// users now homed on it, each at its moment of a copy at copy_rate, from
+// the shards that held them: until a key's moment its old shard serves it
+// (forwarded across sets), then the old shard fences it and hands it over.
+// The keys moved are the simulator's, the copy lasts what the rate says,
+// not one acknowledged write is lost, and the writes taken by the new
+// shard are read back there.
+func TestShardedSetAddOnProcess(t *testing.T) {
+	long(t)
+	text := strings.Replace(scaled("rt-sharded-add", "10s", "instances: 1, concurrency: 8, service_time: {dist: constant, mean: 1ms}, calls: [{data: request, timeout: 300ms}]",
+		"  rate: 150/s\n  mix: {read: 50%, write: 50%}", `  startup: 1s
+  grace: 1s
+  copy_rate: 500/s
+  sets:
+    - {at: 2s, add: shenzhen/c}`), "azs: 2,", "azs: 3,", 1)
+	text = strings.Replace(text, "striping: {granularity: az}", "striping: {granularity: az, reserve: [shenzhen/c]}", 1)
+	text = strings.Replace(text, "data: {mode: none}", "data: {mode: sharded, replicas: 1, service_time: {dist: constant, mean: 200us}}", 1)
+	p := plan(t, "rt-sharded-add", text)
+	out := execute(t, p)
+	res := out.Result
+	sim := simulate(t, p)
+	if res.Scaling == nil || len(res.Scaling.Sets) != 1 || sim.Scaling == nil || len(sim.Scaling.Sets) != 1 {
+		t.Fatalf("set records: real %+v, simulator %+v", res.Scaling, sim.Scaling)
+	}
+	add, want := res.Scaling.Sets[0], sim.Scaling.Sets[0]
+	dur := time.Duration(add.CopyEnd - add.CopyStart)
+	t.Logf("added %s: routed %s, %d of %d users moved, %d keys copied in %s (simulator %d in %s), %d forwarded (simulator %d); writes read back %d, lost %d, unknown %d",
+		add.Set, time.Duration(add.Routed), add.Moved, add.Users, add.Keys, dur, want.Keys, time.Duration(want.CopyEnd-want.CopyStart), add.Forwarded, want.Forwarded, out.Checked, out.Lost, out.Unknown)
+	if add.Keys == 0 || add.Keys != want.Keys || add.Moved != want.Moved {
+		t.Errorf("%d keys and %d users moved, the simulator %d and %d", add.Keys, add.Moved, want.Keys, want.Moved)
+	}
+	rate := float64(p.Scenario.Scaling.CopyRate)
+	if d := p.KeyMoves()[0].Duration(rate); dur < d-copyTickBound || dur > d+time.Second {
+		t.Errorf("copy lasted %s, want %s (%d keys at %.0f/s) plus the runner's reading", dur, d, add.Keys, rate)
+	}
+	if add.CopyStart < add.Routed || add.Forwarded == 0 {
+		t.Errorf("copy started at %s (routed %s), %d requests forwarded: want the old shards to serve keys not yet copied", time.Duration(add.CopyStart), time.Duration(add.Routed), add.Forwarded)
+	}
+	if out.Checked == 0 || out.Lost != 0 || out.Unknown != 0 {
+		t.Errorf("writes read back %d, lost %d, unknown %d: a key handed off must lose no acknowledged write", out.Checked, out.Lost, out.Unknown)
+	}
+	if f := failures(res.Totals.Counts); float64(f) > 0.01*float64(res.Totals.Counts.Offered) {
+		t.Errorf("%d of %d requests failed across the copy: %+v", f, res.Totals.Counts.Offered, res.Totals.Counts)
+	}
+	// after the copy every request of the new set's users stays in it
+	var crossed, offered int64
+	for _, w := range res.Windows {
+		if st := time.Duration(w.Start); st >= time.Duration(add.CopyEnd)+time.Second && st+p.Scenario.Run.Window.Std() <= p.Scenario.Run.Duration.Std() {
+			crossed += w.CrossSet
+			offered += w.Counts.Offered
+		}
+	}
+	if offered == 0 || crossed != 0 {
+		t.Errorf("%d of %d requests crossed sets after the copy ended", crossed, offered)
+	}
+}
+
+// copyTickBound is how early a copy may look done: its last key's moment
+// falls within the copy, not at its end.
+const copyTickBound = 200 * time.Millisecond

@@ -306,6 +306,7 @@ func (r *runner) waitHealthy(ctx context.Context, ids []int, timeout time.Durati
 		}
 		left = still
 		if len(left) == 0 {
+			r.tellRestarted(ids)
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -75,6 +75,7 @@ type scaler struct {
 	active     []bool // sets whose groups scale: in service, or added (set changes)
 	autoscaled []bool // groups an autoscaler decides
 	member     []bool // sets users are homed on (set changes)
+	moved      []int  // scaling.sets entries whose key copy ended (data.mode sharded)
 }
 
 // newScaler builds the scaling state; nil when the plan scales nothing.

@@ -22,6 +22,7 @@ import (
 // setChange is one scaling.sets entry under way.
 type setChange struct {
 	set    int
+	change int // its index in scaling.sets
 	remove bool
 	rec    int // its entry in the record's Sets
 }
@@ -74,7 +75,7 @@ func (sc *scaler) changeSet(i int) {
 	r := sc.r
 	p := r.plan
 	c := p.Scenario.Scaling.Sets[i]
-	ch := &setChange{set: setIndex(p, c.Add), remove: c.Remove != ""}
+	ch := &setChange{set: setIndex(p, c.Add), remove: c.Remove != "", change: i}
 	if ch.remove {
 		ch.set = setIndex(p, c.Remove)
 	}
@@ -195,12 +196,20 @@ func (sc *scaler) setRouted(ch *setChange) {
 	now := sc.now()
 	rec := &sc.rec.Sets[ch.rec]
 	rec.Routed, rec.Moved = int64(now), moved
-	what := "in service: %d of %d users (%.1f%%) move to it, 0 keys to copy"
-	if ch.remove {
-		what = "out of service: %d of %d users (%.1f%%) move away, 0 keys to copy out"
+	km := keyMove(p, ch.change)
+	keys := 0
+	if km != nil {
+		keys = len(km.Users)
 	}
-	r.rec.Event(int64(now), reports.EvSetAdded, -1, "set %s "+what, p.Sets[ch.set].Name, moved, ur.Count, 100*float64(moved)/float64(max(ur.Count, 1)))
+	what := "in service: %d of %d users (%.1f%%) move to it, %d keys to copy"
 	if ch.remove {
+		what = "out of service: %d of %d users (%.1f%%) move away, %d keys to copy out"
+	}
+	r.rec.Event(int64(now), reports.EvSetAdded, -1, "set %s "+what, p.Sets[ch.set].Name, moved, ur.Count, 100*float64(moved)/float64(max(ur.Count, 1)), keys)
+	switch {
+	case km != nil:
+		sc.copyKeys(ch, km) // a removed set stops grace after its copy ends
+	case ch.remove:
 		sc.after(p.Scenario.Scaling.Grace.Std(), func() { sc.setStop(ch) })
 	}
 }

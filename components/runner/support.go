@@ -3,17 +3,18 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stripelab/stripelab/scenarios"
 )
 
 // Unsupported names the scenario features the real backends (process and
 // containers) do not carry out, so a run refuses them instead of silently
-// measuring a stack without them: adding and removing sets under sharded
-// data, and the call path's resilience policies (breakers, outlier
+// measuring a stack without them: key copies of two set changes of one
+// city at once under sharded data, and the call path's resilience policies (breakers, outlier
 // ejection, panic, protection and self-preservation thresholds, active
-// health checks). Scale actions, autoscalers, set changes over data kept
-// apart from the sets (scaling.go, sets.go) and hedging (the load
+// health checks). Scale actions, autoscalers, set changes (scaling.go,
+// sets.go; under sharded data with their key copies, moves.go) and hedging (the load
 // generator's) are carried out. Each refusal is one line naming its field
 // path; nil when the plan uses none. The simulator carries out all of them.
 func Unsupported(p *scenarios.Plan) error {
@@ -22,11 +23,7 @@ func Unsupported(p *scenarios.Plan) error {
 	add := func(field, what string) {
 		errs = append(errs, fmt.Errorf("%s: %s is not carried out by the real backends (the simulator does)", field, what))
 	}
-	sc := &s.Scaling
-	if n := len(sc.Sets); n > 0 && s.Stack.Data.Mode == "sharded" {
-		errs = append(errs, fmt.Errorf("scaling.sets: adding and removing sets under data.mode sharded (%s), which moves keys between shards, is not carried out by the real backends (the simulator does; with data.mode proxy, global or none they are)",
-			scenarios.Quantity(n, "change")))
-	}
+	errs = append(errs, overlappingCopies(p)...)
 	if r := s.Stack.Resilience; r != nil {
 		if r.Breaker != nil {
 			add("stack.resilience.breaker", "a circuit breaker")
@@ -48,4 +45,27 @@ func Unsupported(p *scenarios.Plan) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// overlappingCopies refuses, under sharded data, a set change of a city
+// routed while the key copy of the one before it there still runs: the
+// real shards follow a key through the moves one after the other.
+func overlappingCopies(p *scenarios.Plan) []error {
+	sc := &p.Scenario.Scaling
+	rate := float64(sc.CopyRate)
+	ends := map[int]time.Duration{} // per city, when the last copy ends
+	prev := map[int]int{}
+	var errs []error
+	for _, m := range p.KeyMoves() {
+		routed := sc.Sets[m.Change].At.Std() + p.Scenario.Stack.Access.RehomeDelay.Std()
+		if !m.Remove {
+			routed += sc.Startup.Std()
+		}
+		if end, ok := ends[m.City]; ok && routed < end {
+			errs = append(errs, fmt.Errorf("scaling.sets[%d]: routed at %s while the key copy of scaling.sets[%d] runs until %s; under data.mode sharded the real backends copy one set change's keys after the other's in a city (the simulator overlaps them): move it to %s or later",
+				m.Change, routed, prev[m.City], end, sc.Sets[m.Change].At.Std()+end-routed))
+		}
+		ends[m.City], prev[m.City] = routed+m.Duration(rate), m.Change
+	}
+	return errs
 }

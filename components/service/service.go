@@ -193,6 +193,9 @@ func (s *Service) Handle(ctx context.Context, req *wire.Request, start time.Time
 	for i, c := range s.calls {
 		rp, why := s.call(ctx, req, c, s.names[i])
 		out.Wrote = out.Wrote || rp.Wrote
+		if rp.Wrote {
+			out.Shard = rp.Shard
+		}
 		out.CrossSet = out.CrossSet || rp.CrossSet
 		if rp.Outcome != wire.OK {
 			return wire.Reply{Outcome: rp.Outcome, Reason: rp.Reason, Wrote: out.Wrote, Served: s.set, CrossSet: out.CrossSet}, why

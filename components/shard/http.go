@@ -52,6 +52,9 @@ func (s *Shard) routes(srv *node.Server) {
 	srv.Mux.HandleFunc("GET /v1/role", s.handleRole)
 	srv.Mux.HandleFunc("POST /v1/repl", s.handleRepl)
 	srv.Admin("POST /admin/slow", s.handleSlow)
+	srv.Mux.HandleFunc("POST /v1/import", s.handleImport)
+	srv.Admin("POST /admin/copy", s.handleCopyStart)
+	srv.Admin("GET /admin/copy", s.handleCopyStatus)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
@@ -96,7 +99,7 @@ func (s *Shard) handleCall(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), req.Deadline)
 	defer cancel()
-	rp := s.serve(ctx, &req, epoch)
+	rp := s.serve(ctx, &req, epoch, w.Header())
 	if rp.Outcome == wire.Timeout {
 		s.met.outcome(req.Op.String(), "timeout")
 		panic(http.ErrAbortHandler) // the deadline passed: the caller sees no answer
@@ -113,9 +116,9 @@ func (s *Shard) handleCall(w http.ResponseWriter, r *http.Request) {
 	s.met.latency.WithLabelValues(req.Op.String()).Observe(s.clock.Now().Sub(start).Seconds())
 }
 
-func (s *Shard) serve(ctx context.Context, req *wire.Request, epoch uint64) wire.Reply {
-	if got := s.env.Plan.ShardOf(req.City, req.User); got != s.shard {
-		return wire.Reply{Outcome: wire.Rejected, Reason: "wrong_shard", Served: -1}
+func (s *Shard) serve(ctx context.Context, req *wire.Request, epoch uint64, h http.Header) wire.Reply {
+	if rp := s.routeMoved(ctx, req, h); rp != nil {
+		return *rp
 	}
 	release, o, ok := s.work(ctx)
 	if !ok {
@@ -133,7 +136,7 @@ func (s *Shard) serve(ctx context.Context, req *wire.Request, epoch uint64) wire
 		}
 		return wire.Reply{Outcome: wire.OK, Version: ver, Value: v, Served: -1}
 	}
-	return s.write(ctx, req, epoch)
+	return s.write(ctx, req, epoch, h)
 }
 
 func (s *Shard) handleCheck(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -68,8 +69,14 @@ func ParseRepl(body []byte) (Repl, error) {
 
 // write appends a write on the primary and acknowledges it at once
 // (async) or once enough copies applied it (sync).
-func (s *Shard) write(ctx context.Context, req *wire.Request, clientEpoch uint64) wire.Reply {
+func (s *Shard) write(ctx context.Context, req *wire.Request, clientEpoch uint64, h http.Header) wire.Reply {
 	s.writeM.Lock()
+	if to, moved := s.fencedLocked(req.City, req.User); moved {
+		s.writeM.Unlock() // the key left while the request waited for its slot
+		s.mv.redirected.Add(1)
+		h.Set(HMovedTo, strconv.Itoa(to))
+		return wire.Reply{Outcome: wire.Rejected, Reason: "moved", Served: -1}
+	}
 	s.mu.Lock()
 	if clientEpoch > s.epoch {
 		s.mu.Unlock()
@@ -83,27 +90,19 @@ func (s *Shard) write(ctx context.Context, req *wire.Request, clientEpoch uint64
 		s.writeM.Unlock()
 		return rp
 	}
-	epoch, e := s.epoch, Entry{Seq: s.applied + 1, Epoch: s.epoch, Key: req.Key, ID: req.ID, Value: req.Value}
-	e.Hash = chain(s.hash, &e)
+	epoch := s.epoch
 	s.mu.Unlock()
 	seq, dup, err := s.st.seqOf(req.ID)
+	fenced := false
 	if err == nil && !dup {
-		err = s.st.apply([]Entry{e}, false)
-		seq = e.Seq
+		var ok bool
+		epoch, seq, ok, err = s.appendEntries([]Entry{{Key: req.Key, ID: req.ID, Value: req.Value}})
+		fenced = !ok // stepped down while committing
 	}
 	if err != nil {
 		s.writeM.Unlock()
 		return wire.Reply{Outcome: wire.Error, Reason: "storage", Served: -1}
 	}
-	s.mu.Lock()
-	if !dup {
-		s.applied, s.hash, s.lastEpoch = e.Seq, e.Hash, e.Epoch
-		s.recent = append(s.recent, pending{e.Seq, s.clock.Now()})
-		s.met.applied.Set(float64(e.Seq))
-		s.notifyLocked()
-	}
-	fenced := !s.isPrimary || s.epoch != epoch // stepped down while committing
-	s.mu.Unlock()
 	s.writeM.Unlock()
 	if fenced {
 		return wire.Reply{Outcome: wire.Rejected, Reason: "fenced", Served: -1}
@@ -114,7 +113,7 @@ func (s *Shard) write(ctx context.Context, req *wire.Request, clientEpoch uint64
 		}
 	}
 	s.acked.Add(1)
-	return wire.Reply{Outcome: wire.OK, Wrote: true, Version: seq, Served: -1}
+	return wire.Reply{Outcome: wire.OK, Wrote: true, Version: seq, Served: -1, Shard: s.shard + 1}
 }
 
 func (s *Shard) notPrimaryLocked() wire.Reply {
@@ -372,6 +371,7 @@ func (s *Shard) receive(m *Repl) (ReplReply, error) {
 			s.applied, s.hash, s.lastEpoch = last.Seq, last.Hash, last.Epoch
 		}
 		s.met.applied.Set(float64(s.applied))
+		s.notifyLocked() // a request waiting for an imported key may go on
 		s.mu.Unlock()
 	}
 	s.mu.Lock()

@@ -35,6 +35,7 @@ type Shard struct {
 	addrs  map[int]string
 	peer   *peerClient
 	st     *store
+	mv     *moves
 	met    *metrics
 	slots  chan struct{}
 	wait   atomic.Int64
@@ -81,9 +82,10 @@ func Start(ctx context.Context, env *node.Env) (func(), error) {
 		s.st.Close()
 		return nil, err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.monitor()
 	go s.reportAcks()
+	go s.copier()
 	return s.close, nil
 }
 
@@ -109,7 +111,7 @@ func newShard(ctx context.Context, env *node.Env) (*Shard, error) {
 		env: env, log: log.With("shard", in.Shard, "instance", cfg.Instance), clock: clock, ev: env.Server.Events, set: set,
 		inst: cfg.Instance, shard: in.Shard, reps: p.Shards[in.Shard].Replicas, addrs: cfg.PeerAddrs(), ctx: ctx,
 		slots: make(chan struct{}, set.concurrency), samp: newSampler(set.service, cfg.Seed), primary: -1,
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), mv: newMoves(p, in.Shard),
 	}
 	s.pos = slices.Index(s.reps, s.inst)
 	s.slow.Store(math.Float64bits(1))

@@ -156,7 +156,7 @@ func (b *bubble) stopAll() {
 
 func (b *bubble) write(in int, id string) wire.Reply {
 	r := &wire.Request{ID: id, User: 1, Priority: 1, Key: 1, Op: wire.Write, Deadline: time.Minute, Value: []byte("v")}
-	return b.shards[in].serve(context.Background(), r, 0)
+	return b.shards[in].serve(context.Background(), r, 0, http.Header{})
 }
 
 func eventAt(evs []node.Event, kind string) (node.Event, bool) {
@@ -326,7 +326,7 @@ func TestServiceTimeAndConcurrency(t *testing.T) {
 		read := func() time.Duration {
 			start := time.Now()
 			r := &wire.Request{ID: "r.0", User: 1, Priority: 1, Key: 1, Op: wire.Read, Deadline: time.Minute}
-			if rp := b.shards[p].serve(context.Background(), r, 0); rp.Outcome != wire.OK {
+			if rp := b.shards[p].serve(context.Background(), r, 0, http.Header{}); rp.Outcome != wire.OK {
 				t.Errorf("read: %+v", rp)
 			}
 			return time.Since(start)

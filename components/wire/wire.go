@@ -35,6 +35,7 @@ const (
 	HCommand  = "X-Sl-Command"  // optional: the workload command name
 	HHops     = "X-Sl-Hops"     // hops crossed so far, to stop loops (max MaxHops)
 	HHome     = "X-Sl-Home"     // optional: the user's home set, so hops can say they left it
+	HMoved    = "X-Sl-Moved"    // optional: "1" when a shard redirected the request because the key moved
 )
 
 // Answer headers.
@@ -45,6 +46,7 @@ const (
 	HServed  = "X-Sl-Served"  // the set index that served it (the service hop)
 	HVersion = "X-Sl-Version" // the version of the value read or written
 	HCross   = "X-Sl-Cross"   // "1" when a hop ran outside the request's home set (X-Sl-Home)
+	HShard   = "X-Sl-Shard"   // the shard whose primary took the write (with X-Sl-Wrote)
 )
 
 // MaxHops bounds how many hops one request may cross.
@@ -127,6 +129,10 @@ type Request struct {
 	// say (X-Sl-Home carries the set itself); hops outside it answer
 	// CrossSet (the simulator's cross-set count).
 	Home int
+	// Moved marks a request a shard redirected because the user's key
+	// moved to another shard: the shard it reaches waits for the key's
+	// copy instead of redirecting again.
+	Moved bool
 }
 
 // Crosses reports whether a hop in set runs outside r's home set.
@@ -143,6 +149,10 @@ type Reply struct {
 	// CrossSet is set when this hop or one below it ran outside the
 	// request's home set.
 	CrossSet bool
+	// Shard is the shard whose primary took the write, plus one (0 for
+	// none or unknown): a key that moved between shards during the run is
+	// read back from the shard that took each write.
+	Shard int
 }
 
 // Signed is the canonical text the gateway's signature covers.
@@ -182,6 +192,9 @@ func (r *Request) Encode(h http.Header) {
 	}
 	if r.Home > 0 {
 		h.Set(HHome, strconv.Itoa(r.Home-1))
+	}
+	if r.Moved {
+		h.Set(HMoved, "1")
 	}
 }
 
@@ -239,6 +252,13 @@ func Decode(h http.Header, body []byte) (Request, error) {
 		}
 		r.Home++
 	}
+	switch v := h.Get(HMoved); v {
+	case "":
+	case "1":
+		r.Moved = true
+	default:
+		return r, fmt.Errorf("%s: want 1 or nothing, got %q", HMoved, trunc(v))
+	}
 	r.Command = h.Get(HCommand)
 	if len(r.Command) > 64 {
 		return r, fmt.Errorf("%s: want at most 64 characters", HCommand)
@@ -292,6 +312,9 @@ func WriteReply(w http.ResponseWriter, rp Reply) {
 	if rp.CrossSet {
 		h.Set(HCross, "1")
 	}
+	if rp.Shard > 0 {
+		h.Set(HShard, strconv.Itoa(rp.Shard-1))
+	}
 	status := http.StatusOK
 	switch rp.Outcome {
 	case OK:
@@ -326,6 +349,11 @@ func ReadReply(h http.Header, body []byte) (Reply, error) {
 	}
 	if s := h.Get(HVersion); s != "" {
 		rp.Version, _ = strconv.ParseUint(s, 10, 64)
+	}
+	if s := h.Get(HShard); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v >= 0 {
+			rp.Shard = v + 1
+		}
 	}
 	return rp, nil
 }
