@@ -10,7 +10,6 @@ import (
 func TestRealBackendsRefuseWhatTheyDoNotCarryOut(t *testing.T) {
 	for _, c := range []struct{ name, field string }{
 		{"gray-failure-outlier", "stack.resilience.outlier"},
-		{"grow-sharded", "scaling.sets"},
 	} {
 		code, _, stderr := cliOut(t, "run", c.name, "--backend", "process", "--out", t.TempDir(), "--quiet")
 		if code != 2 || !strings.Contains(stderr, c.field) {

@@ -60,12 +60,12 @@ func TestUnsupported(t *testing.T) {
 			t.Errorf("set changes over data %s: %v", data, err)
 		}
 	}
-	if err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", sets)); err != nil {
-		t.Errorf("a set change over sharded data: %v, want carried out", err)
+	if err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", sets)); err == nil || !strings.HasPrefix(err.Error(), "scaling.sets[0]: removing") {
+		t.Errorf("a set removed over sharded data: %v, want refused at scaling.sets[0]", err)
 	}
 	err := runner.Unsupported(supportPlanData(t, "{mode: sharded}", "  resilience: {breaker: {level: service}, outlier: {consecutive_errors: 3}}\n"+sets))
-	if err == nil || len(strings.Split(err.Error(), "\n")) != 2 {
-		t.Fatalf("two features: %v, want two lines", err)
+	if err == nil || len(strings.Split(err.Error(), "\n")) != 3 {
+		t.Fatalf("three features: %v, want three lines", err)
 	}
 }
 
@@ -77,8 +77,8 @@ func TestOverlappingCopies(t *testing.T) {
 		f, err := scenarios.Parse("overlap.yaml", []byte(`name: overlap
 run: {duration: 1m, warmup: 0s}
 topology:
-  cities: [{name: a, azs: 3, racks: 1, machines: 1}]
-striping: {granularity: az, reserve: [a/c]}
+  cities: [{name: a, azs: 4, racks: 1, machines: 1}]
+striping: {granularity: az, reserve: [a/c, a/d]}
 stack:
   access: {rehome_delay: 1s}
   gateway: {instances: 1}
@@ -88,7 +88,7 @@ workload: {users: {count: 3000}}
 scaling:
   startup: 2s
   copy_rate: 100/s
-  sets: [{at: 5s, add: a/c}, {at: `+second+`, remove: a/c}]
+  sets: [{at: 5s, add: a/c}, {at: `+second+`, add: a/d}]
 `))
 		if err != nil {
 			t.Fatal(err)
@@ -106,7 +106,7 @@ scaling:
 	if err == nil || !strings.HasPrefix(err.Error(), "scaling.sets[1]: ") || !strings.Contains(err.Error(), "scaling.sets[0]") {
 		t.Fatalf("overlap: %v, want refused at scaling.sets[1]", err)
 	}
-	later := (end - time.Second).Round(time.Second) + time.Second // the remove is routed 1s after its time
+	later := (end - 3*time.Second).Round(time.Second) + time.Second // the second add is routed startup + rehome_delay after its time
 	if err := runner.Unsupported(plan(later.String())); err != nil {
 		t.Errorf("second change at %s (copy ends %s): %v", later, end, err)
 	}
