@@ -57,25 +57,23 @@ func (sc *scaler) copyKeys(ch *setChange, m *scenarios.KeyMove) {
 func (sc *scaler) runCopy(ch *setChange, m *scenarios.KeyMove, from []int) {
 	r := sc.r
 	p := r.plan
-	base := sc.copyCounters(m.City)
-	started := map[int]bool{}
-	copied := map[int]bool{}
-	for !sc.finished() {
+	base := sc.copyCounters(m)
+	started, copied := map[int]bool{}, map[int]bool{}
+	for !sc.finished() && len(copied) < len(from) {
 		for _, s := range from {
 			if !started[s] {
 				started[s] = sc.startCopy(s, m.Change)
 			}
-			if started[s] && !copied[s] {
-				copied[s] = sc.shardCopied(s, m.Change)
+			if started[s] && !copied[s] && sc.shardCopied(s, m.Change) {
+				copied[s] = true
 			}
 		}
-		if len(copied) == len(from) && !mapHasFalse(copied) {
-			break
+		if len(copied) < len(from) {
+			time.Sleep(copyPoll)
 		}
-		time.Sleep(copyPoll)
 	}
 	now := sc.now()
-	end := sc.copyCounters(m.City)
+	end := sc.copyCounters(m)
 	sc.mu.Lock()
 	if sc.done {
 		sc.mu.Unlock()
@@ -92,15 +90,6 @@ func (sc *scaler) runCopy(ch *setChange, m *scenarios.KeyMove, from []int) {
 	}
 	sc.mu.Unlock()
 	r.tellMoved(r.dataClients(), []int{m.Change})
-}
-
-func mapHasFalse(m map[int]bool) bool {
-	for _, v := range m {
-		if !v {
-			return true
-		}
-	}
-	return false
 }
 
 // finished reports whether the scaler has stopped.
@@ -138,17 +127,17 @@ func (sc *scaler) shardCopied(s, change int) bool {
 	return false
 }
 
-// copyCounters sums the forwarded and redirected requests of the city's
-// shard copies (counted since each copy started).
-func (sc *scaler) copyCounters(city int) shard.CopyStatus {
+// copyCounters sums the forwarded and redirected requests of the shard
+// copies of m's city (each copy counts them over all moves since it
+// started; the copies of one city never overlap).
+func (sc *scaler) copyCounters(m *scenarios.KeyMove) shard.CopyStatus {
 	r := sc.r
 	p := r.plan
 	var sum shard.CopyStatus
-	moves := p.KeyMoves()
-	for _, s := range p.Cities[city].Sets {
+	for _, s := range p.Cities[m.City].Sets {
 		for _, in := range p.Shards[s].Replicas {
 			var st shard.CopyStatus
-			if r.host.Alive(in) && r.getJSON(context.Background(), in, fmt.Sprintf("/admin/copy?change=%d", moves[0].Change), &st) == nil {
+			if r.host.Alive(in) && r.getJSON(context.Background(), in, fmt.Sprintf("/admin/copy?change=%d", m.Change), &st) == nil {
 				sum.Forwarded += st.Forwarded
 				sum.Redirected += st.Redirected
 			}

@@ -193,12 +193,18 @@ func (s *Shard) role() Role {
 	return Role{Instance: s.inst, Shard: s.shard, Primary: s.isPrimary, Epoch: s.epoch, Applied: s.applied, LastEpoch: s.lastEpoch, Hash: s.hash, KnownPrimary: s.primary, Lost: s.lost}
 }
 
-func (s *Shard) handleRepl(w http.ResponseWriter, r *http.Request) {
+// peerBody reads the body of a call from another copy (what names it in
+// errors), which carries the run secret when the run has one.
+func (s *Shard) peerBody(w http.ResponseWriter, r *http.Request, what string) ([]byte, bool) {
 	if s.env.Config.Secret != "" && !s.env.Server.Authorized(r) {
-		http.Error(w, "repl: want Authorization: Bearer <run secret>", http.StatusUnauthorized)
-		return
+		http.Error(w, what+": want Authorization: Bearer <run secret>", http.StatusUnauthorized)
+		return nil, false
 	}
-	body, ok := readBody(w, r, maxReplBody)
+	return readBody(w, r, maxReplBody)
+}
+
+func (s *Shard) handleRepl(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.peerBody(w, r, "repl")
 	if !ok {
 		return
 	}

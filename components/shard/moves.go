@@ -313,13 +313,7 @@ func (s *Shard) handleCopyStart(w http.ResponseWriter, r *http.Request) {
 	if !s.started(i) {
 		now := s.clock.Now()
 		id := startID(s.mv.all[i].Change)
-		ok, err := s.commit(r.Context(), []Entry{{Key: markerKey, ID: id, Value: []byte(strconv.FormatInt(now.UnixNano(), 10))}})
-		if err != nil {
-			http.Error(w, "storage: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if !ok {
-			s.notPrimaryAnswer(w)
+		if !s.commitOrAnswer(w, r, []Entry{{Key: markerKey, ID: id, Value: []byte(strconv.FormatInt(now.UnixNano(), 10))}}) {
 			return
 		}
 		s.ev.Emit(node.EvCopyStarted, s.shard, 0, fmt.Sprintf("change %d: %d keys leave shard %d", s.mv.all[i].Change, len(s.mv.mine[i]), s.shard))
@@ -329,6 +323,19 @@ func (s *Shard) handleCopyStart(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	writeJSON(w, s.copyStatus(i))
+}
+
+// commitOrAnswer commits entries for a handler; when it cannot (storage,
+// or this copy is not primary) it answers the failure and returns false.
+func (s *Shard) commitOrAnswer(w http.ResponseWriter, r *http.Request, es []Entry) bool {
+	ok, err := s.commit(r.Context(), es)
+	switch {
+	case err != nil:
+		http.Error(w, "storage: "+err.Error(), http.StatusInternalServerError)
+	case !ok:
+		s.notPrimaryAnswer(w)
+	}
+	return err == nil && ok
 }
 
 func (s *Shard) notPrimaryAnswer(w http.ResponseWriter) {
@@ -423,11 +430,7 @@ func (s *Shard) parseImport(body []byte) (Import, int, error) {
 }
 
 func (s *Shard) handleImport(w http.ResponseWriter, r *http.Request) {
-	if s.env.Config.Secret != "" && !s.env.Server.Authorized(r) {
-		http.Error(w, "import: want Authorization: Bearer <run secret>", http.StatusUnauthorized)
-		return
-	}
-	body, ok := readBody(w, r, maxReplBody)
+	body, ok := s.peerBody(w, r, "import")
 	if !ok {
 		return
 	}
@@ -448,13 +451,7 @@ func (s *Shard) handleImport(w http.ResponseWriter, r *http.Request) {
 		es = append(es, e)
 	}
 	if len(es) > 0 {
-		ok, err := s.commit(r.Context(), es)
-		if err != nil {
-			http.Error(w, "storage: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if !ok {
-			s.notPrimaryAnswer(w)
+		if !s.commitOrAnswer(w, r, es) {
 			return
 		}
 		s.mv.imported.Add(int64(len(es)))
