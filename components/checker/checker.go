@@ -108,7 +108,10 @@ type ShardCheck struct {
 	Primary                       int // the instance read from; -1 when none answered as primary
 	Epoch                         uint64
 	Checked, Found, Lost, Unknown int64
-	Err                           string `json:",omitempty"`
+	// MovedOn counts the writes this shard could not answer for that were
+	// read back from the shard their key moved to.
+	MovedOn int64
+	Err     string `json:",omitempty"`
 }
 
 // Role is a shard copy's GET /v1/role answer.
@@ -133,7 +136,10 @@ type checkResp struct {
 // ErrNoPrimary is a shard with no copy answering as primary.
 var ErrNoPrimary = errors.New("no copy answers as primary")
 
-// Check reads back every write of the log, shard by shard in parallel.
+// Check reads back every write of the log, shard by shard in parallel. A
+// write its shard cannot answer for (no copy answers: its set was removed)
+// whose key later moved to another shard under sharded data is read back
+// again from there: a key's import carries the ids of the writes to it.
 func Check(ctx context.Context, cfg Config, writes []Write) Result {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
@@ -144,42 +150,95 @@ func Check(ctx context.Context, cfg Config, writes []Write) Result {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{}
 	}
-	byShard := make([][]Write, len(cfg.Plan.Shards))
+	moves := cfg.Plan.KeyMoves()
 	res := Result{Acked: int64(len(writes))}
-	var orphans []Write
+	checks := make([]ShardCheck, len(cfg.Plan.Shards))
+	for s := range checks {
+		checks[s] = ShardCheck{Shard: s, Primary: -1}
+	}
+	var pending []item
 	for _, w := range writes {
-		if w.Shard < 0 || w.Shard >= len(byShard) {
-			orphans = append(orphans, w)
+		if w.Shard < 0 || w.Shard >= len(checks) {
+			res.Unknown++
 			continue
 		}
-		byShard[w.Shard] = append(byShard[w.Shard], w)
+		pending = append(pending, item{w: w, shard: w.Shard, after: -1})
 	}
-	res.Unknown += int64(len(orphans))
-	checks := make([]ShardCheck, len(byShard))
-	lost := make([][]Write, len(byShard))
-	var wg sync.WaitGroup
-	for s := range byShard {
-		if len(byShard[s]) == 0 {
-			checks[s] = ShardCheck{Shard: s, Primary: -1}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			checks[s], lost[s] = checkShard(ctx, &cfg, s, byShard[s])
-		}()
-	}
-	wg.Wait()
 	var all []Write
-	for s, c := range checks {
-		res.Found += c.Found
-		res.Lost += c.Lost
-		res.Unknown += c.Unknown
-		all = append(all, lost[s]...)
+	for len(pending) > 0 {
+		byShard := make([][]item, len(checks))
+		for _, it := range pending {
+			byShard[it.shard] = append(byShard[it.shard], it)
+		}
+		rounds := make([]round, len(checks))
+		var wg sync.WaitGroup
+		for s := range byShard {
+			if len(byShard[s]) > 0 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rounds[s] = checkShard(ctx, &cfg, s, byShard[s])
+				}()
+			}
+		}
+		wg.Wait()
+		pending = nil
+		for s, r := range rounds {
+			c := &checks[s]
+			if r.check.Checked == 0 {
+				continue
+			}
+			c.Checked += r.check.Checked
+			c.Found += r.check.Found
+			c.Lost += r.check.Lost
+			if r.check.Primary >= 0 || c.Primary < 0 {
+				c.Primary, c.Epoch = r.check.Primary, r.check.Epoch
+			}
+			if r.check.Err != "" {
+				c.Err = r.check.Err
+			}
+			res.Found += r.check.Found
+			res.Lost += r.check.Lost
+			all = append(all, r.lost...)
+			for _, it := range r.unknown {
+				if m, to := movedOut(cfg.Plan, moves, it); m >= 0 {
+					c.MovedOn++
+					pending = append(pending, item{w: it.w, shard: to, after: m})
+					continue
+				}
+				c.Unknown++
+				res.Unknown++
+			}
+		}
 	}
 	res.Shards = checks
 	res.blame(all, cfg.FaultOf)
 	return res
+}
+
+// item is a write to read back from a shard; after is the last key move
+// it followed (-1: none).
+type item struct {
+	w     Write
+	shard int
+	after int
+}
+
+// movedOut is the first key move after it.after that took its write's key
+// out of it.shard (its set removed, or the key homed on an added set), and
+// the shard the key went to; -1 when there is none. The import carried the
+// ids of the writes to the key, so the new shard answers for them.
+func movedOut(p *scenarios.Plan, moves []scenarios.KeyMove, it item) (int, int) {
+	for i := it.after + 1; i < len(moves); i++ {
+		m := &moves[i]
+		if m.City != it.w.City || m.From(p, it.w.User) != it.shard {
+			continue
+		}
+		if to := m.To(p, it.w.User); to != it.shard {
+			return i, to
+		}
+	}
+	return -1, -1
 }
 
 func (res *Result) blame(lost []Write, faultOf func(int64) int) {
@@ -211,19 +270,27 @@ func (res *Result) blame(lost []Write, faultOf func(int64) int) {
 	sort.Slice(res.Faults, func(i, j int) bool { return res.Faults[i].Fault < res.Faults[j].Fault })
 }
 
-// checkShard reads back one shard's writes from its current primary; a
-// batch that fails is retried once after finding the primary again.
-func checkShard(ctx context.Context, cfg *Config, s int, ws []Write) (ShardCheck, []Write) {
-	sc := ShardCheck{Shard: s, Primary: -1, Checked: int64(len(ws))}
+// round is one shard's read-back of some writes: its counts, and the
+// writes it found missing (lost) or could not answer for (unknown).
+type round struct {
+	check   ShardCheck
+	lost    []Write
+	unknown []item
+}
+
+// checkShard reads back writes from shard s's current primary; a batch
+// that fails is retried once after finding the primary again.
+func checkShard(ctx context.Context, cfg *Config, s int, its []item) round {
+	r := round{check: ShardCheck{Shard: s, Primary: -1, Checked: int64(len(its))}}
+	sc := &r.check
 	prim, epoch, err := findPrimary(ctx, cfg, s)
 	if err != nil {
-		sc.Unknown, sc.Err = int64(len(ws)), err.Error()
-		return sc, nil
+		sc.Err, r.unknown = err.Error(), its
+		return r
 	}
 	sc.Primary, sc.Epoch = prim, epoch
-	var lost []Write
-	for i := 0; i < len(ws); i += cfg.Batch {
-		b := ws[i:min(i+cfg.Batch, len(ws))]
+	for i := 0; i < len(its); i += cfg.Batch {
+		b := its[i:min(i+cfg.Batch, len(its))]
 		found, err := checkBatch(ctx, cfg, prim, b)
 		if err != nil {
 			if p, e, err2 := findPrimary(ctx, cfg, s); err2 == nil {
@@ -232,20 +299,20 @@ func checkShard(ctx context.Context, cfg *Config, s int, ws []Write) (ShardCheck
 			}
 		}
 		if err != nil {
-			sc.Unknown += int64(len(b))
 			sc.Err = err.Error()
+			r.unknown = append(r.unknown, b...)
 			continue
 		}
-		for _, w := range b {
-			if found[w.ID] {
+		for _, it := range b {
+			if found[it.w.ID] {
 				sc.Found++
 			} else {
 				sc.Lost++
-				lost = append(lost, w)
+				r.lost = append(r.lost, it.w)
 			}
 		}
 	}
-	return sc, lost
+	return r
 }
 
 // findPrimary asks every copy of shard s for its role: the primary is the
@@ -269,10 +336,10 @@ func findPrimary(ctx context.Context, cfg *Config, s int) (int, uint64, error) {
 	return best, epoch, nil
 }
 
-func checkBatch(ctx context.Context, cfg *Config, inst int, b []Write) (map[string]bool, error) {
+func checkBatch(ctx context.Context, cfg *Config, inst int, b []item) (map[string]bool, error) {
 	ids := make([]string, len(b))
-	for i, w := range b {
-		ids[i] = w.ID
+	for i, it := range b {
+		ids[i] = it.w.ID
 	}
 	var resp checkResp
 	if err := cfg.do(ctx, http.MethodPost, inst, "/v1/check", checkReq{IDs: ids}, &resp); err != nil {

@@ -151,3 +151,159 @@ func TestCheckPrimaryMoves(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// removalPlan is three sets of one city under sharded data, the third
+// removed at 2s: its users' keys move to the other two shards.
+func removalPlan(t *testing.T) *scenarios.Plan {
+	t.Helper()
+	return setsPlan(t, "{granularity: az}", "{at: 2s, remove: shenzhen/c}")
+}
+
+// setsPlan is three AZ sets of one city under sharded data with the given
+// striping and set changes.
+func setsPlan(t *testing.T, striping, sets string) *scenarios.Plan {
+	t.Helper()
+	f, err := scenarios.Parse("removal.yaml", []byte(`
+name: removal
+run: {duration: 6s, warmup: 1s, seed: 7}
+topology:
+  cities:
+    - {name: shenzhen, azs: 3, racks: 1, machines: 1}
+striping: `+striping+`
+stack:
+  gateway: {instances: 1}
+  services:
+    - {name: api, instances: 1, calls: [{data: request}]}
+  data: {mode: sharded, replicas: 1}
+workload:
+  rate: 10/s
+  users: {count: 300}
+scaling:
+  copy_rate: 500/s
+  sets:
+    - `+sets+`
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scenarios.NewPlan(f)
+}
+
+// TestCheckFollowsRemovedSet: the removed set's shard answers on no copy
+// after the run; its writes are read back from the shards their keys moved
+// to (found there, or lost when missing), and unknown only when the shard a
+// key moved to does not answer either.
+func TestCheckFollowsRemovedSet(t *testing.T) {
+	p := removalPlan(t)
+	moves := p.KeyMoves()
+	if len(p.Shards) != 3 || len(moves) != 1 || !moves[0].Remove || moves[0].Set != 2 || len(moves[0].Users) == 0 {
+		t.Fatalf("want 3 shards and one removal of shard 2 moving keys, got %d shards, moves %+v", len(p.Shards), moves)
+	}
+	m := &moves[0]
+	live := map[int]*fakeShard{}
+	addrs := map[int]string{}
+	for s := range 2 {
+		f := &fakeShard{role: Role{Instance: p.Shards[s].Replicas[0], Primary: true, Epoch: 1}, stored: map[string]bool{}}
+		ts := httptest.NewServer(f)
+		defer ts.Close()
+		live[s], addrs[p.Shards[s].Replicas[0]] = f, ts.Listener.Addr().String()
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadAddr := dead.Listener.Addr().String()
+	dead.Close()
+	addrs[p.Shards[2].Replicas[0]] = deadAddr
+	var writes []Write
+	lostID := ""
+	for i, u := range m.Users {
+		w := Write{ID: fmt.Sprintf("%d.0", i), User: u, City: m.City, Shard: 2, Key: uint64(u), Time: int64(i)}
+		writes = append(writes, w)
+		if lostID == "" {
+			lostID = w.ID
+			continue
+		}
+		live[m.To(p, u)].stored[w.ID] = true
+	}
+	u0 := -1 // a user of shard 0 that no move touches
+	for u := range 300 {
+		if m.From(p, u) == 0 {
+			u0 = u
+			break
+		}
+	}
+	writes = append(writes, Write{ID: "x.0", User: u0, City: m.City, Shard: 0, Key: uint64(u0)})
+	live[0].stored["x.0"] = true
+	addr := func(i int) string { return addrs[i] }
+	res := Check(context.Background(), Config{Plan: p, Addr: addr, Batch: 50, Timeout: time.Second}, writes)
+	n := int64(len(m.Users))
+	if res.Acked != n+1 || res.Found != n || res.Lost != 1 || res.Unknown != 0 {
+		t.Fatalf("acked %d found %d lost %d unknown %d, want %d %d 1 0", res.Acked, res.Found, res.Lost, res.Unknown, n+1, n)
+	}
+	if len(res.Sample) != 1 || res.Sample[0].ID != lostID {
+		t.Fatalf("lost sample %+v, want %s", res.Sample, lostID)
+	}
+	if sc := res.Shards[2]; sc.MovedOn != n || sc.Unknown != 0 || sc.Err == "" {
+		t.Fatalf("removed shard: %+v, want %d moved on, none unknown, the error kept", sc, n)
+	}
+	if live[0].checks.Load() == 0 || live[1].checks.Load() == 0 {
+		t.Fatalf("read-backs on shards 0 and 1: %d and %d, want both", live[0].checks.Load(), live[1].checks.Load())
+	}
+
+	// shard 1 gone too: the writes whose key moved there stay unknown
+	addrs[p.Shards[1].Replicas[0]] = deadAddr
+	to1 := int64(0)
+	for _, u := range m.Users {
+		if m.To(p, u) == 1 {
+			to1++
+		}
+	}
+	res = Check(context.Background(), Config{Plan: p, Addr: addr, Timeout: time.Second}, writes)
+	if res.Unknown != to1 || res.Shards[1].Unknown != to1 || res.Found+res.Lost != n+1-to1 {
+		t.Fatalf("with shard 1 gone: found %d lost %d unknown %d (shard 1 %d), want %d unknown", res.Found, res.Lost, res.Unknown, res.Shards[1].Unknown, to1)
+	}
+}
+
+// TestCheckFollowsAddedSet: a set added, then a set the added one took
+// keys from removed. A write the removed shard took before the add, for a
+// user whose key then moved to the added set, is read back from the added
+// set's shard (the add's import carried it), not from where the removal
+// sent the removed shard's other keys.
+func TestCheckFollowsAddedSet(t *testing.T) {
+	p := setsPlan(t, "{granularity: az, reserve: [shenzhen/c]}", "{at: 2s, add: shenzhen/c}\n    - {at: 5s, remove: shenzhen/a}")
+	moves := p.KeyMoves()
+	if len(moves) != 2 || moves[0].Remove || !moves[1].Remove {
+		t.Fatalf("want an add then a removal, got %+v", moves)
+	}
+	add, a, c := &moves[0], moves[1].Set, moves[0].Set
+	u := -1 // a user of a whose key the add moved to c
+	for _, v := range add.Users {
+		if add.From(p, v) == a {
+			u = v
+			break
+		}
+	}
+	if u < 0 {
+		t.Fatal("no key moved from the removed set by the add")
+	}
+	cs := &fakeShard{role: Role{Primary: true, Epoch: 1}, stored: map[string]bool{"1.0": true}}
+	other := &fakeShard{role: Role{Primary: true, Epoch: 1}, stored: map[string]bool{}}
+	tc, to := httptest.NewServer(cs), httptest.NewServer(other)
+	defer tc.Close()
+	defer to.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadAddr := dead.Listener.Addr().String()
+	dead.Close()
+	addr := func(i int) string {
+		switch p.Instances[i].Shard {
+		case a:
+			return deadAddr
+		case c:
+			return tc.Listener.Addr().String()
+		}
+		return to.Listener.Addr().String()
+	}
+	res := Check(context.Background(), Config{Plan: p, Addr: addr, Timeout: time.Second}, []Write{{ID: "1.0", User: u, City: add.City, Shard: a, Key: uint64(u)}})
+	if res.Found != 1 || res.Unknown != 0 || res.Shards[a].MovedOn != 1 || cs.checks.Load() != 1 || other.checks.Load() != 0 {
+		t.Fatalf("found %d unknown %d, moved on %d, read on the added shard %d times and elsewhere %d: want found on the added shard",
+			res.Found, res.Unknown, res.Shards[a].MovedOn, cs.checks.Load(), other.checks.Load())
+	}
+}

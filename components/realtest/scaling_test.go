@@ -386,61 +386,81 @@ func TestHedgingOnProcess(t *testing.T) {
 	}
 }
 
-// TestShardedSetAddOnProcess: a set added under data.mode sharded on the
-// process backend. Once it is routed its shard receives the keys of the
-// users now homed on it, each at its moment of a copy at copy_rate, from
-// the shards that held them: until a key's moment its old shard serves it
-// (forwarded across sets), then the old shard fences it and hands it over.
-// The keys moved are the simulator's, the copy lasts what the rate says,
-// not one acknowledged write is lost, and the writes taken by the new
-// shard are read back there.
-func TestShardedSetAddOnProcess(t *testing.T) {
+// TestShardedSetChangesOnProcess: a set added, then another removed, under
+// data.mode sharded on the process backend. Once a change is routed the
+// keys of the users whose home changes move, each at its moment of a copy
+// at copy_rate, from the shard that held them to their new one: until a
+// key's moment its old shard serves it (forwarded across sets), then the
+// old shard fences it and hands it over with the ids of the writes it
+// took. The keys moved are the simulator's, each copy lasts what the rate
+// says, the removed set stops grace after its copy, and not one
+// acknowledged write is lost: those the removed shard took are read back
+// from the shards their keys moved to.
+func TestShardedSetChangesOnProcess(t *testing.T) {
 	long(t)
-	text := strings.Replace(scaled("rt-sharded-add", "10s", "instances: 1, concurrency: 8, service_time: {dist: constant, mean: 1ms}, calls: [{data: request, timeout: 300ms}]",
+	text := strings.Replace(scaled("rt-sharded-sets", "14s", "instances: 1, concurrency: 8, service_time: {dist: constant, mean: 1ms}, calls: [{data: request, timeout: 300ms}]",
 		"  rate: 150/s\n  mix: {read: 50%, write: 50%}", `  startup: 1s
   grace: 1s
   copy_rate: 500/s
   sets:
-    - {at: 2s, add: shenzhen/c}`), "azs: 2,", "azs: 3,", 1)
+    - {at: 2s, add: shenzhen/c}
+    - {at: 8s, remove: shenzhen/a}`), "azs: 2,", "azs: 3,", 1)
 	text = strings.Replace(text, "striping: {granularity: az}", "striping: {granularity: az, reserve: [shenzhen/c]}", 1)
 	text = strings.Replace(text, "data: {mode: none}", "data: {mode: sharded, replicas: 1, service_time: {dist: constant, mean: 200us}}", 1)
-	p := plan(t, "rt-sharded-add", text)
+	p := plan(t, "rt-sharded-sets", text)
 	out := execute(t, p)
 	res := out.Result
 	sim := simulate(t, p)
-	if res.Scaling == nil || len(res.Scaling.Sets) != 1 || sim.Scaling == nil || len(sim.Scaling.Sets) != 1 {
+	if res.Scaling == nil || len(res.Scaling.Sets) != 2 || sim.Scaling == nil || len(sim.Scaling.Sets) != 2 {
 		t.Fatalf("set records: real %+v, simulator %+v", res.Scaling, sim.Scaling)
 	}
-	add, want := res.Scaling.Sets[0], sim.Scaling.Sets[0]
-	dur := time.Duration(add.CopyEnd - add.CopyStart)
-	t.Logf("added %s: routed %s, %d of %d users moved, %d keys copied in %s (simulator %d in %s), %d forwarded (simulator %d); writes read back %d, lost %d, unknown %d",
-		add.Set, time.Duration(add.Routed), add.Moved, add.Users, add.Keys, dur, want.Keys, time.Duration(want.CopyEnd-want.CopyStart), add.Forwarded, want.Forwarded, out.Checked, out.Lost, out.Unknown)
-	if add.Keys == 0 || add.Keys != want.Keys || add.Moved != want.Moved {
-		t.Errorf("%d keys and %d users moved, the simulator %d and %d", add.Keys, add.Moved, want.Keys, want.Moved)
-	}
 	rate := float64(p.Scenario.Scaling.CopyRate)
-	if d := p.KeyMoves()[0].Duration(rate); dur < d-copyTickBound || dur > d+time.Second {
-		t.Errorf("copy lasted %s, want %s (%d keys at %.0f/s) plus the runner's reading", dur, d, add.Keys, rate)
-	}
-	if add.CopyStart < add.Routed || add.Forwarded == 0 {
-		t.Errorf("copy started at %s (routed %s), %d requests forwarded: want the old shards to serve keys not yet copied", time.Duration(add.CopyStart), time.Duration(add.Routed), add.Forwarded)
-	}
-	if out.Checked == 0 || out.Lost != 0 || out.Unknown != 0 {
-		t.Errorf("writes read back %d, lost %d, unknown %d: a key handed off must lose no acknowledged write", out.Checked, out.Lost, out.Unknown)
-	}
-	if f := failures(res.Totals.Counts); float64(f) > 0.01*float64(res.Totals.Counts.Offered) {
-		t.Errorf("%d of %d requests failed across the copy: %+v", f, res.Totals.Counts.Offered, res.Totals.Counts)
-	}
-	// after the copy every request of the new set's users stays in it
-	var crossed, offered int64
-	for _, w := range res.Windows {
-		if st := time.Duration(w.Start); st >= time.Duration(add.CopyEnd)+time.Second && st+p.Scenario.Run.Window.Std() <= p.Scenario.Run.Duration.Std() {
-			crossed += w.CrossSet
-			offered += w.Counts.Offered
+	moves := p.KeyMoves()
+	for i, ch := range res.Scaling.Sets {
+		want := sim.Scaling.Sets[i]
+		dur := time.Duration(ch.CopyEnd - ch.CopyStart)
+		t.Logf("%s (removed %v): routed %s, %d of %d users moved, %d keys copied in %s (simulator %d in %s), %d forwarded (simulator %d)",
+			ch.Set, ch.Removed, time.Duration(ch.Routed), ch.Moved, ch.Users, ch.Keys, dur, want.Keys, time.Duration(want.CopyEnd-want.CopyStart), ch.Forwarded, want.Forwarded)
+		if ch.Keys == 0 || ch.Keys != want.Keys || ch.Moved != want.Moved || ch.Removed != (i == 1) {
+			t.Errorf("%s: %d keys and %d users moved, the simulator %d and %d", ch.Set, ch.Keys, ch.Moved, want.Keys, want.Moved)
+		}
+		if d := moves[i].Duration(rate); dur < d-copyTickBound || dur > d+time.Second {
+			t.Errorf("%s: copy lasted %s, want %s (%d keys at %.0f/s) plus the runner's reading", ch.Set, dur, d, ch.Keys, rate)
+		}
+		if ch.CopyStart < ch.Routed || ch.Forwarded == 0 {
+			t.Errorf("%s: copy started at %s (routed %s), %d requests forwarded: want the old shards to serve keys not yet copied", ch.Set, time.Duration(ch.CopyStart), time.Duration(ch.Routed), ch.Forwarded)
 		}
 	}
-	if offered == 0 || crossed != 0 {
-		t.Errorf("%d of %d requests crossed sets after the copy ended", crossed, offered)
+	rm := res.Scaling.Sets[1]
+	grace := p.Scenario.Scaling.Grace.Std()
+	if stop := time.Duration(rm.Ready - rm.CopyEnd); stop < grace || stop > grace+500*time.Millisecond {
+		t.Errorf("removed set stopped %s after its copy ended, want grace %s (within 500ms)", stop, grace)
+	}
+	t.Logf("writes read back %d (%d from the shards keys moved to), lost %d, unknown %d", out.Checked, out.MovedOn, out.Lost, out.Unknown)
+	if out.Checked == 0 || out.MovedOn == 0 || out.Lost != 0 || out.Unknown != 0 {
+		t.Errorf("writes read back %d (%d after their key moved on), lost %d, unknown %d: a key handed off must lose no acknowledged write", out.Checked, out.MovedOn, out.Lost, out.Unknown)
+	}
+	if f := failures(res.Totals.Counts); float64(f) > 0.01*float64(res.Totals.Counts.Offered) {
+		t.Errorf("%d of %d requests failed across the copies: %+v", f, res.Totals.Counts.Offered, res.Totals.Counts)
+	}
+	// once a copy is over, until the next change is routed, every request
+	// stays in its user's set
+	win := p.Scenario.Run.Window.Std()
+	for i, ch := range res.Scaling.Sets {
+		until := p.Scenario.Run.Duration.Std()
+		if i+1 < len(res.Scaling.Sets) {
+			until = time.Duration(res.Scaling.Sets[i+1].Routed)
+		}
+		var crossed, offered int64
+		for _, w := range res.Windows {
+			if st := time.Duration(w.Start); st >= time.Duration(ch.CopyEnd)+time.Second && st+win <= until {
+				crossed += w.CrossSet
+				offered += w.Counts.Offered
+			}
+		}
+		if offered == 0 || crossed != 0 {
+			t.Errorf("after %s's copy: %d of %d requests crossed sets", ch.Set, crossed, offered)
+		}
 	}
 }
 

@@ -51,8 +51,10 @@ type Outcome struct {
 	Ledger  []LedgerEntry
 	RunID   string
 	BringUp time.Duration
-	// Checked, Unknown and Lost count the acknowledged writes read back.
-	Checked, Unknown, Lost int
+	// Checked, Unknown and Lost count the acknowledged writes read back;
+	// MovedOn those of them read back from the shard their key moved to
+	// because the shard that took them was removed with its set.
+	Checked, Unknown, Lost, MovedOn int
 }
 
 // RunID makes a run id: the scenario's name, the time and a random suffix.
@@ -154,7 +156,7 @@ func Execute(ctx context.Context, plan *scenarios.Plan, opts Options) (out *Outc
 	n, verified := r.ledger.Reverts()
 	r.rec.SetEngine("reverts", int64(n))
 	r.rec.SetEngine("reverts_verified", int64(verified))
-	out.Checked, out.Unknown, out.Lost = r.checked.checked, r.checked.unknown, r.checked.lost
+	out.Checked, out.Unknown, out.Lost, out.MovedOn = r.checked.checked, r.checked.unknown, r.checked.lost, r.checked.movedOn
 	out.Result = r.rec.Finish(int64(end), incomplete)
 	reports.Analyze(out.Result)
 	out.Ledger = r.ledger.Entries()

@@ -10,26 +10,18 @@ import (
 
 // Unsupported names the scenario features the real backends (process and
 // containers) do not carry out, so a run refuses them instead of silently
-// measuring a stack without them: removing a set under sharded data, key
-// copies of two set changes of one city at once, and the call path's
-// resilience policies (breakers, outlier
+// measuring a stack without them: key copies of two set changes of one
+// city at once, and the call path's resilience policies (breakers, outlier
 // ejection, panic, protection and self-preservation thresholds, active
 // health checks). Scale actions, autoscalers, set changes (scaling.go,
-// sets.go; under sharded data with their key copies, moves.go) and hedging (the load
-// generator's) are carried out. Each refusal is one line naming its field
+// sets.go; under sharded data with their key copies, moves.go, added or
+// removed) and hedging (the load generator's) are carried out. Each refusal is one line naming its field
 // path; nil when the plan uses none. The simulator carries out all of them.
 func Unsupported(p *scenarios.Plan) error {
 	s := p.Scenario
 	var errs []error
 	add := func(field, what string) {
 		errs = append(errs, fmt.Errorf("%s: %s is not carried out by the real backends (the simulator does)", field, what))
-	}
-	if s.Stack.Data.Mode == "sharded" {
-		for i, c := range s.Scaling.Sets {
-			if c.Remove != "" {
-				errs = append(errs, fmt.Errorf("scaling.sets[%d]: removing a set under data.mode sharded is not carried out by the real backends (the simulator does): its shard's copies stop, and the writes they took could no longer be read back; adding sets is", i))
-			}
-		}
 	}
 	errs = append(errs, overlappingCopies(p)...)
 	if r := s.Stack.Resilience; r != nil {

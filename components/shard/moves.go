@@ -387,13 +387,23 @@ type Import struct {
 	Keys   []ImportKey `json:"keys"`
 }
 
-// ImportKey is one user's key and its value when it left (Version 0: no data).
+// ImportKey is one user's key and its value when it left (Version 0: no
+// data), with the request ids of the writes to it the old shard held: the
+// new shard keeps them, so a write acknowledged before the move is read
+// back from the key's new home once the old shard is gone.
 type ImportKey struct {
-	User    int    `json:"user"`
-	City    int    `json:"city"`
-	Version uint64 `json:"version"`
-	Value   []byte `json:"value,omitempty"`
+	User    int      `json:"user"`
+	City    int      `json:"city"`
+	Version uint64   `json:"version"`
+	Value   []byte   `json:"value,omitempty"`
+	IDs     []string `json:"ids,omitempty"`
+	// Partial carries only some of the ids of a key written more often
+	// than one call holds: the key itself follows in a later call.
+	Partial bool `json:"partial,omitempty"`
 }
+
+// maxImportIDs bounds the write ids of one import call.
+const maxImportIDs = 4096
 
 // parseImport reads and checks an import against the plan: every key must
 // leave shard From for this shard in that change.
@@ -415,6 +425,7 @@ func (s *Shard) parseImport(body []byte) (Import, int, error) {
 		return im, 0, fmt.Errorf("keys: at most %d per call, got %d", maxBatch, len(im.Keys))
 	}
 	p, m := s.env.Plan, &s.mv.all[idx]
+	ids := 0
 	for j, k := range im.Keys {
 		if k.City != m.City || k.User < p.UserCities[m.City].First || k.User >= p.UserCities[m.City].First+p.UserCities[m.City].Count {
 			return im, 0, fmt.Errorf("keys[%d]: user %d is not a user of city %d", j, k.User, m.City)
@@ -425,6 +436,15 @@ func (s *Shard) parseImport(body []byte) (Import, int, error) {
 		if len(k.Value) > wire.MaxValue {
 			return im, 0, fmt.Errorf("keys[%d]: a value is at most %d bytes", j, wire.MaxValue)
 		}
+		ids += len(k.IDs)
+		for n, id := range k.IDs {
+			if id == "" || len(id) > 128 || isMarker(id) {
+				return im, 0, fmt.Errorf("keys[%d].ids[%d]: want a request id of 1 to 128 characters, not a move marker", j, n)
+			}
+		}
+	}
+	if ids > maxImportIDs {
+		return im, 0, fmt.Errorf("keys: at most %d write ids per call, got %d", maxImportIDs, ids)
 	}
 	return im, idx, nil
 }
@@ -440,10 +460,20 @@ func (s *Shard) handleImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var es []Entry
+	keys := 0
 	for _, k := range im.Keys {
 		if s.has(inID(im.Change, k.User)) {
 			continue // imported before (a retry, or a new primary of the old shard)
 		}
+		for _, id := range k.IDs {
+			if !s.has(id) {
+				es = append(es, Entry{Key: markerKey | uint64(k.User), ID: id})
+			}
+		}
+		if k.Partial {
+			continue
+		}
+		keys++
 		e := Entry{Key: markerKey | uint64(k.User), ID: inID(im.Change, k.User)}
 		if k.Version > 0 {
 			e.Key, e.Value = uint64(k.User), k.Value // the key's value from now on
@@ -454,9 +484,9 @@ func (s *Shard) handleImport(w http.ResponseWriter, r *http.Request) {
 		if !s.commitOrAnswer(w, r, es) {
 			return
 		}
-		s.mv.imported.Add(int64(len(es)))
+		s.mv.imported.Add(int64(keys))
 	}
-	writeJSON(w, map[string]int{"imported": len(es)})
+	writeJSON(w, map[string]int{"imported": keys})
 }
 
 // copier hands off the keys leaving this shard while it is primary, each
@@ -575,14 +605,37 @@ func (s *Shard) copyStep(i int) {
 // sendKeys imports users' keys (frozen by their out markers) into shard
 // to's primary, following its copies' primary hints.
 func (s *Shard) sendKeys(m *scenarios.KeyMove, to int, users []int) error {
-	im := Import{Change: m.Change, From: s.shard}
+	im, ids := Import{Change: m.Change, From: s.shard}, 0
 	for _, u := range users {
 		v, ver, err := s.st.latest(uint64(u))
 		if err != nil {
 			return err
 		}
-		im.Keys = append(im.Keys, ImportKey{User: u, City: m.City, Version: ver, Value: v})
+		k := ImportKey{User: u, City: m.City, Version: ver, Value: v}
+		if k.IDs, err = s.st.idsOf(u); err != nil {
+			return err
+		}
+		if len(im.Keys) > 0 && ids+len(k.IDs) > maxImportIDs {
+			if err := s.sendImport(to, &im); err != nil {
+				return err
+			}
+			im.Keys, ids = nil, 0
+		}
+		for len(k.IDs) > maxImportIDs { // a key written more often than one call carries
+			part := Import{Change: m.Change, From: s.shard, Keys: []ImportKey{{User: u, City: m.City, IDs: k.IDs[:maxImportIDs], Partial: true}}}
+			if err := s.sendImport(to, &part); err != nil {
+				return err
+			}
+			k.IDs = k.IDs[maxImportIDs:]
+		}
+		im.Keys, ids = append(im.Keys, k), ids+len(k.IDs)
 	}
+	return s.sendImport(to, &im)
+}
+
+// sendImport posts one import to shard to's primary, following its copies'
+// primary hints.
+func (s *Shard) sendImport(to int, im *Import) error {
 	reps := s.env.Plan.Shards[to].Replicas
 	s.mv.mu.Lock()
 	first := s.mv.primaryOf(to, reps[0])
@@ -596,7 +649,7 @@ func (s *Shard) sendKeys(m *scenarios.KeyMove, to int, users []int) error {
 			continue
 		}
 		var out map[string]int
-		if last = s.peer.do(s.ctx, http.MethodPost, addr, "/v1/import", &im, &out); last == nil {
+		if last = s.peer.do(s.ctx, http.MethodPost, addr, "/v1/import", im, &out); last == nil {
 			s.mv.mu.Lock()
 			s.mv.setPrimary(to, in)
 			s.mv.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -37,7 +38,9 @@ func chain(prev uint64, e *Entry) uint64 {
 	return h.Sum64()
 }
 
-// Key layout: m/ metadata, l/<seq> log entries, w/<id> -> seq, k/<key> -> seq.
+// Key layout: m/ metadata, l/<seq> log entries, w/<id> -> seq, k/<key> -> seq,
+// i/<user><id> the request ids of the writes to a user's key (those taken
+// here and those imported with the key), handed on when the key moves.
 var (
 	keyEpoch   = []byte("m/epoch")
 	keyPrimary = []byte("m/primary")
@@ -47,6 +50,8 @@ var (
 	idHi       = []byte("w0")
 	kvLo       = []byte("k/")
 	kvHi       = []byte("k0")
+	userLo     = []byte("i/")
+	userHi     = []byte("i0")
 )
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -54,6 +59,15 @@ func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 func logKey(seq uint64) []byte { return append([]byte("l/"), u64(seq)...) }
 func idKey(id string) []byte   { return append([]byte("w/"), id...) }
 func kvKey(k uint64) []byte    { return append([]byte("k/"), u64(k)...) }
+
+// userKey indexes write id under its user's key (marker entries carrying
+// imported ids set the marker bit, which it drops).
+func userKey(key uint64, id string) []byte {
+	return append(append([]byte("i/"), u64(key&^markerKey)...), id...)
+}
+
+// isMarker is a move marker's id: no write of a user.
+func isMarker(id string) bool { return strings.HasPrefix(id, "mv/") }
 
 func encodeEntry(e *Entry) []byte {
 	b := make([]byte, 0, 40+len(e.ID)+len(e.Value))
@@ -205,6 +219,7 @@ func (s *store) apply(es []Entry, reset bool) error {
 		b.DeleteRange(logLo, logHi, nil)
 		b.DeleteRange(idLo, idHi, nil)
 		b.DeleteRange(kvLo, kvHi, nil)
+		b.DeleteRange(userLo, userHi, nil)
 	}
 	for i := range es {
 		e := &es[i]
@@ -212,6 +227,9 @@ func (s *store) apply(es []Entry, reset bool) error {
 		b.Set(logKey(e.Seq), encodeEntry(e), nil)
 		b.Set(idKey(e.ID), seq, nil)
 		b.Set(kvKey(e.Key), seq, nil)
+		if e.ID != "" && !isMarker(e.ID) {
+			b.Set(userKey(e.Key, e.ID), nil, nil)
+		}
 	}
 	return b.Commit(pebble.Sync)
 }
@@ -270,4 +288,25 @@ func (s *store) latest(key uint64) ([]byte, uint64, error) {
 		return nil, 0, err
 	}
 	return e.Value, seq, nil
+}
+
+// idsOf lists the request ids of the writes to user's key held here.
+func (s *store) idsOf(user int) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	lo := userKey(uint64(user), "")
+	hi := userKey(uint64(user)+1, "")
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ids []string
+	for ok := it.First(); ok; ok = it.Next() {
+		ids = append(ids, string(it.Key()[len(lo):]))
+	}
+	return ids, it.Error()
 }
