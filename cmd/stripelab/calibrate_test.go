@@ -33,6 +33,7 @@ func saveAsReal(t *testing.T, edit func(r *reports.Result)) string {
 }
 
 func TestCalibrateAgainstASavedRealResult(t *testing.T) {
+	simulationsOnly(t)
 	same := saveAsReal(t, func(*reports.Result) {})
 	out := t.TempDir()
 	if code := cli(t, "calibrate", "ci/smoke", "--real", same, "--out", out, "--quiet"); code != 0 {
@@ -80,6 +81,7 @@ func TestCalibrateBadInputExits2(t *testing.T) {
 }
 
 func TestCalibrateFitRecordsTheFields(t *testing.T) {
+	simulationsOnly(t)
 	same := saveAsReal(t, func(*reports.Result) {})
 	out := t.TempDir()
 	cli(t, "calibrate", "ci/smoke", "--real", same, "--fit", "--out", out, "--quiet")

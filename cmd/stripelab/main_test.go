@@ -16,6 +16,18 @@ import (
 	"github.com/stripelab/stripelab/scenarios"
 )
 
+// simulationsOnly skips, under -short (the race run), a test that only
+// runs whole simulations one after the other for tens of seconds there:
+// the simulator starts no goroutine (sim/lint_test.go), and the suite and
+// compare tests with --parallel keep the concurrent paths under the race
+// detector. make test runs it.
+func simulationsOnly(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("whole simulations one after the other: make test runs it, -short skips it")
+	}
+}
+
 // cli runs the command line in-process, its standard output discarded,
 // and returns its exit code.
 func cli(t *testing.T, args ...string) int {
@@ -211,6 +223,7 @@ func rehome(delay string) string {
 }
 
 func TestDiffFlagsWorseAndPassesEqual(t *testing.T) {
+	simulationsOnly(t)
 	base, same, worse := t.TempDir(), t.TempDir(), t.TempDir()
 	cli(t, "run", writeScenario(t, "a.yaml", rehome("2s")), "--out", base, "--quiet")
 	cli(t, "run", writeScenario(t, "b.yaml", rehome("2s")), "--out", same, "--quiet")
@@ -304,6 +317,7 @@ func TestSuiteInterruptedIsNotAPass(t *testing.T) {
 // name and once by its folder: both must write the same folders, so that
 // diff pairs every scenario.
 func TestSuiteLayoutByNameAndByFolder(t *testing.T) {
+	simulationsOnly(t)
 	byName, byDir := t.TempDir(), t.TempDir()
 	if code := cli(t, "suite", "ci", "--out", byName, "--quiet"); code != 0 {
 		t.Fatalf("suite ci: exit %d", code)
