@@ -163,6 +163,22 @@ func TestE2EContainers(t *testing.T) {
 				if sc := res.Scaling; sc == nil || len(sc.Starts) < 2 || sc.Starts[0].Ready < sc.Starts[0].Decided+int64(p.Scenario.Scaling.Startup) {
 					t.Errorf("the autoscaler started %+v, want an api instance per set, ready after the startup", sc)
 				}
+			case "real/grow-shrink-sharded":
+				// keys move between the shards' containers: the simulator's
+				// count each time, and no acknowledged write lost, those
+				// of the removed shard read back where their keys went
+				if sc := res.Scaling; sc == nil || len(sc.Sets) != 2 {
+					t.Errorf("set changes: %+v, want an add and a removal", sc)
+				} else {
+					for i, m := range p.KeyMoves() {
+						if got := sc.Sets[i]; got.Keys != int64(len(m.Users)) || got.CopyEnd < got.CopyStart {
+							t.Errorf("%s: %d keys copied from %s to %s, want %d", got.Set, got.Keys, time.Duration(got.CopyStart), time.Duration(got.CopyEnd), len(m.Users))
+						}
+					}
+				}
+				if out.Checked == 0 || out.MovedOn == 0 || out.Lost != 0 || out.Unknown != 0 {
+					t.Errorf("writes read back %d (%d where their key moved), lost %d, unknown %d", out.Checked, out.MovedOn, out.Lost, out.Unknown)
+				}
 			case "real/grow-proxy":
 				if sc := res.Scaling; sc == nil || len(sc.Sets) != 1 || sc.Sets[0].Moved == 0 || sc.Sets[0].Routed < 0 {
 					t.Errorf("the added set: %+v, want its users moved to it", sc)

@@ -22,6 +22,7 @@ var realFailures = map[string][]string{
 	"real/az-loss":              nil,
 	"real/city-partition":       nil,
 	"real/grow-proxy":           nil,
+	"real/grow-shrink-sharded":  nil,
 	"real/added-latency":        {"latency_in_fault p99"},
 	"real/autoscale-load-step":  {"latency p99"},
 	"real/registry-outage":      {"latency p99"},
