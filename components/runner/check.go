@@ -51,6 +51,10 @@ func (r *runner) check(ctx context.Context) checkResult {
 	r.rec.SetEngine("writes_unknown", res.Unknown)
 	r.rec.SetEngine("writes_lost", res.Lost)
 	r.rec.SetEngine("writes_moved_on", movedOn)
-	r.log("read back %d acknowledged writes: %d found, %d lost, %d unknown (%d of them from the shard their key moved to, their own gone)", res.Acked, res.Found, res.Lost, res.Unknown, movedOn)
+	moved := ""
+	if movedOn > 0 {
+		moved = fmt.Sprintf(" (%d read from the shard their key moved to, their own gone)", movedOn)
+	}
+	r.log("read back %d acknowledged writes: %d found, %d lost, %d unknown%s", res.Acked, res.Found, res.Lost, res.Unknown, moved)
 	return checkResult{checked: int(res.Found + res.Lost), unknown: int(res.Unknown), lost: int(res.Lost), movedOn: int(movedOn)}
 }
