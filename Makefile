@@ -33,11 +33,11 @@ test: ## run every test (unit, determinism, queueing theory, golden files, fuzz 
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 5s ./scenarios
 	@$(GO) run ./internal/browsertest/checkchromium
 
-race: ## run the tests under the race detector (-short; not sim/, which starts no goroutine, sim/lint_test.go enforces it, and make test runs)
-	$(GO) test -count=1 -race -short -timeout 20m $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$ -e /stripelab/sim$$)
+race: ## run the tests under the race detector (-short; not sim/ nor reports/, which start no goroutine, as sim/lint_test.go and reports/lint_test.go enforce, and make test runs)
+	$(GO) test -count=1 -race -short -timeout 20m $$($(GO) list ./... | grep -v -e /components/realtest -e /components/process$$ -e /stripelab/sim$$ -e /stripelab/reports$$)
 	$(GO) test -count=1 -race -short -timeout 20m -p 1 $(REAL_PKGS)
 
-e2e: ## run every real scenario (scenarios/library/real) on both real backends: process (verdicts checked) and containers (STRIPELAB_E2E=1; about 25 minutes)
+e2e: ## run every real scenario (scenarios/library/real) on both real backends: process (verdicts checked) and containers (STRIPELAB_E2E=1; about 27 minutes)
 	STRIPELAB_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestE2EScenarios' -v ./components/realtest
 	STRIPELAB_E2E=1 $(GO) test -count=1 -p 1 -timeout 40m -run 'TestE2E' -v ./components/containers
 
