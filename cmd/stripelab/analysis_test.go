@@ -49,6 +49,7 @@ func exist(t *testing.T, dir string, files ...string) {
 }
 
 func TestCompareCommand(t *testing.T) {
+	simulationsOnly(t) // compare's own goroutines are raced by reports/analysis
 	dir := t.TempDir()
 	if code := cli(t, "compare", writeScenario(t, "small.yaml", small), "--granularity", "city, machine", "--out", dir, "--quiet", "--parallel", "2"); code != 0 {
 		t.Fatalf("exit %d, want 0", code)

@@ -18,9 +18,9 @@ import (
 
 // simulationsOnly skips, under -short (the race run), a test that only
 // runs whole simulations one after the other for tens of seconds there:
-// the simulator starts no goroutine (sim/lint_test.go), and the suite and
-// compare tests with --parallel keep the concurrent paths under the race
-// detector. make test runs it.
+// the simulator starts no goroutine (sim/lint_test.go), the suite test
+// with --parallel keeps the command's concurrent path under the race
+// detector and reports/analysis its own. make test runs it.
 func simulationsOnly(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
