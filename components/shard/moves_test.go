@@ -6,15 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stripelab/stripelab/components/node"
 	"github.com/stripelab/stripelab/components/shard"
+	"github.com/stripelab/stripelab/components/shard/shardtest"
 	"github.com/stripelab/stripelab/components/wire"
 	"github.com/stripelab/stripelab/scenarios"
 )
@@ -42,45 +43,40 @@ scaling:
     - {at: 2s, remove: a/c}
 `
 
-const secret = "s3cret"
+func removalPlan(t *testing.T) *scenarios.Plan {
+	t.Helper()
+	f, err := scenarios.Parse("removal.yaml", []byte(removalText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scenarios.NewPlan(f)
+}
 
 // shards runs one copy of every shard of p on loopback, each knowing the
 // others' addresses; it returns the copies' addresses by shard.
 func shards(t *testing.T, text string, p *scenarios.Plan) []string {
 	t.Helper()
-	addrs := map[int]string{}
 	lns := map[int]net.Listener{}
+	var peers []node.Peer
 	for s := range p.Shards {
 		in := p.Shards[s].Replicas[0]
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		lns[in], addrs[in] = ln, ln.Addr().String()
+		lns[in] = ln
+		peers = append(peers, node.Peer{Instance: in, Addr: ln.Addr().String()})
 	}
 	out := make([]string, len(p.Shards))
 	for s := range p.Shards {
 		in := p.Shards[s].Replicas[0]
-		cfg := &node.Config{Role: "shard", Run: "t", Scenario: text, Instance: in, Listen: addrs[in], Secret: secret, Seed: uint64(in), DataDir: t.TempDir()}
-		for o, a := range addrs {
-			if o != in {
-				cfg.Peers = append(cfg.Peers, node.Peer{Instance: o, Addr: a})
-			}
-		}
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		env := &node.Env{Config: cfg, Plan: p, Clock: node.RealClock{}, Log: log}
-		env.Server = node.NewServer(cfg, log, env.Clock, nil)
-		ctx, cancel := context.WithCancel(context.Background())
-		stop, err := shard.Start(ctx, env)
+		others := slices.DeleteFunc(slices.Clone(peers), func(o node.Peer) bool { return o.Instance == in })
+		c, err := shardtest.StartCopy(text, p, in, lns[in], others, t.TempDir())
 		if err != nil {
-			cancel()
 			t.Fatal(err)
 		}
-		hs := &http.Server{Handler: env.Server.Mux}
-		served := make(chan struct{})
-		go func() { hs.Serve(lns[in]); close(served) }()
-		t.Cleanup(func() { hs.Close(); cancel(); <-served; stop() })
-		out[s] = addrs[in]
+		t.Cleanup(c.Kill)
+		out[s] = lns[in].Addr().String()
 	}
 	return out
 }
@@ -101,7 +97,7 @@ func post(t *testing.T, method, addr, path string, body any) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Authorization", "Bearer "+shardtest.Secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -117,11 +113,7 @@ func post(t *testing.T, method, addr, path string, body any) (int, string) {
 // every write the removed shard acknowledged (what the read-back after
 // the run asks once the removed shard is stopped), and serve the values.
 func TestRemovedShardHandsOffWriteIDs(t *testing.T) {
-	f, err := scenarios.Parse("removal.yaml", []byte(removalText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := scenarios.NewPlan(f)
+	p := removalPlan(t)
 	moves := p.KeyMoves()
 	if len(moves) != 1 || !moves[0].Remove || len(moves[0].Users) < 50 {
 		t.Fatalf("want one removal moving keys, got %+v", moves)
@@ -174,18 +166,8 @@ func TestRemovedShardHandsOffWriteIDs(t *testing.T) {
 		byTo[m.To(p, u)] = append(byTo[m.To(p, u)], ids[u]...)
 	}
 	for to, want := range byTo {
-		b, _ := json.Marshal(shard.CheckRequest{IDs: append(want, "never.0")})
-		resp, err := http.Post("http://"+addrs[to]+"/v1/check", "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cr shard.CheckReply
-		err = json.NewDecoder(resp.Body).Decode(&cr)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(cr.Found) != len(want) || strings.Contains(strings.Join(cr.Found, ","), "never") {
+		cr := shardtest.Check(t, addrs[to], append(want, "never.0"))
+		if len(cr.Found) != len(want) || slices.Contains(cr.Found, "never.0") {
 			t.Errorf("shard %d answers for %d of the %d write ids moved to it", to, len(cr.Found), len(want))
 		}
 	}
@@ -202,11 +184,7 @@ func TestRemovedShardHandsOffWriteIDs(t *testing.T) {
 // TestImportRejectsBadIDs: an import names where it goes wrong, and a key
 // whose ids come in parts is imported once its last part arrives.
 func TestImportRejectsBadIDs(t *testing.T) {
-	f, err := scenarios.Parse("removal.yaml", []byte(removalText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := scenarios.NewPlan(f)
+	p := removalPlan(t)
 	m := &p.KeyMoves()[0]
 	addrs := shards(t, removalText, p)
 	u := m.Users[0]
@@ -242,14 +220,7 @@ func TestImportRejectsBadIDs(t *testing.T) {
 			t.Fatalf("last part: %d %s", code, body)
 		}
 	}
-	b, _ := json.Marshal(shard.CheckRequest{IDs: []string{"1.0", "2.0", "3.0"}})
-	resp, err := http.Post("http://"+addrs[to]+"/v1/check", "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var cr shard.CheckReply
-	if err := json.NewDecoder(resp.Body).Decode(&cr); err != nil || len(cr.Found) != 3 {
-		t.Fatalf("ids found after the parts: %+v (%v), want 3", cr, err)
+	if cr := shardtest.Check(t, addrs[to], []string{"1.0", "2.0", "3.0"}); len(cr.Found) != 3 {
+		t.Fatalf("ids found after the parts: %+v, want 3", cr)
 	}
 }

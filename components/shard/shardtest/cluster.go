@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +54,9 @@ workload:
   users: {count: 100}
 `
 
+// Secret is the run secret every copy started here is given.
+const Secret = "s3cret"
+
 // Replication blocks for ScenarioText.
 const (
 	SyncMajority = "    replication: sync\n    acks: majority"
@@ -81,13 +83,14 @@ type Cluster struct {
 	Plan   *scenarios.Plan
 	dirs   map[int]string
 	Addrs  map[int]string // where each copy listens
-	nodes  map[int]*running
+	nodes  map[int]*Copy
 	links  map[[2]int]*link // from, to: the address from dials to reach to
 	open   map[int]net.Listener
 	client *wire.Client
 }
 
-type running struct {
+// Copy is one shard copy serving on its listener.
+type Copy struct {
 	sh     *shard.Shard
 	env    *node.Env
 	cancel context.CancelFunc
@@ -103,7 +106,7 @@ func NewCluster(t testing.TB, repl string) *Cluster { return NewClusterLinks(t, 
 // two copies.
 func NewClusterLinks(t testing.TB, repl string, links bool) *Cluster {
 	text, p := Plan(t, repl)
-	c := &Cluster{t: t, Text: text, Plan: p, dirs: map[int]string{}, Addrs: map[int]string{}, nodes: map[int]*running{}, links: map[[2]int]*link{}, open: map[int]net.Listener{}, client: wire.NewClient(8)}
+	c := &Cluster{t: t, Text: text, Plan: p, dirs: map[int]string{}, Addrs: map[int]string{}, nodes: map[int]*Copy{}, links: map[[2]int]*link{}, open: map[int]net.Listener{}, client: wire.NewClient(8)}
 	for i, in := range p.Shards[0].Replicas {
 		ln, err := net.Listen("tcp", fmt.Sprintf("%s.%d:0", Host(77), i+1))
 		if err != nil {
@@ -152,19 +155,15 @@ func (c *Cluster) Reps() []int { return c.Plan.Shards[0].Replicas }
 // Start starts (or restarts, from its disk) one copy.
 func (c *Cluster) Start(in int) {
 	c.t.Helper()
-	cfg := &node.Config{Role: "shard", Run: "t", Scenario: c.Text, Instance: in, Listen: c.Addrs[in], Secret: "s3cret", Seed: uint64(in), DataDir: c.dirs[in]}
+	var peers []node.Peer
 	for o, a := range c.Addrs {
 		if l := c.links[[2]int{in, o}]; l != nil {
 			a = l.addr()
 		}
 		if o != in {
-			cfg.Peers = append(cfg.Peers, node.Peer{Instance: o, Addr: a})
+			peers = append(peers, node.Peer{Instance: o, Addr: a})
 		}
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	env := &node.Env{Config: cfg, Plan: c.Plan, Clock: node.RealClock{}, Log: log}
-	env.Server = node.NewServer(cfg, log, env.Clock, nil)
-	ctx, cancel := context.WithCancel(context.Background())
 	ln, err := c.open[in], error(nil)
 	delete(c.open, in)
 	for range 50 { // the old socket of a killed copy may linger a moment
@@ -179,15 +178,38 @@ func (c *Cluster) Start(in int) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	r, err := StartCopy(c.Text, c.Plan, in, ln, peers, c.dirs[in])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.nodes[in] = r
+}
+
+// StartCopy starts shard copy instance in of plan p (scenario text) on
+// ln, with its data in dir and its peers' addresses; Kill stops it.
+func StartCopy(text string, p *scenarios.Plan, in int, ln net.Listener, peers []node.Peer, dir string) (*Copy, error) {
+	cfg := &node.Config{Role: "shard", Run: "t", Scenario: text, Instance: in, Listen: ln.Addr().String(), Secret: Secret, Seed: uint64(in), DataDir: dir, Peers: peers}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	env := &node.Env{Config: cfg, Plan: p, Clock: node.RealClock{}, Log: log}
+	env.Server = node.NewServer(cfg, log, env.Clock, nil)
+	ctx, cancel := context.WithCancel(context.Background())
 	stop, err := shard.Start(ctx, env)
 	if err != nil {
 		cancel()
 		ln.Close()
-		c.t.Fatal(err)
+		return nil, err
 	}
-	r := &running{env: env, cancel: cancel, hs: &http.Server{Handler: env.Server.Mux}, stop: stop, served: make(chan struct{})}
+	r := &Copy{env: env, cancel: cancel, hs: &http.Server{Handler: env.Server.Mux}, stop: stop, served: make(chan struct{})}
 	go func() { r.hs.Serve(ln); close(r.served) }()
-	c.nodes[in] = r
+	return r, nil
+}
+
+// Kill stops a copy the way SIGKILL does: connections cut, nothing flushed.
+func (r *Copy) Kill() {
+	r.hs.Close()
+	r.cancel()
+	<-r.served
+	r.stop()
 }
 
 // Kill stops a copy the way SIGKILL does: connections cut, nothing flushed.
@@ -197,10 +219,7 @@ func (c *Cluster) Kill(in int) {
 		return
 	}
 	delete(c.nodes, in)
-	r.hs.Close()
-	r.cancel()
-	<-r.served
-	r.stop()
+	r.Kill()
 }
 
 // Call sends one request straight to a copy (key = user).
@@ -227,15 +246,21 @@ func (c *Cluster) Role(in int) shard.Role {
 // Check asks a copy which ids it stores.
 func (c *Cluster) Check(in int, ids []string) shard.CheckReply {
 	c.t.Helper()
+	return Check(c.t, c.Addrs[in], ids)
+}
+
+// Check asks the copy at addr which ids it stores.
+func Check(t testing.TB, addr string, ids []string) shard.CheckReply {
+	t.Helper()
 	b, _ := json.Marshal(shard.CheckRequest{IDs: ids})
-	resp, err := http.Post("http://"+c.Addrs[in]+"/v1/check", "application/json", strings.NewReader(string(b)))
+	resp, err := http.Post("http://"+addr+"/v1/check", "application/json", bytes.NewReader(b))
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var r shard.CheckReply
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return r
 }
@@ -317,7 +342,7 @@ func (c *Cluster) FailoverBound() time.Duration {
 // Env is the environment of another instance of the plan (a service or a
 // proxy) that reaches the copies directly and extra instances at extra.
 func (c *Cluster) Env(instance int, extra map[int]string) *node.Env {
-	cfg := &node.Config{Role: c.Plan.Instances[instance].Role.String(), Run: "t", Scenario: c.Text, Instance: instance, Secret: "s3cret", Seed: 1}
+	cfg := &node.Config{Role: c.Plan.Instances[instance].Role.String(), Run: "t", Scenario: c.Text, Instance: instance, Secret: Secret, Seed: 1}
 	for in, a := range c.Addrs {
 		cfg.Peers = append(cfg.Peers, node.Peer{Instance: in, Addr: a})
 	}
