@@ -82,6 +82,9 @@ type Config struct {
 // Result is the read-back of a log.
 type Result struct {
 	Acked, Found, Lost, Unknown int64
+	// MovedOn counts the writes read back from the shard their key moved
+	// to because their own shard did not answer.
+	MovedOn int64
 	// Faults lists, by fault index, the faults with lost writes.
 	Faults []FaultLoss
 	// Other is the lost writes no fault is blamed for.
@@ -203,6 +206,7 @@ func Check(ctx context.Context, cfg Config, writes []Write) Result {
 			for _, it := range r.unknown {
 				if m, to := movedOut(cfg.Plan, moves, it); m >= 0 {
 					c.MovedOn++
+					res.MovedOn++
 					pending = append(pending, item{w: it.w, shard: to, after: m})
 					continue
 				}

@@ -43,6 +43,13 @@ func (f *fakeShard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// refusing is an address that refuses connections: a shard copy gone.
+func refusing() string {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	defer dead.Close()
+	return dead.Listener.Addr().String()
+}
+
 func plan(t *testing.T) *scenarios.Plan {
 	f, err := scenarios.LoadLibrary("ci/smoke")
 	if err != nil {
@@ -70,9 +77,7 @@ func TestCheck(t *testing.T) {
 		defer ts.Close()
 		addrs[in] = ts.Listener.Addr().String()
 	}
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadAddr := dead.Listener.Addr().String()
-	dead.Close() // refuses from now on
+	deadAddr := refusing()
 	for _, in := range sh1 {
 		addrs[in] = deadAddr
 	}
@@ -208,9 +213,7 @@ func TestCheckFollowsRemovedSet(t *testing.T) {
 		defer ts.Close()
 		live[s], addrs[p.Shards[s].Replicas[0]] = f, ts.Listener.Addr().String()
 	}
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadAddr := dead.Listener.Addr().String()
-	dead.Close()
+	deadAddr := refusing()
 	addrs[p.Shards[2].Replicas[0]] = deadAddr
 	var writes []Write
 	lostID := ""
@@ -241,7 +244,7 @@ func TestCheckFollowsRemovedSet(t *testing.T) {
 	if len(res.Sample) != 1 || res.Sample[0].ID != lostID {
 		t.Fatalf("lost sample %+v, want %s", res.Sample, lostID)
 	}
-	if sc := res.Shards[2]; sc.MovedOn != n || sc.Unknown != 0 || sc.Err == "" {
+	if sc := res.Shards[2]; sc.MovedOn != n || res.MovedOn != n || sc.Unknown != 0 || sc.Err == "" {
 		t.Fatalf("removed shard: %+v, want %d moved on, none unknown, the error kept", sc, n)
 	}
 	if live[0].checks.Load() == 0 || live[1].checks.Load() == 0 {
@@ -289,9 +292,7 @@ func TestCheckFollowsAddedSet(t *testing.T) {
 	tc, to := httptest.NewServer(cs), httptest.NewServer(other)
 	defer tc.Close()
 	defer to.Close()
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadAddr := dead.Listener.Addr().String()
-	dead.Close()
+	deadAddr := refusing()
 	addr := func(i int) string {
 		switch p.Instances[i].Shard {
 		case a:

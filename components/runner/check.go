@@ -39,9 +39,7 @@ func (r *runner) check(ctx context.Context) checkResult {
 	if res.Other.Lost > 0 {
 		r.rec.WritesLost(-1, res.Other.Last, res.Other.Lost, res.Other.Span(), "read back after the run, outside any fault")
 	}
-	movedOn := int64(0)
 	for _, s := range res.Shards {
-		movedOn += s.MovedOn
 		if s.Unknown > 0 {
 			r.rec.Event(int64(r.now()), "writes-unknown", -1, "shard %d: %d acknowledged writes could not be read back: %s", s.Shard, s.Unknown, s.Err)
 		}
@@ -50,11 +48,11 @@ func (r *runner) check(ctx context.Context) checkResult {
 	r.rec.SetEngine("writes_checked", res.Found+res.Lost)
 	r.rec.SetEngine("writes_unknown", res.Unknown)
 	r.rec.SetEngine("writes_lost", res.Lost)
-	r.rec.SetEngine("writes_moved_on", movedOn)
+	r.rec.SetEngine("writes_moved_on", res.MovedOn)
 	moved := ""
-	if movedOn > 0 {
-		moved = fmt.Sprintf(" (%d read from the shard their key moved to, their own gone)", movedOn)
+	if res.MovedOn > 0 {
+		moved = fmt.Sprintf(" (%d read from the shard their key moved to, their own gone)", res.MovedOn)
 	}
 	r.log("read back %d acknowledged writes: %d found, %d lost, %d unknown%s", res.Acked, res.Found, res.Lost, res.Unknown, moved)
-	return checkResult{checked: int(res.Found + res.Lost), unknown: int(res.Unknown), lost: int(res.Lost), movedOn: int(movedOn)}
+	return checkResult{checked: int(res.Found + res.Lost), unknown: int(res.Unknown), lost: int(res.Lost), movedOn: int(res.MovedOn)}
 }
