@@ -290,15 +290,23 @@ type CopyStatus struct {
 	Imported   int64 `json:"imported"`
 }
 
+// moveOf is the index of scaling.sets entry change's move; -1 when it
+// moves no keys.
+func (m *moves) moveOf(change int) int {
+	for i := range m.all {
+		if m.all[i].Change == change {
+			return i
+		}
+	}
+	return -1
+}
+
 // moveIndex reads the change query parameter: the index of its move.
 func (s *Shard) moveIndex(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("change")
-	c, err := strconv.Atoi(v)
-	if err == nil {
-		for i := range s.mv.all {
-			if s.mv.all[i].Change == c {
-				return i, nil
-			}
+	if c, err := strconv.Atoi(v); err == nil {
+		if i := s.mv.moveOf(c); i >= 0 {
+			return i, nil
 		}
 	}
 	return 0, fmt.Errorf("change: want the index of a scaling.sets entry that moves keys under data.mode sharded, got %q", v)
@@ -407,46 +415,41 @@ const maxImportIDs = 4096
 
 // parseImport reads and checks an import against the plan: every key must
 // leave shard From for this shard in that change.
-func (s *Shard) parseImport(body []byte) (Import, int, error) {
+func (s *Shard) parseImport(body []byte) (Import, error) {
 	var im Import
 	if err := json.Unmarshal(body, &im); err != nil {
-		return im, 0, fmt.Errorf(`body: want {"change":K,"from":S,"keys":[{"user":U,"city":C,"version":V,"value":"<base64>"}]}: %v`, err)
+		return im, fmt.Errorf(`body: want {"change":K,"from":S,"keys":[{"user":U,"city":C,"version":V,"value":"<base64>"}]}: %v`, err)
 	}
-	idx := -1
-	for i := range s.mv.all {
-		if s.mv.all[i].Change == im.Change {
-			idx = i
-		}
-	}
+	idx := s.mv.moveOf(im.Change)
 	if idx < 0 {
-		return im, 0, fmt.Errorf("change: %d moves no keys", im.Change)
+		return im, fmt.Errorf("change: %d moves no keys", im.Change)
 	}
 	if len(im.Keys) > maxBatch {
-		return im, 0, fmt.Errorf("keys: at most %d per call, got %d", maxBatch, len(im.Keys))
+		return im, fmt.Errorf("keys: at most %d per call, got %d", maxBatch, len(im.Keys))
 	}
 	p, m := s.env.Plan, &s.mv.all[idx]
 	ids := 0
 	for j, k := range im.Keys {
 		if k.City != m.City || k.User < p.UserCities[m.City].First || k.User >= p.UserCities[m.City].First+p.UserCities[m.City].Count {
-			return im, 0, fmt.Errorf("keys[%d]: user %d is not a user of city %d", j, k.User, m.City)
+			return im, fmt.Errorf("keys[%d]: user %d is not a user of city %d", j, k.User, m.City)
 		}
 		if m.From(p, k.User) != im.From || m.To(p, k.User) != s.shard {
-			return im, 0, fmt.Errorf("keys[%d]: user %d does not move from shard %d to shard %d in change %d", j, k.User, im.From, s.shard, im.Change)
+			return im, fmt.Errorf("keys[%d]: user %d does not move from shard %d to shard %d in change %d", j, k.User, im.From, s.shard, im.Change)
 		}
 		if len(k.Value) > wire.MaxValue {
-			return im, 0, fmt.Errorf("keys[%d]: a value is at most %d bytes", j, wire.MaxValue)
+			return im, fmt.Errorf("keys[%d]: a value is at most %d bytes", j, wire.MaxValue)
 		}
 		ids += len(k.IDs)
 		for n, id := range k.IDs {
 			if id == "" || len(id) > 128 || isMarker(id) {
-				return im, 0, fmt.Errorf("keys[%d].ids[%d]: want a request id of 1 to 128 characters, not a move marker", j, n)
+				return im, fmt.Errorf("keys[%d].ids[%d]: want a request id of 1 to 128 characters, not a move marker", j, n)
 			}
 		}
 	}
 	if ids > maxImportIDs {
-		return im, 0, fmt.Errorf("keys: at most %d write ids per call, got %d", maxImportIDs, ids)
+		return im, fmt.Errorf("keys: at most %d write ids per call, got %d", maxImportIDs, ids)
 	}
-	return im, idx, nil
+	return im, nil
 }
 
 func (s *Shard) handleImport(w http.ResponseWriter, r *http.Request) {
@@ -454,7 +457,7 @@ func (s *Shard) handleImport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	im, _, err := s.parseImport(body)
+	im, err := s.parseImport(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
